@@ -1,0 +1,127 @@
+// The /v1 route table: Responses and Conversations endpoints.
+import type http from "node:http";
+import {
+  addItems,
+  conversationObject,
+  createConversation,
+  deleteConversation,
+  deleteItem,
+  findItem,
+  getConversation,
+  paginate,
+  updateConversation,
+} from "./conversations.ts";
+import { notFound, SimError, sendJson } from "./http.ts";
+import { cancel, remove, responseObject } from "./lifecycle.ts";
+import { createResponse } from "./responses.ts";
+import type { ResponseRecord, SimState } from "./state.ts";
+import { streamEvents, waitTerminal } from "./stream.ts";
+
+export type RouteContext = {
+  state: SimState;
+  res: http.ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+  body: () => Record<string, unknown>;
+};
+
+type Route = { method: string; pattern: RegExp; name: string; handle: (ctx: RouteContext) => unknown };
+
+const ID = "([^/]+)";
+const route = (method: string, path: string, handle: Route["handle"]): Route => ({
+  method,
+  name: `${method} /v1${path.replaceAll(ID, "{id}")}`,
+  pattern: new RegExp(`^${path}$`),
+  handle,
+});
+
+const json = (ctx: RouteContext, body: unknown): void => sendJson(ctx.res, 200, body);
+
+function findResponse(ctx: RouteContext): ResponseRecord {
+  const id = ctx.params[0] ?? "";
+  const record = ctx.state.responses.get(id);
+  if (!record) throw notFound("Response", id);
+  return record;
+}
+
+async function create(ctx: RouteContext): Promise<void> {
+  const record = createResponse(ctx.state, ctx.body());
+  if (record.stream) return streamEvents(ctx.state, record, -1, ctx.res);
+  if (record.background) return json(ctx, responseObject(record));
+  // A synchronous create answers once the model is done, as upstream.
+  if (await waitTerminal(ctx.state, record)) json(ctx, responseObject(record));
+  else ctx.res.destroy();
+}
+
+async function retrieve(ctx: RouteContext): Promise<void> {
+  const record = findResponse(ctx);
+  if (ctx.query.get("stream") !== "true") return json(ctx, responseObject(record));
+  if (!record.background) {
+    throw new SimError(400, "Only responses created with background=true can be streamed with GET.", {
+      param: "stream",
+    });
+  }
+  const after = Number(ctx.query.get("starting_after") ?? -1);
+  if (!Number.isInteger(after)) {
+    throw new SimError(400, "Invalid 'starting_after': expected an integer.", { param: "starting_after" });
+  }
+  return streamEvents(ctx.state, record, after, ctx.res);
+}
+
+export const ROUTES: Route[] = [
+  route("POST", "/responses", create),
+  route("GET", `/responses/${ID}`, retrieve),
+  route("DELETE", `/responses/${ID}`, (ctx) => {
+    const record = findResponse(ctx);
+    remove(ctx.state, record);
+    json(ctx, { id: record.id, object: "response.deleted", deleted: true });
+  }),
+  route("POST", `/responses/${ID}/cancel`, (ctx) => json(ctx, cancel(ctx.state, findResponse(ctx)))),
+  route("GET", `/responses/${ID}/input_items`, (ctx) =>
+    json(ctx, paginate(findResponse(ctx).input, ctx.query)),
+  ),
+  route("POST", "/conversations", (ctx) =>
+    json(ctx, conversationObject(createConversation(ctx.state, ctx.body()))),
+  ),
+  route("GET", `/conversations/${ID}`, (ctx) =>
+    json(ctx, conversationObject(getConversation(ctx.state, ctx.params[0] ?? ""))),
+  ),
+  route("POST", `/conversations/${ID}`, (ctx) =>
+    json(ctx, conversationObject(updateConversation(ctx.state, ctx.params[0] ?? "", ctx.body()))),
+  ),
+  route("DELETE", `/conversations/${ID}`, (ctx) =>
+    json(ctx, deleteConversation(ctx.state, ctx.params[0] ?? "")),
+  ),
+  route("POST", `/conversations/${ID}/items`, (ctx) =>
+    json(ctx, addItems(ctx.state, ctx.params[0] ?? "", ctx.body())),
+  ),
+  route("GET", `/conversations/${ID}/items`, (ctx) =>
+    json(ctx, paginate(getConversation(ctx.state, ctx.params[0] ?? "").items, ctx.query)),
+  ),
+  route("GET", `/conversations/${ID}/items/${ID}`, (ctx) =>
+    json(ctx, findItem(ctx.state, ctx.params[0] ?? "", ctx.params[1] ?? "")),
+  ),
+  route("DELETE", `/conversations/${ID}/items/${ID}`, (ctx) =>
+    json(ctx, deleteItem(ctx.state, ctx.params[0] ?? "", ctx.params[1] ?? "")),
+  ),
+];
+
+/** `GET /__sim/responses/{id}`: the exact timeline, for tests and benchmarks. */
+export function simResponseInfo(record: ResponseRecord): Record<string, unknown> {
+  return {
+    id: record.id,
+    status: record.status,
+    background: record.background,
+    stream: record.stream,
+    conversation_id: record.conversationId,
+    previous_response_id: record.previousResponseId,
+    created_at_ms: record.createdAtMs,
+    in_progress_at_ms: record.inProgressAtMs,
+    planned_terminal_at_ms: record.terminalAtMs,
+    completed_at_ms: record.completedAtMs,
+    delay_ms: record.plan.delayMs,
+    events: record.events.length,
+    script: record.plan.script,
+    metadata: record.params.metadata ?? {},
+  };
+}

@@ -1,0 +1,108 @@
+// QStash-v2-compatible local server (see README.md): publish, signed delivery, retries, DLQ, keys.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { createEngine, freshStats, type QStashStats } from "./engine.ts";
+import { authorized, error, readBody, send } from "./http.ts";
+import { newSigningKey } from "./jwt.ts";
+import { route, routeLabel } from "./routes.ts";
+
+export type { QStashStats } from "./engine.ts";
+
+export type QStashOptions = {
+  port?: number;
+  host?: string;
+  token?: string;
+  currentSigningKey?: string;
+  nextSigningKey?: string;
+  /** Multiplies every delay: Upstash-Delay/Not-Before waits, backoff, Retry-Delay, Retry-After. */
+  timeScale?: number;
+  /** 0..1: fraction of successful deliveries sent a second time (deterministic accumulator). */
+  duplicateFraction?: number;
+};
+
+export type QStashHandle = {
+  url: string;
+  token: string;
+  readonly currentSigningKey: string;
+  readonly nextSigningKey: string;
+  stats(): QStashStats;
+  resetStats(): void;
+  /** The next key becomes current and a fresh next key is generated. */
+  rotateKeys(): void;
+  close(): Promise<void>;
+};
+
+/** Credentials of the official `qstash dev` server, so code written against it works unchanged. */
+export const DEV_TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=";
+export const DEV_CURRENT_SIGNING_KEY = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r";
+export const DEV_NEXT_SIGNING_KEY = "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs";
+
+export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandle> {
+  const token = opts.token ?? DEV_TOKEN;
+  const keys = {
+    current: opts.currentSigningKey ?? DEV_CURRENT_SIGNING_KEY,
+    next: opts.nextSigningKey ?? DEV_NEXT_SIGNING_KEY,
+  };
+  const duplicateFraction = Math.min(1, Math.max(0, opts.duplicateFraction ?? 0));
+  const engine = createEngine({ timeScale: opts.timeScale ?? 1, duplicateFraction, keys });
+  const rotateKeys = () => {
+    keys.current = keys.next;
+    keys.next = newSigningKey();
+  };
+  const ctx = { engine, keys, rotateKeys };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((cause: unknown) => send(res, error(500, `qstash-server: ${String(cause)}`)));
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const rawUrl = req.url ?? "/";
+    const mark = rawUrl.indexOf("?");
+    const rawPath = mark < 0 ? rawUrl : rawUrl.slice(0, mark);
+    const rawQuery = mark < 0 ? "" : rawUrl.slice(mark + 1);
+    const query = new URLSearchParams(rawQuery);
+    const method = req.method ?? "GET";
+    const body = await readBody(req);
+    if (rawPath === "/__stats" || rawPath === "/__stats/reset") return control(method, rawPath, res);
+    const label = routeLabel(method, rawPath);
+    const { requests } = engine.state.stats;
+    requests[label] = (requests[label] ?? 0) + 1;
+    if (!authorized(req, query, token)) return send(res, error(401, "Unauthorized"));
+    send(res, route(ctx, { req, method, rawPath, rawQuery, query, body }));
+  }
+
+  function control(method: string, rawPath: string, res: http.ServerResponse): void {
+    const known =
+      (method === "POST" && rawPath === "/__stats/reset") || (method === "GET" && rawPath === "/__stats");
+    if (known && method === "POST") engine.state.stats = freshStats();
+    send(res, known ? { status: 200, body: engine.state.stats } : error(404, "not found"));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    token,
+    get currentSigningKey() {
+      return keys.current;
+    },
+    get nextSigningKey() {
+      return keys.next;
+    },
+    stats: () => structuredClone(engine.state.stats),
+    resetStats: () => {
+      engine.state.stats = freshStats();
+    },
+    rotateKeys,
+    close: async () => {
+      await engine.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The local stack: Upstash-Redis-REST over a real redis-server, a QStash-compatible server, an
+ * OpenAI Responses/Conversations simulator, a callback inbox, and (optionally) the Worker wired to
+ * them. `npm run dev` / `npm run stack` run this file; tests import `startStack`.
+ */
+import { DEFAULT_INBOX_SECRET, startInbox } from "./inbox/server.ts";
+import { startOpenAISim } from "./openai-sim/server.ts";
+import { startQStash } from "./qstash-server/server.ts";
+import { startRedisRest } from "./redis-rest/server.ts";
+import { startWorker, type WorkerHandle } from "./worker.ts";
+
+/** Fixed dev credentials (documented in the README); never used outside development mode. */
+export const DEV_API_KEY = "thk_dev_0000000000000000000000000000";
+export const DEV_WEBHOOK_SECRET = DEFAULT_INBOX_SECRET;
+
+const PORTS = {
+  worker: { env: "THREADHOOK_PORT", default: 8787 },
+  redis: { env: "REDIS_REST_PORT", default: 8079 },
+  qstash: { env: "QSTASH_PORT", default: 8080 },
+  openai: { env: "OPENAI_SIM_PORT", default: 8081 },
+  inbox: { env: "INBOX_PORT", default: 8082 },
+} as const;
+type Part = keyof typeof PORTS;
+
+export interface StackOptions {
+  /** Port per part; 0 = ephemeral (tests). Omitted: the env variable, else the fixed default. */
+  ports?: Partial<Record<Part, number>>;
+  worker?: boolean;
+  /** Extra or overriding Worker variables (e.g. DRIVE_STRATEGY). */
+  workerVars?: Record<string, string>;
+  watch?: boolean;
+  timeScale?: number;
+  openaiDelayMs?: number;
+  qstashDuplicateFraction?: number;
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+function portFor(part: Part, opts: StackOptions): number {
+  const given = opts.ports?.[part];
+  if (given !== undefined) return given;
+  const fromEnv = process.env[PORTS[part].env];
+  if (fromEnv === undefined || fromEnv === "") return PORTS[part].default;
+  const n = Number(fromEnv);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${PORTS[part].env}=${fromEnv} is not a port number`);
+  return n;
+}
+
+/** Start one part, turning "address in use" into an error that names the variable to change. */
+async function withPort<T>(part: Part, opts: StackOptions, start: (port: number) => Promise<T>): Promise<T> {
+  const port = portFor(part, opts);
+  try {
+    return await start(port);
+  } catch (err) {
+    if (
+      String((err as { code?: string }).code ?? err).includes("EADDRINUSE") ||
+      String(err).includes("EADDRINUSE")
+    ) {
+      throw new Error(`port ${port} for the ${part} is in use: set ${PORTS[part].env} to a free port`);
+    }
+    throw err;
+  }
+}
+
+export async function startStack(opts: StackOptions = {}) {
+  const timeScale = opts.timeScale ?? 1;
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+  };
+  try {
+    const redis = await withPort("redis", opts, (port) => startRedisRest({ port }));
+    closers.push(() => redis.close());
+    const qstash = await withPort("qstash", opts, (port) =>
+      startQStash({ port, timeScale, duplicateFraction: opts.qstashDuplicateFraction ?? 0 }),
+    );
+    closers.push(() => qstash.close());
+    const openai = await withPort("openai", opts, (port) =>
+      startOpenAISim({
+        port,
+        timeScale,
+        ...(opts.openaiDelayMs !== undefined ? { defaultDelayMs: opts.openaiDelayMs } : {}),
+      }),
+    );
+    closers.push(() => openai.close());
+    const inbox = await withPort("inbox", opts, (port) => startInbox({ port, secret: DEV_WEBHOOK_SECRET }));
+    closers.push(() => inbox.close());
+    let worker: WorkerHandle | null = null;
+    if (opts.worker) {
+      const vars = {
+        THREADHOOK_ENV: "development",
+        API_KEY: DEV_API_KEY,
+        WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+        UPSTASH_REDIS_REST_URL: redis.url,
+        UPSTASH_REDIS_REST_TOKEN: redis.token,
+        QSTASH_URL: qstash.url,
+        QSTASH_TOKEN: qstash.token,
+        QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
+        QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
+        OPENAI_API_KEY: openai.apiKey,
+        OPENAI_BASE_URL: openai.baseURL,
+        ...opts.workerVars,
+      };
+      worker = await withPort("worker", opts, (port) =>
+        startWorker({ port, vars, watch: opts.watch ?? false }),
+      );
+      closers.push(() => (worker as WorkerHandle).close());
+    }
+    const ready = {
+      ...(worker ? { worker: worker.url } : {}),
+      redis: { url: redis.url, token: redis.token },
+      qstash: {
+        url: qstash.url,
+        token: qstash.token,
+        currentSigningKey: qstash.currentSigningKey,
+        nextSigningKey: qstash.nextSigningKey,
+      },
+      openai: { baseURL: openai.baseURL, apiKey: openai.apiKey },
+      inbox: { url: inbox.url, secret: inbox.secret },
+      ...(worker ? { apiKey: DEV_API_KEY, webhookSecret: DEV_WEBHOOK_SECRET } : {}),
+    };
+    return { ready, redis, qstash, openai, inbox, worker, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function main() {
+  const withWorker = process.argv.includes("--worker");
+  const stack = await startStack({ worker: withWorker, watch: withWorker });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`\n${signal}: stopping the local stack…`);
+    await stack.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  console.log(`READY ${JSON.stringify(stack.ready)}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

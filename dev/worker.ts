@@ -1,0 +1,36 @@
+/**
+ * Runs the Worker in workerd through wrangler (the same bundling and runtime as `wrangler dev`),
+ * with its variables pointed at the local stand-ins.
+ */
+import { unstable_startWorker } from "wrangler";
+
+export interface WorkerHandle {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startWorker(opts: {
+  port?: number;
+  vars: Record<string, string>;
+  watch?: boolean;
+}): Promise<WorkerHandle> {
+  // Offline machine: do not ask Cloudflare for the `Request.cf` object, send no telemetry.
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+  process.env.WRANGLER_SEND_METRICS = "false";
+  const bindings = Object.fromEntries(
+    Object.entries(opts.vars).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]),
+  );
+  const worker = await unstable_startWorker({
+    config: new URL("../wrangler.toml", import.meta.url).pathname,
+    bindings,
+    dev: {
+      server: { hostname: "127.0.0.1", port: opts.port ?? 0 },
+      inspector: false,
+      watch: opts.watch ?? false,
+      logLevel: "warn",
+    },
+  } as Parameters<typeof unstable_startWorker>[0]);
+  await worker.ready;
+  const url = (await worker.url).href.replace(/\/$/, "");
+  return { url, close: () => worker.dispose() };
+}

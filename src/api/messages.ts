@@ -1,0 +1,101 @@
+/** The webhook API's front door: one call carries assistant, thread or conversation key, input, callback. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { acceptMessage } from "../commands/intake";
+import { requireConfig } from "../config";
+import { presentRun } from "../engine/present";
+import { ApiError } from "../errors";
+import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { checkOutboundUrl } from "../security/url-policy";
+import { stepQueue, stores } from "../services";
+import { checkTools, OutboundHeaders, ResponseFormat, ToolChoice, Tools } from "./tools-schema";
+import { Metadata, parse, parseJsonText, sha256Hex } from "./validate";
+
+const TextPart = z.strictObject({
+  type: z.enum(["text", "input_text"]),
+  text: z.string().min(1).max(256_000),
+});
+
+export const ConversationKey = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, "conversation keys are 1-256 printable ASCII characters without spaces");
+
+const MessageRequest = z
+  .strictObject({
+    assistant_id: z.string().min(1).max(64),
+    thread_id: z.string().min(1).max(64).optional(),
+    conversation: ConversationKey.optional(),
+    input: z.union([z.string().min(1).max(256_000), z.array(TextPart).min(1).max(32)]),
+    instructions: z.string().max(256_000).optional(),
+    additional_instructions: z.string().max(256_000).optional(),
+    model: z.string().min(1).max(256).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    max_output_tokens: z.number().int().min(16).max(1_000_000).optional(),
+    metadata: Metadata.optional(),
+    timeout_s: z.number().int().min(1).max(86_400).optional(),
+    callback_url: z.string().min(1).max(2048),
+    callback_headers: OutboundHeaders.optional(),
+    tools: Tools.optional(),
+    tool_choice: ToolChoice.optional(),
+    parallel_tool_calls: z.boolean().optional(),
+    response_format: ResponseFormat.optional(),
+  })
+  .refine((b) => !(b.thread_id && b.conversation), {
+    message: "give thread_id or conversation, not both",
+    path: ["conversation"],
+  });
+
+const IdempotencyKey = z.string().min(1).max(255);
+
+export const messages = new Hono<AuthedEnv>()
+  .use("/v1/messages", requireApiKey)
+  .post("/v1/messages", async (c) => {
+    const config = requireConfig(c.env);
+    const text = await c.req.text();
+    const body = parse(MessageRequest, parseJsonText(text));
+    const verdict = checkOutboundUrl(body.callback_url, { devMode: config.devMode });
+    if (!verdict.ok)
+      throw new ApiError(400, `callback_url_${verdict.reason}`, `callback_url refused: ${verdict.message}`, {
+        param: "callback_url",
+      });
+    if (!config.webhookSecret)
+      throw new ApiError(
+        503,
+        "service_not_configured",
+        "WEBHOOK_SECRET is not configured: callbacks cannot be signed.",
+      );
+    const idemHeader = c.req.header("idempotency-key");
+    const idempotency = idemHeader
+      ? { key: parse(IdempotencyKey, idemHeader), bodyHash: await sha256Hex(text) }
+      : null;
+    const s = stores(config);
+    const { run, replayed } = await acceptMessage(
+      {
+        assistants: s.assistants,
+        threads: s.threads,
+        runs: s.runs,
+        queue: stepQueue(config, new URL(c.req.url).origin),
+        now: Date.now,
+      },
+      {
+        tenant: c.var.tenant,
+        assistantId: body.assistant_id,
+        threadId: body.thread_id,
+        conversationKey: body.conversation,
+        input: typeof body.input === "string" ? body.input : body.input.map((p) => p.text).join("\n"),
+        overrides: { ...body, tools: body.tools ? checkTools(body.tools, config.devMode) : undefined },
+        callback: { url: verdict.url.href, headers: body.callback_headers ?? {} },
+        timeoutS: body.timeout_s ?? config.runTimeoutS,
+        limits: {
+          maxToolRounds: config.maxToolRounds,
+          requiresActionTimeoutS: config.requiresActionTimeoutS,
+        },
+        idempotency,
+      },
+    );
+    const links = { self: `/v1/runs/${run.id}`, thread: `/v1/threads/${run.thread_id}` };
+    return c.json({ ...presentRun(run), links }, 202, replayed ? { "idempotent-replayed": "true" } : {});
+  });

@@ -1,0 +1,105 @@
+/** Runs of the webhook API: read, cancel, redeliver. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { cancelRun, loadRun, redeliver, submitToolOutputs } from "../commands/control";
+import { requireConfig } from "../config";
+import { presentRun, presentStep } from "../engine/present";
+import { ListQuery, parseBody, parseQuery } from "./validate";
+import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { stepQueue, stores, upstream } from "../services";
+
+const controlDeps = (env: object, origin: string) => {
+  const config = requireConfig(env);
+  return {
+    runs: stores(config).runs,
+    queue: stepQueue(config, origin),
+    upstream: upstream(config),
+    now: Date.now,
+  };
+};
+
+export const SubmitToolOutputs = z.strictObject({
+  tool_outputs: z
+    .array(z.strictObject({ tool_call_id: z.string().min(1).max(128), output: z.string().max(512_000) }))
+    .min(1)
+    .max(128),
+  stream: z.boolean().optional(),
+});
+
+/** Cursor pagination over an in-memory list ordered by creation (oldest first). */
+export function pageOf<T extends { id: string }>(items: T[], q: z.infer<typeof ListQuery>) {
+  const ordered = q.order === "desc" ? [...items].reverse() : items;
+  let start = 0;
+  let end = ordered.length;
+  if (q.after) start = ordered.findIndex((i) => i.id === q.after) + 1;
+  if (q.before)
+    end = Math.max(
+      0,
+      ordered.findIndex((i) => i.id === q.before),
+    );
+  const window =
+    q.before && !q.after
+      ? ordered.slice(Math.max(start, end - q.limit), end)
+      : ordered.slice(start, end).slice(0, q.limit);
+  const first = window[0];
+  const hasMore =
+    q.before && !q.after ? (first ? ordered.indexOf(first) > start : false) : start + window.length < end;
+  return {
+    object: "list" as const,
+    data: window,
+    first_id: first?.id ?? null,
+    last_id: window.at(-1)?.id ?? null,
+    has_more: hasMore,
+  };
+}
+
+export const runs = new Hono<AuthedEnv>()
+  .use("/v1/runs/*", requireApiKey)
+  .get("/v1/runs/:id", async (c) => {
+    const { run } = await loadRun(
+      { runs: stores(requireConfig(c.env)).runs },
+      c.var.tenant,
+      c.req.param("id"),
+    );
+    return c.json(presentRun(run));
+  })
+  .post("/v1/runs/:id/cancel", async (c) => {
+    const run = await cancelRun(
+      controlDeps(c.env, new URL(c.req.url).origin),
+      c.var.tenant,
+      c.req.param("id"),
+    );
+    return c.json(presentRun(run));
+  })
+  .post("/v1/runs/:id/submit_tool_outputs", async (c) => {
+    const body = await parseBody(c, SubmitToolOutputs);
+    const run = await submitToolOutputs(
+      controlDeps(c.env, new URL(c.req.url).origin),
+      c.var.tenant,
+      c.req.param("id"),
+      body.tool_outputs,
+    );
+    return c.json(presentRun(run));
+  })
+  .get("/v1/runs/:id/steps", async (c) => {
+    const q = parseQuery(c, ListQuery.extend({ order: z.enum(["asc", "desc"]).default("asc") }));
+    const { run } = await loadRun(
+      { runs: stores(requireConfig(c.env)).runs },
+      c.var.tenant,
+      c.req.param("id"),
+    );
+    return c.json(
+      pageOf(
+        run.steps.map((s) => presentStep(run, s)),
+        q,
+      ),
+    );
+  })
+  .post("/v1/runs/:id/redeliver", async (c) => {
+    const run = await redeliver(
+      controlDeps(c.env, new URL(c.req.url).origin),
+      c.var.tenant,
+      c.req.param("id"),
+    );
+    return c.json(presentRun(run), 202);
+  });

@@ -1,0 +1,130 @@
+/** Commands on an existing run: cancel and redeliver. */
+import { ApiError, notFound } from "../errors";
+import { STEP_LEASE_MS } from "../engine/constants";
+import { transition } from "../engine/run";
+import { checkCallerOutputs } from "../engine/tools";
+import { isTerminal, type RunRecord } from "../engine/types";
+import type { StepQueue } from "../queue/steps";
+import { newId } from "../store/ids";
+import type { RunStore } from "../store/runs";
+import type { Upstream } from "../upstream/openai";
+import { errorFields, log } from "../log";
+
+export interface ControlDeps {
+  runs: Pick<RunStore, "get" | "claim" | "save" | "requestCancel" | "unqueue" | "unlock">;
+  queue: Pick<StepQueue, "publish">;
+  upstream: Pick<Upstream, "cancelResponse">;
+  now: () => number;
+}
+
+export async function loadRun(deps: Pick<ControlDeps, "runs">, tenant: string, runId: string) {
+  const found = await deps.runs.get(tenant, runId);
+  if (!found) throw notFound("run", runId, "run_id");
+  return found;
+}
+
+/**
+ * Ask a run to stop. The flag is read by the next step; the upstream response is cancelled right
+ * away so a step watching it sees the end at once; a step is published to finish the run.
+ */
+export async function cancelRun(deps: ControlDeps, tenant: string, runId: string): Promise<RunRecord> {
+  const { run, seq } = await loadRun(deps, tenant, runId);
+  if (isTerminal(run.status)) {
+    throw new ApiError(400, "run_not_active", `Cannot cancel run with status '${run.status}'.`, {
+      param: "run_id",
+    });
+  }
+  await deps.runs.requestCancel(tenant, runId);
+  const wasQueued = await deps.runs.unqueue(run);
+  const responseId = run.upstream.response_id;
+  if (responseId) {
+    await deps.upstream
+      .cancelResponse(responseId)
+      .catch((err: unknown) =>
+        log("warn", "upstream cancel failed; the step will retry it", { run_id: runId, ...errorFields(err) }),
+      );
+  }
+  await deps.queue.publish(
+    { tenant, run_id: runId, seq: wasQueued ? 0 : seq },
+    { delayMs: 0, reason: "cancel" },
+  );
+  const now = deps.now();
+  return transition({ ...run, cancel_requested: true }, { type: "tick" }, now);
+}
+
+/** Send a finished run's event again (a new delivery cycle with the same event id). */
+export async function redeliver(deps: ControlDeps, tenant: string, runId: string): Promise<RunRecord> {
+  const { run, seq } = await loadRun(deps, tenant, runId);
+  if (!run.callback || !run.delivery.event_id) {
+    throw new ApiError(400, "nothing_to_deliver", "This run has no callback event to deliver (yet).", {
+      param: "run_id",
+    });
+  }
+  return underClaim(deps, tenant, runId, seq, "redeliver", (claimed) =>
+    transition(claimed, { type: "redeliver" }, deps.now()),
+  );
+}
+
+export type ToolOutput = { tool_call_id: string; output: string };
+
+/** Answer the open function calls of a run in requires_action; all of them, in one request. */
+export async function submitToolOutputs(
+  deps: ControlDeps,
+  tenant: string,
+  runId: string,
+  outputs: ToolOutput[],
+): Promise<RunRecord> {
+  const { seq } = await loadRun(deps, tenant, runId);
+  return underClaim(deps, tenant, runId, seq, "tool_outputs", (run) => {
+    if (run.status !== "requires_action") {
+      throw new ApiError(
+        400,
+        "run_not_waiting",
+        `Runs in status "${run.status}" do not accept tool outputs.`,
+        { param: "run_id" },
+      );
+    }
+    const problem = checkCallerOutputs(run, outputs);
+    if (problem) throw new ApiError(400, "invalid_tool_outputs", problem, { param: "tool_outputs" });
+    return transition(run, { type: "tool_outputs_submitted", outputs }, deps.now());
+  });
+}
+
+const CLAIM_WAIT_MS = 3_000;
+
+/**
+ * Change a run from the API the way a step does: claim its current seq, apply `change`, publish a
+ * step for the next seq and save. Nothing is saved when `change` throws.
+ */
+async function underClaim(
+  deps: ControlDeps,
+  tenant: string,
+  runId: string,
+  seq: number,
+  reason: string,
+  change: (run: RunRecord) => RunRecord,
+): Promise<RunRecord> {
+  const owner = newId("lease");
+  const until = deps.now() + CLAIM_WAIT_MS;
+  let current = seq;
+  for (;;) {
+    const claim = await deps.runs.claim(tenant, runId, current, owner, deps.now(), STEP_LEASE_MS);
+    if (claim.kind === "ok") {
+      let next: RunRecord;
+      try {
+        next = change(claim.run);
+      } catch (err) {
+        await deps.runs.unlock(claim.run, owner);
+        throw err;
+      }
+      await deps.queue.publish({ tenant, run_id: runId, seq: current + 1 }, { delayMs: 0, reason });
+      if ((await deps.runs.save(next, owner, true)) === null) throw new Error("lease lost");
+      return next;
+    }
+    if (claim.kind === "missing") throw notFound("run", runId, "run_id");
+    if (deps.now() >= until)
+      throw new ApiError(409, "run_busy", "The run is being worked on right now; retry in a moment.");
+    if (claim.kind === "stale") current = (await loadRun(deps, tenant, runId)).seq;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * One place for configuration: a zod schema over the Worker's env, parsed once per env object.
+ * Every missing or bad variable is reported together. Backing services are optional one by one:
+ * a route that needs an unconfigured service answers 503 (see `requireService`), it does not crash.
+ */
+import { z } from "zod";
+import { ApiError } from "./errors";
+
+const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const secret = z.string().trim().min(1, "must not be empty");
+const whsec = z.string().regex(/^whsec_[A-Za-z0-9+/]{20,}={0,2}$/, "must look like whsec_<base64>");
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z.object({
+  THREADHOOK_ENV: z.enum(["production", "development"]).default("production"),
+  API_KEY: secret.optional(),
+  WEBHOOK_SECRET: whsec.optional(),
+  PUBLIC_URL: url.optional(),
+  UPSTASH_REDIS_REST_URL: url.optional(),
+  UPSTASH_REDIS_REST_TOKEN: secret.optional(),
+  QSTASH_URL: url.default("https://qstash.upstash.io"),
+  QSTASH_TOKEN: secret.optional(),
+  QSTASH_CURRENT_SIGNING_KEY: secret.optional(),
+  QSTASH_NEXT_SIGNING_KEY: secret.optional(),
+  OPENAI_API_KEY: secret.optional(),
+  OPENAI_BASE_URL: url.default("https://api.openai.com/v1"),
+  OPENAI_WEBHOOK_SECRET: whsec.optional(),
+  DRIVE_STRATEGY: z.enum(["poll", "budget-poll", "stream"]).default("budget-poll"),
+  DRIVE_BUDGET_MS: int(0, 25_000).default(8_000),
+  RUN_TIMEOUT_S: int(1, 86_400).default(600),
+  REQUIRES_ACTION_TIMEOUT_S: int(1, 86_400).default(600),
+  MAX_TOOL_ROUNDS: int(1, 100).default(10),
+  DELIVERY_RETRIES: int(0, 10).default(5),
+  DELIVERY_BACKOFF_S: z
+    .string()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, "must be a comma-separated list of seconds")
+    .default("5,30,120,600,1800,3600,7200,14400,28800,86400"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+type RawEnv = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  env: RawEnv["THREADHOOK_ENV"];
+  devMode: boolean;
+  apiKey: string | null;
+  webhookSecret: string | null;
+  publicUrl: string | null;
+  redis: { url: string; token: string } | null;
+  qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string } | null;
+  openai: { apiKey: string; baseURL: string; webhookSecret: string | null } | null;
+  drive: { strategy: RawEnv["DRIVE_STRATEGY"]; budgetMs: number };
+  runTimeoutS: number;
+  requiresActionTimeoutS: number;
+  maxToolRounds: number;
+  deliveryRetries: number;
+  /** Delay before each delivery retry, in seconds (the last one repeats). */
+  deliveryBackoffS: number[];
+  logLevel: RawEnv["LOG_LEVEL"];
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** Groups of variables that configure one service: all or none must be set. */
+const GROUPS: Record<string, (keyof RawEnv)[]> = {
+  redis: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
+  qstash: ["QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"],
+};
+
+export function parseConfig(env: Record<string, unknown>): ConfigResult {
+  const input = Object.fromEntries(
+    Object.keys(EnvSchema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
+  );
+  const parsed = EnvSchema.safeParse(input);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`),
+    };
+  }
+  const e = parsed.data;
+  const problems = Object.values(GROUPS).flatMap((keys) => {
+    const missing = keys.filter((k) => e[k] === undefined);
+    return missing.length > 0 && missing.length < keys.length
+      ? missing.map((k) => `${k}: missing (the other variables of its group are set)`)
+      : [];
+  });
+  const devMode = e.THREADHOOK_ENV === "development";
+  if (!devMode && e.PUBLIC_URL?.startsWith("http:"))
+    problems.push("PUBLIC_URL: must be https outside development");
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: toConfig(e, devMode) };
+}
+
+function toConfig(e: RawEnv, devMode: boolean): Config {
+  return {
+    env: e.THREADHOOK_ENV,
+    devMode,
+    apiKey: e.API_KEY ?? null,
+    webhookSecret: e.WEBHOOK_SECRET ?? null,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, "") ?? null,
+    redis:
+      e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
+        ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
+        : null,
+    qstash:
+      e.QSTASH_TOKEN && e.QSTASH_CURRENT_SIGNING_KEY && e.QSTASH_NEXT_SIGNING_KEY
+        ? {
+            url: e.QSTASH_URL.replace(/\/+$/, ""),
+            token: e.QSTASH_TOKEN,
+            currentSigningKey: e.QSTASH_CURRENT_SIGNING_KEY,
+            nextSigningKey: e.QSTASH_NEXT_SIGNING_KEY,
+          }
+        : null,
+    openai: e.OPENAI_API_KEY
+      ? {
+          apiKey: e.OPENAI_API_KEY,
+          baseURL: e.OPENAI_BASE_URL.replace(/\/+$/, ""),
+          webhookSecret: e.OPENAI_WEBHOOK_SECRET ?? null,
+        }
+      : null,
+    drive: { strategy: e.DRIVE_STRATEGY, budgetMs: e.DRIVE_BUDGET_MS },
+    runTimeoutS: e.RUN_TIMEOUT_S,
+    requiresActionTimeoutS: e.REQUIRES_ACTION_TIMEOUT_S,
+    maxToolRounds: e.MAX_TOOL_ROUNDS,
+    deliveryRetries: e.DELIVERY_RETRIES,
+    deliveryBackoffS: e.DELIVERY_BACKOFF_S.split(",").map(Number),
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+const cache = new WeakMap<object, ConfigResult>();
+
+/** Parse once per isolate (the env object is stable for an isolate's lifetime). */
+export function loadConfig(env: object): ConfigResult {
+  let result = cache.get(env);
+  if (!result) {
+    result = parseConfig(env as Record<string, unknown>);
+    cache.set(env, result);
+  }
+  return result;
+}
+
+export function requireConfig(env: object): Config {
+  const result = loadConfig(env);
+  if (!result.ok) {
+    throw new ApiError(503, "config_invalid", `threadhook is misconfigured: ${result.problems.join("; ")}`);
+  }
+  return result.config;
+}
+
+type Service = "redis" | "qstash" | "openai";
+const SERVICE_VARS: Record<Service, string> = {
+  redis: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN",
+  qstash: "QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY",
+  openai: "OPENAI_API_KEY",
+};
+
+export function requireService<S extends Service>(config: Config, service: S): NonNullable<Config[S]> {
+  const value = config[service];
+  if (!value) {
+    throw new ApiError(
+      503,
+      "service_not_configured",
+      `${service} is not configured: set ${SERVICE_VARS[service]}.`,
+    );
+  }
+  return value as NonNullable<Config[S]>;
+}

@@ -1,0 +1,22 @@
+/** Named constants with their units. Tunables that operators change live in config.ts instead. */
+export const SECOND_MS = 1_000;
+export const MINUTE_MS = 60 * SECOND_MS;
+
+/** Longest a step may hold a run before another delivery of the step may take over. */
+export const STEP_LEASE_MS = 60 * SECOND_MS;
+/** Poll interval bounds for the polling drive strategies. */
+export const POLL_MIN_INTERVAL_MS = 100;
+export const POLL_MAX_INTERVAL_MS = 2 * SECOND_MS;
+/** Delay between steps when a step ends without news (one-poll-per-step strategy). */
+export const STEP_POLL_DELAY_S = 2;
+/** Backoff for retryable upstream failures: base * 2^n, capped. */
+export const UPSTREAM_BACKOFF_BASE_MS = SECOND_MS;
+export const UPSTREAM_BACKOFF_MAX_MS = 5 * MINUTE_MS;
+/** Retryable upstream failures tolerated before the run fails. */
+export const UPSTREAM_MAX_FAILURES = 8;
+/** Delivery: per-attempt timeout (the retry schedule is config: DELIVERY_BACKOFF_S). */
+export const DELIVERY_TIMEOUT_MS = 10 * SECOND_MS;
+/** Records: runs and threads expire after this long without activity; idempotency keys sooner. */
+export const RUN_TTL_S = 30 * 24 * 3600;
+export const THREAD_TTL_S = 90 * 24 * 3600;
+export const IDEMPOTENCY_TTL_S = 24 * 3600;

@@ -1,0 +1,106 @@
+/** What the step runner should do next for a run. Pure: decided from the record and `now`. */
+import { allAnswered, callerCallsOpen, endpointCallsOpen } from "./tools";
+import { isTerminal, type PendingCall, type RunRecord } from "./types";
+import { isUpstreamTerminal, type ResponseInput, type ResponseRequest } from "./upstream-types";
+
+export type Action =
+  | { type: "create_conversation" }
+  | { type: "create_response"; request: ResponseRequest }
+  | { type: "observe"; response_id: string; cursor: number | null }
+  | { type: "cancel_response"; response_id: string }
+  | { type: "call_tools"; calls: PendingCall[] }
+  | { type: "close_calls"; conversation_id: string; call_ids: string[] }
+  | { type: "release_thread" }
+  | { type: "deliver" }
+  /** `external`: waiting for someone else (the caller's tool outputs), so the step must not hold the run. */
+  | { type: "wait"; until_ms: number; external?: boolean }
+  | { type: "done" };
+
+export function nextAction(run: RunRecord, now: number): Action {
+  return isTerminal(run.status) ? afterEnd(run, now) : whileActive(run, now);
+}
+
+const liveResponse = (run: RunRecord) =>
+  run.upstream.response_id !== null && !isUpstreamTerminal(run.upstream.response_status)
+    ? run.upstream.response_id
+    : null;
+
+function whileActive(run: RunRecord, now: number): Action {
+  const { upstream } = run;
+  if (upstream.retry_at_ms !== null && upstream.retry_at_ms > now) {
+    return { type: "wait", until_ms: Math.min(upstream.retry_at_ms, run.deadline_ms) };
+  }
+  const live = liveResponse(run);
+  if (run.status === "cancelling" && live && !upstream.cancel_sent)
+    return { type: "cancel_response", response_id: live };
+  if (run.pending_calls.length > 0) return duringToolRound(run, now);
+  if (upstream.conversation_id === null) return { type: "create_conversation" };
+  if (upstream.response_id === null)
+    return { type: "create_response", request: responseRequest(run, upstream.conversation_id, run.input) };
+  return { type: "observe", response_id: upstream.response_id, cursor: upstream.stream_cursor };
+}
+
+function duringToolRound(run: RunRecord, now: number): Action {
+  if (allAnswered(run)) {
+    const outputs = run.pending_calls.map((c) => ({
+      type: "function_call_output" as const,
+      call_id: c.call_id,
+      output: c.output ?? "",
+    }));
+    return {
+      type: "create_response",
+      request: responseRequest(run, run.upstream.conversation_id ?? "", outputs),
+    };
+  }
+  if (endpointCallsOpen(run)) {
+    const open = run.pending_calls.filter((c) => c.endpoint !== null && c.output === null);
+    const due = open.filter((c) => (c.retry_at_ms ?? 0) <= now);
+    if (due.length > 0) return { type: "call_tools", calls: due };
+    return { type: "wait", until_ms: Math.min(...open.map((c) => c.retry_at_ms ?? now)) };
+  }
+  if (
+    callerCallsOpen(run) &&
+    run.delivery.state === "pending" &&
+    (run.delivery.next_attempt_at_ms ?? now) <= now
+  ) {
+    return { type: "deliver" };
+  }
+  const wakeups = [run.deadline_ms, run.action_deadline_ms ?? run.deadline_ms];
+  if (run.delivery.state === "pending" && run.delivery.next_attempt_at_ms !== null)
+    wakeups.push(run.delivery.next_attempt_at_ms);
+  return { type: "wait", until_ms: Math.min(...wakeups), external: true };
+}
+
+function afterEnd(run: RunRecord, now: number): Action {
+  const { upstream, delivery } = run;
+  const live = liveResponse(run);
+  if (live && !upstream.cancel_sent) return { type: "cancel_response", response_id: live };
+  const unanswered = run.pending_calls.filter((c) => c.output === null).map((c) => c.call_id);
+  if (unanswered.length > 0 && !run.calls_closed && upstream.conversation_id) {
+    return { type: "close_calls", conversation_id: upstream.conversation_id, call_ids: unanswered };
+  }
+  if (!run.thread_released) return { type: "release_thread" };
+  if (delivery.state === "pending") {
+    const due = delivery.next_attempt_at_ms ?? now;
+    return due <= now ? { type: "deliver" } : { type: "wait", until_ms: due };
+  }
+  return { type: "done" };
+}
+
+export function responseRequest(run: RunRecord, conversation: string, input: ResponseInput): ResponseRequest {
+  const p = run.params;
+  return {
+    model: p.model,
+    instructions: p.instructions,
+    input,
+    conversation,
+    tools: p.tools,
+    tool_choice: p.tool_choice,
+    parallel_tool_calls: p.parallel_tool_calls,
+    response_format: p.response_format,
+    temperature: p.temperature,
+    top_p: p.top_p,
+    max_output_tokens: p.max_output_tokens,
+    metadata: { threadhook_run: run.id, threadhook_round: String(run.tool_rounds) },
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * The run state machine: pure functions from (record, event, now) to a new record. No I/O, no
+ * clock reads. `nextAction` (engine/next.ts) says what the step runner should do next.
+ */
+import { UPSTREAM_BACKOFF_BASE_MS, UPSTREAM_BACKOFF_MAX_MS, UPSTREAM_MAX_FAILURES } from "./constants";
+import { queueEvent } from "./events";
+import {
+  applyCallerOutputs,
+  applyToolResults,
+  closeRound,
+  endSteps,
+  maybeRequireAction,
+  messageStep,
+  startToolRound,
+  type ToolResult,
+} from "./tools";
+import { isTerminal, type LastError, type RunRecord, type RunStatus } from "./types";
+import { isUpstreamTerminal, type ObservedResponse } from "./upstream-types";
+
+export type RunEvent =
+  | { type: "tick" }
+  | { type: "conversation_ready"; conversation_id: string }
+  | { type: "response_created"; response: ObservedResponse }
+  | { type: "response_observed"; response: ObservedResponse; cursor?: number | null }
+  | { type: "upstream_failed"; retryable: boolean; error: LastError; retry_after_ms: number | null }
+  | { type: "cancel_sent" }
+  | { type: "tool_results"; results: ToolResult[] }
+  | { type: "tool_outputs_submitted"; outputs: { tool_call_id: string; output: string }[] }
+  | { type: "calls_closed" }
+  | { type: "thread_released" }
+  | {
+      type: "delivery_attempted";
+      ok: boolean;
+      status: number | null;
+      error: string | null;
+      duration_ms: number;
+      /** When not ok: delay before the next attempt, or null when attempts are exhausted. */
+      retry_in_ms: number | null;
+    }
+  | { type: "redeliver" };
+
+const STEP_END: Partial<Record<RunStatus, "completed" | "cancelled" | "failed" | "expired">> = {
+  completed: "completed",
+  cancelled: "cancelled",
+  failed: "failed",
+  expired: "expired",
+  incomplete: "failed",
+};
+
+export function setStatus(run: RunRecord, status: RunStatus, now: number, cause: string): RunRecord {
+  if (run.status === status) return run;
+  const next: RunRecord = {
+    ...run,
+    status,
+    started_at_ms: run.started_at_ms ?? (status === "in_progress" ? now : null),
+    timeline: [...run.timeline, { status, at_ms: now, cause }],
+  };
+  if (!isTerminal(status)) return next;
+  const ended = endSteps(
+    { ...next, ended_at_ms: now, action_deadline_ms: null },
+    STEP_END[status] ?? "failed",
+    now,
+  );
+  return queueEvent(ended, `run.${status}`, now);
+}
+
+export function transition(run: RunRecord, event: RunEvent, now: number): RunRecord {
+  switch (event.type) {
+    case "tick":
+      return onTick(run, now);
+    case "conversation_ready":
+      return { ...run, upstream: { ...run.upstream, conversation_id: event.conversation_id } };
+    case "response_created":
+      return onResponse(withNewResponse(run, event.response, now), event.response, now, null);
+    case "response_observed":
+      return onResponse(run, event.response, now, event.cursor ?? null);
+    case "upstream_failed":
+      return onUpstreamFailure(run, event, now);
+    case "cancel_sent":
+      return { ...run, upstream: { ...run.upstream, cancel_sent: true } };
+    case "tool_results": {
+      if (isTerminal(run.status)) return run;
+      const { run: next, fatal } = applyToolResults(run, event.results, now);
+      if (fatal) return fail(next, { code: "tool_error", message: fatal }, now);
+      return maybeRequireAction(next, now, (r) =>
+        setStatus(r, "requires_action", now, "waiting for tool outputs"),
+      );
+    }
+    case "tool_outputs_submitted":
+      if (run.status !== "requires_action") return run;
+      return setStatus(applyCallerOutputs(run, event.outputs), "queued", now, "tool outputs submitted");
+    case "calls_closed":
+      return { ...run, calls_closed: true };
+    case "thread_released":
+      return { ...run, thread_released: true };
+    case "delivery_attempted":
+      return onDeliveryAttempt(run, event, now);
+    case "redeliver":
+      return run.delivery.event_id
+        ? {
+            ...run,
+            delivery: {
+              ...run.delivery,
+              state: "pending",
+              cycle_start: run.delivery.attempts.length,
+              next_attempt_at_ms: now,
+            },
+          }
+        : run;
+  }
+}
+
+/** Time-driven and request-driven changes: deadlines, cancel request. */
+function onTick(run: RunRecord, now: number): RunRecord {
+  if (isTerminal(run.status)) return run;
+  if (now >= run.deadline_ms) return setStatus(run, "expired", now, "timeout_s reached");
+  if (run.action_deadline_ms !== null && now >= run.action_deadline_ms) {
+    return setStatus(run, "expired", now, "no tool outputs within the requires_action window");
+  }
+  if (run.cancel_requested) {
+    const live = run.upstream.response_id !== null && !isUpstreamTerminal(run.upstream.response_status);
+    return setStatus(run, live ? "cancelling" : "cancelled", now, "cancel requested");
+  }
+  return run;
+}
+
+function withNewResponse(run: RunRecord, response: ObservedResponse, now: number): RunRecord {
+  const upstream = {
+    ...run.upstream,
+    response_id: response.id,
+    response_ids: [...run.upstream.response_ids, response.id],
+    response_started_at_ms: now,
+    response_status: null,
+    stream_cursor: null,
+    cancel_sent: false,
+    failures: 0,
+    retry_at_ms: null,
+  };
+  return closeRound({ ...run, upstream }, now);
+}
+
+function onResponse(
+  run: RunRecord,
+  response: ObservedResponse,
+  now: number,
+  cursor: number | null,
+): RunRecord {
+  if (response.id !== run.upstream.response_id) return run;
+  const firstTerminal =
+    isUpstreamTerminal(response.status) && !isUpstreamTerminal(run.upstream.response_status);
+  let next: RunRecord = {
+    ...run,
+    upstream: {
+      ...run.upstream,
+      response_status: response.status,
+      stream_cursor: cursor ?? run.upstream.stream_cursor,
+      failures: 0,
+      retry_at_ms: null,
+    },
+  };
+  if (firstTerminal) next = addUsage(next, response);
+  if (isTerminal(run.status) || (!firstTerminal && isUpstreamTerminal(response.status))) return next;
+  if (next.status === "queued" && response.status !== "queued")
+    next = setStatus(next, "in_progress", now, "model started");
+  switch (response.status) {
+    case "queued":
+    case "in_progress":
+      return next;
+    case "completed":
+      return response.tool_calls.length > 0
+        ? onToolCalls(next, response, now)
+        : complete(next, response, now);
+    case "incomplete": {
+      const reason = response.incomplete_reason ?? "unknown";
+      const withOutput = { ...next, output: toOutput(response), incomplete_details: { reason } };
+      return setStatus(withOutput, "incomplete", now, `incomplete: ${reason}`);
+    }
+    case "failed":
+      return fail(
+        next,
+        response.error ?? { code: "server_error", message: "The model response failed." },
+        now,
+      );
+    case "cancelled":
+      // Only threadhook cancels its responses (a cancel request, or a deadline already handled).
+      return setStatus(next, "cancelled", now, "cancelled upstream");
+  }
+}
+
+function onToolCalls(run: RunRecord, response: ObservedResponse, now: number): RunRecord {
+  const { run: round, overBound } = startToolRound(run, response, now);
+  if (overBound) {
+    const reason = `max_tool_rounds: more than ${run.params.max_tool_rounds} tool rounds`;
+    return setStatus(
+      { ...round, incomplete_details: { reason: "max_tool_rounds" } },
+      "incomplete",
+      now,
+      reason,
+    );
+  }
+  return maybeRequireAction(round, now, (r) =>
+    setStatus(r, "requires_action", now, "waiting for tool outputs"),
+  );
+}
+
+function complete(run: RunRecord, response: ObservedResponse, now: number): RunRecord {
+  const output = toOutput(response);
+  const format = run.params.response_format;
+  const wantsJson =
+    typeof format === "object" && (format.type === "json_object" || format.type === "json_schema");
+  const withOutput = {
+    ...messageStep(run, response, now),
+    output,
+    output_json: wantsJson ? parseOutputJson(output?.text ?? "") : null,
+  };
+  return setStatus(withOutput, "completed", now, "model finished");
+}
+
+function parseOutputJson(text: string): RunRecord["output_json"] {
+  try {
+    return { value: JSON.parse(text) };
+  } catch (err) {
+    return { error: `output is not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+function fail(run: RunRecord, error: LastError, now: number): RunRecord {
+  return setStatus({ ...run, last_error: error }, "failed", now, `failed: ${error.code}`);
+}
+
+function addUsage(run: RunRecord, response: ObservedResponse): RunRecord {
+  if (!response.usage) return run;
+  return {
+    ...run,
+    usage: {
+      prompt_tokens: run.usage.prompt_tokens + response.usage.input_tokens,
+      completion_tokens: run.usage.completion_tokens + response.usage.output_tokens,
+      total_tokens: run.usage.total_tokens + response.usage.total_tokens,
+    },
+  };
+}
+
+function toOutput(response: ObservedResponse): RunRecord["output"] {
+  return { text: response.content.map((p) => p.text.value).join(""), content: response.content };
+}
+
+function onUpstreamFailure(
+  run: RunRecord,
+  event: Extract<RunEvent, { type: "upstream_failed" }>,
+  now: number,
+): RunRecord {
+  if (isTerminal(run.status)) return run;
+  const failures = run.upstream.failures + 1;
+  if (!event.retryable || failures > UPSTREAM_MAX_FAILURES) return fail(run, event.error, now);
+  const retry_at_ms = now + upstreamBackoffMs(failures, event.retry_after_ms);
+  return { ...run, upstream: { ...run.upstream, failures, retry_at_ms } };
+}
+
+/** Delay before retrying after the n-th consecutive upstream failure. */
+export function upstreamBackoffMs(failures: number, retryAfterMs: number | null): number {
+  const exp = Math.min(UPSTREAM_BACKOFF_MAX_MS, UPSTREAM_BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+  return Math.max(exp, retryAfterMs ?? 0);
+}
+
+function onDeliveryAttempt(
+  run: RunRecord,
+  event: Extract<RunEvent, { type: "delivery_attempted" }>,
+  now: number,
+): RunRecord {
+  const attempts = [
+    ...run.delivery.attempts,
+    { at_ms: now, status: event.status, error: event.error, duration_ms: event.duration_ms },
+  ];
+  const retry = !event.ok && event.retry_in_ms !== null;
+  return {
+    ...run,
+    delivery: {
+      ...run.delivery,
+      attempts,
+      state: event.ok ? "delivered" : retry ? "pending" : "failed",
+      next_attempt_at_ms: retry ? now + (event.retry_in_ms ?? 0) : null,
+    },
+  };
+}
+
+/** Delay before the next delivery attempt after `attemptsInCycle` failed ones, or null when exhausted. */
+export function deliveryRetryMs(
+  attemptsInCycle: number,
+  maxRetries: number,
+  backoffS: readonly number[],
+): number | null {
+  if (attemptsInCycle > maxRetries) return null;
+  const s = backoffS[Math.min(attemptsInCycle - 1, backoffS.length - 1)] ?? 60;
+  return s * 1000;
+}

@@ -1,0 +1,222 @@
+/**
+ * The run record and the vocabulary of the engine. Plain JSON-serialisable data: the record is
+ * stored as-is in Redis and served (reshaped) by both front doors.
+ */
+
+export type RunStatus =
+  | "queued"
+  | "in_progress"
+  | "requires_action"
+  | "cancelling"
+  | "cancelled"
+  | "failed"
+  | "completed"
+  | "incomplete"
+  | "expired";
+
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
+  "cancelled",
+  "failed",
+  "completed",
+  "incomplete",
+  "expired",
+]);
+export const isTerminal = (s: RunStatus) => TERMINAL_STATUSES.has(s);
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface Annotation {
+  type: "file_citation" | "file_path";
+  text: string;
+  start_index: number;
+  end_index: number;
+  file_citation?: { file_id: string };
+  file_path?: { file_id: string };
+}
+
+export interface TextPart {
+  type: "text";
+  text: { value: string; annotations: Annotation[] };
+}
+
+export interface ToolEndpoint {
+  url: string;
+  headers: Record<string, string>;
+  timeout_ms: number;
+}
+
+export type ToolDef =
+  | {
+      type: "function";
+      function: {
+        name: string;
+        description?: string;
+        parameters?: Record<string, unknown>;
+        strict?: boolean | null;
+      };
+      /** threadhook: where the function lives. Without it the caller runs the function. */
+      endpoint?: ToolEndpoint;
+    }
+  | { type: "file_search"; file_search?: { vector_store_ids?: string[]; max_num_results?: number } }
+  | { type: "code_interpreter" };
+
+export type ToolChoice =
+  | "none"
+  | "auto"
+  | "required"
+  | { type: "function"; function: { name: string } }
+  | { type: "file_search" | "code_interpreter" };
+
+export type ResponseFormat =
+  | "auto"
+  | { type: "text" }
+  | { type: "json_object" }
+  | {
+      type: "json_schema";
+      json_schema: {
+        name: string;
+        schema?: Record<string, unknown>;
+        strict?: boolean | null;
+        description?: string;
+      };
+    };
+
+export interface RunParams {
+  model: string;
+  instructions: string | null;
+  temperature: number | null;
+  top_p: number | null;
+  max_output_tokens: number | null;
+  metadata: Record<string, string>;
+  tools: ToolDef[];
+  tool_choice: ToolChoice;
+  parallel_tool_calls: boolean;
+  response_format: ResponseFormat;
+  /** What a tool endpoint that keeps failing does: the model gets an error output, or the run fails. */
+  tool_errors: "continue" | "fail";
+  max_tool_rounds: number;
+  /** Seconds a run may wait in requires_action. */
+  requires_action_timeout_s: number;
+}
+
+/** A function call of the current tool round. */
+export interface PendingCall {
+  call_id: string;
+  name: string;
+  arguments: string;
+  /** Set for endpoint tools; null means the caller answers it. */
+  endpoint: ToolEndpoint | null;
+  output: string | null;
+  attempts: number;
+  retry_at_ms: number | null;
+  last_error: string | null;
+}
+
+export interface RunStep {
+  id: string;
+  type: "tool_calls" | "message_creation";
+  status: "in_progress" | "completed" | "cancelled" | "failed" | "expired";
+  created_at_ms: number;
+  completed_at_ms: number | null;
+  /** For tool_calls steps. */
+  tool_calls?: { id: string; name: string; arguments: string; output: string | null }[];
+  /** For message_creation steps: the id of the message item upstream. */
+  message_id?: string;
+  usage: Usage | null;
+}
+
+/** A message given to the model as input (Assistants threads may hold user and assistant turns). */
+export interface InputMessage {
+  role: "user" | "assistant";
+  content: string;
+}
+
+export type RunInput = string | InputMessage[];
+
+export interface TimelineEntry {
+  status: RunStatus;
+  at_ms: number;
+  cause: string;
+}
+
+export interface DeliveryAttempt {
+  at_ms: number;
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export type DeliveryState = "none" | "pending" | "delivered" | "failed";
+
+export interface Delivery {
+  state: DeliveryState;
+  /** How many events this run has produced (run.requires_action rounds plus the final one). */
+  events: number;
+  event_id: string | null;
+  event_type: string | null;
+  attempts: DeliveryAttempt[];
+  /** Index in `attempts` where the current delivery cycle began (a redeliver starts a new one). */
+  cycle_start: number;
+  next_attempt_at_ms: number | null;
+}
+
+export interface LastError {
+  code: string;
+  message: string;
+}
+
+/** A run as stored. Times ending in `_ms` are epoch milliseconds; the API shows seconds. */
+export interface RunRecord {
+  id: string;
+  tenant: string;
+  thread_id: string;
+  conversation_key: string | null;
+  assistant_id: string;
+  status: RunStatus;
+  created_at_ms: number;
+  started_at_ms: number | null;
+  ended_at_ms: number | null;
+  deadline_ms: number;
+  params: RunParams;
+  /** What starts this run: the user text, or the messages held on the thread since the last run. */
+  input: RunInput;
+  /** Tool rounds completed, the calls of the current round, and when requires_action expires. */
+  tool_rounds: number;
+  pending_calls: PendingCall[];
+  action_deadline_ms: number | null;
+  /** Unanswered calls were closed in the conversation (so the thread stays usable). */
+  calls_closed: boolean;
+  steps: RunStep[];
+  /** Parsed JSON output for json_object / json_schema formats (or why it did not parse). */
+  output_json: { value: unknown } | { error: string } | null;
+  callback: { url: string; headers: Record<string, string> } | null;
+  upstream: {
+    conversation_id: string | null;
+    response_id: string | null;
+    response_ids: string[];
+    /** Last observed status of the current response (null before the first observation). */
+    response_status: string | null;
+    /** SSE cursor of the current response, for resuming its stream in the next step. */
+    stream_cursor: number | null;
+    /** When the current response was created (ms), for adaptive polling. */
+    response_started_at_ms: number | null;
+    cancel_sent: boolean;
+    /** Consecutive upstream failures, for backoff, and when to try again. */
+    failures: number;
+    retry_at_ms: number | null;
+  };
+  /** Set by the cancel endpoint; the engine acts on it. */
+  cancel_requested: boolean;
+  output: { text: string; content: TextPart[] } | null;
+  usage: Usage;
+  last_error: LastError | null;
+  incomplete_details: { reason: string } | null;
+  timeline: TimelineEntry[];
+  /** Thread released and its next queued run started. */
+  thread_released: boolean;
+  delivery: Delivery;
+}

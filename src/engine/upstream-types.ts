@@ -1,0 +1,41 @@
+import type { ResponseFormat, RunInput, TextPart, ToolChoice, ToolDef } from "./types";
+
+/** What the engine needs to know about an upstream (OpenAI) response. */
+export interface ObservedCall {
+  call_id: string;
+  name: string;
+  arguments: string;
+}
+
+export interface ObservedResponse {
+  id: string;
+  tool_calls: ObservedCall[];
+  /** Id of the output message item, when the response produced text. */
+  message_id: string | null;
+  status: "queued" | "in_progress" | "completed" | "failed" | "cancelled" | "incomplete";
+  content: TextPart[];
+  usage: { input_tokens: number; output_tokens: number; total_tokens: number } | null;
+  error: { code: string; message: string } | null;
+  incomplete_reason: string | null;
+}
+
+/** The request the engine wants sent to create a background response. */
+export type ResponseInput = RunInput | { type: "function_call_output"; call_id: string; output: string }[];
+
+export interface ResponseRequest {
+  model: string;
+  instructions: string | null;
+  input: ResponseInput;
+  tools: ToolDef[];
+  tool_choice: ToolChoice;
+  parallel_tool_calls: boolean;
+  response_format: ResponseFormat;
+  conversation: string;
+  temperature: number | null;
+  top_p: number | null;
+  max_output_tokens: number | null;
+  metadata: Record<string, string>;
+}
+
+export const UPSTREAM_TERMINAL = new Set(["completed", "failed", "cancelled", "incomplete"]);
+export const isUpstreamTerminal = (status: string | null) => status !== null && UPSTREAM_TERMINAL.has(status);

@@ -1,0 +1,23 @@
+/** Structured JSON logs. Field names that could carry a secret are redacted, whatever the value. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const ORDER: Record<LogLevel | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+const SECRET_FIELD = /key|secret|token|authorization|signature|password/i;
+
+let threshold: LogLevel | "silent" = "info";
+export function setLogLevel(level: LogLevel | "silent"): void {
+  threshold = level;
+}
+
+export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
+  if (ORDER[level] < ORDER[threshold]) return;
+  const safe: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) safe[k] = SECRET_FIELD.test(k) ? "[redacted]" : v;
+  const line = JSON.stringify({ level, msg, ...safe });
+  if (level === "error") console.error(line);
+  else console.log(line);
+}
+
+export function errorFields(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) return { error: err.name, error_message: err.message };
+  return { error: String(err) };
+}

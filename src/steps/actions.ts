@@ -1,0 +1,301 @@
+/** The I/O behind each engine action. Each returns the run after feeding the result to the engine. */
+import type { Config } from "../config";
+import { DELIVERY_TIMEOUT_MS, STEP_POLL_DELAY_S } from "../engine/constants";
+import type { Action } from "../engine/next";
+import { buildEvent } from "../engine/present";
+import { deliveryRetryMs, transition } from "../engine/run";
+import { checkCallerOutputs, type ToolResult } from "../engine/tools";
+import type { PendingCall, RunRecord, ToolEndpoint } from "../engine/types";
+import { log } from "../log";
+import { z } from "zod";
+import { isUpstreamTerminal, type ObservedResponse } from "../engine/upstream-types";
+import { sendSigned } from "../delivery/send";
+import type { StepQueue } from "../queue/steps";
+import type { ThreadStore } from "../store/records";
+import type { RunStore } from "../store/runs";
+import { type Upstream, UpstreamError, type Watched } from "../upstream/openai";
+import { drivePoll } from "./poll";
+
+export interface Deps {
+  config: Config;
+  runs: Pick<RunStore, "claim" | "save" | "releaseThread">;
+  threads: Pick<ThreadStore, "get" | "setConversationId">;
+  queue: Pick<StepQueue, "publish">;
+  upstream: Upstream;
+  webhookSecrets: string[];
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface ActionContext {
+  budgetEnd: number;
+  save: (run: RunRecord) => Promise<void>;
+}
+
+/** `yieldAfterMs`: end this step and schedule the next one after that long (null: keep going). */
+export interface ActionResult {
+  run: RunRecord;
+  yieldAfterMs: number | null;
+}
+
+type Performable = Exclude<Action, { type: "wait" } | { type: "done" }>;
+
+export async function performAction(
+  deps: Deps,
+  run: RunRecord,
+  action: Performable,
+  ctx: ActionContext,
+): Promise<ActionResult> {
+  const keepGoing = (r: RunRecord) => ({ run: r, yieldAfterMs: null });
+  switch (action.type) {
+    case "create_conversation":
+      return keepGoing(await ensureConversation(deps, run));
+    case "create_response":
+      return createResponse(deps, run, action.request, ctx);
+    case "observe":
+      return observe(deps, run, action.response_id, action.cursor, ctx);
+    case "cancel_response":
+      return keepGoing(await cancelResponse(deps, run, action.response_id));
+    case "release_thread":
+      await deps.runs.releaseThread(run, (next) =>
+        deps.queue.publish({ tenant: run.tenant, run_id: next, seq: 0 }, { delayMs: 0, reason: "start" }),
+      );
+      return keepGoing(transition(run, { type: "thread_released" }, deps.now()));
+    case "deliver":
+      return keepGoing(await deliver(deps, run));
+    case "call_tools":
+      return keepGoing(
+        transition(
+          run,
+          { type: "tool_results", results: await callTools(deps, run, action.calls) },
+          deps.now(),
+        ),
+      );
+    case "close_calls": {
+      const items = action.call_ids.map((call_id) => ({
+        type: "function_call_output" as const,
+        call_id,
+        output: JSON.stringify({ error: `not executed: the run ended (${run.status})` }),
+      }));
+      await deps.upstream.addItems(action.conversation_id, items);
+      return keepGoing(transition(run, { type: "calls_closed" }, deps.now()));
+    }
+  }
+}
+
+async function ensureConversation(deps: Deps, run: RunRecord): Promise<RunRecord> {
+  const thread = await deps.threads.get(run.tenant, run.thread_id);
+  let id = thread?.conversation_id ?? null;
+  if (!id)
+    id = await deps.threads.setConversationId(
+      run.tenant,
+      run.thread_id,
+      await deps.upstream.createConversation(),
+    );
+  return transition(run, { type: "conversation_ready", conversation_id: id }, deps.now());
+}
+
+async function createResponse(
+  deps: Deps,
+  run: RunRecord,
+  request: Parameters<Upstream["createResponse"]>[0],
+  ctx: ActionContext,
+) {
+  const { strategy } = deps.config.drive;
+  if (strategy === "stream") {
+    const progress = progressSaver(deps, run, ctx);
+    const watched = await deps.upstream.createAndStream(request, watchUntil(run, ctx), progress.onProgress);
+    if (progress.current().upstream.response_id === null) {
+      throw new UpstreamError({
+        message: "stream ended before the response was created",
+        code: "server_error",
+        retryable: true,
+        status: null,
+        retryAfterMs: null,
+      });
+    }
+    return afterWatch(deps, progress.current(), watched, ctx);
+  }
+  const created = await deps.upstream.createResponse(request);
+  const next = transition(run, { type: "response_created", response: created }, deps.now());
+  await ctx.save(next);
+  return {
+    run: next,
+    yieldAfterMs:
+      strategy === "poll" && !isUpstreamTerminal(created.status) ? STEP_POLL_DELAY_S * 1000 : null,
+  };
+}
+
+async function observe(
+  deps: Deps,
+  run: RunRecord,
+  responseId: string,
+  cursor: number | null,
+  ctx: ActionContext,
+): Promise<ActionResult> {
+  const { strategy } = deps.config.drive;
+  if (strategy === "stream") {
+    const progress = progressSaver(deps, run, ctx);
+    const watched = await deps.upstream.streamResponse(
+      responseId,
+      cursor,
+      watchUntil(run, ctx),
+      progress.onProgress,
+    );
+    return afterWatch(deps, progress.current(), watched, ctx);
+  }
+  if (strategy === "poll") {
+    const r = await deps.upstream.getResponse(responseId);
+    const next = observed(deps, run, r, null);
+    return { run: next, yieldAfterMs: isUpstreamTerminal(r.status) ? null : STEP_POLL_DELAY_S * 1000 };
+  }
+  return drivePoll(deps, run, responseId, ctx.budgetEnd, observed);
+}
+
+/**
+ * Feeds a stream's lifecycle events to the engine and saves when the run changes (the response id
+ * must be durable before anything else happens; `in_progress` is worth showing to readers).
+ */
+function progressSaver(deps: Deps, run: RunRecord, ctx: ActionContext) {
+  let current = run;
+  return {
+    current: () => current,
+    onProgress: async (r: ObservedResponse, cursor: number) => {
+      const before = current;
+      const event =
+        current.upstream.response_id === r.id
+          ? { type: "response_observed" as const, response: r, cursor }
+          : { type: "response_created" as const, response: r };
+      current = transition(current, event, deps.now());
+      if (current.status !== before.status || current.upstream.response_id !== before.upstream.response_id)
+        await ctx.save(current);
+    },
+  };
+}
+
+/** Watch a response until the step's budget ends or the run's deadline, whichever comes first. */
+const watchUntil = (run: RunRecord, ctx: ActionContext) => Math.min(ctx.budgetEnd, run.deadline_ms);
+
+const observed = (deps: Deps, run: RunRecord, response: ObservedResponse, cursor: number | null) =>
+  transition(run, { type: "response_observed", response, cursor }, deps.now());
+
+/** After streaming: a terminal event ends it; a stream that closed early (a cancelled response has no terminal stream event) is checked with one GET. */
+async function afterWatch(
+  deps: Deps,
+  run: RunRecord,
+  watched: Watched,
+  ctx: ActionContext,
+): Promise<ActionResult> {
+  if (watched.response)
+    return { run: observed(deps, run, watched.response, watched.cursor), yieldAfterMs: null };
+  const next = {
+    ...run,
+    upstream: { ...run.upstream, stream_cursor: watched.cursor ?? run.upstream.stream_cursor },
+  };
+  if (deps.now() >= run.deadline_ms) return { run: next, yieldAfterMs: null }; // the runner expires it
+  const closedEarly = deps.now() < watchUntil(run, ctx);
+  if (closedEarly && next.upstream.response_id) {
+    const r = await deps.upstream.getResponse(next.upstream.response_id);
+    if (isUpstreamTerminal(r.status))
+      return { run: observed(deps, next, r, watched.cursor), yieldAfterMs: null };
+  }
+  return { run: next, yieldAfterMs: 0 };
+}
+
+async function cancelResponse(deps: Deps, run: RunRecord, responseId: string): Promise<RunRecord> {
+  let response: ObservedResponse | null = null;
+  try {
+    response = await deps.upstream.cancelResponse(responseId);
+  } catch (err) {
+    // A response that cannot be cancelled (gone, already finished) needs no cancel.
+    if (!(err instanceof UpstreamError) || err.retryable) throw err;
+  }
+  const sent = transition(run, { type: "cancel_sent" }, deps.now());
+  return response ? observed(deps, sent, response, null) : sent;
+}
+
+async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
+  const event = buildEvent(run);
+  const callback = run.callback;
+  if (!callback) return run;
+  const result = await sendSigned({
+    url: callback.url,
+    body: JSON.stringify(event),
+    webhookId: event.id,
+    secrets: deps.webhookSecrets,
+    headers: callback.headers,
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+    now: deps.now,
+  });
+  const inCycle = run.delivery.attempts.length - run.delivery.cycle_start + 1;
+  const retry_in_ms = result.ok
+    ? null
+    : deliveryRetryMs(inCycle, deps.config.deliveryRetries, deps.config.deliveryBackoffS);
+  const { ok, status, error, duration_ms } = result;
+  const after = transition(
+    run,
+    { type: "delivery_attempted", ok, status, error, duration_ms, retry_in_ms },
+    deps.now(),
+  );
+  return ok && event.type === "run.requires_action" ? applyInlineOutputs(deps, after, result.reply) : after;
+}
+
+/** A receiver may answer `run.requires_action` with `{ tool_outputs: [...] }` in its 2xx reply. */
+function applyInlineOutputs(deps: Deps, run: RunRecord, reply: unknown): RunRecord {
+  const parsed = InlineOutputs.safeParse(reply);
+  if (!parsed.success) return run;
+  const problem = checkCallerOutputs(run, parsed.data.tool_outputs);
+  if (problem) {
+    log("warn", "ignored tool outputs in a callback reply", { run_id: run.id, problem });
+    return run;
+  }
+  return transition(run, { type: "tool_outputs_submitted", outputs: parsed.data.tool_outputs }, deps.now());
+}
+
+const InlineOutputs = z.object({
+  tool_outputs: z.array(z.object({ tool_call_id: z.string(), output: z.string() })).min(1),
+});
+
+/** Call the round's endpoint tools in parallel, each signed, with its own timeout. */
+async function callTools(deps: Deps, run: RunRecord, calls: PendingCall[]): Promise<ToolResult[]> {
+  return Promise.all(
+    calls.map(async (c): Promise<ToolResult> => {
+      const endpoint = c.endpoint as ToolEndpoint;
+      const body = {
+        run_id: run.id,
+        thread_id: run.thread_id,
+        call_id: c.call_id,
+        name: c.name,
+        arguments: parseArguments(c.arguments),
+      };
+      const r = await sendSigned({
+        url: endpoint.url,
+        body: JSON.stringify(body),
+        webhookId: `call_${c.call_id}`,
+        secrets: deps.webhookSecrets,
+        headers: endpoint.headers,
+        timeoutMs: endpoint.timeout_ms,
+        now: deps.now,
+      });
+      if (!r.ok) return { call_id: c.call_id, ok: false, error: r.error ?? "tool endpoint failed" };
+      return { call_id: c.call_id, ok: true, output: toolOutput(r.reply, r.replyText) };
+    }),
+  );
+}
+
+function parseArguments(args: string): unknown {
+  try {
+    return JSON.parse(args);
+  } catch {
+    return args;
+  }
+}
+
+/** `{ "output": … }` from a JSON reply (strings as they are, anything else as JSON), else the reply text. */
+function toolOutput(reply: unknown, text: string | null): string {
+  if (reply && typeof reply === "object" && "output" in reply) {
+    const out = (reply as { output: unknown }).output;
+    return typeof out === "string" ? out : JSON.stringify(out);
+  }
+  return text ?? "";
+}

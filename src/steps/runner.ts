@@ -1,0 +1,95 @@
+/**
+ * Drives one run for one step delivery: claim the run (fencing seq + lease), then loop
+ * engine → action → I/O → engine until the run is done, must wait, or the step's wall-time budget
+ * is spent; then save, schedule the next step, and release the claim.
+ */
+import { STEP_LEASE_MS } from "../engine/constants";
+import { nextAction } from "../engine/next";
+import { transition } from "../engine/run";
+import type { RunRecord } from "../engine/types";
+import type { StepMessage } from "../queue/steps";
+import { newId } from "../store/ids";
+import { errorFields, log } from "../log";
+import { UpstreamError } from "../upstream/openai";
+import { performAction, type Deps } from "./actions";
+
+export type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
+
+/** How long a step waits for a claim held by the step that scheduled it to be released. */
+const CLAIM_WAIT_MS = 2_000;
+const CLAIM_RETRY_MS = 25;
+/** Waits shorter than this (and inside the budget) are slept through instead of scheduled. */
+const INLINE_WAIT_MAX_MS = 3_000;
+
+export async function driveStep(deps: Deps, msg: StepMessage): Promise<StepOutcome> {
+  const owner = newId("lease");
+  const claim = await claimWithWait(deps, msg, owner);
+  if (claim.kind !== "ok") return claim.kind;
+  const budgetEnd = deps.now() + deps.config.drive.budgetMs;
+  let run = claim.run;
+  const save = async (r: RunRecord) => {
+    if ((await deps.runs.save(r, owner, false)) === null) throw new Error("lease lost");
+  };
+  for (;;) {
+    run = transition(run, { type: "tick" }, deps.now());
+    const action = nextAction(run, deps.now());
+    if (action.type === "done") return finish(deps, run, msg.seq, owner, null);
+    if (action.type === "wait") {
+      const ms = action.until_ms - deps.now();
+      if (action.external || ms > INLINE_WAIT_MAX_MS || deps.now() + ms > budgetEnd)
+        return finish(deps, run, msg.seq, owner, ms);
+      await deps.sleep(ms);
+      continue;
+    }
+    try {
+      const result = await performAction(deps, run, action, { budgetEnd, save });
+      run = result.run;
+      if (result.yieldAfterMs !== null) return finish(deps, run, msg.seq, owner, result.yieldAfterMs);
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      log("warn", "upstream call failed", {
+        run_id: run.id,
+        action: action.type,
+        code: err.code,
+        status: err.status,
+      });
+      const error = { code: err.code, message: err.message };
+      run = transition(
+        run,
+        { type: "upstream_failed", retryable: err.retryable, error, retry_after_ms: err.retryAfterMs },
+        deps.now(),
+      );
+    }
+  }
+}
+
+async function claimWithWait(deps: Deps, msg: StepMessage, owner: string) {
+  const waitUntil = deps.now() + CLAIM_WAIT_MS;
+  for (;;) {
+    const claim = await deps.runs.claim(msg.tenant, msg.run_id, msg.seq, owner, deps.now(), STEP_LEASE_MS);
+    if (claim.kind !== "busy" || deps.now() >= waitUntil) return claim;
+    await deps.sleep(CLAIM_RETRY_MS);
+  }
+}
+
+/**
+ * Schedule the next step (if any) under the next seq, then save and end the claim. A next step that
+ * arrives before the save finds its seq ahead of the record and waits for it (see CLAIM).
+ */
+async function finish(deps: Deps, run: RunRecord, seq: number, owner: string, nextInMs: number | null) {
+  if (nextInMs !== null) {
+    const next = { tenant: run.tenant, run_id: run.id, seq: seq + 1 };
+    await deps.queue.publish(next, { delayMs: Math.max(0, nextInMs), reason: "next" });
+  }
+  if ((await deps.runs.save(run, owner, true)) === null) throw new Error("lease lost");
+  log("debug", "step finished", { run_id: run.id, status: run.status, next_in_ms: nextInMs });
+  return nextInMs === null ? ("done" as const) : ("scheduled" as const);
+}
+
+export function logStepError(msg: StepMessage, err: unknown): void {
+  log("error", "step failed; QStash will retry it", {
+    run_id: msg.run_id,
+    seq: msg.seq,
+    ...errorFields(err),
+  });
+}

@@ -1,0 +1,134 @@
+/** Assistants and threads: JSON documents per tenant, indexed by creation time for listing. */
+import { THREAD_TTL_S } from "../engine/constants";
+import type { ResponseFormat, ToolDef } from "../engine/types";
+import { keys } from "./keys";
+import { type ListPage, type ListParams, pageIds, toPage } from "./list";
+import { parseJson, type Redis } from "./redis";
+
+export interface AssistantRecord {
+  id: string;
+  object: "assistant";
+  created_at: number;
+  name: string | null;
+  description: string | null;
+  model: string;
+  instructions: string | null;
+  tools: ToolDef[];
+  tool_resources: Record<string, unknown>;
+  metadata: Record<string, string>;
+  temperature: number | null;
+  top_p: number | null;
+  response_format: ResponseFormat;
+  reasoning_effort: string | null;
+  /** threadhook: what a failing tool endpoint does to a run ("continue": the model sees the error). */
+  tool_errors: "continue" | "fail";
+}
+
+export interface ThreadRecord {
+  id: string;
+  object: "thread";
+  created_at: number;
+  metadata: Record<string, string>;
+  tool_resources: Record<string, unknown>;
+  /** threadhook: the caller-chosen conversation key mapped to this thread, if any. */
+  conversation: string | null;
+}
+
+export class AssistantStore {
+  private readonly redis: Redis;
+  constructor(redis: Redis) {
+    this.redis = redis;
+  }
+
+  async get(tenant: string, id: string): Promise<AssistantRecord | null> {
+    return parseJson<AssistantRecord>(await this.redis.get(keys.assistant(tenant, id)));
+  }
+
+  /** Store an assistant; `createdAtMs` (new assistants only) places it in the list index. */
+  async put(tenant: string, a: AssistantRecord, createdAtMs: number | null): Promise<void> {
+    const p = this.redis.multi();
+    p.set(keys.assistant(tenant, a.id), JSON.stringify(a));
+    if (createdAtMs !== null) p.zadd(keys.assistantIndex(tenant), { score: createdAtMs, member: a.id });
+    await p.exec();
+  }
+
+  async delete(tenant: string, id: string): Promise<boolean> {
+    const [deleted] = await this.redis
+      .multi()
+      .del(keys.assistant(tenant, id))
+      .zrem(keys.assistantIndex(tenant), id)
+      .exec<[number, number]>();
+    return deleted > 0;
+  }
+
+  async list(tenant: string, params: ListParams): Promise<ListPage<AssistantRecord>> {
+    const { ids, hasMore } = await pageIds(this.redis, keys.assistantIndex(tenant), params);
+    if (ids.length === 0) return toPage([], false);
+    const docs = await this.redis.mget<(string | null)[]>(...ids.map((id) => keys.assistant(tenant, id)));
+    return toPage(
+      docs.map((d) => parseJson<AssistantRecord>(d)).filter((a) => a !== null),
+      hasMore,
+    );
+  }
+}
+
+export class ThreadStore {
+  private readonly redis: Redis;
+  constructor(redis: Redis) {
+    this.redis = redis;
+  }
+
+  async get(tenant: string, id: string): Promise<(ThreadRecord & { conversation_id: string | null }) | null> {
+    const [raw, conversationId] = (await this.redis.hmget(
+      keys.thread(tenant, id),
+      "doc",
+      "conversation_id",
+    )) as unknown as (string | null)[];
+    const doc = parseJson<ThreadRecord>(raw ?? null);
+    return doc ? { ...doc, conversation_id: conversationId ?? null } : null;
+  }
+
+  async put(tenant: string, t: ThreadRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(keys.thread(tenant, t.id), { doc: JSON.stringify(t) })
+      .expire(keys.thread(tenant, t.id), THREAD_TTL_S)
+      .exec();
+  }
+
+  /** The thread mapped to a conversation key, creating both if new (first writer wins). */
+  async resolveConversation(
+    tenant: string,
+    key: string,
+    fresh: ThreadRecord,
+  ): Promise<{ threadId: string; created: boolean }> {
+    const convKey = keys.conversation(tenant, key);
+    const won = await this.redis.set(convKey, fresh.id, { nx: true, ex: THREAD_TTL_S });
+    if (won) {
+      await this.put(tenant, fresh);
+      return { threadId: fresh.id, created: true };
+    }
+    const existing = await this.redis.get<string>(convKey);
+    if (!existing) return this.resolveConversation(tenant, key, fresh);
+    return { threadId: existing, created: false };
+  }
+
+  async conversationThread(tenant: string, key: string): Promise<string | null> {
+    return (await this.redis.get<string>(keys.conversation(tenant, key))) ?? null;
+  }
+
+  async forgetConversation(tenant: string, key: string): Promise<boolean> {
+    return (await this.redis.del(keys.conversation(tenant, key))) > 0;
+  }
+
+  /** Record the OpenAI conversation of a thread; returns the one that won if set concurrently. */
+  async setConversationId(tenant: string, threadId: string, conversationId: string): Promise<string> {
+    const key = keys.thread(tenant, threadId);
+    const [, current] = await this.redis
+      .multi()
+      .hsetnx(key, "conversation_id", conversationId)
+      .hget<string>(key, "conversation_id")
+      .exec<[number, string]>();
+    return current;
+  }
+}

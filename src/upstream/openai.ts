@@ -1,0 +1,317 @@
+/**
+ * The only module that imports `openai`. A narrow adapter over Responses + Conversations, with
+ * vendor errors translated into `UpstreamError` (retryable or not) at this boundary.
+ */
+import OpenAI from "openai";
+import type { Annotation, ResponseFormat, TextPart, ToolChoice, ToolDef } from "../engine/types";
+import type { ObservedResponse, ResponseRequest } from "../engine/upstream-types";
+
+export class UpstreamError extends Error {
+  readonly retryable: boolean;
+  readonly code: string;
+  readonly status: number | null;
+  readonly retryAfterMs: number | null;
+  constructor(opts: {
+    message: string;
+    code: string;
+    retryable: boolean;
+    status: number | null;
+    retryAfterMs: number | null;
+  }) {
+    super(opts.message);
+    this.name = "UpstreamError";
+    this.retryable = opts.retryable;
+    this.code = opts.code;
+    this.status = opts.status;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+/** Result of watching a response for a while: the terminal response, or null when time ran out. */
+export interface Watched {
+  response: ObservedResponse | null;
+  cursor: number | null;
+}
+
+export interface Upstream {
+  createConversation(): Promise<string>;
+  createResponse(req: ResponseRequest): Promise<ObservedResponse>;
+  /**
+   * Create a background response and stream it until `untilMs`. `onProgress` runs on the
+   * lifecycle events before the end (`response.created`: its id is known; `response.in_progress`).
+   */
+  createAndStream(req: ResponseRequest, untilMs: number, onProgress: OnProgress): Promise<Watched>;
+  getResponse(id: string): Promise<ObservedResponse>;
+  /** Append items to a conversation (used to answer function calls a run left open). */
+  addItems(
+    conversationId: string,
+    items: { type: "function_call_output"; call_id: string; output: string }[],
+  ): Promise<void>;
+  streamResponse(
+    id: string,
+    cursor: number | null,
+    untilMs: number,
+    onProgress: OnProgress,
+  ): Promise<Watched>;
+  cancelResponse(id: string): Promise<ObservedResponse>;
+}
+
+export type OnProgress = (r: ObservedResponse, cursor: number) => Promise<void>;
+
+const STREAM_TERMINAL = new Set(["response.completed", "response.failed", "response.incomplete"]);
+const STREAM_PROGRESS = new Set(["response.created", "response.queued", "response.in_progress"]);
+
+export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstream {
+  const client = new OpenAI({ apiKey: cfg.apiKey, baseURL: cfg.baseURL, maxRetries: 0, timeout: 30_000 });
+  const body = (req: ResponseRequest) =>
+    ({
+      model: req.model,
+      input: req.input,
+      conversation: req.conversation,
+      background: true,
+      store: true,
+      metadata: req.metadata,
+      ...(req.tools.length > 0
+        ? {
+            tools: req.tools.map(toResponsesTool),
+            tool_choice: toToolChoice(req.tool_choice),
+            parallel_tool_calls: req.parallel_tool_calls,
+          }
+        : {}),
+      ...textFormat(req.response_format),
+      ...(req.instructions ? { instructions: req.instructions } : {}),
+      ...(req.temperature !== null ? { temperature: req.temperature } : {}),
+      ...(req.top_p !== null ? { top_p: req.top_p } : {}),
+      ...(req.max_output_tokens !== null ? { max_output_tokens: req.max_output_tokens } : {}),
+    }) as Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "stream">;
+
+  return {
+    createConversation: () => translate(async () => (await client.conversations.create({})).id),
+    createResponse: (req) =>
+      translate(async () => observe(await client.responses.create({ ...body(req), stream: false }))),
+    getResponse: (id) => translate(async () => observe(await client.responses.retrieve(id))),
+    addItems: (conversationId, items) =>
+      translate(async () => {
+        await client.conversations.items.create(conversationId, { items });
+      }),
+    cancelResponse: (id) => translate(async () => observe(await client.responses.cancel(id))),
+    createAndStream: (req, untilMs, onProgress) =>
+      translate(() =>
+        watch(
+          untilMs,
+          null,
+          (signal) => client.responses.create({ ...body(req), stream: true }, { signal }),
+          onProgress,
+        ),
+      ),
+    streamResponse: (id, cursor, untilMs, onProgress) =>
+      translate(() =>
+        watch(
+          untilMs,
+          cursor,
+          (signal) =>
+            client.responses.retrieve(
+              id,
+              { stream: true, ...(cursor !== null ? { starting_after: cursor } : {}) },
+              { signal },
+            ),
+          onProgress,
+        ),
+      ),
+  };
+}
+
+type EventStream = AsyncIterable<OpenAI.Responses.ResponseStreamEvent>;
+
+/** Read a response's event stream until its terminal event, or abort it at `untilMs`. */
+async function watch(
+  untilMs: number,
+  cursor: number | null,
+  open: (signal: AbortSignal) => PromiseLike<EventStream>,
+  onProgress: OnProgress,
+): Promise<Watched> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(0, untilMs - Date.now()));
+  let last = cursor;
+  try {
+    for await (const event of await open(controller.signal)) {
+      last = event.sequence_number;
+      if (STREAM_PROGRESS.has(event.type) && "response" in event)
+        await onProgress(observe(event.response), last);
+      if (STREAM_TERMINAL.has(event.type) && "response" in event)
+        return { response: observe(event.response), cursor: last };
+    }
+    return { response: null, cursor: last };
+  } catch (err) {
+    if (controller.signal.aborted) return { response: null, cursor: last };
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function observe(r: OpenAI.Responses.Response): ObservedResponse {
+  const content: TextPart[] = [];
+  const tool_calls: ObservedResponse["tool_calls"] = [];
+  let message_id: string | null = null;
+  for (const item of r.output ?? []) {
+    if (item.type === "function_call")
+      tool_calls.push({ call_id: item.call_id, name: item.name, arguments: item.arguments });
+    if (item.type !== "message") continue;
+    message_id ??= item.id;
+    for (const part of item.content) {
+      if (part.type === "output_text") {
+        content.push({
+          type: "text",
+          text: { value: part.text, annotations: toAnnotations(part.annotations ?? []) },
+        });
+      }
+    }
+  }
+  return {
+    id: r.id,
+    tool_calls,
+    message_id,
+    status: (r.status ?? "queued") as ObservedResponse["status"],
+    content,
+    usage: r.usage
+      ? {
+          input_tokens: r.usage.input_tokens,
+          output_tokens: r.usage.output_tokens,
+          total_tokens: r.usage.total_tokens,
+        }
+      : null,
+    error: r.error ? { code: String(r.error.code), message: r.error.message } : null,
+    incomplete_reason: r.incomplete_details?.reason ?? null,
+  };
+}
+
+function toAnnotations(list: OpenAI.Responses.ResponseOutputText["annotations"]): Annotation[] {
+  const out: Annotation[] = [];
+  for (const a of list) {
+    if (a.type === "file_citation") {
+      out.push({
+        type: "file_citation",
+        text: a.filename ?? "",
+        start_index: a.index,
+        end_index: a.index,
+        file_citation: { file_id: a.file_id },
+      });
+    } else if (a.type === "file_path") {
+      out.push({
+        type: "file_path",
+        text: "",
+        start_index: a.index,
+        end_index: a.index,
+        file_path: { file_id: a.file_id },
+      });
+    } else if (a.type === "container_file_citation") {
+      out.push({
+        type: "file_path",
+        text: a.filename,
+        start_index: a.start_index,
+        end_index: a.end_index,
+        file_path: { file_id: a.file_id },
+      });
+    }
+  }
+  return out;
+}
+
+async function translate<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toUpstreamError(err);
+  }
+}
+
+export function toUpstreamError(err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (err instanceof OpenAI.APIConnectionError || !(err instanceof OpenAI.APIError)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new UpstreamError({
+      message: `OpenAI unreachable: ${message}`,
+      code: "server_error",
+      retryable: true,
+      status: null,
+      retryAfterMs: null,
+    });
+  }
+  const status = err.status ?? null;
+  const code = typeof err.code === "string" ? err.code : null;
+  const retryAfterS = Number(err.headers?.get("retry-after"));
+  const retryAfterMs = Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : null;
+  const locked = code === "conversation_locked";
+  const retryable =
+    locked || status === 408 || status === 409 || status === 429 || (status !== null && status >= 500);
+  return new UpstreamError({
+    message: err.message,
+    code:
+      status === 429
+        ? "rate_limit_exceeded"
+        : (status ?? 500) >= 500
+          ? "server_error"
+          : (code ?? "invalid_prompt"),
+    retryable,
+    status,
+    retryAfterMs: locked ? (retryAfterMs ?? 1000) : retryAfterMs,
+  });
+}
+
+/** Assistants-shaped tool → the flat Responses shape (threadhook's `endpoint` stays home). */
+function toResponsesTool(t: ToolDef): Record<string, unknown> {
+  if (t.type === "function") {
+    const f = t.function;
+    return {
+      type: "function",
+      name: f.name,
+      description: f.description ?? null,
+      parameters: f.parameters ?? { type: "object", properties: {} },
+      strict: f.strict ?? false,
+    };
+  }
+  if (t.type === "file_search")
+    return {
+      type: "file_search",
+      vector_store_ids: t.file_search?.vector_store_ids ?? [],
+      ...(t.file_search?.max_num_results ? { max_num_results: t.file_search.max_num_results } : {}),
+    };
+  return { type: "code_interpreter", container: { type: "auto" } };
+}
+
+function toToolChoice(c: ToolChoice): unknown {
+  if (typeof c === "string") return c;
+  return c.type === "function" ? { type: "function", name: c.function.name } : { type: c.type };
+}
+
+function textFormat(f: ResponseFormat): Record<string, unknown> {
+  if (typeof f !== "object" || f.type === "text") return {};
+  if (f.type === "json_object") return { text: { format: { type: "json_object" } } };
+  const s = f.json_schema;
+  return {
+    text: {
+      format: {
+        type: "json_schema",
+        name: s.name,
+        schema: s.schema ?? {},
+        strict: s.strict ?? false,
+        ...(s.description ? { description: s.description } : {}),
+      },
+    },
+  };
+}
+
+/** Held thread messages become Responses message items (assistant turns as output text). */
+function toInput(input: ResponseRequest["input"]): unknown {
+  if (typeof input === "string") return input;
+  return input.map((item) =>
+    "role" in item
+      ? {
+          type: "message",
+          role: item.role,
+          content: [{ type: item.role === "assistant" ? "output_text" : "input_text", text: item.content }],
+        }
+      : item,
+  );
+}

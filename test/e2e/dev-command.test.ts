@@ -1,0 +1,90 @@
+/** The README's first command: `npm run dev` prints one READY line and serves a healthy Worker. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+let child: ChildProcess | null = null;
+afterAll(() => {
+  if (child?.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+});
+
+describe("npm run dev", () => {
+  it("prints READY with every base URL and credential, answers /health 200, and stops on Ctrl-C", async () => {
+    const ports = {
+      THREADHOOK_PORT: await freePort(),
+      REDIS_REST_PORT: await freePort(),
+      QSTASH_PORT: await freePort(),
+      OPENAI_SIM_PORT: await freePort(),
+      INBOX_PORT: await freePort(),
+    };
+    child = spawn("npm", ["run", "dev"], {
+      env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout?.on("data", (d) => (out += d));
+    child.stderr?.on("data", () => {});
+    const line = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no READY line within 60 s; output: ${out}`)), 60_000);
+      const check = () => {
+        const l = out.split("\n").find((x) => x.startsWith("READY "));
+        if (l) {
+          clearTimeout(timer);
+          resolve(l);
+        } else setTimeout(check, 100);
+      };
+      check();
+    });
+    const ready = JSON.parse(line.slice("READY ".length));
+    expect(Object.keys(ready).sort()).toEqual([
+      "apiKey",
+      "inbox",
+      "openai",
+      "qstash",
+      "redis",
+      "webhookSecret",
+      "worker",
+    ]);
+    expect(ready.worker).toBe(`http://127.0.0.1:${ports.THREADHOOK_PORT}`);
+    expect(ready.qstash).toEqual({
+      url: expect.stringContaining(String(ports.QSTASH_PORT)),
+      token: expect.any(String),
+      currentSigningKey: expect.stringMatching(/^sig_/),
+      nextSigningKey: expect.stringMatching(/^sig_/),
+    });
+    expect(ready.openai.baseURL).toMatch(/\/v1$/);
+    const health = await fetch(`${ready.worker}/health`);
+    const body = (await health.json()) as any;
+    expect(health.status).toBe(200);
+    expect(body.services).toMatchObject({
+      redis: { reachable: true },
+      qstash: { reachable: true },
+      openai: { reachable: true },
+    });
+
+    const exited = new Promise<string>((resolve) =>
+      child?.on("exit", (code, signal) => resolve(`${code}/${signal}`)),
+    );
+    process.kill(-(child.pid as number), "SIGINT"); // what Ctrl-C sends to the terminal's process group
+    expect(["0/null", "null/SIGINT", "130/null"]).toContain(await exited);
+    // Everything it started is gone: the Worker and every stand-in stop answering.
+    const until = Date.now() + 10_000;
+    const stillUp = async () => {
+      const urls = [`${ready.worker}/health`, `${ready.inbox.url}/deliveries`, `${ready.qstash.url}/v2/keys`];
+      const results = await Promise.allSettled(urls.map((u) => fetch(u)));
+      return results.some((r) => r.status === "fulfilled");
+    };
+    while ((await stillUp()) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    expect(await stillUp()).toBe(false);
+  }, 90_000);
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig, requireService } from "../../src/config";
+
+const full = {
+  THREADHOOK_ENV: "production",
+  API_KEY: "k".repeat(32),
+  WEBHOOK_SECRET: "whsec_dGhyZWFkaG9vay1kZXYtd2ViaG9vay1zZWNyZXQtMDE=",
+  UPSTASH_REDIS_REST_URL: "https://eu1-x.upstash.io",
+  UPSTASH_REDIS_REST_TOKEN: "tok",
+  QSTASH_TOKEN: "qt",
+  QSTASH_CURRENT_SIGNING_KEY: "sig_a",
+  QSTASH_NEXT_SIGNING_KEY: "sig_b",
+  OPENAI_API_KEY: "sk-test",
+};
+
+describe("config", () => {
+  it("parses a complete production env with defaults", () => {
+    const r = parseConfig(full);
+    if (!r.ok) throw new Error(r.problems.join());
+    expect(r.config.devMode).toBe(false);
+    expect(r.config.qstash?.url).toBe("https://qstash.upstash.io");
+    expect(r.config.openai?.baseURL).toBe("https://api.openai.com/v1");
+    expect(r.config.runTimeoutS).toBe(600);
+  });
+
+  it("lists every bad or missing variable in one result", () => {
+    const r = parseConfig({
+      ...full,
+      THREADHOOK_ENV: "staging",
+      UPSTASH_REDIS_REST_URL: "not a url",
+      WEBHOOK_SECRET: "plain",
+      DRIVE_BUDGET_MS: "-5",
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const vars = r.problems.map((p) => p.split(":")[0]);
+    expect(vars).toEqual(
+      expect.arrayContaining([
+        "THREADHOOK_ENV",
+        "UPSTASH_REDIS_REST_URL",
+        "WEBHOOK_SECRET",
+        "DRIVE_BUDGET_MS",
+      ]),
+    );
+  });
+
+  it("reports a half-configured service and never echoes secret values", () => {
+    const r = parseConfig({ ...full, QSTASH_NEXT_SIGNING_KEY: undefined });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual([
+      "QSTASH_NEXT_SIGNING_KEY: missing (the other variables of its group are set)",
+    ]);
+    expect(JSON.stringify(r.problems)).not.toContain("sig_a");
+  });
+
+  it("treats a service with no variables as not configured, with a 503 naming what to set", () => {
+    const r = parseConfig({ THREADHOOK_ENV: "development" });
+    if (!r.ok) throw new Error(r.problems.join());
+    expect(r.config.redis).toBeNull();
+    expect(() => requireService(r.config, "redis")).toThrow(/UPSTASH_REDIS_REST_URL/);
+  });
+});

@@ -1,0 +1,355 @@
+import { describe, expect, it } from "vitest";
+import { createRunRecord } from "../../src/engine/new-run";
+import { nextAction } from "../../src/engine/next";
+import { buildEvent, presentRun } from "../../src/engine/present";
+import { deliveryRetryMs, transition, upstreamBackoffMs } from "../../src/engine/run";
+import type { RunRecord } from "../../src/engine/types";
+import type { ObservedResponse } from "../../src/engine/upstream-types";
+
+const T0 = 1_700_000_000_000;
+
+function newRun(over: Partial<Parameters<typeof createRunRecord>[0]> = {}): RunRecord {
+  return createRunRecord({
+    id: "run_abc",
+    tenant: "t1",
+    threadId: "thread_1",
+    conversationKey: "slack:T1:C2",
+    assistant: {
+      id: "asst_1",
+      model: "gpt-test",
+      instructions: "Be brief.",
+      temperature: 1,
+      top_p: 1,
+      tools: [
+        {
+          type: "function",
+          function: { name: "get_weather" },
+          endpoint: { url: "https://tools.example.com/w", headers: {}, timeout_ms: 1000 },
+        },
+        { type: "function", function: { name: "ask_user" } },
+      ],
+      response_format: "auto",
+    },
+    limits: { maxToolRounds: 2, requiresActionTimeoutS: 600 },
+    overrides: { additional_instructions: "Answer in French." },
+    input: "hello",
+    callback: { url: "https://example.com/cb", headers: {} },
+    timeoutS: 600,
+    now: T0,
+    ...over,
+  });
+}
+
+const resp = (
+  status: ObservedResponse["status"],
+  extra: Partial<ObservedResponse> = {},
+): ObservedResponse => ({
+  id: "resp_1",
+  status,
+  tool_calls: [],
+  message_id: null,
+  content: [],
+  usage: null,
+  error: null,
+  incomplete_reason: null,
+  ...extra,
+});
+
+/** A run that has a conversation and a live response. */
+function started(): RunRecord {
+  let run = transition(newRun(), { type: "conversation_ready", conversation_id: "conv_1" }, T0 + 1);
+  run = transition(run, { type: "response_created", response: resp("queued") }, T0 + 2);
+  return transition(run, { type: "response_observed", response: resp("in_progress") }, T0 + 3);
+}
+
+describe("run engine", () => {
+  it("asks for a conversation, then a response with the assistant's settings and the run's overrides", () => {
+    const run = newRun();
+    expect(nextAction(run, T0)).toEqual({ type: "create_conversation" });
+    const withConv = transition(run, { type: "conversation_ready", conversation_id: "conv_9" }, T0);
+    const action = nextAction(withConv, T0);
+    expect(action.type).toBe("create_response");
+    if (action.type !== "create_response") throw new Error("unreachable");
+    expect(action.request).toMatchObject({
+      model: "gpt-test",
+      input: "hello",
+      conversation: "conv_9",
+      instructions: "Be brief.\n\nAnswer in French.",
+    });
+  });
+
+  it("completes with output and usage, then releases the thread and delivers run.completed", () => {
+    const content = [{ type: "text" as const, text: { value: "echo: hello", annotations: [] } }];
+    const usage = { input_tokens: 5, output_tokens: 3, total_tokens: 8 };
+    const done = transition(
+      started(),
+      { type: "response_observed", response: resp("completed", { content, usage }) },
+      T0 + 1500,
+    );
+    expect(done.status).toBe("completed");
+    expect(done.output?.text).toBe("echo: hello");
+    expect(done.usage).toEqual({ prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
+    expect(done.timeline.map((t) => t.status)).toEqual(["queued", "in_progress", "completed"]);
+    expect(nextAction(done, T0 + 1500)).toEqual({ type: "release_thread" });
+    const released = transition(done, { type: "thread_released" }, T0 + 1501);
+    expect(nextAction(released, T0 + 1501)).toEqual({ type: "deliver" });
+    const event = buildEvent(released);
+    expect(event).toMatchObject({
+      id: "evt_abc",
+      type: "run.completed",
+      data: { run: { id: "run_abc", status: "completed" } },
+    });
+  });
+
+  it("observing the same terminal response twice counts usage once", () => {
+    const usage = { input_tokens: 5, output_tokens: 3, total_tokens: 8 };
+    const once = transition(
+      started(),
+      { type: "response_observed", response: resp("completed", { usage }) },
+      T0 + 10,
+    );
+    const twice = transition(
+      once,
+      { type: "response_observed", response: resp("completed", { usage }) },
+      T0 + 11,
+    );
+    expect(twice.usage.total_tokens).toBe(8);
+  });
+
+  it("maps failed and incomplete responses", () => {
+    const failed = transition(
+      started(),
+      {
+        type: "response_observed",
+        response: resp("failed", { error: { code: "server_error", message: "boom" } }),
+      },
+      T0 + 9,
+    );
+    expect(failed.status).toBe("failed");
+    expect(failed.last_error).toEqual({ code: "server_error", message: "boom" });
+    const inc = transition(
+      started(),
+      { type: "response_observed", response: resp("incomplete", { incomplete_reason: "max_output_tokens" }) },
+      T0 + 9,
+    );
+    expect(inc.status).toBe("incomplete");
+    expect(inc.incomplete_details).toEqual({ reason: "max_output_tokens" });
+    expect(buildEvent(inc).type).toBe("run.incomplete");
+  });
+
+  it("expires at the deadline and then cancels the live upstream response", () => {
+    const run = started();
+    const expired = transition(run, { type: "tick" }, run.deadline_ms);
+    expect(expired.status).toBe("expired");
+    expect(nextAction(expired, run.deadline_ms)).toEqual({ type: "cancel_response", response_id: "resp_1" });
+    const sent = transition(expired, { type: "cancel_sent" }, run.deadline_ms + 1);
+    expect(nextAction(sent, run.deadline_ms + 1)).toEqual({ type: "release_thread" });
+  });
+
+  it("cancels: a queued run at once, a running one through cancelling", () => {
+    const queued = transition({ ...newRun(), cancel_requested: true }, { type: "tick" }, T0 + 5);
+    expect(queued.status).toBe("cancelled");
+    const running = transition({ ...started(), cancel_requested: true }, { type: "tick" }, T0 + 5);
+    expect(running.status).toBe("cancelling");
+    expect(nextAction(running, T0 + 5)).toEqual({ type: "cancel_response", response_id: "resp_1" });
+    const sent = transition(running, { type: "cancel_sent" }, T0 + 6);
+    expect(nextAction(sent, T0 + 6).type).toBe("observe");
+    const cancelled = transition(sent, { type: "response_observed", response: resp("cancelled") }, T0 + 7);
+    expect(cancelled.status).toBe("cancelled");
+  });
+
+  it("backs off after retryable upstream failures and fails on a permanent one", () => {
+    const run = started();
+    const err = { code: "rate_limit_exceeded", message: "slow down" };
+    const r1 = transition(
+      run,
+      { type: "upstream_failed", retryable: true, error: err, retry_after_ms: 3000 },
+      T0 + 10,
+    );
+    expect(r1.status).toBe("in_progress");
+    expect(nextAction(r1, T0 + 10)).toEqual({ type: "wait", until_ms: T0 + 10 + 3000 });
+    expect(nextAction(r1, T0 + 3010).type).toBe("observe");
+    const perm = transition(
+      run,
+      {
+        type: "upstream_failed",
+        retryable: false,
+        error: { code: "invalid_prompt", message: "no" },
+        retry_after_ms: null,
+      },
+      T0 + 10,
+    );
+    expect(perm.status).toBe("failed");
+    expect(upstreamBackoffMs(1, null)).toBe(1000);
+    expect(upstreamBackoffMs(4, null)).toBe(8000);
+    expect(upstreamBackoffMs(1, 20_000)).toBe(20_000);
+  });
+
+  it("retries delivery on a schedule, marks it failed when exhausted, and redeliver starts a new cycle", () => {
+    let run = transition(
+      transition(started(), { type: "response_observed", response: resp("completed") }, T0 + 20),
+      { type: "thread_released" },
+      T0 + 21,
+    );
+    const fail = (r: RunRecord, at: number, retry: number | null) =>
+      transition(
+        r,
+        {
+          type: "delivery_attempted",
+          ok: false,
+          status: 500,
+          error: "HTTP 500",
+          duration_ms: 3,
+          retry_in_ms: retry,
+        },
+        at,
+      );
+    run = fail(run, T0 + 30, 5000);
+    expect(run.delivery.state).toBe("pending");
+    expect(nextAction(run, T0 + 31)).toEqual({ type: "wait", until_ms: T0 + 5030 });
+    run = fail(run, T0 + 5030, null);
+    expect(run.delivery.state).toBe("failed");
+    expect(nextAction(run, T0 + 6000)).toEqual({ type: "done" });
+    run = transition(run, { type: "redeliver" }, T0 + 7000);
+    expect(run.delivery).toMatchObject({ state: "pending", cycle_start: 2, event_id: "evt_abc" });
+    expect(deliveryRetryMs(1, 2, [5, 30])).toBe(5000);
+    expect(deliveryRetryMs(2, 2, [5, 30])).toBe(30_000);
+    expect(deliveryRetryMs(3, 2, [5, 30])).toBeNull();
+  });
+
+  it("presents the Assistants run shape with seconds and threadhook's fields", () => {
+    const p = presentRun(newRun());
+    expect(p).toMatchObject({
+      object: "thread.run",
+      status: "queued",
+      created_at: T0 / 1000,
+      expires_at: T0 / 1000 + 600,
+      conversation: "slack:T1:C2",
+    });
+    expect(p.usage).toBeNull();
+  });
+});
+
+describe("function calling", () => {
+  const calls = (...names: string[]) =>
+    names.map((name, i) => ({ call_id: `call_${i + 1}`, name, arguments: `{"n":${i}}` }));
+  const toolRound = (names: string[], from = started()) =>
+    transition(
+      from,
+      { type: "response_observed", response: resp("completed", { tool_calls: calls(...names) }) },
+      T0 + 100,
+    );
+
+  it("calls endpoint tools first, then asks the caller for the rest, then continues with all outputs", () => {
+    let run = toolRound(["get_weather", "ask_user"]);
+    expect(run.status).toBe("in_progress");
+    const action = nextAction(run, T0 + 100);
+    expect(action).toMatchObject({ type: "call_tools", calls: [{ call_id: "call_1", name: "get_weather" }] });
+    run = transition(
+      run,
+      { type: "tool_results", results: [{ call_id: "call_1", ok: true, output: "sunny" }] },
+      T0 + 200,
+    );
+    expect(run.status).toBe("requires_action");
+    expect(presentRun(run).required_action).toEqual({
+      type: "submit_tool_outputs",
+      submit_tool_outputs: {
+        tool_calls: [
+          { id: "call_2", type: "function", function: { name: "ask_user", arguments: '{"n":1}' } },
+        ],
+      },
+    });
+    expect(run.delivery).toMatchObject({
+      state: "pending",
+      event_type: "run.requires_action",
+      event_id: "evt_abc_ra1",
+    });
+    run = transition(
+      run,
+      { type: "tool_outputs_submitted", outputs: [{ tool_call_id: "call_2", output: "yes" }] },
+      T0 + 300,
+    );
+    expect(run.status).toBe("queued");
+    const next = nextAction(run, T0 + 300);
+    expect(next).toMatchObject({
+      type: "create_response",
+      request: {
+        input: [
+          { type: "function_call_output", call_id: "call_1", output: "sunny" },
+          { type: "function_call_output", call_id: "call_2", output: "yes" },
+        ],
+      },
+    });
+    const created = transition(
+      run,
+      { type: "response_created", response: { ...resp("queued"), id: "resp_2" } },
+      T0 + 301,
+    );
+    expect(created.pending_calls).toEqual([]);
+    expect(created.steps[0]).toMatchObject({
+      type: "tool_calls",
+      status: "completed",
+      tool_calls: [{ output: "sunny" }, { output: "yes" }],
+    });
+  });
+
+  it("retries a failing endpoint, then gives the model an error output (or fails the run when asked)", () => {
+    let run = toolRound(["get_weather"]);
+    const failOnce = (r: RunRecord, at: number) =>
+      transition(
+        r,
+        { type: "tool_results", results: [{ call_id: "call_1", ok: false, error: "HTTP 500" }] },
+        at,
+      );
+    run = failOnce(run, T0 + 200);
+    expect(nextAction(run, T0 + 201)).toEqual({ type: "wait", until_ms: T0 + 700 });
+    run = failOnce(failOnce(run, T0 + 700), T0 + 2700);
+    expect(run.pending_calls[0]?.output).toBe('{"error":"HTTP 500"}');
+    expect(nextAction(run, T0 + 2701).type).toBe("create_response");
+    const strict = toolRound(["get_weather"], {
+      ...started(),
+      params: { ...started().params, tool_errors: "fail" },
+    });
+    const failed = failOnce(failOnce(failOnce(strict, T0 + 1), T0 + 600), T0 + 3000);
+    expect(failed.status).toBe("failed");
+    expect(failed.last_error?.code).toBe("tool_error");
+  });
+
+  it("expires a run left in requires_action and closes its open calls in the conversation", () => {
+    const run = toolRound(["ask_user"]);
+    expect(run.status).toBe("requires_action");
+    const expired = transition(run, { type: "tick" }, (run.action_deadline_ms ?? 0) + 1);
+    expect(expired.status).toBe("expired");
+    expect(nextAction(expired, expired.ended_at_ms ?? 0)).toEqual({
+      type: "close_calls",
+      conversation_id: "conv_1",
+      call_ids: ["call_1"],
+    });
+  });
+
+  it("ends incomplete when the model keeps calling tools past the bound", () => {
+    let run = toolRound(["get_weather"]);
+    for (let round = 2; round <= 3; round++) {
+      run = transition(
+        run,
+        { type: "tool_results", results: [{ call_id: "call_1", ok: true, output: "ok" }] },
+        T0 + round * 1000,
+      );
+      run = transition(
+        run,
+        { type: "response_created", response: { ...resp("queued"), id: `resp_${round}` } },
+        T0 + round * 1000 + 1,
+      );
+      run = transition(
+        run,
+        {
+          type: "response_observed",
+          response: { ...resp("completed", { tool_calls: calls("get_weather") }), id: `resp_${round}` },
+        },
+        T0 + round * 1000 + 2,
+      );
+    }
+    expect(run.status).toBe("incomplete");
+    expect(run.incomplete_details).toEqual({ reason: "max_tool_rounds" });
+  });
+});

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { checkOutboundUrl } from "../../src/security/url-policy";
+
+const prod = { devMode: false };
+const dev = { devMode: true };
+
+const hostile: [string, string][] = [
+  ["http://example.com/cb", "scheme_not_allowed"],
+  ["ftp://example.com/cb", "scheme_not_allowed"],
+  ["file:///etc/passwd", "scheme_not_allowed"],
+  ["javascript:alert(1)", "scheme_not_allowed"],
+  ["gopher://example.com/", "scheme_not_allowed"],
+  ["not a url", "invalid_url"],
+  ["/relative/path", "invalid_url"],
+  ["https://user:pass@example.com/cb", "userinfo_not_allowed"],
+  ["https://token@example.com/cb", "userinfo_not_allowed"],
+  ["https://example.com:8443/cb", "port_not_allowed"],
+  ["https://example.com:22/", "port_not_allowed"],
+  ["https://127.0.0.1/", "loopback_address"],
+  ["https://127.255.255.254/", "loopback_address"],
+  ["https://2130706433/", "loopback_address"],
+  ["https://0177.0.0.1/", "loopback_address"],
+  ["https://0x7f.0.0.1/", "loopback_address"],
+  ["https://0x7f000001/", "loopback_address"],
+  ["https://127.1/", "loopback_address"],
+  ["https://%31%32%37.0.0.1/", "loopback_address"],
+  ["https://[::1]/", "loopback_address"],
+  ["https://[0:0:0:0:0:0:0:1]/", "loopback_address"],
+  ["https://[::ffff:127.0.0.1]/", "loopback_address"],
+  ["https://[::ffff:7f00:1]/", "loopback_address"],
+  ["https://10.0.0.1/", "private_address"],
+  ["https://10.1/", "private_address"],
+  ["https://167772161/", "private_address"],
+  ["https://172.16.0.1/", "private_address"],
+  ["https://172.31.255.255/", "private_address"],
+  ["https://192.168.1.1/", "private_address"],
+  ["https://0xc0.0xa8.0x01.0x01/", "private_address"],
+  ["https://100.64.0.1/", "private_address"],
+  ["https://100.127.255.254/", "private_address"],
+  ["https://[fd00::1]/", "private_address"],
+  ["https://[fc00::abcd]/", "private_address"],
+  ["https://[::ffff:10.0.0.1]/", "private_address"],
+  ["https://[64:ff9b::10.0.0.1]/", "private_address"],
+  ["https://[2002:c0a8:0101::1]/", "private_address"],
+  ["https://169.254.169.254/latest/meta-data", "link_local_address"],
+  ["https://2852039166/", "link_local_address"],
+  ["https://[fe80::1]/", "link_local_address"],
+  ["https://[::ffff:169.254.169.254]/", "link_local_address"],
+  ["https://0.0.0.0/", "reserved_address"],
+  ["https://0/", "reserved_address"],
+  ["https://[::]/", "reserved_address"],
+  ["https://224.0.0.1/", "reserved_address"],
+  ["https://239.255.255.250/", "reserved_address"],
+  ["https://255.255.255.255/", "reserved_address"],
+  ["https://240.0.0.1/", "reserved_address"],
+  ["https://198.18.0.1/", "reserved_address"],
+  ["https://[ff02::1]/", "reserved_address"],
+  ["https://localhost/", "internal_hostname"],
+  ["https://LOCALHOST./", "internal_hostname"],
+  ["https://api.localhost/", "internal_hostname"],
+  ["https://redis/", "internal_hostname"],
+  ["https://metadata/computeMetadata", "internal_hostname"],
+  ["https://metadata.google.internal/", "internal_hostname"],
+  ["https://db.internal/", "internal_hostname"],
+  ["https://printer.local/", "internal_hostname"],
+  ["https://router.home.arpa/", "internal_hostname"],
+  ["https://api.default.svc.cluster.local/", "internal_hostname"],
+  [`https://example.com/${"a".repeat(2100)}`, "too_long"],
+];
+
+const allowed = [
+  "https://example.com/cb",
+  "https://hooks.slack.com/services/T000/B000/XXXX",
+  "https://example.com:443/cb?x=1&y=2#frag",
+  "https://api.example.co.uk/v1/hooks/abc",
+  "https://xn--bcher-kva.example/cb",
+  "https://bücher.example/cb",
+  "https://8.8.8.8/cb",
+  "https://1.1.1.1/",
+  "https://[2606:4700:4700::1111]/cb",
+  "https://172.32.0.1/",
+  "https://example.com./trailing-dot",
+];
+
+describe("outbound URL policy", () => {
+  it.each(hostile)("refuses %s (%s)", (url, reason) => {
+    const v = checkOutboundUrl(url, prod);
+    expect(v.ok).toBe(false);
+    if (v.ok) return;
+    expect(v.reason).toBe(reason);
+    expect(v.message.length).toBeGreaterThan(5);
+    expect(v.message).not.toMatch(/pass|token@/);
+  });
+
+  it("has at least 40 hostile cases", () => expect(hostile.length).toBeGreaterThanOrEqual(40));
+
+  it.each(allowed)("allows %s", (url) => {
+    const v = checkOutboundUrl(url, prod);
+    expect(v).toMatchObject({ ok: true });
+  });
+
+  it("in dev mode allows http and loopback, never private or metadata addresses", () => {
+    expect(checkOutboundUrl("http://127.0.0.1:8082/hooks/x", dev).ok).toBe(true);
+    expect(checkOutboundUrl("http://localhost:8787/cb", dev).ok).toBe(true);
+    expect(checkOutboundUrl("http://[::1]:9000/", dev).ok).toBe(true);
+    expect(checkOutboundUrl("http://10.0.0.1/", dev)).toMatchObject({ ok: false, reason: "private_address" });
+    expect(checkOutboundUrl("http://169.254.169.254/", dev)).toMatchObject({
+      ok: false,
+      reason: "link_local_address",
+    });
+    expect(checkOutboundUrl("ftp://127.0.0.1/", dev)).toMatchObject({
+      ok: false,
+      reason: "scheme_not_allowed",
+    });
+  });
+});
