@@ -17,7 +17,14 @@ export function log(level: LogLevel, msg: string, fields: Record<string, unknown
   else console.log(line);
 }
 
+/**
+ * Vendor errors can quote the request they failed on (`@upstash/redis` appends ", command was: …",
+ * which holds run documents and callback headers); only the part before such a quote is logged.
+ */
+const QUOTED_REQUEST = /,? command was:[\s\S]*$/;
+
 export function errorFields(err: unknown): Record<string, unknown> {
-  if (err instanceof Error) return { error: err.name, error_message: err.message };
+  if (err instanceof Error)
+    return { error: err.name, error_message: err.message.replace(QUOTED_REQUEST, "") };
   return { error: String(err) };
 }

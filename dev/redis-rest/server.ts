@@ -6,7 +6,8 @@ import { type Outcome, runMultiExec, runPipeline, runSingle } from "./handlers.t
 import { parseRedisUrl, RedisPool } from "./pool.ts";
 import { spawnRedis } from "./spawn.ts";
 
-export type RedisRestFaults = { failNext: number; status?: number };
+/** Fail the next `failNext` requests (only those whose body contains `match`, when given). */
+export type RedisRestFaults = { failNext: number; status?: number; match?: string | null };
 
 export type RedisRestOptions = {
   port?: number;
@@ -56,7 +57,11 @@ export async function startRedisRest(opts: RedisRestOptions = {}): Promise<Redis
   const pool = new RedisPool(parseRedisUrl(redisUrl), opts.poolSize ?? 4);
   const state = {
     stats: freshStats(),
-    faults: { failNext: opts.faults?.failNext ?? 0, status: opts.faults?.status ?? 500 },
+    faults: {
+      failNext: opts.faults?.failNext ?? 0,
+      status: opts.faults?.status ?? 500,
+      match: opts.faults?.match ?? null,
+    },
     syncToken: 0,
   };
 
@@ -70,7 +75,7 @@ export async function startRedisRest(opts: RedisRestOptions = {}): Promise<Redis
     if (url.pathname.startsWith("/__")) return control(req.method ?? "GET", url.pathname, body, res);
     const { stats, faults } = state;
     stats.requests++;
-    if (faults.failNext > 0) {
+    if (faults.failNext > 0 && (!faults.match || body.toString("utf8").includes(faults.match))) {
       faults.failNext--;
       stats.faulted++;
       return send(res, faults.status, errorBody(`ERR injected fault (HTTP ${faults.status})`));
@@ -196,8 +201,9 @@ function badJson(): Outcome {
 }
 
 function pickFaults(input: object): Partial<RedisRestFaults> {
-  const { failNext, status } = input as Record<string, unknown>;
+  const { failNext, status, match } = input as Record<string, unknown>;
   const picked: Partial<RedisRestFaults> = {};
+  if (typeof match === "string" || match === null) picked.match = match || null;
   if (typeof failNext === "number" && failNext >= 0) picked.failNext = Math.floor(failNext);
   if (typeof status === "number" && status >= 400 && status <= 599) picked.status = status;
   return picked;

@@ -48,11 +48,21 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S
     });
   }
   const param = issue.path.join(".") || null;
-  const missing = issue.code === "invalid_type" && issue.input === undefined;
+  // zod 4 leaves `issue.input` out by default, so look the value up in the input itself.
+  const missing = valueAt(input, issue.path) === undefined;
   const message = missing
     ? `Missing required parameter: '${param}'.`
     : `Invalid '${param ?? "body"}': ${issue.message}.`;
   throw new ApiError(400, missing ? "missing_required_parameter" : "invalid_value", message, { param });
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v = input;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
 }
 
 export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {

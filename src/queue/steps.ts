@@ -2,6 +2,11 @@
  * The step queue: publishes `drive` steps to QStash (delayed when asked) and verifies the
  * signature of step deliveries. The step message is `{ tenant, run_id, seq }`: `seq` is the run's
  * fencing token at publish time, so stale and duplicate deliveries are recognised.
+ *
+ * A step answers non-2xx only when infrastructure failed (Redis, QStash), so QStash retries it on a
+ * short schedule; when those retries run out, QStash's failure callback reaches the rescue route,
+ * which needs nothing but QStash to publish the step again later. An outage delays a run; it never
+ * drops one.
  */
 import { Client, Receiver } from "@upstash/qstash";
 
@@ -9,6 +14,8 @@ export interface StepMessage {
   tenant: string;
   run_id: string;
   seq: number;
+  /** How many times this step was republished after QStash gave up on it. */
+  rescue?: number;
 }
 
 export interface StepQueue {
@@ -18,8 +25,15 @@ export interface StepQueue {
 }
 
 export const STEP_PATH = "/internal/steps/drive";
-/** QStash retries of a step that answered non-2xx (infrastructure errors) before it is dead-lettered. */
+export const RESCUE_PATH = "/internal/steps/rescue";
+/** QStash retries of a step that answered non-2xx (the free plan's maximum). */
 export const STEP_RETRIES = 3;
+/** Delay before QStash's n-th retry (`retried` = 0 before the first): 1 s, 4 s, 16 s. */
+export const STEP_RETRY_DELAY_EXPR = "1000 * pow(4, retried)";
+/** Delay before the n-th rescue of a dead-lettered step: 1 min doubling to 1 h. */
+export const rescueDelayMs = (rescue: number) => Math.min(3_600_000, 60_000 * 2 ** Math.max(0, rescue - 1));
+/** Rescues before a step is given up (with the 1 h cap: about two days of outage). */
+export const MAX_RESCUES = 54;
 
 export function createStepQueue(cfg: {
   url: string;
@@ -41,6 +55,8 @@ export function createStepQueue(cfg: {
         url: destination,
         body: msg,
         retries: STEP_RETRIES,
+        retryDelay: STEP_RETRY_DELAY_EXPR,
+        failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
         deduplicationId: `${msg.tenant}.${msg.run_id}.${msg.seq}.${reason}`,
         ...(delay > 0 ? { delay } : {}),
       });

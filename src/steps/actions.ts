@@ -18,7 +18,7 @@ import { drivePoll } from "./poll";
 
 export interface Deps {
   config: Config;
-  runs: Pick<RunStore, "claim" | "save" | "releaseThread">;
+  runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread">;
   threads: Pick<ThreadStore, "get" | "setConversationId">;
   queue: Pick<StepQueue, "publish">;
   upstream: Upstream;
@@ -149,7 +149,7 @@ async function observe(
     const next = observed(deps, run, r, null);
     return { run: next, yieldAfterMs: isUpstreamTerminal(r.status) ? null : STEP_POLL_DELAY_S * 1000 };
   }
-  return drivePoll(deps, run, responseId, ctx.budgetEnd, observed);
+  return drivePoll(deps, run, responseId, ctx, observed);
 }
 
 /**

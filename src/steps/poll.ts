@@ -5,7 +5,7 @@
 import { POLL_MAX_INTERVAL_MS, POLL_MIN_INTERVAL_MS } from "../engine/constants";
 import type { RunRecord } from "../engine/types";
 import { isUpstreamTerminal, type ObservedResponse } from "../engine/upstream-types";
-import type { ActionResult, Deps } from "./actions";
+import type { ActionContext, ActionResult, Deps } from "./actions";
 
 /** Interval after a response has been running for `ageMs`: ~10% of its age, within bounds. */
 export function pollIntervalMs(ageMs: number): number {
@@ -16,14 +16,17 @@ export async function drivePoll(
   deps: Deps,
   run: RunRecord,
   responseId: string,
-  budgetEnd: number,
+  ctx: ActionContext,
   observed: (deps: Deps, run: RunRecord, r: ObservedResponse, cursor: number | null) => RunRecord,
 ): Promise<ActionResult> {
   let current = run;
   for (;;) {
     const r = await deps.upstream.getResponse(responseId);
+    const before = current.status;
     current = observed(deps, current, r, null);
     if (isUpstreamTerminal(r.status)) return { run: current, yieldAfterMs: null };
+    // Readers see `in_progress` while the model works, not only when the step ends.
+    if (current.status !== before) await ctx.save(current);
     if (current.cancel_requested && !current.upstream.cancel_sent)
       return { run: current, yieldAfterMs: null };
     const now = deps.now();
@@ -31,7 +34,7 @@ export async function drivePoll(
       now + pollIntervalMs(now - (current.upstream.response_started_at_ms ?? now)),
       current.deadline_ms,
     );
-    if (until >= budgetEnd) return { run: current, yieldAfterMs: until - now };
+    if (until >= ctx.budgetEnd) return { run: current, yieldAfterMs: until - now };
     await deps.sleep(until - now);
     // At the deadline the runner's next tick expires the run.
     if (deps.now() >= current.deadline_ms) return { run: current, yieldAfterMs: null };

@@ -2,9 +2,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
-import { requireConfig } from "../config";
+import { type Config, requireConfig } from "../config";
 import { ApiError } from "../errors";
-import { STEP_PATH } from "../queue/steps";
+import { log } from "../log";
+import { MAX_RESCUES, RESCUE_PATH, rescueDelayMs, STEP_PATH } from "../queue/steps";
 import { stepDeps, stepQueue } from "../services";
 import { driveStep, logStepError } from "./runner";
 
@@ -12,26 +13,67 @@ const StepMessageSchema = z.object({
   tenant: z.string().min(1).max(64),
   run_id: z.string().min(1).max(64),
   seq: z.number().int().min(0),
+  rescue: z.number().int().min(0).optional(),
 });
 
-export const steps = new Hono<AppEnv>().post(STEP_PATH, async (c) => {
-  const config = requireConfig(c.env);
-  const origin = new URL(c.req.url).origin;
-  const body = await c.req.text();
-  const url = `${config.publicUrl ?? origin}${STEP_PATH}`;
-  if (!(await stepQueue(config, origin).verify(c.req.header("upstash-signature") ?? null, body, url))) {
+/** The part of QStash's failure-callback payload the rescue needs: the dead-lettered step's body. */
+const FailureCallbackSchema = z.object({ sourceBody: z.string() });
+
+/** Verify the delivery's `Upstash-Signature` for this route's public URL; the verified body. */
+async function verifiedBody(req: Request, config: Config, path: string) {
+  const origin = new URL(req.url).origin;
+  const body = await req.text();
+  const url = `${config.publicUrl ?? origin}${path}`;
+  if (!(await stepQueue(config, origin).verify(req.headers.get("upstash-signature"), body, url))) {
     throw new ApiError(401, "invalid_signature", "Missing or invalid Upstash-Signature.");
   }
-  const parsed = StepMessageSchema.safeParse(safeJson(body));
-  if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed step message" }, 200);
+  return { body, origin };
+}
+
+export const steps = new Hono<AppEnv>()
+  .post(STEP_PATH, async (c) => {
+    const config = requireConfig(c.env);
+    const { body, origin } = await verifiedBody(c.req.raw, config, STEP_PATH);
+    const parsed = StepMessageSchema.safeParse(safeJson(body));
+    if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed step message" }, 200);
+    try {
+      const outcome = await driveStep(stepDeps(config, origin), parsed.data);
+      return c.json({ outcome }, outcome === "busy" ? 503 : 200);
+    } catch (err) {
+      logStepError(parsed.data, err);
+      throw err;
+    }
+  })
+  .post(RESCUE_PATH, async (c) => {
+    const config = requireConfig(c.env);
+    const { body, origin } = await verifiedBody(c.req.raw, config, RESCUE_PATH);
+    const payload = FailureCallbackSchema.safeParse(safeJson(body));
+    const step = payload.success
+      ? StepMessageSchema.safeParse(safeJson(fromBase64(payload.data.sourceBody)))
+      : null;
+    if (!step?.success) return c.json({ outcome: "ignored", reason: "not a step's failure callback" }, 200);
+    const rescue = (step.data.rescue ?? 0) + 1;
+    if (rescue > MAX_RESCUES) {
+      log("error", "step given up after repeated dead-lettering", { run_id: step.data.run_id, rescue });
+      return c.json({ outcome: "given_up" }, 200);
+    }
+    const delayMs = rescueDelayMs(rescue);
+    await stepQueue(config, origin).publish({ ...step.data, rescue }, { delayMs, reason: `rescue${rescue}` });
+    log("warn", "dead-lettered step published again", {
+      run_id: step.data.run_id,
+      rescue,
+      delay_ms: delayMs,
+    });
+    return c.json({ outcome: "rescued", rescue, delay_ms: delayMs }, 200);
+  });
+
+function fromBase64(b64: string): string {
   try {
-    const outcome = await driveStep(stepDeps(config, origin), parsed.data);
-    return c.json({ outcome }, outcome === "busy" ? 503 : 200);
-  } catch (err) {
-    logStepError(parsed.data, err);
-    throw err;
+    return new TextDecoder().decode(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)));
+  } catch {
+    return "";
   }
-});
+}
 
 function safeJson(text: string): unknown {
   try {

@@ -25,8 +25,18 @@ export async function driveStep(deps: Deps, msg: StepMessage): Promise<StepOutco
   const owner = newId("lease");
   const claim = await claimWithWait(deps, msg, owner);
   if (claim.kind !== "ok") return claim.kind;
+  try {
+    return await drive(deps, msg, claim.run, owner);
+  } catch (err) {
+    // Let QStash's redelivery of this step claim the run at once instead of after the lease.
+    await deps.runs.unlock(claim.run, owner).catch(() => {});
+    throw err;
+  }
+}
+
+async function drive(deps: Deps, msg: StepMessage, claimed: RunRecord, owner: string): Promise<StepOutcome> {
   const budgetEnd = deps.now() + deps.config.drive.budgetMs;
-  let run = claim.run;
+  let run = claimed;
   const save = async (r: RunRecord) => {
     if ((await deps.runs.save(r, owner, false)) === null) throw new Error("lease lost");
   };

@@ -301,17 +301,3 @@ function textFormat(f: ResponseFormat): Record<string, unknown> {
     },
   };
 }
-
-/** Held thread messages become Responses message items (assistant turns as output text). */
-function toInput(input: ResponseRequest["input"]): unknown {
-  if (typeof input === "string") return input;
-  return input.map((item) =>
-    "role" in item
-      ? {
-          type: "message",
-          role: item.role,
-          content: [{ type: item.role === "assistant" ? "output_text" : "input_text", text: item.content }],
-        }
-      : item,
-  );
-}

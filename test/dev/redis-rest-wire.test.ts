@@ -209,12 +209,21 @@ describe("stats, faults and lifecycle", () => {
 
   it("POST /__faults fails the next N requests with the given status", async () => {
     const set = await fetch(`${rest.url}/__faults`, { method: "POST", body: '{"failNext":2,"status":503}' });
-    expect(await set.json()).toEqual({ failNext: 2, status: 503 });
+    expect(await set.json()).toEqual({ failNext: 2, status: 503, match: null });
     const client = new Redis({ url: rest.url, token: rest.token, enableAutoPipelining: false });
     expect((await call("/", ["PING"])).status).toBe(503);
     await expect(client.get("x")).rejects.toThrow(/injected fault/);
     expect(await client.set("x", "back")).toBe("OK");
     expect(rest.stats().faulted).toBeGreaterThanOrEqual(2);
+  });
+
+  it("POST /__faults with match fails only the requests that contain it", async () => {
+    await fetch(`${rest.url}/__faults`, { method: "POST", body: '{"failNext":1,"match":"target-key"}' });
+    const client = new Redis({ url: rest.url, token: rest.token, enableAutoPipelining: false });
+    expect(await client.set("bystander", "1")).toBe("OK");
+    await expect(client.get("target-key")).rejects.toThrow(/injected fault/);
+    expect(await client.get("target-key")).toBeNull();
+    await fetch(`${rest.url}/__faults`, { method: "POST", body: '{"match":null}' });
   });
 
   it("a second server can share an existing Redis through redisUrl", async () => {

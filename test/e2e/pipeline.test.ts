@@ -80,8 +80,8 @@ describe("run pipeline", () => {
     const deliveries = await e2e.inbox.waitFor(3, { path, timeoutMs: 20_000 });
     const runs = await Promise.all(sent.map((r) => e2e.waitForRun(r.body.id, ["completed"])));
     // Each run started only after the previous one ended.
-    const sorted = [...runs].sort((a, b) => a.started_at - b.started_at || 0);
     const startedMs = (run: any) => Date.parse(run.timeline.find((t: any) => t.status === "in_progress").at);
+    const sorted = [...runs].sort((a, b) => startedMs(a) - startedMs(b));
     const endedMs = (run: any) => Date.parse(run.timeline.at(-1).at);
     for (let i = 1; i < sorted.length; i++)
       expect(startedMs(sorted[i])).toBeGreaterThanOrEqual(endedMs(sorted[i - 1]));

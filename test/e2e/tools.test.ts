@@ -233,7 +233,10 @@ describe("outputs", () => {
     await send(a.id, path, `x #sim ${JSON.stringify({ reply: '{"answer":42}', annotations: true })}`);
     const [d] = await e2e.inbox.waitFor(1, { path, timeoutMs: 15_000 });
     const run = (d?.body as any).data.run;
-    expect(run.output.content[0].text.annotations[0]).toMatchObject({ type: "file_citation", file_citation: { file_id: expect.stringMatching(/^file-/) } });
+    expect(run.output.content[0].text.annotations[0]).toMatchObject({
+      type: "file_citation",
+      file_citation: { file_id: expect.stringMatching(/^file-/) },
+    });
     expect(run.output_json).toEqual({ value: { answer: 42 } });
   });
 });
