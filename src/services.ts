@@ -4,6 +4,7 @@
  */
 import { type Config, requireService } from "./config";
 import { createStepQueue, type StepQueue } from "./queue/steps";
+import { MessageStore } from "./store/messages";
 import { AssistantStore, ThreadStore } from "./store/records";
 import { createRedis } from "./store/redis";
 import { RunStore } from "./store/runs";
@@ -14,6 +15,7 @@ export interface Stores {
   assistants: AssistantStore;
   threads: ThreadStore;
   runs: RunStore;
+  messages: MessageStore;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -22,7 +24,12 @@ export function stores(config: Config): Stores {
   if (!s) {
     const { url, token } = requireService(config, "redis");
     const redis = createRedis(url, token);
-    s = { assistants: new AssistantStore(redis), threads: new ThreadStore(redis), runs: new RunStore(redis) };
+    s = {
+      assistants: new AssistantStore(redis),
+      threads: new ThreadStore(redis),
+      runs: new RunStore(redis),
+      messages: new MessageStore(redis),
+    };
     storeCache.set(config, s);
   }
   return s;

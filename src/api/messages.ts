@@ -1,7 +1,7 @@
 /** The webhook API's front door: one call carries assistant, thread or conversation key, input, callback. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { acceptMessage } from "../commands/intake";
+import { acceptRun } from "../commands/intake";
 import { requireConfig } from "../config";
 import { presentRun } from "../engine/present";
 import { ApiError } from "../errors";
@@ -72,20 +72,22 @@ export const messages = new Hono<AuthedEnv>()
       ? { key: parse(IdempotencyKey, idemHeader), bodyHash: await sha256Hex(text) }
       : null;
     const s = stores(config);
-    const { run, replayed } = await acceptMessage(
-      {
-        assistants: s.assistants,
-        threads: s.threads,
-        runs: s.runs,
-        queue: stepQueue(config, new URL(c.req.url).origin),
-        now: Date.now,
-      },
+    const { run, replayed } = await acceptRun(
+      { ...s, queue: stepQueue(config, new URL(c.req.url).origin), now: Date.now },
       {
         tenant: c.var.tenant,
         assistantId: body.assistant_id,
-        threadId: body.thread_id,
-        conversationKey: body.conversation,
-        input: typeof body.input === "string" ? body.input : body.input.map((p) => p.text).join("\n"),
+        thread: body.thread_id
+          ? { kind: "id", threadId: body.thread_id }
+          : body.conversation
+            ? { kind: "conversation", key: body.conversation }
+            : { kind: "new" },
+        messages: [
+          {
+            role: "user",
+            content: typeof body.input === "string" ? body.input : body.input.map((p) => p.text).join("\n"),
+          },
+        ],
         overrides: { ...body, tools: body.tools ? checkTools(body.tools, config.devMode) : undefined },
         callback: { url: verdict.url.href, headers: body.callback_headers ?? {} },
         timeoutS: body.timeout_s ?? config.runTimeoutS,
@@ -94,6 +96,7 @@ export const messages = new Hono<AuthedEnv>()
           requiresActionTimeoutS: config.requiresActionTimeoutS,
         },
         idempotency,
+        mode: "queue",
       },
     );
     const links = { self: `/v1/runs/${run.id}`, thread: `/v1/threads/${run.thread_id}` };

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { cancelRun, loadRun, redeliver, submitToolOutputs } from "../commands/control";
 import { requireConfig } from "../config";
 import { presentRun, presentStep } from "../engine/present";
+import { pageOf } from "../store/list";
 import { ListQuery, parseBody, parseQuery } from "./validate";
 import { type AuthedEnv, requireApiKey } from "../security/auth";
 import { stepQueue, stores, upstream } from "../services";
@@ -25,33 +26,6 @@ export const SubmitToolOutputs = z.strictObject({
     .max(128),
   stream: z.boolean().optional(),
 });
-
-/** Cursor pagination over an in-memory list ordered by creation (oldest first). */
-export function pageOf<T extends { id: string }>(items: T[], q: z.infer<typeof ListQuery>) {
-  const ordered = q.order === "desc" ? [...items].reverse() : items;
-  let start = 0;
-  let end = ordered.length;
-  if (q.after) start = ordered.findIndex((i) => i.id === q.after) + 1;
-  if (q.before)
-    end = Math.max(
-      0,
-      ordered.findIndex((i) => i.id === q.before),
-    );
-  const window =
-    q.before && !q.after
-      ? ordered.slice(Math.max(start, end - q.limit), end)
-      : ordered.slice(start, end).slice(0, q.limit);
-  const first = window[0];
-  const hasMore =
-    q.before && !q.after ? (first ? ordered.indexOf(first) > start : false) : start + window.length < end;
-  return {
-    object: "list" as const,
-    data: window,
-    first_id: first?.id ?? null,
-    last_id: window.at(-1)?.id ?? null,
-    has_more: hasMore,
-  };
-}
 
 export const runs = new Hono<AuthedEnv>()
   .use("/v1/runs/*", requireApiKey)

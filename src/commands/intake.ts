@@ -1,84 +1,154 @@
 /**
- * Accepting a message: resolve the thread, write the run (idempotently) and, when the thread is
+ * Creating a run, for both front doors: resolve the thread, build the run's input from the
+ * thread's held messages plus the new ones, write the run (idempotently) and, when the thread is
  * free, publish its first step. A returned run is in Redis and its first step is in QStash (or it
  * waits behind the thread's active run, whose end starts it).
  */
-import { ApiError, notFound } from "../errors";
+import { type ContentInput, type MessageRecord, newMessage, toInputMessage } from "../engine/messages";
 import { createRunRecord, type NewRunInput } from "../engine/new-run";
 import type { RunInput, RunRecord } from "../engine/types";
+import { ApiError, notFound } from "../errors";
 import { errorFields, log } from "../log";
 import type { StepQueue } from "../queue/steps";
 import { newId } from "../store/ids";
+import type { MessageStore } from "../store/messages";
 import type { AssistantStore, ThreadRecord, ThreadStore } from "../store/records";
-import type { RunStore } from "../store/runs";
+import type { CreateOptions, RunStore } from "../store/runs";
 
 export interface IntakeDeps {
   assistants: Pick<AssistantStore, "get">;
   threads: Pick<ThreadStore, "get" | "put" | "resolveConversation">;
   runs: Pick<RunStore, "create" | "get" | "abandon">;
+  messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
+}
+
+export type ThreadTarget =
+  | { kind: "id"; threadId: string }
+  | { kind: "conversation"; key: string }
+  | { kind: "new"; metadata?: Record<string, string> | undefined; toolResources?: Record<string, unknown> };
+
+export interface NewMessage {
+  role: "user" | "assistant";
+  content: ContentInput;
+  attachments?: MessageRecord["attachments"] | undefined;
+  metadata?: Record<string, string> | null | undefined;
 }
 
 export interface IntakeRequest {
   tenant: string;
   assistantId: string;
-  threadId?: string | undefined;
-  conversationKey?: string | undefined;
-  input: RunInput;
+  thread: ThreadTarget;
+  /** Messages this run adds to the thread (the webhook input, or Assistants `additional_messages`). */
+  messages: NewMessage[];
   overrides: NewRunInput["overrides"];
   callback: RunRecord["callback"];
   timeoutS: number;
   limits: NewRunInput["limits"];
   idempotency: { key: string; bodyHash: string } | null;
+  /** `queue`: wait behind an active run (webhook API); `exclusive`: refuse with 400 (Assistants API). */
+  mode: CreateOptions["mode"];
 }
 
-export async function acceptMessage(
+/** Attempts when held messages change between reading them and writing the run. */
+const HELD_RETRIES = 3;
+
+export async function acceptRun(
   deps: IntakeDeps,
   req: IntakeRequest,
-): Promise<{ run: RunRecord; replayed: boolean }> {
+): Promise<{ run: RunRecord; replayed: boolean; thread: ThreadRecord | null }> {
   const now = deps.now();
   const assistant = await deps.assistants.get(req.tenant, req.assistantId);
   if (!assistant) throw notFound("assistant", req.assistantId, "assistant_id");
-  const threadId = await resolveThread(deps, req, now);
-  const run = createRunRecord({
-    id: newId("run"),
-    tenant: req.tenant,
-    threadId,
-    conversationKey: req.conversationKey ?? null,
-    assistant,
-    overrides: req.overrides,
-    input: req.input,
-    callback: req.callback,
-    timeoutS: req.timeoutS,
-    limits: req.limits,
-    now,
-  });
-  const outcome = await deps.runs.create(run, req.idempotency);
-  if (outcome.kind === "duplicate") return replay(deps, req, outcome);
-  if (outcome.kind === "start") await publishFirstStep(deps, run, req.idempotency?.key ?? null);
-  return { run, replayed: false };
+  const { threadId, created } = await resolveThread(deps, req, now);
+  const newMessages = req.messages.map((m) => newMessage({ ...m, id: newId("msg"), threadId, nowMs: now }));
+  // The Assistants API usually runs on messages added before; the webhook API brings its own.
+  let held = req.mode === "exclusive" ? await deps.messages.heldMessages(req.tenant, threadId) : [];
+  for (let attempt = 0; ; attempt++) {
+    const input = runInput([...held, ...newMessages]);
+    const run = createRunRecord({
+      id: newId("run"),
+      tenant: req.tenant,
+      threadId,
+      conversationKey: conversationKey(req),
+      assistant,
+      overrides: req.overrides,
+      input,
+      callback: req.callback,
+      timeoutS: req.timeoutS,
+      limits: req.limits,
+      now,
+    });
+    const opts: CreateOptions = { mode: req.mode, expectedHeld: held.map((m) => m.id), newMessages };
+    const outcome = await deps.runs.create(run, req.idempotency, opts);
+    if (outcome.kind === "duplicate") return { ...(await replay(deps, req, outcome)), thread: null };
+    if (outcome.kind === "busy") throw activeRun(threadId, outcome.activeRunId);
+    if (outcome.kind === "held") {
+      if (attempt >= HELD_RETRIES) throw new ApiError(409, "thread_busy", "The thread is changing; retry.");
+      held = await deps.messages.docs(req.tenant, threadId, outcome.ids);
+      continue;
+    }
+    if (outcome.kind === "start") await publishFirstStep(deps, run, req.idempotency?.key ?? null, opts);
+    return { run, replayed: false, thread: created };
+  }
 }
 
-async function resolveThread(deps: IntakeDeps, req: IntakeRequest, now: number): Promise<string> {
-  if (req.threadId) {
-    if (!(await deps.threads.get(req.tenant, req.threadId)))
-      throw notFound("thread", req.threadId, "thread_id");
-    return req.threadId;
+/** The Assistants API's error for a second run, or a message, on a thread with an active run. */
+export const activeRun = (threadId: string, runId: string, what: "run" | "message" = "run") =>
+  new ApiError(
+    400,
+    "thread_run_active",
+    what === "run"
+      ? `Thread ${threadId} already has an active run ${runId}.`
+      : `Can't add messages to ${threadId} while a run ${runId} is active.`,
+    { param: "thread_id" },
+  );
+
+/** A single text message travels as plain text; anything else as message items. */
+function runInput(messages: MessageRecord[]): RunInput {
+  if (messages.length === 0) {
+    throw new ApiError(
+      400,
+      "no_new_messages",
+      "The thread has no new messages for this run: add a message first, or pass additional_messages.",
+      { param: "thread_id" },
+    );
+  }
+  const inputs = messages.map(toInputMessage);
+  const [only] = inputs;
+  return inputs.length === 1 && only?.role === "user" && typeof only.content === "string"
+    ? only.content
+    : inputs;
+}
+
+const conversationKey = (req: IntakeRequest) => (req.thread.kind === "conversation" ? req.thread.key : null);
+
+async function resolveThread(
+  deps: IntakeDeps,
+  req: IntakeRequest,
+  now: number,
+): Promise<{ threadId: string; created: ThreadRecord | null }> {
+  const target = req.thread;
+  if (target.kind === "id") {
+    if (!(await deps.threads.get(req.tenant, target.threadId)))
+      throw notFound("thread", target.threadId, "thread_id");
+    return { threadId: target.threadId, created: null };
   }
   const fresh: ThreadRecord = {
     id: newId("thread"),
     object: "thread",
     created_at: Math.floor(now / 1000),
-    metadata: {},
-    tool_resources: {},
-    conversation: req.conversationKey ?? null,
+    metadata: target.kind === "new" ? (target.metadata ?? {}) : {},
+    tool_resources: target.kind === "new" ? (target.toolResources ?? {}) : {},
+    conversation: target.kind === "conversation" ? target.key : null,
   };
-  if (!req.conversationKey) {
+  if (target.kind === "new") {
     await deps.threads.put(req.tenant, fresh);
-    return fresh.id;
+    return { threadId: fresh.id, created: fresh };
   }
-  return (await deps.threads.resolveConversation(req.tenant, req.conversationKey, fresh)).threadId;
+  const resolved = await deps.threads.resolveConversation(req.tenant, target.key, fresh);
+  return { threadId: resolved.threadId, created: resolved.created ? fresh : null };
 }
 
 async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string; bodyHash: string }) {
@@ -87,9 +157,7 @@ async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string
       409,
       "idempotency_key_reused",
       "This Idempotency-Key was already used with a different request body.",
-      {
-        param: "Idempotency-Key",
-      },
+      { param: "Idempotency-Key" },
     );
   }
   const found = await deps.runs.get(req.tenant, dup.runId);
@@ -102,7 +170,12 @@ async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string
   return { run: found.run, replayed: true };
 }
 
-async function publishFirstStep(deps: IntakeDeps, run: RunRecord, idemKey: string | null): Promise<void> {
+async function publishFirstStep(
+  deps: IntakeDeps,
+  run: RunRecord,
+  idemKey: string | null,
+  opts: CreateOptions,
+): Promise<void> {
   try {
     await deps.queue.publish(
       { tenant: run.tenant, run_id: run.id, seq: 0 },
@@ -113,7 +186,7 @@ async function publishFirstStep(deps: IntakeDeps, run: RunRecord, idemKey: strin
       run_id: run.id,
       ...errorFields(err),
     });
-    const next = await deps.runs.abandon(run, idemKey);
+    const next = await deps.runs.abandon(run, idemKey, opts);
     if (next) {
       await deps.queue
         .publish({ tenant: run.tenant, run_id: next, seq: 0 }, { delayMs: 0, reason: "start" })

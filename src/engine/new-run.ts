@@ -14,6 +14,7 @@ export interface NewRunInput {
     tools: ToolDef[];
     response_format: ResponseFormat;
     tool_errors?: "continue" | "fail" | undefined;
+    reasoning_effort?: string | null | undefined;
   };
   overrides: {
     model?: string | undefined;
@@ -27,6 +28,9 @@ export interface NewRunInput {
     tool_choice?: ToolChoice | undefined;
     parallel_tool_calls?: boolean | undefined;
     response_format?: ResponseFormat | undefined;
+    max_prompt_tokens?: number | null | undefined;
+    truncation_strategy?: RunParams["truncation_strategy"] | undefined;
+    reasoning_effort?: string | null | undefined;
   };
   limits: { maxToolRounds: number; requiresActionTimeoutS: number };
   input: RunInput;
@@ -55,6 +59,9 @@ export function createRunRecord(i: NewRunInput): RunRecord {
     tool_errors: i.assistant.tool_errors ?? "continue",
     max_tool_rounds: i.limits.maxToolRounds,
     requires_action_timeout_s: i.limits.requiresActionTimeoutS,
+    max_prompt_tokens: o.max_prompt_tokens ?? null,
+    truncation_strategy: o.truncation_strategy ?? { type: "auto", last_messages: null },
+    reasoning_effort: o.reasoning_effort ?? i.assistant.reasoning_effort ?? null,
   };
   return {
     id: i.id,

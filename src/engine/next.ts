@@ -101,6 +101,7 @@ export function responseRequest(run: RunRecord, conversation: string, input: Res
     temperature: p.temperature,
     top_p: p.top_p,
     max_output_tokens: p.max_output_tokens,
+    reasoning_effort: p.reasoning_effort ?? null,
     metadata: { threadhook_run: run.id, threadhook_round: String(run.tool_rounds) },
   };
 }

@@ -172,7 +172,11 @@ function onResponse(
         : complete(next, response, now);
     case "incomplete": {
       const reason = response.incomplete_reason ?? "unknown";
-      const withOutput = { ...next, output: toOutput(response), incomplete_details: { reason } };
+      const withOutput = {
+        ...messageStep(next, response, now),
+        output: toOutput(response),
+        incomplete_details: { reason },
+      };
       return setStatus(withOutput, "incomplete", now, `incomplete: ${reason}`);
     }
     case "failed":

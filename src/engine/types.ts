@@ -101,6 +101,11 @@ export interface RunParams {
   max_tool_rounds: number;
   /** Seconds a run may wait in requires_action. */
   requires_action_timeout_s: number;
+  /** Assistants fields kept as given (shown on the run; the Responses API has no exact equivalent). */
+  max_prompt_tokens: number | null;
+  truncation_strategy: { type: "auto" | "last_messages"; last_messages: number | null };
+  /** Reasoning effort for reasoning models (Responses `reasoning.effort`). */
+  reasoning_effort: string | null;
 }
 
 /** A function call of the current tool round. */
@@ -129,10 +134,15 @@ export interface RunStep {
   usage: Usage | null;
 }
 
+/** A content part of a model input message (the Responses shapes). */
+export type InputPart =
+  | { type: "input_text"; text: string }
+  | { type: "input_image"; image_url?: string; file_id?: string; detail: "auto" | "low" | "high" };
+
 /** A message given to the model as input (Assistants threads may hold user and assistant turns). */
 export interface InputMessage {
   role: "user" | "assistant";
-  content: string;
+  content: string | InputPart[];
 }
 
 export type RunInput = string | InputMessage[];

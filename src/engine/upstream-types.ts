@@ -34,6 +34,7 @@ export interface ResponseRequest {
   temperature: number | null;
   top_p: number | null;
   max_output_tokens: number | null;
+  reasoning_effort: string | null;
   metadata: Record<string, string>;
 }
 

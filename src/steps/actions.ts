@@ -2,6 +2,7 @@
 import type { Config } from "../config";
 import { DELIVERY_TIMEOUT_MS, STEP_POLL_DELAY_S } from "../engine/constants";
 import type { Action } from "../engine/next";
+import { outputMessage } from "../engine/messages";
 import { buildEvent } from "../engine/present";
 import { deliveryRetryMs, transition } from "../engine/run";
 import { checkCallerOutputs, type ToolResult } from "../engine/tools";
@@ -57,7 +58,7 @@ export async function performAction(
     case "cancel_response":
       return keepGoing(await cancelResponse(deps, run, action.response_id));
     case "release_thread":
-      await deps.runs.releaseThread(run, (next) =>
+      await deps.runs.releaseThread(run, outputMessage(run), (next) =>
         deps.queue.publish({ tenant: run.tenant, run_id: next, seq: 0 }, { delayMs: 0, reason: "start" }),
       );
       return keepGoing(transition(run, { type: "thread_released" }, deps.now()));

@@ -12,6 +12,14 @@ export const keys = {
   threadActive: (tenant: string, id: string) => `${root(tenant)}:thread:${id}:active`,
   threadQueue: (tenant: string, id: string) => `${root(tenant)}:thread:${id}:queue`,
   threadRuns: (tenant: string, id: string) => `${root(tenant)}:thread:${id}:runs`,
+  /** Message ids of a thread, scored by a per-thread sequence (the thread hash's `msg_seq`). */
+  threadMessages: (tenant: string, id: string) => `${root(tenant)}:thread:${id}:msgs`,
+  /** Message documents of a thread: message id → JSON. */
+  threadMessageDocs: (tenant: string, id: string) => `${root(tenant)}:thread:${id}:msgdocs`,
+  /** Messages added since the last run started, in order: the next run's input. */
+  threadHeld: (tenant: string, id: string) => `${root(tenant)}:thread:${id}:held`,
+  /** Which run carried each sent message, and where in its input: message id → "run_id index". */
+  threadSent: (tenant: string, id: string) => `${root(tenant)}:thread:${id}:sent`,
   conversation: (tenant: string, key: string) => `${root(tenant)}:conv:${key}`,
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
   idempotency: (tenant: string, key: string) => `${root(tenant)}:idem:${key}`,
@@ -24,4 +32,6 @@ export const RUN_FIELDS = {
   lease: "lease",
   leaseUntil: "lease_until",
   cancel: "cancel",
+  /** Metadata set by "modify run" after creation (JSON); wins over the document's. */
+  metadata: "metadata",
 } as const;

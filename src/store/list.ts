@@ -57,3 +57,23 @@ export function toPage<T extends { id: string }>(data: T[], hasMore: boolean): L
     has_more: hasMore,
   };
 }
+
+/** The same pagination over an in-memory list ordered oldest first. */
+export function pageOf<T extends { id: string }>(items: T[], q: ListParams): ListPage<T> {
+  const ordered = q.order === "desc" ? [...items].reverse() : items;
+  let start = 0;
+  let end = ordered.length;
+  if (q.after) start = ordered.findIndex((i) => i.id === q.after) + 1;
+  if (q.before)
+    end = Math.max(
+      0,
+      ordered.findIndex((i) => i.id === q.before),
+    );
+  if (q.before && !q.after) {
+    const window = ordered.slice(Math.max(start, end - q.limit), end);
+    const first = window[0];
+    return toPage(window, first ? ordered.indexOf(first) > start : false);
+  }
+  const window = ordered.slice(start, end).slice(0, q.limit);
+  return toPage(window, start + window.length < end);
+}

@@ -83,6 +83,7 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
       ...(req.temperature !== null ? { temperature: req.temperature } : {}),
       ...(req.top_p !== null ? { top_p: req.top_p } : {}),
       ...(req.max_output_tokens !== null ? { max_output_tokens: req.max_output_tokens } : {}),
+      ...(req.reasoning_effort ? { reasoning: { effort: req.reasoning_effort } } : {}),
     }) as Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "stream">;
 
   return {

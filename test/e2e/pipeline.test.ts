@@ -68,15 +68,14 @@ describe("run pipeline", () => {
     const before = (await fetch(`${e2e.stack.ready.openai.baseURL.replace(/\/v1$/, "")}/__sim/stats`).then(
       (r) => r.json(),
     )) as any;
-    const sent = await Promise.all(
-      ["first", "second", "third"].map((t, i) =>
-        new Promise((r) => setTimeout(r, i * 5)).then(() =>
-          send(path, { input: `${t} #sim {"delay_ms": 200}`, conversation }),
-        ),
-      ),
-    );
+    // Accepted one after another (each 202 takes milliseconds) while the first run is still working
+    // (30 s × time scale 0.01 = 300 ms), so the second and third wait on the thread.
+    const sent = [];
+    for (const t of ["first", "second", "third"])
+      sent.push(await send(path, { input: `${t} #sim {"delay_ms": 30000}`, conversation }));
     expect(sent.map((r) => r.status)).toEqual([202, 202, 202]);
     expect(new Set(sent.map((r) => r.body.thread_id)).size).toBe(1);
+    expect((await e2e.api("GET", `/v1/runs/${sent[2]?.body.id}`)).body.status).toBe("queued");
     const deliveries = await e2e.inbox.waitFor(3, { path, timeoutMs: 20_000 });
     const runs = await Promise.all(sent.map((r) => e2e.waitForRun(r.body.id, ["completed"])));
     // Each run started only after the previous one ended.

@@ -1,0 +1,110 @@
+/**
+ * Thread messages in Redis: ids in a sorted set scored by a per-thread sequence (so order is exact
+ * even within one millisecond), documents in a hash, the held list (messages waiting for the next
+ * run) and the sent index (which run carried a message upstream, at which input position).
+ */
+import { THREAD_TTL_S } from "../engine/constants";
+import type { MessageRecord } from "../engine/messages";
+import { keys } from "./keys";
+import { type ListPage, type ListParams, pageIds, pageOf, toPage } from "./list";
+import { parseJson, type Redis } from "./redis";
+import { ADD_MESSAGES, DELETE_MESSAGE } from "./scripts";
+
+export type AddOutcome = { kind: "ok" } | { kind: "busy"; activeRunId: string } | { kind: "missing" };
+export type DeleteOutcome =
+  | { kind: "missing" }
+  | { kind: "deleted"; sentBy: { runId: string; index: number } | null };
+
+/** `[id, doc, id, doc, …]` as the scripts take new messages. */
+export const messageArgs = (messages: MessageRecord[]) => messages.flatMap((m) => [m.id, JSON.stringify(m)]);
+
+export class MessageStore {
+  private readonly redis: Redis;
+  private readonly scripts;
+
+  constructor(redis: Redis) {
+    this.redis = redis;
+    this.scripts = {
+      add: redis.createScript<string[]>(ADD_MESSAGES),
+      delete: redis.createScript<string[]>(DELETE_MESSAGE),
+    };
+  }
+
+  /** Add messages to an idle thread (they become the next run's input). */
+  async add(tenant: string, threadId: string, messages: MessageRecord[]): Promise<AddOutcome> {
+    const [kind, active = ""] = await this.scripts.add.exec(
+      [
+        keys.threadActive(tenant, threadId),
+        keys.thread(tenant, threadId),
+        keys.threadMessages(tenant, threadId),
+        keys.threadMessageDocs(tenant, threadId),
+        keys.threadHeld(tenant, threadId),
+      ],
+      [String(THREAD_TTL_S), String(messages.length), ...messageArgs(messages)],
+    );
+    if (kind === "busy") return { kind, activeRunId: active };
+    return { kind: kind === "missing" ? "missing" : "ok" };
+  }
+
+  async get(tenant: string, threadId: string, id: string): Promise<MessageRecord | null> {
+    return parseJson<MessageRecord>(await this.redis.hget(keys.threadMessageDocs(tenant, threadId), id));
+  }
+
+  /** Messages waiting for the next run, in order. */
+  async heldMessages(tenant: string, threadId: string): Promise<MessageRecord[]> {
+    return this.docs(tenant, threadId, await this.redis.lrange(keys.threadHeld(tenant, threadId), 0, -1));
+  }
+
+  async list(
+    tenant: string,
+    threadId: string,
+    params: ListParams & { runId?: string | undefined },
+  ): Promise<ListPage<MessageRecord>> {
+    const index = keys.threadMessages(tenant, threadId);
+    if (!params.runId) {
+      const { ids, hasMore } = await pageIds(this.redis, index, params);
+      return toPage(await this.docs(tenant, threadId, ids), hasMore);
+    }
+    // Filtering by run: page over the run's messages (a thread's answers are few per run).
+    const all = await this.redis.zrange<string[]>(index, 0, -1);
+    const mine = (await this.docs(tenant, threadId, all)).filter((m) => m.run_id === params.runId);
+    return pageOf(mine, params);
+  }
+
+  async setMetadata(
+    tenant: string,
+    threadId: string,
+    id: string,
+    metadata: Record<string, string>,
+  ): Promise<MessageRecord | null> {
+    const current = await this.get(tenant, threadId, id);
+    if (!current) return null;
+    const next = { ...current, metadata };
+    await this.redis.hset(keys.threadMessageDocs(tenant, threadId), { [id]: JSON.stringify(next) });
+    return next;
+  }
+
+  async delete(tenant: string, threadId: string, id: string): Promise<DeleteOutcome> {
+    const [kind, sent = ""] = await this.scripts.delete.exec(
+      [
+        keys.threadMessages(tenant, threadId),
+        keys.threadMessageDocs(tenant, threadId),
+        keys.threadHeld(tenant, threadId),
+        keys.threadSent(tenant, threadId),
+      ],
+      [id],
+    );
+    if (kind !== "deleted") return { kind: "missing" };
+    const [runId, index] = sent.split(" ");
+    return { kind, sentBy: runId && index ? { runId, index: Number(index) } : null };
+  }
+
+  /** Documents of the given messages, in the given order (missing ones left out). */
+  async docs(tenant: string, threadId: string, ids: string[]): Promise<MessageRecord[]> {
+    if (ids.length === 0) return [];
+    const raw = (await this.redis.hmget(keys.threadMessageDocs(tenant, threadId), ...ids)) as unknown as
+      | (string | null)[]
+      | null;
+    return (raw ?? []).map((d) => parseJson<MessageRecord>(d)).filter((m) => m !== null);
+  }
+}
