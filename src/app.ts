@@ -7,6 +7,9 @@ import { assistants } from "./api/assistants";
 import { health } from "./api/health";
 import { messages } from "./api/messages";
 import { runs } from "./api/runs";
+import { conversations } from "./api/conversations";
+import { threadMessages } from "./api/thread-messages";
+import { threadRuns } from "./api/thread-runs";
 import { threads } from "./api/threads";
 import { steps } from "./steps/routes";
 
@@ -32,7 +35,11 @@ export function createApp() {
   app.route("/", assistants);
   app.route("/", messages);
   app.route("/", runs);
+  // Assistants v2 paths: /v1/threads/runs before /v1/threads/:id.
+  app.route("/", threadRuns);
+  app.route("/", threadMessages);
   app.route("/", threads);
+  app.route("/", conversations);
   app.notFound(() => {
     throw new ApiError(404, "route_not_found", "No route matches this method and path.");
   });

@@ -71,3 +71,24 @@ export function stepDeps(config: Config, origin: string): Deps {
     sleep,
   };
 }
+
+/** What thread, message and run-reading commands need (OpenAI only when a command calls it). */
+export function threadDeps(config: Config) {
+  return {
+    ...stores(config),
+    get upstream() {
+      return upstream(config);
+    },
+    now: Date.now,
+  };
+}
+
+/** What run control commands need (see commands/control.ts). */
+export function controlDeps(config: Config, origin: string) {
+  return {
+    runs: stores(config).runs,
+    queue: stepQueue(config, origin),
+    upstream: upstream(config),
+    now: Date.now,
+  };
+}

@@ -4,12 +4,11 @@ import { z } from "zod";
 import { acceptRun } from "../commands/intake";
 import { requireConfig } from "../config";
 import { presentRun } from "../engine/present";
-import { ApiError } from "../errors";
 import { type AuthedEnv, requireApiKey } from "../security/auth";
-import { checkOutboundUrl } from "../security/url-policy";
 import { stepQueue, stores } from "../services";
+import { callbackFor } from "./callback";
 import { checkTools, OutboundHeaders, ResponseFormat, ToolChoice, Tools } from "./tools-schema";
-import { Metadata, parse, parseJsonText, sha256Hex } from "./validate";
+import { idempotencyOf, Metadata, parse, parseJsonText } from "./validate";
 
 const TextPart = z.strictObject({
   type: z.enum(["text", "input_text"]),
@@ -48,29 +47,14 @@ const MessageRequest = z
     path: ["conversation"],
   });
 
-const IdempotencyKey = z.string().min(1).max(255);
-
 export const messages = new Hono<AuthedEnv>()
   .use("/v1/messages", requireApiKey)
   .post("/v1/messages", async (c) => {
     const config = requireConfig(c.env);
     const text = await c.req.text();
     const body = parse(MessageRequest, parseJsonText(text));
-    const verdict = checkOutboundUrl(body.callback_url, { devMode: config.devMode });
-    if (!verdict.ok)
-      throw new ApiError(400, `callback_url_${verdict.reason}`, `callback_url refused: ${verdict.message}`, {
-        param: "callback_url",
-      });
-    if (!config.webhookSecret)
-      throw new ApiError(
-        503,
-        "service_not_configured",
-        "WEBHOOK_SECRET is not configured: callbacks cannot be signed.",
-      );
-    const idemHeader = c.req.header("idempotency-key");
-    const idempotency = idemHeader
-      ? { key: parse(IdempotencyKey, idemHeader), bodyHash: await sha256Hex(text) }
-      : null;
+    const callback = callbackFor(config, body.callback_url, body.callback_headers);
+    const idempotency = await idempotencyOf(c, text);
     const s = stores(config);
     const { run, replayed } = await acceptRun(
       { ...s, queue: stepQueue(config, new URL(c.req.url).origin), now: Date.now },
@@ -89,7 +73,7 @@ export const messages = new Hono<AuthedEnv>()
           },
         ],
         overrides: { ...body, tools: body.tools ? checkTools(body.tools, config.devMode) : undefined },
-        callback: { url: verdict.url.href, headers: body.callback_headers ?? {} },
+        callback,
         timeoutS: body.timeout_s ?? config.runTimeoutS,
         limits: {
           maxToolRounds: config.maxToolRounds,

@@ -7,17 +7,9 @@ import { presentRun, presentStep } from "../engine/present";
 import { pageOf } from "../store/list";
 import { ListQuery, parseBody, parseQuery } from "./validate";
 import { type AuthedEnv, requireApiKey } from "../security/auth";
-import { stepQueue, stores, upstream } from "../services";
+import { controlDeps, stores } from "../services";
 
-const controlDeps = (env: object, origin: string) => {
-  const config = requireConfig(env);
-  return {
-    runs: stores(config).runs,
-    queue: stepQueue(config, origin),
-    upstream: upstream(config),
-    now: Date.now,
-  };
-};
+const controlDepsOf = (env: object, origin: string) => controlDeps(requireConfig(env), origin);
 
 export const SubmitToolOutputs = z.strictObject({
   tool_outputs: z
@@ -39,7 +31,7 @@ export const runs = new Hono<AuthedEnv>()
   })
   .post("/v1/runs/:id/cancel", async (c) => {
     const run = await cancelRun(
-      controlDeps(c.env, new URL(c.req.url).origin),
+      controlDepsOf(c.env, new URL(c.req.url).origin),
       c.var.tenant,
       c.req.param("id"),
     );
@@ -48,7 +40,7 @@ export const runs = new Hono<AuthedEnv>()
   .post("/v1/runs/:id/submit_tool_outputs", async (c) => {
     const body = await parseBody(c, SubmitToolOutputs);
     const run = await submitToolOutputs(
-      controlDeps(c.env, new URL(c.req.url).origin),
+      controlDepsOf(c.env, new URL(c.req.url).origin),
       c.var.tenant,
       c.req.param("id"),
       body.tool_outputs,
@@ -71,7 +63,7 @@ export const runs = new Hono<AuthedEnv>()
   })
   .post("/v1/runs/:id/redeliver", async (c) => {
     const run = await redeliver(
-      controlDeps(c.env, new URL(c.req.url).origin),
+      controlDepsOf(c.env, new URL(c.req.url).origin),
       c.var.tenant,
       c.req.param("id"),
     );

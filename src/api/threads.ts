@@ -1,37 +1,46 @@
-/** Threads and the caller-chosen conversation keys that map to them. */
+/** Threads (Assistants v2 `thread` objects, plus threadhook's `conversation` key): create, read, modify, delete. */
 import { Hono } from "hono";
+import { createThread, deleteThread, loadThread } from "../commands/threads";
 import { requireConfig } from "../config";
-import { notFound } from "../errors";
 import { type AuthedEnv, requireApiKey } from "../security/auth";
-import { stores } from "../services";
-import { ConversationKey } from "./messages";
-import { parse } from "./validate";
+import { threadDeps } from "../services";
+import type { ThreadRecord } from "../store/records";
+import { CreateThread, ModifyThread } from "./assistants-schemas";
+import { parseBody } from "./validate";
 
-const publicThread = <T extends { conversation_id?: string | null }>(t: T) => {
+/** A thread as the API shows it (the upstream conversation id stays inside threadhook). */
+export const presentThread = <T extends ThreadRecord & { conversation_id?: string | null }>(
+  t: T,
+): ThreadRecord => {
   const { conversation_id: _hidden, ...rest } = t;
   return rest;
 };
 
 export const threads = new Hono<AuthedEnv>()
+  .use("/v1/threads", requireApiKey)
   .use("/v1/threads/*", requireApiKey)
-  .use("/v1/conversations/*", requireApiKey)
+  .post("/v1/threads", async (c) => {
+    const body = await parseBody(c, CreateThread);
+    const thread = await createThread(threadDeps(requireConfig(c.env)), c.var.tenant, body);
+    return c.json(presentThread(thread));
+  })
   .get("/v1/threads/:id", async (c) => {
-    const id = c.req.param("id");
-    const thread = await stores(requireConfig(c.env)).threads.get(c.var.tenant, id);
-    if (!thread) throw notFound("thread", id, "thread_id");
-    return c.json(publicThread(thread));
+    const deps = threadDeps(requireConfig(c.env));
+    return c.json(presentThread(await loadThread(deps, c.var.tenant, c.req.param("id"))));
   })
-  .get("/v1/conversations/:key{.+}", async (c) => {
-    const key = parse(ConversationKey, c.req.param("key"));
-    const s = stores(requireConfig(c.env));
-    const threadId = await s.threads.conversationThread(c.var.tenant, key);
-    const thread = threadId ? await s.threads.get(c.var.tenant, threadId) : null;
-    if (!thread) throw notFound("conversation", key, "conversation");
-    return c.json(publicThread(thread));
+  .post("/v1/threads/:id", async (c) => {
+    const deps = threadDeps(requireConfig(c.env));
+    const current = await loadThread(deps, c.var.tenant, c.req.param("id"));
+    const body = await parseBody(c, ModifyThread);
+    const next = presentThread({
+      ...current,
+      metadata: body.metadata === undefined ? current.metadata : (body.metadata ?? {}),
+      tool_resources:
+        body.tool_resources === undefined ? current.tool_resources : (body.tool_resources ?? {}),
+    });
+    await deps.threads.put(c.var.tenant, next);
+    return c.json(next);
   })
-  .delete("/v1/conversations/:key{.+}", async (c) => {
-    const key = parse(ConversationKey, c.req.param("key"));
-    const deleted = await stores(requireConfig(c.env)).threads.forgetConversation(c.var.tenant, key);
-    if (!deleted) throw notFound("conversation", key, "conversation");
-    return c.json({ id: key, object: "conversation.deleted", deleted: true });
-  });
+  .delete("/v1/threads/:id", async (c) =>
+    c.json(await deleteThread(threadDeps(requireConfig(c.env)), c.var.tenant, c.req.param("id"))),
+  );

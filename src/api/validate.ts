@@ -30,7 +30,18 @@ export function parseJsonText(text: string): unknown {
   }
 }
 
-export async function sha256Hex(text: string): Promise<string> {
+const IdempotencyKey = z.string().min(1).max(255);
+
+/** `Idempotency-Key` with a hash of the body it came with (same key + other body → 409). */
+export async function idempotencyOf(
+  c: Context,
+  body: string,
+): Promise<{ key: string; bodyHash: string } | null> {
+  const header = c.req.header("idempotency-key");
+  return header ? { key: parse(IdempotencyKey, header), bodyHash: await sha256Hex(body) } : null;
+}
+
+async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

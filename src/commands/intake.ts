@@ -17,7 +17,7 @@ import type { CreateOptions, RunStore } from "../store/runs";
 
 export interface IntakeDeps {
   assistants: Pick<AssistantStore, "get">;
-  threads: Pick<ThreadStore, "get" | "put" | "resolveConversation">;
+  threads: Pick<ThreadStore, "get" | "put" | "resolveConversation" | "activeRun">;
   runs: Pick<RunStore, "create" | "get" | "abandon">;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
@@ -65,6 +65,7 @@ export async function acceptRun(
   const newMessages = req.messages.map((m) => newMessage({ ...m, id: newId("msg"), threadId, nowMs: now }));
   // The Assistants API usually runs on messages added before; the webhook API brings its own.
   let held = req.mode === "exclusive" ? await deps.messages.heldMessages(req.tenant, threadId) : [];
+  if (held.length + newMessages.length === 0) throw await nothingToRun(deps, req.tenant, threadId);
   for (let attempt = 0; ; attempt++) {
     const input = runInput([...held, ...newMessages]);
     const run = createRunRecord({
@@ -105,16 +106,20 @@ export const activeRun = (threadId: string, runId: string, what: "run" | "messag
     { param: "thread_id" },
   );
 
+/** Why a run with no input cannot start: its thread is busy, or it has nothing new to answer. */
+async function nothingToRun(deps: IntakeDeps, tenant: string, threadId: string): Promise<ApiError> {
+  const active = await deps.threads.activeRun(tenant, threadId);
+  if (active) return activeRun(threadId, active);
+  return new ApiError(
+    400,
+    "no_new_messages",
+    "The thread has no new messages for this run: add a message first, or pass additional_messages.",
+    { param: "thread_id" },
+  );
+}
+
 /** A single text message travels as plain text; anything else as message items. */
 function runInput(messages: MessageRecord[]): RunInput {
-  if (messages.length === 0) {
-    throw new ApiError(
-      400,
-      "no_new_messages",
-      "The thread has no new messages for this run: add a message first, or pass additional_messages.",
-      { param: "thread_id" },
-    );
-  }
   const inputs = messages.map(toInputMessage);
   const [only] = inputs;
   return inputs.length === 1 && only?.role === "user" && typeof only.content === "string"

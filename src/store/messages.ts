@@ -84,6 +84,15 @@ export class MessageStore {
     return next;
   }
 
+  /** The run that carried a message upstream and its position in that run's input, if any. */
+  async sentBy(
+    tenant: string,
+    threadId: string,
+    id: string,
+  ): Promise<{ runId: string; index: number } | null> {
+    return parseSent(await this.redis.hget<string>(keys.threadSent(tenant, threadId), id));
+  }
+
   async delete(tenant: string, threadId: string, id: string): Promise<DeleteOutcome> {
     const [kind, sent = ""] = await this.scripts.delete.exec(
       [
@@ -94,9 +103,7 @@ export class MessageStore {
       ],
       [id],
     );
-    if (kind !== "deleted") return { kind: "missing" };
-    const [runId, index] = sent.split(" ");
-    return { kind, sentBy: runId && index ? { runId, index: Number(index) } : null };
+    return kind === "deleted" ? { kind, sentBy: parseSent(sent) } : { kind: "missing" };
   }
 
   /** Documents of the given messages, in the given order (missing ones left out). */
@@ -107,4 +114,9 @@ export class MessageStore {
       | null;
     return (raw ?? []).map((d) => parseJson<MessageRecord>(d)).filter((m) => m !== null);
   }
+}
+
+function parseSent(value: string | null | undefined): { runId: string; index: number } | null {
+  const [runId, index] = (value ?? "").split(" ");
+  return runId && index ? { runId, index: Number(index) } : null;
 }

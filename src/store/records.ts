@@ -4,6 +4,7 @@ import type { ResponseFormat, ToolDef } from "../engine/types";
 import { keys } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { parseJson, type Redis } from "./redis";
+import { DELETE_THREAD } from "./scripts";
 
 export interface AssistantRecord {
   id: string;
@@ -72,10 +73,44 @@ export class AssistantStore {
   }
 }
 
+export type ThreadDeleteOutcome =
+  | { kind: "deleted"; conversationId: string | null }
+  | { kind: "busy"; activeRunId: string }
+  | { kind: "missing" };
+
 export class ThreadStore {
   private readonly redis: Redis;
+  private readonly deleteScript;
   constructor(redis: Redis) {
     this.redis = redis;
+    this.deleteScript = redis.createScript<string[]>(DELETE_THREAD);
+  }
+
+  /** The run holding the thread, if any. */
+  async activeRun(tenant: string, threadId: string): Promise<string | null> {
+    return (await this.redis.get<string>(keys.threadActive(tenant, threadId))) ?? null;
+  }
+
+  /** Delete an idle thread with its messages and run index (runs themselves expire). */
+  async delete(tenant: string, t: ThreadRecord): Promise<ThreadDeleteOutcome> {
+    const k = (f: (tenant: string, id: string) => string) => f(tenant, t.id);
+    const [kind, detail = ""] = await this.deleteScript.exec(
+      [
+        k(keys.thread),
+        k(keys.threadActive),
+        k(keys.threadQueue),
+        k(keys.threadRuns),
+        k(keys.threadMessages),
+        k(keys.threadMessageDocs),
+        k(keys.threadHeld),
+        k(keys.threadSent),
+        t.conversation ? keys.conversation(tenant, t.conversation) : k(keys.thread),
+      ],
+      [t.id],
+    );
+    if (kind === "busy") return { kind, activeRunId: detail };
+    if (kind === "missing") return { kind };
+    return { kind: "deleted", conversationId: detail || null };
   }
 
   async get(tenant: string, id: string): Promise<(ThreadRecord & { conversation_id: string | null }) | null> {

@@ -185,3 +185,18 @@ end
 redis.call('DEL', KEYS[3])
 return ''
 `;
+
+/**
+ * Delete an idle thread and everything under it. KEYS: thread hash, active, queue, runs index,
+ * messages, message docs, held, sent, conversation-key mapping (or the thread hash again).
+ * ARGV: thread_id. → {"busy", active_run} | {"missing"} | {"deleted", conversation_id or ""}.
+ */
+export const DELETE_THREAD = `
+local active = redis.call('GET', KEYS[2])
+if active then return {'busy', active} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local conv = redis.call('HGET', KEYS[1], 'conversation_id') or ''
+if KEYS[9] ~= KEYS[1] and redis.call('GET', KEYS[9]) == ARGV[1] then redis.call('DEL', KEYS[9]) end
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+return {'deleted', conv}
+`;

@@ -54,9 +54,24 @@ export interface Upstream {
     onProgress: OnProgress,
   ): Promise<Watched>;
   cancelResponse(id: string): Promise<ObservedResponse>;
+  /**
+   * Follow a response's event stream from its start (read-only, for Assistants-style streaming to a
+   * client) until it ends or `signal` aborts. Needs a response created with `stream: true`.
+   */
+  follow(id: string, signal: AbortSignal, onEvent: (e: FollowEvent) => void | Promise<void>): Promise<void>;
+  /** Ids of a response's input items, in order. */
+  inputItemIds(responseId: string): Promise<string[]>;
+  deleteItem(conversationId: string, itemId: string): Promise<void>;
+  deleteConversation(conversationId: string): Promise<void>;
 }
 
 export type OnProgress = (r: ObservedResponse, cursor: number) => Promise<void>;
+
+/** What an Assistants stream needs from a response's events: its answer messages as they are written. */
+export type FollowEvent =
+  | { type: "message_started"; item_id: string }
+  | { type: "text_delta"; item_id: string; content_index: number; delta: string }
+  | { type: "message_done"; item_id: string; content: TextPart[] };
 
 const STREAM_TERMINAL = new Set(["response.completed", "response.failed", "response.incomplete"]);
 const STREAM_PROGRESS = new Set(["response.created", "response.queued", "response.in_progress"]);
@@ -96,6 +111,30 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
         await client.conversations.items.create(conversationId, { items });
       }),
     cancelResponse: (id) => translate(async () => observe(await client.responses.cancel(id))),
+    follow: (id, signal, onEvent) =>
+      translate(async () => {
+        const stream = await client.responses.retrieve(id, { stream: true }, { signal });
+        for await (const event of stream) {
+          const e = toFollowEvent(event);
+          if (e) await onEvent(e);
+          if (STREAM_TERMINAL.has(event.type)) return;
+        }
+      }),
+    inputItemIds: (responseId) =>
+      translate(async () => {
+        const ids: string[] = [];
+        for await (const item of client.responses.inputItems.list(responseId, { order: "asc", limit: 100 }))
+          if (item.id) ids.push(item.id);
+        return ids;
+      }),
+    deleteItem: (conversationId, itemId) =>
+      translate(async () => {
+        await client.conversations.items.delete(itemId, { conversation_id: conversationId });
+      }),
+    deleteConversation: (conversationId) =>
+      translate(async () => {
+        await client.conversations.delete(conversationId);
+      }),
     createAndStream: (req, untilMs, onProgress) =>
       translate(() =>
         watch(
@@ -151,6 +190,34 @@ async function watch(
   }
 }
 
+function toFollowEvent(event: OpenAI.Responses.ResponseStreamEvent): FollowEvent | null {
+  if (event.type === "response.output_item.added" && event.item.type === "message" && event.item.id)
+    return { type: "message_started", item_id: event.item.id };
+  if (event.type === "response.output_text.delta")
+    return {
+      type: "text_delta",
+      item_id: event.item_id,
+      content_index: event.content_index,
+      delta: event.delta,
+    };
+  if (event.type === "response.output_item.done" && event.item.type === "message" && event.item.id)
+    return { type: "message_done", item_id: event.item.id, content: textParts(event.item.content) };
+  return null;
+}
+
+function textParts(parts: OpenAI.Responses.ResponseOutputMessage["content"]): TextPart[] {
+  return parts.flatMap((part) =>
+    part.type === "output_text"
+      ? [
+          {
+            type: "text" as const,
+            text: { value: part.text, annotations: toAnnotations(part.annotations ?? []) },
+          },
+        ]
+      : [],
+  );
+}
+
 export function observe(r: OpenAI.Responses.Response): ObservedResponse {
   const content: TextPart[] = [];
   const tool_calls: ObservedResponse["tool_calls"] = [];
@@ -160,14 +227,7 @@ export function observe(r: OpenAI.Responses.Response): ObservedResponse {
       tool_calls.push({ call_id: item.call_id, name: item.name, arguments: item.arguments });
     if (item.type !== "message") continue;
     message_id ??= item.id;
-    for (const part of item.content) {
-      if (part.type === "output_text") {
-        content.push({
-          type: "text",
-          text: { value: part.text, annotations: toAnnotations(part.annotations ?? []) },
-        });
-      }
-    }
+    content.push(...textParts(item.content));
   }
   return {
     id: r.id,

@@ -1,0 +1,118 @@
+/** Threads and their messages (Assistants API): create, modify, delete, with the conversation kept in step. */
+import { type MessageRecord, newMessage } from "../engine/messages";
+import { ApiError, notFound } from "../errors";
+import { errorFields, log } from "../log";
+import { newId } from "../store/ids";
+import type { MessageStore } from "../store/messages";
+import type { ThreadRecord, ThreadStore } from "../store/records";
+import type { RunStore } from "../store/runs";
+import type { Upstream } from "../upstream/openai";
+import { UpstreamError } from "../upstream/openai";
+import { activeRun, type NewMessage } from "./intake";
+
+export interface ThreadDeps {
+  threads: Pick<ThreadStore, "get" | "put" | "delete">;
+  messages: Pick<MessageStore, "add" | "get" | "delete" | "sentBy">;
+  runs: Pick<RunStore, "get">;
+  upstream: Pick<Upstream, "inputItemIds" | "deleteItem" | "deleteConversation">;
+  now: () => number;
+}
+
+export async function loadThread(deps: Pick<ThreadDeps, "threads">, tenant: string, threadId: string) {
+  const thread = await deps.threads.get(tenant, threadId);
+  if (!thread) throw notFound("thread", threadId, "thread_id");
+  return thread;
+}
+
+export async function createThread(
+  deps: ThreadDeps,
+  tenant: string,
+  body: { messages?: NewMessage[]; metadata?: Record<string, string> | null; tool_resources?: unknown },
+): Promise<ThreadRecord> {
+  const now = deps.now();
+  const thread: ThreadRecord = {
+    id: newId("thread"),
+    object: "thread",
+    created_at: Math.floor(now / 1000),
+    metadata: body.metadata ?? {},
+    tool_resources: (body.tool_resources as Record<string, unknown> | null) ?? {},
+    conversation: null,
+  };
+  await deps.threads.put(tenant, thread);
+  if (body.messages?.length) await addMessages(deps, tenant, thread.id, body.messages);
+  return thread;
+}
+
+/** Add messages to an idle thread: they are the input of its next run. */
+export async function addMessages(
+  deps: Pick<ThreadDeps, "messages" | "now">,
+  tenant: string,
+  threadId: string,
+  messages: NewMessage[],
+): Promise<MessageRecord[]> {
+  const now = deps.now();
+  const records = messages.map((m) => newMessage({ ...m, id: newId("msg"), threadId, nowMs: now }));
+  const outcome = await deps.messages.add(tenant, threadId, records);
+  if (outcome.kind === "missing") throw notFound("thread", threadId, "thread_id");
+  if (outcome.kind === "busy") throw activeRun(threadId, outcome.activeRunId, "message");
+  return records;
+}
+
+export async function deleteThread(deps: ThreadDeps, tenant: string, threadId: string) {
+  const thread = await loadThread(deps, tenant, threadId);
+  const outcome = await deps.threads.delete(tenant, thread);
+  if (outcome.kind === "missing") throw notFound("thread", threadId, "thread_id");
+  if (outcome.kind === "busy")
+    throw new ApiError(
+      400,
+      "thread_run_active",
+      `Can't delete ${threadId} while a run ${outcome.activeRunId} is active.`,
+      {
+        param: "thread_id",
+      },
+    );
+  if (outcome.conversationId) {
+    await deps.upstream.deleteConversation(outcome.conversationId).catch((err: unknown) =>
+      log("warn", "could not delete a deleted thread's conversation", {
+        thread_id: threadId,
+        ...errorFields(err),
+      }),
+    );
+  }
+  return { id: threadId, object: "thread.deleted" as const, deleted: true };
+}
+
+/**
+ * Delete a message, and its item in the thread's conversation when a run already carried it there
+ * (so later runs do not see it): an answer's message id is its item id; a user message is found at
+ * its position in the input of the response that carried it.
+ */
+export async function deleteMessage(deps: ThreadDeps, tenant: string, threadId: string, messageId: string) {
+  const thread = await loadThread(deps, tenant, threadId);
+  const message = await deps.messages.get(tenant, threadId, messageId);
+  if (!message) throw notFound("message", messageId, "message_id");
+  const itemId = await upstreamItemId(deps, tenant, threadId, message);
+  if (itemId && thread.conversation_id) {
+    await deps.upstream.deleteItem(thread.conversation_id, itemId).catch((err: unknown) => {
+      if (err instanceof UpstreamError && err.status === 404) return; // already gone upstream
+      throw err;
+    });
+  }
+  if ((await deps.messages.delete(tenant, threadId, messageId)).kind === "missing")
+    throw notFound("message", messageId, "message_id");
+  return { id: messageId, object: "thread.message.deleted" as const, deleted: true };
+}
+
+async function upstreamItemId(
+  deps: ThreadDeps,
+  tenant: string,
+  threadId: string,
+  message: MessageRecord,
+): Promise<string | null> {
+  if (message.role === "assistant" && message.run_id) return message.id;
+  const sent = await deps.messages.sentBy(tenant, threadId, message.id);
+  if (!sent) return null;
+  const responseId = (await deps.runs.get(tenant, sent.runId))?.run.upstream.response_ids[0];
+  if (!responseId) return null;
+  return (await deps.upstream.inputItemIds(responseId))[sent.index] ?? null;
+}
