@@ -256,4 +256,77 @@ describe("Assistants v2 API through the official SDK", () => {
     expect(Number(res.headers.get("openai-poll-after-ms"))).toBeGreaterThan(0);
     await client.beta.threads.runs.poll(run.id, { thread_id: thread.id });
   });
+
+  it("streams through a tool round: requires_action ends the first stream, submitToolOutputsStream finishes", async () => {
+    const assistant = await client.beta.assistants.create({
+      model: "gpt-sim",
+      tools: [{ type: "function", function: { name: "lookup" } }],
+    });
+    const thread = await client.beta.threads.create({
+      messages: [
+        { role: "user", content: 'find it #sim {"tool_calls":[{"name":"lookup","arguments":{"q":"x"}}]}' },
+      ],
+    });
+    const created: string[] = [];
+    const first = client.beta.threads.runs
+      .stream(thread.id, { assistant_id: assistant.id })
+      .on("toolCallCreated", (call) =>
+        created.push(call.type === "function" ? call.function.name : call.type),
+      );
+    const waiting = await first.finalRun();
+    expect(waiting.status).toBe("requires_action");
+    expect(created).toEqual(["lookup"]);
+    const call = waiting.required_action?.submit_tool_outputs.tool_calls[0];
+    const deltas: string[] = [];
+    const second = client.beta.threads.runs
+      .submitToolOutputsStream(waiting.id, {
+        thread_id: thread.id,
+        tool_outputs: [{ tool_call_id: call?.id as string, output: "found" }],
+      })
+      .on("textDelta", (d) => deltas.push(d.value ?? ""));
+    const done = await second.finalRun();
+    expect(done.status).toBe("completed");
+    expect(deltas.join("")).toBe('tool results: ["found"]');
+  });
+
+  it("createAndRunStream announces the new thread first", async () => {
+    const events: string[] = [];
+    const stream = client.beta.threads
+      .createAndRunStream({
+        assistant_id: assistantId,
+        thread: { messages: [{ role: "user", content: "fresh" }] },
+      })
+      .on("event", (e) => events.push(e.event));
+    const run = await stream.finalRun();
+    expect(run.status).toBe("completed");
+    expect(events.slice(0, 2)).toEqual(["thread.created", "thread.run.created"]);
+    const [message] = await stream.finalMessages();
+    expect(textOf(message as OpenAI.Beta.Threads.Message)).toBe("echo: fresh");
+  });
+
+  it("a deleted message leaves the model's context too (its conversation item is deleted)", async () => {
+    const thread = await client.beta.threads.create({
+      messages: [{ role: "user", content: "alpha secret" }],
+    });
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistantId });
+    const sim = new OpenAI({
+      baseURL: e2e.stack.ready.openai.baseURL,
+      apiKey: e2e.stack.ready.openai.apiKey,
+    });
+    const simBase = e2e.stack.ready.openai.baseURL.replace(/\/v1$/, "");
+    const responses = ((await (await fetch(`${simBase}/__sim/responses`)).json()) as { data: any[] }).data;
+    const conversation = responses.find((r) => r.metadata?.threadhook_run === run.id)
+      ?.conversation_id as string;
+    const texts = async () => {
+      const items = await sim.conversations.items.list(conversation, { order: "asc" });
+      return items.data.map((i: any) => (i.content ?? []).map((c: any) => c.text).join(""));
+    };
+    expect(await texts()).toEqual(["alpha secret", "echo: alpha secret"]);
+    const [reply, question] = (await client.beta.threads.messages.list(thread.id)).data;
+    await client.beta.threads.messages.delete(question?.id as string, { thread_id: thread.id });
+    expect(await texts()).toEqual(["echo: alpha secret"]);
+    await client.beta.threads.messages.delete(reply?.id as string, { thread_id: thread.id });
+    expect(await texts()).toEqual([]);
+    expect((await client.beta.threads.messages.list(thread.id)).data).toEqual([]);
+  });
 });
