@@ -329,4 +329,35 @@ describe("Assistants v2 API through the official SDK", () => {
     expect(await texts()).toEqual([]);
     expect((await client.beta.threads.messages.list(thread.id)).data).toEqual([]);
   });
+
+  it("one thread, both APIs: a webhook message takes the messages held on the thread as input too", async () => {
+    const thread = await client.beta.threads.create({ messages: [{ role: "user", content: "first, held" }] });
+    const path = hookPath("both");
+    const res = await e2e.api("POST", "/v1/messages", {
+      assistant_id: assistantId,
+      thread_id: thread.id,
+      input: "second, sent",
+      callback_url: `${e2e.inbox.url}${path}`,
+    });
+    expect(res.status).toBe(202);
+    const [d] = await e2e.inbox.waitFor(1, { path, timeoutMs: 15_000 });
+    expect((d?.body as any).data.run.output.text).toBe("echo: second, sent");
+    const simBase = e2e.stack.ready.openai.baseURL.replace(/\/v1$/, "");
+    const responses = ((await (await fetch(`${simBase}/__sim/responses`)).json()) as { data: any[] }).data;
+    const responseId = responses.find((r) => r.metadata?.threadhook_run === res.body.id)?.id as string;
+    const sim = new OpenAI({
+      baseURL: e2e.stack.ready.openai.baseURL,
+      apiKey: e2e.stack.ready.openai.apiKey,
+    });
+    const input = await sim.responses.inputItems.list(responseId, { order: "asc" });
+    expect(input.data.map((i: any) => i.content?.[0]?.text)).toEqual(["first, held", "second, sent"]);
+    const messages = await client.beta.threads.messages.list(thread.id, { order: "asc" });
+    expect(messages.data.map(textOf)).toEqual(["first, held", "second, sent", "echo: second, sent"]);
+    const step = (await client.beta.threads.runs.steps.list(res.body.id, { thread_id: thread.id })).data[0];
+    const same = await client.beta.threads.runs.steps.retrieve(step?.id as string, {
+      thread_id: thread.id,
+      run_id: res.body.id,
+    });
+    expect(same).toEqual(step);
+  });
 });
