@@ -225,6 +225,7 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
     secrets: deps.webhookSecrets,
     headers: callback.headers,
     timeoutMs: DELIVERY_TIMEOUT_MS,
+    policy: { devMode: deps.config.devMode },
     now: deps.now,
   });
   const inCycle = run.delivery.attempts.length - run.delivery.cycle_start + 1;
@@ -275,6 +276,7 @@ async function callTools(deps: Deps, run: RunRecord, calls: PendingCall[]): Prom
         secrets: deps.webhookSecrets,
         headers: endpoint.headers,
         timeoutMs: endpoint.timeout_ms,
+        policy: { devMode: deps.config.devMode },
         now: deps.now,
       });
       if (!r.ok) return { call_id: c.call_id, ok: false, error: r.error ?? "tool endpoint failed" };
