@@ -7,13 +7,12 @@ import { assistants } from "./api/assistants";
 import { health } from "./api/health";
 import { messages } from "./api/messages";
 import { runs } from "./api/runs";
+import { MAX_BODY_BYTES } from "./api/limits";
 import { threads } from "./api/threads";
 import { steps } from "./steps/routes";
 
 export type Env = Record<string, unknown>;
 
-/** Largest request body accepted on the public API (the Assistants API's instructions limit fits). */
-export const MAX_BODY_BYTES = 1024 * 1024;
 export type AppEnv = { Bindings: Env };
 
 export function createApp() {

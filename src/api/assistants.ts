@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireConfig } from "../config";
 import { notFound } from "../errors";
+import { MAX_TEXT_CHARS } from "./limits";
 import { type AuthedEnv, requireApiKey } from "../security/auth";
 import { stores } from "../services";
 import { newId } from "../store/ids";
@@ -17,7 +18,7 @@ const ModifyAssistant = z.strictObject({
   model: Model.optional(),
   name: z.string().max(256).nullable().optional(),
   description: z.string().max(512).nullable().optional(),
-  instructions: z.string().max(256_000).nullable().optional(),
+  instructions: z.string().max(MAX_TEXT_CHARS).nullable().optional(),
   tools: Tools.optional(),
   tool_errors: z.enum(["continue", "fail"]).optional(),
   tool_resources: z.record(z.string(), z.unknown()).nullable().optional(),

@@ -5,6 +5,7 @@ import { acceptMessage } from "../commands/intake";
 import { requireConfig } from "../config";
 import { presentRun } from "../engine/present";
 import { ApiError } from "../errors";
+import { MAX_TEXT_CHARS } from "./limits";
 import { type AuthedEnv, requireApiKey } from "../security/auth";
 import { checkOutboundUrl } from "../security/url-policy";
 import { stepQueue, stores } from "../services";
@@ -13,7 +14,7 @@ import { Metadata, parse, parseJsonText, sha256Hex } from "./validate";
 
 const TextPart = z.strictObject({
   type: z.enum(["text", "input_text"]),
-  text: z.string().min(1).max(256_000),
+  text: z.string().min(1).max(MAX_TEXT_CHARS),
 });
 
 export const ConversationKey = z
@@ -27,9 +28,9 @@ const MessageRequest = z
     assistant_id: z.string().min(1).max(64),
     thread_id: z.string().min(1).max(64).optional(),
     conversation: ConversationKey.optional(),
-    input: z.union([z.string().min(1).max(256_000), z.array(TextPart).min(1).max(32)]),
-    instructions: z.string().max(256_000).optional(),
-    additional_instructions: z.string().max(256_000).optional(),
+    input: z.union([z.string().min(1).max(MAX_TEXT_CHARS), z.array(TextPart).min(1).max(32)]),
+    instructions: z.string().max(MAX_TEXT_CHARS).optional(),
+    additional_instructions: z.string().max(MAX_TEXT_CHARS).optional(),
     model: z.string().min(1).max(256).optional(),
     temperature: z.number().min(0).max(2).optional(),
     top_p: z.number().min(0).max(1).optional(),

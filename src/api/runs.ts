@@ -4,6 +4,7 @@ import { z } from "zod";
 import { cancelRun, loadRun, redeliver, submitToolOutputs } from "../commands/control";
 import { requireConfig } from "../config";
 import { presentRun, presentStep } from "../engine/present";
+import { MAX_TOOL_OUTPUT_CHARS } from "./limits";
 import { ListQuery, parseBody, parseQuery } from "./validate";
 import { type AuthedEnv, requireApiKey } from "../security/auth";
 import { stepQueue, stores, upstream } from "../services";
@@ -20,7 +21,12 @@ const controlDeps = (env: object, origin: string) => {
 
 export const SubmitToolOutputs = z.strictObject({
   tool_outputs: z
-    .array(z.strictObject({ tool_call_id: z.string().min(1).max(128), output: z.string().max(512_000) }))
+    .array(
+      z.strictObject({
+        tool_call_id: z.string().min(1).max(128),
+        output: z.string().max(MAX_TOOL_OUTPUT_CHARS),
+      }),
+    )
     .min(1)
     .max(128),
   stream: z.boolean().optional(),
