@@ -2,7 +2,10 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./errors";
-import { errorFields, log } from "./log";
+import { loadConfig } from "./config";
+import { errorFields, log, setLogLevel } from "./log";
+import { account } from "./api/account";
+import { admin } from "./api/admin";
 import { assistants } from "./api/assistants";
 import { health } from "./api/health";
 import { messages } from "./api/messages";
@@ -17,6 +20,12 @@ export type AppEnv = { Bindings: Env };
 
 export function createApp() {
   const app = new Hono<AppEnv>();
+  // LOG_LEVEL applies from the first request of an isolate on (config is parsed once per isolate).
+  app.use(async (c, next) => {
+    const config = loadConfig(c.env);
+    if (config.ok) setLogLevel(config.config.logLevel);
+    await next();
+  });
   app.use(
     "/v1/*",
     bodyLimit({
@@ -32,6 +41,8 @@ export function createApp() {
   app.route("/", messages);
   app.route("/", runs);
   app.route("/", threads);
+  app.route("/", admin);
+  app.route("/", account);
   app.notFound(() => {
     throw new ApiError(404, "route_not_found", "No route matches this method and path.");
   });

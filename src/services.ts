@@ -2,18 +2,23 @@
  * The Worker's I/O objects, built from config once per isolate (and per public base URL, which
  * step destinations depend on). Routes take what they need from here; nothing else constructs clients.
  */
+import { signingSecrets } from "./commands/tenants";
 import { type Config, requireService } from "./config";
 import { createStepQueue, type StepQueue } from "./queue/steps";
 import { AssistantStore, ThreadStore } from "./store/records";
-import { createRedis } from "./store/redis";
+import { createRedis, type Redis } from "./store/redis";
 import { RunStore } from "./store/runs";
+import { ApiKeyStore, TenantStore } from "./store/tenants";
 import { createUpstream, type Upstream } from "./upstream/openai";
 import type { Deps } from "./steps/actions";
 
 export interface Stores {
+  redis: Redis;
   assistants: AssistantStore;
   threads: ThreadStore;
   runs: RunStore;
+  tenants: TenantStore;
+  apiKeys: ApiKeyStore;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -22,7 +27,14 @@ export function stores(config: Config): Stores {
   if (!s) {
     const { url, token } = requireService(config, "redis");
     const redis = createRedis(url, token);
-    s = { assistants: new AssistantStore(redis), threads: new ThreadStore(redis), runs: new RunStore(redis) };
+    s = {
+      redis,
+      assistants: new AssistantStore(redis),
+      threads: new ThreadStore(redis),
+      runs: new RunStore(redis),
+      tenants: new TenantStore(redis),
+      apiKeys: new ApiKeyStore(redis),
+    };
     storeCache.set(config, s);
   }
   return s;
@@ -59,7 +71,7 @@ export function stepDeps(config: Config, origin: string): Deps {
     threads: s.threads,
     queue: stepQueue(config, origin),
     upstream: upstream(config),
-    webhookSecrets: config.webhookSecret ? [config.webhookSecret] : [],
+    webhookSecrets: (tenant) => signingSecrets({ tenants: s.tenants, config }, tenant, Date.now()),
     now: Date.now,
     sleep,
   };

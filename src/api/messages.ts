@@ -2,11 +2,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { acceptMessage } from "../commands/intake";
+import { signingSecrets } from "../commands/tenants";
 import { requireConfig } from "../config";
 import { presentRun } from "../engine/present";
 import { ApiError } from "../errors";
 import { MAX_TEXT_CHARS } from "./limits";
-import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { type AuthedEnv, requireKey } from "../security/auth";
 import { checkOutboundUrl } from "../security/url-policy";
 import { stepQueue, stores } from "../services";
 import { checkTools, OutboundHeaders, ResponseFormat, ToolChoice, Tools } from "./tools-schema";
@@ -52,7 +53,7 @@ const MessageRequest = z
 const IdempotencyKey = z.string().min(1).max(255);
 
 export const messages = new Hono<AuthedEnv>()
-  .use("/v1/messages", requireApiKey)
+  .use("/v1/messages", requireKey)
   .post("/v1/messages", async (c) => {
     const config = requireConfig(c.env);
     const text = await c.req.text();
@@ -62,17 +63,17 @@ export const messages = new Hono<AuthedEnv>()
       throw new ApiError(400, `callback_url_${verdict.reason}`, `callback_url refused: ${verdict.message}`, {
         param: "callback_url",
       });
-    if (!config.webhookSecret)
+    const s = stores(config);
+    if ((await signingSecrets({ tenants: s.tenants, config }, c.var.tenant, Date.now())).length === 0)
       throw new ApiError(
         503,
         "service_not_configured",
-        "WEBHOOK_SECRET is not configured: callbacks cannot be signed.",
+        "No webhook secret to sign callbacks with: set WEBHOOK_SECRET or rotate the tenant's secret.",
       );
     const idemHeader = c.req.header("idempotency-key");
     const idempotency = idemHeader
       ? { key: parse(IdempotencyKey, idemHeader), bodyHash: await sha256Hex(text) }
       : null;
-    const s = stores(config);
     const { run, replayed } = await acceptMessage(
       {
         assistants: s.assistants,
@@ -95,6 +96,7 @@ export const messages = new Hono<AuthedEnv>()
           requiresActionTimeoutS: config.requiresActionTimeoutS,
         },
         idempotency,
+        allowedAssistants: c.var.principal.assistantIds,
       },
     );
     const links = { self: `/v1/runs/${run.id}`, thread: `/v1/threads/${run.thread_id}` };

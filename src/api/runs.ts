@@ -1,12 +1,13 @@
 /** Runs of the webhook API: read, cancel, redeliver. */
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { cancelRun, loadRun, redeliver, submitToolOutputs } from "../commands/control";
 import { requireConfig } from "../config";
 import { presentRun, presentStep } from "../engine/present";
 import { MAX_TOOL_OUTPUT_CHARS } from "./limits";
 import { ListQuery, parseBody, parseQuery } from "./validate";
-import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { type AuthedEnv, assertAssistantAllowed, requireKey } from "../security/auth";
 import { stepQueue, stores, upstream } from "../services";
 
 const controlDeps = (env: object, origin: string) => {
@@ -59,8 +60,20 @@ export function pageOf<T extends { id: string }>(items: T[], q: z.infer<typeof L
   };
 }
 
+/** A key scoped to some assistants reaches only their runs (404 first: another tenant's id is unknown). */
+export const requireRunScope = createMiddleware<AuthedEnv>(async (c, next) => {
+  if (c.var.principal.assistantIds !== null) {
+    const id = c.req.param("id") ?? "";
+    const { run } = await loadRun({ runs: stores(requireConfig(c.env)).runs }, c.var.tenant, id);
+    assertAssistantAllowed(c.var.principal, run.assistant_id);
+  }
+  await next();
+});
+
 export const runs = new Hono<AuthedEnv>()
-  .use("/v1/runs/*", requireApiKey)
+  .use("/v1/runs/*", requireKey)
+  .use("/v1/runs/:id", requireRunScope)
+  .use("/v1/runs/:id/*", requireRunScope)
   .get("/v1/runs/:id", async (c) => {
     const { run } = await loadRun(
       { runs: stores(requireConfig(c.env)).runs },

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { requireConfig } from "../config";
 import { notFound } from "../errors";
-import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { type AuthedEnv, requireKey } from "../security/auth";
 import { stores } from "../services";
 import { ConversationKey } from "./messages";
 import { parse } from "./validate";
@@ -13,8 +13,8 @@ const publicThread = <T extends { conversation_id?: string | null }>(t: T) => {
 };
 
 export const threads = new Hono<AuthedEnv>()
-  .use("/v1/threads/*", requireApiKey)
-  .use("/v1/conversations/*", requireApiKey)
+  .use("/v1/threads/*", requireKey)
+  .use("/v1/conversations/*", requireKey)
   .get("/v1/threads/:id", async (c) => {
     const id = c.req.param("id");
     const thread = await stores(requireConfig(c.env)).threads.get(c.var.tenant, id);

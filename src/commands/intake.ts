@@ -31,6 +31,8 @@ export interface IntakeRequest {
   timeoutS: number;
   limits: NewRunInput["limits"];
   idempotency: { key: string; bodyHash: string } | null;
+  /** The assistants the caller's key may use (null: all); checked after the tenant lookup (404 first). */
+  allowedAssistants?: string[] | null | undefined;
 }
 
 export async function acceptMessage(
@@ -40,6 +42,11 @@ export async function acceptMessage(
   const now = deps.now();
   const assistant = await deps.assistants.get(req.tenant, req.assistantId);
   if (!assistant) throw notFound("assistant", req.assistantId, "assistant_id");
+  if (req.allowedAssistants && !req.allowedAssistants.includes(assistant.id)) {
+    throw new ApiError(403, "assistant_not_allowed", "This key may not use this assistant.", {
+      param: "assistant_id",
+    });
+  }
   const threadId = await resolveThread(deps, req, now);
   const run = createRunRecord({
     id: newId("run"),

@@ -22,7 +22,8 @@ export interface Deps {
   threads: Pick<ThreadStore, "get" | "setConversationId">;
   queue: Pick<StepQueue, "publish">;
   upstream: Upstream;
-  webhookSecrets: string[];
+  /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
+  webhookSecrets: (tenant: string) => Promise<string[]>;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
 }
@@ -222,7 +223,7 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
     url: callback.url,
     body: JSON.stringify(event),
     webhookId: event.id,
-    secrets: deps.webhookSecrets,
+    secrets: await deps.webhookSecrets(run.tenant),
     headers: callback.headers,
     timeoutMs: DELIVERY_TIMEOUT_MS,
     policy: { devMode: deps.config.devMode },
@@ -273,7 +274,7 @@ async function callTools(deps: Deps, run: RunRecord, calls: PendingCall[]): Prom
         url: endpoint.url,
         body: JSON.stringify(body),
         webhookId: `call_${c.call_id}`,
-        secrets: deps.webhookSecrets,
+        secrets: await deps.webhookSecrets(run.tenant),
         headers: endpoint.headers,
         timeoutMs: endpoint.timeout_ms,
         policy: { devMode: deps.config.devMode },

@@ -104,3 +104,14 @@ end
 redis.call('DEL', KEYS[3])
 return ''
 `;
+
+/**
+ * Create a tenant unless it exists. KEYS: tenant hash, tenant index. ARGV: id, created_ms, then
+ * field/value pairs of the hash. → 1 created | 0 exists.
+ */
+export const CREATE_TENANT = `
+if redis.call('HEXISTS', KEYS[1], 'doc') == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[1])
+return 1
+`;
