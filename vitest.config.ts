@@ -11,6 +11,6 @@ export default defineConfig({
     globalSetup: ["test/support/log-capture/global.ts"],
     setupFiles: ["test/support/log-capture/setup.ts"],
     // The Workers log at debug level for that check; keep their routine lines off the terminal.
-    onConsoleLog: (log) => !/"level":"(debug|info)"/.test(log),
+    onConsoleLog: (log) => !/"level":"(debug|info)"|\[wrangler:info\]/.test(log),
   },
 });

@@ -10,7 +10,7 @@ import { assistants } from "./api/assistants";
 import { health } from "./api/health";
 import { messages } from "./api/messages";
 import { runs } from "./api/runs";
-import { MAX_BODY_BYTES } from "./api/limits";
+import { MAX_BODY_BYTES, MAX_STEP_BODY_BYTES } from "./api/limits";
 import { threads } from "./api/threads";
 import { steps } from "./steps/routes";
 
@@ -26,15 +26,9 @@ export function createApp() {
     if (config.ok) setLogLevel(config.config.logLevel);
     await next();
   });
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, "body_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
-      },
-    }),
-  );
+  app.use("/v1/*", limitBody(MAX_BODY_BYTES));
+  // Step deliveries are small; a larger body is refused before it is read for verification.
+  app.use("/internal/*", limitBody(MAX_STEP_BODY_BYTES));
   app.route("/", health);
   app.route("/", steps);
   app.route("/", assistants);
@@ -53,6 +47,14 @@ export function createApp() {
   });
   return app;
 }
+
+const limitBody = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(413, "body_too_large", `Request bodies are limited to ${maxSize} bytes.`);
+    },
+  });
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;

@@ -31,7 +31,7 @@ export function stores(config: Config): Stores {
       redis,
       assistants: new AssistantStore(redis),
       threads: new ThreadStore(redis),
-      runs: new RunStore(redis),
+      runs: new RunStore(redis, config.tenantDefaults),
       tenants: new TenantStore(redis),
       apiKeys: new ApiKeyStore(redis),
     };

@@ -4,6 +4,8 @@
  */
 /** Largest request body (413 `body_too_large`). The Assistants API's instructions limit fits. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest body of a QStash step delivery or failure callback (ours are a few hundred bytes). */
+export const MAX_STEP_BODY_BYTES = 64 * 1024;
 /** Deepest nesting of arrays and objects in a JSON body (400 `json_too_deep`). */
 export const MAX_JSON_DEPTH = 32;
 /** Long texts: instructions, input (400 `string_too_long`). */

@@ -7,7 +7,7 @@ import { requireConfig } from "../config";
 import { presentRun } from "../engine/present";
 import { ApiError } from "../errors";
 import { MAX_TEXT_CHARS } from "./limits";
-import { type AuthedEnv, requireKey } from "../security/auth";
+import { type AuthedEnv, DEFAULT_TENANT, requireKey } from "../security/auth";
 import { checkOutboundUrl } from "../security/url-policy";
 import { stepQueue, stores } from "../services";
 import { checkTools, OutboundHeaders, ResponseFormat, ToolChoice, Tools } from "./tools-schema";
@@ -64,7 +64,12 @@ export const messages = new Hono<AuthedEnv>()
         param: "callback_url",
       });
     const s = stores(config);
-    if ((await signingSecrets({ tenants: s.tenants, config }, c.var.tenant, Date.now())).length === 0)
+    // Tenants made through the admin API always have a secret; "default" may have none of its own.
+    const unsigned = c.var.tenant === DEFAULT_TENANT && !config.webhookSecret;
+    if (
+      unsigned &&
+      (await signingSecrets({ tenants: s.tenants, config }, c.var.tenant, Date.now())).length === 0
+    )
       throw new ApiError(
         503,
         "service_not_configured",

@@ -20,6 +20,9 @@ const controlDeps = (env: object, origin: string) => {
   };
 };
 
+/** Routes that take no parameters accept an empty body or `{}`, nothing else. */
+const NoBody = z.strictObject({});
+
 export const SubmitToolOutputs = z.strictObject({
   tool_outputs: z
     .array(
@@ -83,6 +86,7 @@ export const runs = new Hono<AuthedEnv>()
     return c.json(presentRun(run));
   })
   .post("/v1/runs/:id/cancel", async (c) => {
+    await parseBody(c, NoBody);
     const run = await cancelRun(
       controlDeps(c.env, new URL(c.req.url).origin),
       c.var.tenant,
@@ -115,6 +119,7 @@ export const runs = new Hono<AuthedEnv>()
     );
   })
   .post("/v1/runs/:id/redeliver", async (c) => {
+    await parseBody(c, NoBody);
     const run = await redeliver(
       controlDeps(c.env, new URL(c.req.url).origin),
       c.var.tenant,

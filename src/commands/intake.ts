@@ -1,11 +1,13 @@
 /**
- * Accepting a message: resolve the thread, write the run (idempotently) and, when the thread is
- * free, publish its first step. A returned run is in Redis and its first step is in QStash (or it
- * waits behind the thread's active run, whose end starts it).
+ * Accepting a message: resolve the thread, write the run (idempotently, within the tenant's monthly
+ * quotas) and, when its thread and an active-run slot are free, publish its first step. A returned
+ * run is in Redis and its first step is in QStash, or it waits behind the thread's active run or
+ * the tenant's active runs, whose end starts it.
  */
 import { ApiError, notFound } from "../errors";
 import { createRunRecord, type NewRunInput } from "../engine/new-run";
 import type { RunInput, RunRecord } from "../engine/types";
+import { msToNextMonth } from "../engine/usage";
 import { errorFields, log } from "../log";
 import type { StepQueue } from "../queue/steps";
 import { newId } from "../store/ids";
@@ -15,7 +17,7 @@ import type { RunStore } from "../store/runs";
 export interface IntakeDeps {
   assistants: Pick<AssistantStore, "get">;
   threads: Pick<ThreadStore, "get" | "put" | "resolveConversation">;
-  runs: Pick<RunStore, "create" | "get" | "abandon">;
+  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
 }
@@ -63,9 +65,33 @@ export async function acceptMessage(
   });
   const outcome = await deps.runs.create(run, req.idempotency);
   if (outcome.kind === "duplicate") return replay(deps, req, outcome);
-  if (outcome.kind === "start") await publishFirstStep(deps, run, req.idempotency?.key ?? null);
+  if (outcome.kind === "quota") throw quotaExceeded(outcome, now);
+  const idemKey = req.idempotency?.key ?? null;
+  if (outcome.kind === "start")
+    await publishOrWithdraw(deps, run, idemKey, () => publishStart(deps, run.tenant, run.id));
+  // A slot is free while others wait for one (a stale slot was just freed): hand it on now, or
+  // this run would wait behind runs nothing is going to start.
+  if (outcome.kind === "waiting" && outcome.pump)
+    await publishOrWithdraw(deps, run, idemKey, () =>
+      deps.runs.pump(run.tenant, (id) => publishStart(deps, run.tenant, id)),
+    );
   return { run, replayed: false };
 }
+
+function quotaExceeded(q: { quota: "runs" | "tokens"; limit: number }, now: number): ApiError {
+  const what = q.quota === "runs" ? `${q.limit} runs` : `${q.limit} tokens`;
+  return new ApiError(
+    429,
+    "quota_exceeded",
+    `The monthly quota of ${what} is used up; it renews on the 1st (UTC).`,
+    {
+      headers: { "Retry-After": String(Math.ceil(msToNextMonth(now) / 1000)) },
+    },
+  );
+}
+
+const publishStart = (deps: IntakeDeps, tenant: string, runId: string) =>
+  deps.queue.publish({ tenant, run_id: runId, seq: 0 }, { delayMs: 0, reason: "start" });
 
 async function resolveThread(deps: IntakeDeps, req: IntakeRequest, now: number): Promise<string> {
   if (req.threadId) {
@@ -109,25 +135,28 @@ async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string
   return { run: found.run, replayed: true };
 }
 
-async function publishFirstStep(deps: IntakeDeps, run: RunRecord, idemKey: string | null): Promise<void> {
+/**
+ * Do what makes an accepted run move (publish its start step); if that fails, withdraw the run — its
+ * thread and slot go to the next in line — and answer 503: nothing was accepted.
+ */
+async function publishOrWithdraw(
+  deps: IntakeDeps,
+  run: RunRecord,
+  idemKey: string | null,
+  publish: () => Promise<void>,
+): Promise<void> {
   try {
-    await deps.queue.publish(
-      { tenant: run.tenant, run_id: run.id, seq: 0 },
-      { delayMs: 0, reason: "intake" },
-    );
+    await publish();
   } catch (err) {
     log("error", "could not publish a run's first step; the run is withdrawn", {
       run_id: run.id,
       ...errorFields(err),
     });
-    const next = await deps.runs.abandon(run, idemKey);
-    if (next) {
-      await deps.queue
-        .publish({ tenant: run.tenant, run_id: next, seq: 0 }, { delayMs: 0, reason: "start" })
-        .catch((e: unknown) =>
-          log("error", "could not start the next queued run", { run_id: next, ...errorFields(e) }),
-        );
-    }
+    await deps.runs
+      .abandon(run, idemKey, (id) => publishStart(deps, run.tenant, id))
+      .catch((e: unknown) =>
+        log("error", "could not start the next queued run", { run_id: run.id, ...errorFields(e) }),
+      );
     throw new ApiError(
       503,
       "queue_unavailable",

@@ -63,6 +63,8 @@ async function resolvePrincipal(config: Config, presented: string): Promise<Prin
 }
 
 export const requireKey = createMiddleware<AuthedEnv>(async (c, next) => {
+  // Applied twice to one request (e.g. "/v1/x" and "/v1/x/*" both match "/v1/x"): once is enough.
+  if (c.get("principal")) return next();
   const config = requireConfig(c.env);
   const principal = await resolvePrincipal(config, bearer(c.req.header("authorization")));
   c.set("tenant", principal.tenant);

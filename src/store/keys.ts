@@ -50,7 +50,10 @@ export const RUN_FIELDS = {
   usageCounted: "usage_counted",
 } as const;
 
-/** Fields of the tenant hash. The limit fields are empty or absent when the config default applies. */
+/**
+ * Fields of the tenant hash. The limit fields are empty or absent when the config default applies.
+ * The Lua scripts (scripts.ts) name these fields, and the usage fields (engine/usage.ts), literally.
+ */
 export const TENANT_FIELDS = {
   doc: "doc",
   secrets: "secrets",
@@ -58,6 +61,3 @@ export const TENANT_FIELDS = {
   monthlyRuns: "monthly_runs",
   monthlyTokens: "monthly_tokens",
 } as const;
-
-/** Fields of a usage hash; per-model fields are `{field}|{model}`. */
-export const USAGE_FIELDS = { runs: "runs", input: "input_tokens", output: "output_tokens" } as const;

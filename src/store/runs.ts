@@ -1,14 +1,30 @@
-/** Runs in Redis: creation with thread queueing and idempotency, fenced claims and saves. */
-import { IDEMPOTENCY_TTL_S, RUN_TTL_S } from "../engine/constants";
+/**
+ * Runs in Redis: creation with quotas, thread and tenant queueing and idempotency, fenced claims and
+ * saves, and the release that hands a thread and an active-run slot on.
+ */
+import type { Config } from "../config";
+import {
+  ACTIVE_SLOT_STALE_MS,
+  IDEMPOTENCY_TTL_S,
+  MAX_HANDOFFS_PER_RELEASE,
+  RUN_TTL_S,
+  USAGE_TTL_S,
+} from "../engine/constants";
 import type { RunRecord } from "../engine/types";
+import { monthOf } from "../engine/usage";
 import { keys } from "./keys";
 import { parseJson, type Redis } from "./redis";
-import { ABANDON_RUN, CLAIM, CREATE_RUN, RELEASE_THREAD, SAVE, UNLOCK, UNQUEUE_RUN } from "./scripts";
+import { ABANDON_RUN, CLAIM, CREATE_RUN, RELEASE_RUN, SAVE, UNLOCK, UNQUEUE_RUN } from "./scripts";
 
 export type CreateOutcome =
   | { kind: "start" }
   | { kind: "queued" }
+  /** Holds its thread, waits for an active-run slot; `pump`: a slot is free, others wait, hand it on. */
+  | { kind: "waiting"; pump: boolean }
+  | { kind: "quota"; quota: "runs" | "tokens"; limit: number }
   | { kind: "duplicate"; runId: string; bodyHash: string };
+
+export type StartRun = (runId: string) => Promise<void>;
 
 export type ClaimOutcome =
   | { kind: "ok"; run: RunRecord; cancelRequested: boolean }
@@ -18,54 +34,82 @@ export type ClaimOutcome =
 
 export class RunStore {
   private readonly redis: Redis;
+  private readonly defaults: Config["tenantDefaults"];
   private readonly scripts;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, defaults: Config["tenantDefaults"]) {
     this.redis = redis;
+    this.defaults = defaults;
     this.scripts = {
       claim: redis.createScript<string[]>(CLAIM),
       save: redis.createScript<number>(SAVE),
       create: redis.createScript<string[]>(CREATE_RUN),
-      release: redis.createScript<string[]>(RELEASE_THREAD),
+      release: redis.createScript<string[]>(RELEASE_RUN),
       unqueue: redis.createScript<number>(UNQUEUE_RUN),
       unlock: redis.createScript<number>(UNLOCK),
-      abandon: redis.createScript<string>(ABANDON_RUN),
+      abandon: redis.createScript<number>(ABANDON_RUN),
     };
   }
 
-  private createKeys(run: RunRecord, idemKey: string | null) {
-    const { tenant, thread_id: thread, id } = run;
-    return [
-      keys.run(tenant, id),
-      idemKey ? keys.idempotency(tenant, idemKey) : keys.run(tenant, id),
-      keys.threadActive(tenant, thread),
-      keys.threadQueue(tenant, thread),
-      keys.threadRuns(tenant, thread),
-    ];
+  private idemKey(run: RunRecord, idemKey: string | null) {
+    return idemKey ? keys.idempotency(run.tenant, idemKey) : keys.run(run.tenant, run.id);
   }
 
   async create(run: RunRecord, idem: { key: string; bodyHash: string } | null): Promise<CreateOutcome> {
-    const idemValue = idem ? `${idem.bodyHash}|${run.id}` : "";
-    const result = await this.scripts.create.exec(this.createKeys(run, idem?.key ?? null), [
-      run.id,
-      JSON.stringify(run),
-      idem ? "1" : "0",
-      idemValue,
-      String(RUN_TTL_S),
-      String(IDEMPOTENCY_TTL_S),
-      String(run.created_at_ms),
-    ]);
-    if (result[0] === "duplicate") {
-      const [bodyHash = "", runId = ""] = String(result[1]).split("|");
-      return { kind: "duplicate", runId, bodyHash };
+    const { tenant, thread_id: thread, id } = run;
+    const result = await this.scripts.create.exec(
+      [
+        keys.run(tenant, id),
+        this.idemKey(run, idem?.key ?? null),
+        keys.threadActive(tenant, thread),
+        keys.threadQueue(tenant, thread),
+        keys.threadRuns(tenant, thread),
+        keys.tenant(tenant),
+        keys.activeSlots(tenant),
+        keys.slotQueue(tenant),
+        keys.usage(tenant, monthOf(run.created_at_ms)),
+      ],
+      [
+        id,
+        JSON.stringify(run),
+        idem ? "1" : "0",
+        idem ? `${idem.bodyHash}|${id}` : "",
+        String(RUN_TTL_S),
+        String(IDEMPOTENCY_TTL_S),
+        String(run.created_at_ms),
+        run.params.model,
+        String(this.defaults.maxActiveRuns),
+        String(this.defaults.monthlyRuns),
+        String(this.defaults.monthlyTokens),
+        String(USAGE_TTL_S),
+        String(ACTIVE_SLOT_STALE_MS),
+      ],
+    );
+    const [kind, a = "", b = ""] = result.map(String);
+    if (kind === "duplicate") {
+      const [bodyHash = "", runId = ""] = a.split("|");
+      return { kind, runId, bodyHash };
     }
-    return { kind: result[0] === "start" ? "start" : "queued" };
+    if (kind === "quota") return { kind, quota: a === "tokens" ? "tokens" : "runs", limit: Number(b) };
+    if (kind === "waiting") return { kind, pump: a === "1" };
+    return { kind: kind === "start" ? "start" : "queued" };
   }
 
-  /** Undo `create` after its first step could not be published. Returns a run to start instead. */
-  async abandon(run: RunRecord, idemKey: string | null): Promise<string | null> {
-    const next = await this.scripts.abandon.exec(this.createKeys(run, idemKey), [run.id, String(RUN_TTL_S)]);
-    return next || null;
+  /**
+   * Undo `create` after its first step could not be published: the record and its count go, then
+   * its thread and slot are released like an ended run's (without counting tokens).
+   */
+  async abandon(run: RunRecord, idemKey: string | null, startNext: StartRun): Promise<void> {
+    await this.scripts.abandon.exec(
+      [
+        keys.run(run.tenant, run.id),
+        this.idemKey(run, idemKey),
+        keys.threadRuns(run.tenant, run.thread_id),
+        keys.usage(run.tenant, monthOf(run.created_at_ms)),
+      ],
+      [run.id, run.params.model],
+    );
+    await this.release(run.tenant, run, false, startNext);
   }
 
   async get(tenant: string, runId: string): Promise<{ run: RunRecord; seq: number } | null> {
@@ -119,24 +163,52 @@ export class RunStore {
   }
 
   /**
-   * Release the run's thread. `startNext` publishes the start step of the next queued run; it is
-   * called before that run is handed the thread, so a crash in between cannot strand it.
+   * Release the run's thread and active-run slot and count its tokens (once). `startNext`
+   * publishes the start step of a run that gets a slot; it is called before that run is handed the
+   * slot, so a crash in between cannot strand it.
    */
-  async releaseThread(run: RunRecord, startNext: (runId: string) => Promise<void>): Promise<void> {
-    const threadKeys = [
-      keys.threadActive(run.tenant, run.thread_id),
-      keys.threadQueue(run.tenant, run.thread_id),
-    ];
+  async releaseThread(run: RunRecord, startNext: StartRun): Promise<void> {
+    await this.release(run.tenant, run, true, startNext);
+  }
+
+  /** Hand free active-run slots of a tenant to the runs waiting for one (nothing ended). */
+  async pump(tenant: string, startNext: StartRun): Promise<void> {
+    await this.release(tenant, null, false, startNext);
+  }
+
+  private async release(tenant: string, run: RunRecord | null, count: boolean, startNext: StartRun) {
+    const tenantKeys = [keys.activeSlots(tenant), keys.slotQueue(tenant), keys.tenant(tenant)];
+    const runKeys = run
+      ? [
+          keys.threadActive(tenant, run.thread_id),
+          keys.threadQueue(tenant, run.thread_id),
+          keys.run(tenant, run.id),
+          keys.usage(tenant, monthOf(run.created_at_ms)),
+        ]
+      : [];
     let expected = "";
-    for (;;) {
-      const [kind, id = ""] = await this.scripts.release.exec(threadKeys, [
-        run.id,
-        expected,
-        String(RUN_TTL_S),
-      ]);
-      if (kind !== "head") return;
-      await startNext(id);
-      expected = id;
+    for (let i = 0; i < MAX_HANDOFFS_PER_RELEASE; i++) {
+      const [kind, id = ""] = (
+        await this.scripts.release.exec(
+          [...tenantKeys, ...runKeys],
+          [
+            run?.id ?? "",
+            expected,
+            String(RUN_TTL_S),
+            String(Date.now()),
+            String(ACTIVE_SLOT_STALE_MS),
+            String(this.defaults.maxActiveRuns),
+            run?.params.model ?? "",
+            String(run?.usage.prompt_tokens ?? 0),
+            String(run?.usage.completion_tokens ?? 0),
+            String(USAGE_TTL_S),
+            count ? "1" : "0",
+          ],
+        )
+      ).map(String);
+      if (kind === "done") return;
+      if (kind === "head") await startNext(id);
+      expected = kind === "head" ? id : "";
     }
   }
 

@@ -42,43 +42,113 @@ redis.call('HDEL', KEYS[1], 'lease', 'lease_until')
 return 1
 `;
 
-/**
- * Create a run and queue it on its thread. KEYS: run, idempotency, thread active, thread queue,
- * thread runs index. ARGV: run_id, doc, use_idem ("1"/"0"), idem_value, ttl_s, idem_ttl_s, now_ms.
- * → {"duplicate", idem_value} | {"start"} | {"queued"}
- */
-export const CREATE_RUN = `
-if ARGV[3] == '1' then
-  local existing = redis.call('GET', KEYS[2])
-  if existing then return {'duplicate', existing} end
-  redis.call('SET', KEYS[2], ARGV[4], 'EX', tonumber(ARGV[6]))
+/** A tenant limit: its own value (a plain field of the tenant hash) or the configured default. */
+const TENANT_LIMIT = `
+local function tenant_limit(key, field, default)
+  local v = redis.call('HGET', key, field)
+  if v and v ~= '' then return tonumber(v) end
+  return tonumber(default)
 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'seq', 0)
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
-redis.call('ZADD', KEYS[5], tonumber(ARGV[7]), ARGV[1])
-redis.call('EXPIRE', KEYS[5], tonumber(ARGV[5]))
-if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'EX', tonumber(ARGV[5])) then return {'start'} end
-redis.call('RPUSH', KEYS[4], ARGV[1])
-redis.call('EXPIRE', KEYS[4], tonumber(ARGV[5]))
-return {'queued'}
 `;
 
 /**
- * Hand a thread from a finished run to the next queued run. KEYS: thread active, thread queue.
- * ARGV: run_id, expected_next (the head the caller already published a start step for, or ""),
- * ttl_s. → {"released"} (not held by this run any more) | {"free"} | {"head", id} (publish a start
- * step for id, then call again with it) | {"handed", id}.
+ * Create a run: refuse it over a monthly quota, else write it, count it, and queue it. A run whose
+ * thread is busy waits in the thread's FIFO; one that gets its thread takes one of the tenant's
+ * active-run slots, or waits in the tenant's slot queue (FIFO) when all are taken. Whatever ends
+ * first (the thread's active run, a slot holder) hands on: see RELEASE_RUN.
+ * KEYS: run, idempotency, thread active, thread queue, thread runs index, tenant, slots, slot queue,
+ * usage. ARGV: run_id, doc, use_idem ("1"/"0"), idem_value, ttl_s, idem_ttl_s, now_ms, model,
+ * default max_active_runs, default monthly_runs, default monthly_tokens, usage_ttl_s, slot_stale_ms.
+ * → {"duplicate", idem_value} | {"quota", "runs"|"tokens", limit} | {"start"} | {"queued"} |
+ *   {"waiting", "1" when a slot is free but others wait (the caller must pump), else "0"}
  */
-export const RELEASE_THREAD = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'released'} end
-local head = redis.call('LINDEX', KEYS[2], 0)
-if not head then
-  redis.call('DEL', KEYS[1])
-  return {'free'}
+export const CREATE_RUN = `${TENANT_LIMIT}
+if ARGV[3] == '1' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then return {'duplicate', existing} end
 end
+local run_quota = tenant_limit(KEYS[6], 'monthly_runs', ARGV[10])
+if run_quota > 0 and tonumber(redis.call('HGET', KEYS[9], 'runs') or '0') >= run_quota then
+  return {'quota', 'runs', tostring(run_quota)}
+end
+local token_quota = tenant_limit(KEYS[6], 'monthly_tokens', ARGV[11])
+if token_quota > 0 then
+  local used = tonumber(redis.call('HGET', KEYS[9], 'input_tokens') or '0')
+    + tonumber(redis.call('HGET', KEYS[9], 'output_tokens') or '0')
+  if used >= token_quota then return {'quota', 'tokens', tostring(token_quota)} end
+end
+local ttl = tonumber(ARGV[5])
+local now = tonumber(ARGV[7])
+if ARGV[3] == '1' then redis.call('SET', KEYS[2], ARGV[4], 'EX', tonumber(ARGV[6])) end
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'seq', 0)
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[5], now, ARGV[1])
+redis.call('EXPIRE', KEYS[5], ttl)
+redis.call('HINCRBY', KEYS[9], 'runs', 1)
+redis.call('HINCRBY', KEYS[9], 'runs|' .. ARGV[8], 1)
+redis.call('EXPIRE', KEYS[9], tonumber(ARGV[12]))
+if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'EX', ttl) then
+  redis.call('RPUSH', KEYS[4], ARGV[1])
+  redis.call('EXPIRE', KEYS[4], ttl)
+  return {'queued'}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[13]))
+local free = redis.call('ZCARD', KEYS[7]) < tenant_limit(KEYS[6], 'max_active_runs', ARGV[9])
+if free and redis.call('LLEN', KEYS[8]) == 0 then
+  redis.call('ZADD', KEYS[7], now, ARGV[1])
+  redis.call('EXPIRE', KEYS[7], ttl)
+  return {'start'}
+end
+redis.call('RPUSH', KEYS[8], ARGV[1])
+redis.call('EXPIRE', KEYS[8], ttl)
+if free then return {'waiting', '1'} end
+return {'waiting', '0'}
+`;
+
+/**
+ * A run ended (or, with run_id "", nothing ended and the caller only pumps): it lets go of its slot
+ * and its thread — the thread's next run takes the thread and joins the slot queue — its tokens are
+ * counted once; then a free slot goes to the head of the slot queue, but only after the caller has
+ * published that run's start step: the first call answers {"head", id}, the caller publishes, calls
+ * again with expected = id and gets {"handed", id}, and repeats with "" while slots are free.
+ * KEYS: slots, slot queue, tenant, [thread active, thread queue, run, usage — when run_id ≠ ""].
+ * ARGV: run_id, expected, ttl_s, now_ms, slot_stale_ms, default max_active_runs, model,
+ * input_tokens, output_tokens, usage_ttl_s, count_usage ("1"/"0").
+ * → {"done"} | {"head", id} | {"handed", id}
+ */
+export const RELEASE_RUN = `${TENANT_LIMIT}
+local run = ARGV[1]
+local ttl = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+if run ~= '' then
+  if ARGV[11] == '1' and redis.call('HSETNX', KEYS[6], 'usage_counted', '1') == 1 then
+    redis.call('HINCRBY', KEYS[7], 'input_tokens', tonumber(ARGV[8]))
+    redis.call('HINCRBY', KEYS[7], 'output_tokens', tonumber(ARGV[9]))
+    redis.call('HINCRBY', KEYS[7], 'input_tokens|' .. ARGV[7], tonumber(ARGV[8]))
+    redis.call('HINCRBY', KEYS[7], 'output_tokens|' .. ARGV[7], tonumber(ARGV[9]))
+    redis.call('EXPIRE', KEYS[7], tonumber(ARGV[10]))
+  end
+  redis.call('ZREM', KEYS[1], run)
+  redis.call('LREM', KEYS[2], 0, run)
+  if redis.call('GET', KEYS[4]) == run then
+    local next_id = redis.call('LPOP', KEYS[5])
+    if next_id then
+      redis.call('SET', KEYS[4], next_id, 'EX', ttl)
+      redis.call('RPUSH', KEYS[2], next_id)
+      redis.call('EXPIRE', KEYS[2], ttl)
+    else
+      redis.call('DEL', KEYS[4])
+    end
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[5]))
+if redis.call('ZCARD', KEYS[1]) >= tenant_limit(KEYS[3], 'max_active_runs', ARGV[6]) then return {'done'} end
+local head = redis.call('LINDEX', KEYS[2], 0)
+if not head then return {'done'} end
 if head ~= ARGV[2] then return {'head', head} end
 redis.call('LPOP', KEYS[2])
-redis.call('SET', KEYS[1], head, 'EX', tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[1], now, head)
+redis.call('EXPIRE', KEYS[1], ttl)
 return {'handed', head}
 `;
 
@@ -86,23 +156,19 @@ return {'handed', head}
 export const UNQUEUE_RUN = `return redis.call('LREM', KEYS[1], 0, ARGV[1])`;
 
 /**
- * Undo CREATE_RUN when the run's first step could not be published (the caller gets a 503, so the
- * run was never accepted). Same KEYS; ARGV: run_id, ttl_s. → the run to start instead, or "".
+ * Undo CREATE_RUN's record when the run's first step could not be published (the caller gets a
+ * 503, so the run was never accepted); the caller then releases it (RELEASE_RUN without counting)
+ * so its thread and slot go on. KEYS: run, idempotency, thread runs index, usage. ARGV: run_id,
+ * model. → 1 (uncounted) | 0 (was already gone)
  */
 export const ABANDON_RUN = `
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 local idem = redis.call('GET', KEYS[2])
 if idem and string.find(idem, ARGV[1], 1, true) then redis.call('DEL', KEYS[2]) end
-redis.call('LREM', KEYS[4], 0, ARGV[1])
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return '' end
-local next_id = redis.call('LPOP', KEYS[4])
-if next_id then
-  redis.call('SET', KEYS[3], next_id, 'EX', tonumber(ARGV[2]))
-  return next_id
-end
-redis.call('DEL', KEYS[3])
-return ''
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[4], 'runs', -1)
+redis.call('HINCRBY', KEYS[4], 'runs|' .. ARGV[2], -1)
+return 1
 `;
 
 /**

@@ -108,3 +108,32 @@ export const BODY_REFERENCES: { name: string; body: (theirs: TenantIds, mine: Te
   { name: "their assistant", body: (theirs, mine) => message(mine, { assistant_id: theirs.assistant }) },
   { name: "their thread", body: (theirs, mine) => message(mine, { thread_id: theirs.thread }) },
 ];
+
+/** The operator's routes; `tenant` and `key` name objects of a tenant made for the test. */
+export const ADMIN_ROUTES: {
+  method: RouteCase["method"];
+  path: (tenant: string, key: string) => string;
+  body?: () => unknown;
+}[] = [
+  {
+    method: "POST",
+    path: () => "/v1/admin/tenants",
+    body: () => ({ name: "fuzzed", limits: { monthly_runs: 1 } }),
+  },
+  { method: "GET", path: () => "/v1/admin/tenants" },
+  { method: "GET", path: (t) => `/v1/admin/tenants/${t}` },
+  {
+    method: "PATCH",
+    path: (t) => `/v1/admin/tenants/${t}`,
+    body: () => ({ name: "renamed", limits: { max_active_runs: 5 } }),
+  },
+  { method: "POST", path: (t) => `/v1/admin/tenants/${t}/keys`, body: () => ({ role: "member", name: "k" }) },
+  { method: "GET", path: (t) => `/v1/admin/tenants/${t}/keys` },
+  { method: "GET", path: (t) => `/v1/admin/tenants/${t}/usage` },
+  {
+    method: "POST",
+    path: (t) => `/v1/admin/tenants/${t}/webhook_secrets/rotate`,
+    body: () => ({ window_s: 60 }),
+  },
+  { method: "DELETE", path: (t, k) => `/v1/admin/tenants/${t}/keys/${k}` },
+];
