@@ -63,20 +63,25 @@ export function pageOf<T extends { id: string }>(items: T[], q: z.infer<typeof L
   };
 }
 
-/** A key scoped to some assistants reaches only their runs (404 first: another tenant's id is unknown). */
-export const requireRunScope = createMiddleware<AuthedEnv>(async (c, next) => {
-  if (c.var.principal.assistantIds !== null) {
-    const id = c.req.param("id") ?? "";
-    const { run } = await loadRun({ runs: stores(requireConfig(c.env)).runs }, c.var.tenant, id);
-    assertAssistantAllowed(c.var.principal, run.assistant_id);
-  }
-  await next();
-});
+/**
+ * A key scoped to some assistants reaches only their runs: the run named by the path parameter
+ * `param` is loaded (404 when it is not the tenant's) and its assistant checked (403). Unscoped keys
+ * pass without a lookup. Apply to every route that names a run.
+ */
+export const requireRunScope = (param = "id") =>
+  createMiddleware<AuthedEnv>(async (c, next) => {
+    if (c.var.principal.assistantIds !== null) {
+      const id = c.req.param(param) ?? "";
+      const { run } = await loadRun({ runs: stores(requireConfig(c.env)).runs }, c.var.tenant, id);
+      assertAssistantAllowed(c.var.principal, run.assistant_id);
+    }
+    await next();
+  });
 
 export const runs = new Hono<AuthedEnv>()
   .use("/v1/runs/*", requireKey)
-  .use("/v1/runs/:id", requireRunScope)
-  .use("/v1/runs/:id/*", requireRunScope)
+  .use("/v1/runs/:id", requireRunScope())
+  .use("/v1/runs/:id/*", requireRunScope())
   .get("/v1/runs/:id", async (c) => {
     const { run } = await loadRun(
       { runs: stores(requireConfig(c.env)).runs },

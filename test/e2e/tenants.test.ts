@@ -8,39 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, type E2E, hookPath, startE2E } from "../support/e2e";
 import { registerSecrets } from "../support/log-capture/registry.ts";
 import { BODY_REFERENCES, label, ROUTES, type TenantIds } from "../support/routes";
+import { type PopulatedTenant, populatedTenant } from "../support/tenants";
 
 let e2e: E2E;
 beforeAll(async () => {
   e2e = await startE2E();
 });
 afterAll(async () => e2e?.close());
-
-/** A tenant with an admin key and one of each object the routes can name. */
-async function populatedTenant(marker: string) {
-  const tenant = await e2e.createTenant({ name: `tenant ${marker}` });
-  const admin = await tenant.issue("admin");
-  const assistant = await e2e.createAssistant({ name: marker, instructions: `secret ${marker}` }, admin.api);
-  const conversation = `conv:${marker}:${Date.now()}`;
-  const callbackUrl = `${e2e.inbox.url}${hookPath(marker)}`;
-  const run = await admin.api("POST", "/v1/messages", {
-    assistant_id: assistant.id,
-    conversation,
-    input: `private text ${marker}`,
-    callback_url: callbackUrl,
-    metadata: { marker },
-  });
-  expect(run.status).toBe(202);
-  const member = await tenant.issue("member", { name: marker });
-  const ids: TenantIds = {
-    assistant: assistant.id,
-    thread: run.body.thread_id,
-    run: run.body.id,
-    conversation,
-    key: member.id,
-    callbackUrl,
-  };
-  return { tenant, admin, ids };
-}
 
 describe("operator API", () => {
   it("creates tenants, refuses duplicates, and only answers the operator key", async () => {
@@ -152,7 +126,7 @@ describe("operator API", () => {
 
 describe("roles", () => {
   it("each route refuses roles below its own with 403 and serves the others", async () => {
-    const { tenant, ids } = await populatedTenant("roles");
+    const { tenant, ids } = await populatedTenant(e2e, "roles");
     const keys = {
       member: (await tenant.issue("member")).api,
       editor: (await tenant.issue("editor")).api,
@@ -257,11 +231,11 @@ describe("revocation", () => {
 });
 
 describe("tenant isolation", () => {
-  let a: Awaited<ReturnType<typeof populatedTenant>>;
-  let b: Awaited<ReturnType<typeof populatedTenant>>;
+  let a: PopulatedTenant;
+  let b: PopulatedTenant;
   beforeAll(async () => {
-    a = await populatedTenant("alpha-private");
-    b = await populatedTenant("bravo");
+    a = await populatedTenant(e2e, "alpha-private");
+    b = await populatedTenant(e2e, "bravo");
   });
 
   const snapshot = async (api: Api, ids: TenantIds) => ({
