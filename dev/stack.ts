@@ -7,10 +7,11 @@ import { DEFAULT_INBOX_SECRET, startInbox } from "./inbox/server.ts";
 import { startOpenAISim } from "./openai-sim/server.ts";
 import { startQStash } from "./qstash-server/server.ts";
 import { startRedisRest } from "./redis-rest/server.ts";
-import { startWorker, type WorkerHandle } from "./worker.ts";
+import { startWorker, type WorkerHandle, type WorkerLogLevel } from "./worker.ts";
 
 /** Fixed dev credentials (documented in the README); never used outside development mode. */
 export const DEV_API_KEY = "thk_dev_0000000000000000000000000000";
+export const DEV_OPERATOR_KEY = "thop_dev_000000000000000000000000000";
 export const DEV_WEBHOOK_SECRET = DEFAULT_INBOX_SECRET;
 
 const PORTS = {
@@ -29,6 +30,8 @@ export interface StackOptions {
   /** Extra or overriding Worker variables (e.g. DRIVE_STRATEGY). */
   workerVars?: Record<string, string>;
   watch?: boolean;
+  /** How much of the Worker's console wrangler passes on (default "warn"; "log" = every line). */
+  workerLogLevel?: WorkerLogLevel;
   timeScale?: number;
   openaiDelayMs?: number;
   qstashDuplicateFraction?: number;
@@ -91,6 +94,7 @@ export async function startStack(opts: StackOptions = {}) {
       const vars = {
         THREADHOOK_ENV: "development",
         API_KEY: DEV_API_KEY,
+        OPERATOR_KEY: DEV_OPERATOR_KEY,
         WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
         UPSTASH_REDIS_REST_URL: redis.url,
         UPSTASH_REDIS_REST_TOKEN: redis.token,
@@ -103,7 +107,7 @@ export async function startStack(opts: StackOptions = {}) {
         ...opts.workerVars,
       };
       worker = await withPort("worker", opts, (port) =>
-        startWorker({ port, vars, watch: opts.watch ?? false }),
+        startWorker({ port, vars, watch: opts.watch ?? false, logLevel: opts.workerLogLevel ?? "warn" }),
       );
       closers.push(() => (worker as WorkerHandle).close());
     }
@@ -118,7 +122,9 @@ export async function startStack(opts: StackOptions = {}) {
       },
       openai: { baseURL: openai.baseURL, apiKey: openai.apiKey },
       inbox: { url: inbox.url, secret: inbox.secret },
-      ...(worker ? { apiKey: DEV_API_KEY, webhookSecret: DEV_WEBHOOK_SECRET } : {}),
+      ...(worker
+        ? { apiKey: DEV_API_KEY, operatorKey: DEV_OPERATOR_KEY, webhookSecret: DEV_WEBHOOK_SECRET }
+        : {}),
     };
     return { ready, redis, qstash, openai, inbox, worker, close };
   } catch (err) {

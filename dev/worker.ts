@@ -4,6 +4,10 @@
  */
 import { unstable_startWorker } from "wrangler";
 
+const SECRET_VAR = /KEY|TOKEN|SECRET/;
+
+export type WorkerLogLevel = "debug" | "info" | "log" | "warn" | "error" | "none";
+
 export interface WorkerHandle {
   url: string;
   close(): Promise<void>;
@@ -13,12 +17,17 @@ export async function startWorker(opts: {
   port?: number;
   vars: Record<string, string>;
   watch?: boolean;
+  logLevel?: WorkerLogLevel;
 }): Promise<WorkerHandle> {
   // Offline machine: do not ask Cloudflare for the `Request.cf` object, send no telemetry.
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
   process.env.WRANGLER_SEND_METRICS = "false";
+  // Secret-named variables are bound as secrets, so wrangler never prints their values.
   const bindings = Object.fromEntries(
-    Object.entries(opts.vars).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]),
+    Object.entries(opts.vars).map(([k, v]) => [
+      k,
+      { type: SECRET_VAR.test(k) ? ("secret_text" as const) : ("plain_text" as const), value: v },
+    ]),
   );
   const worker = await unstable_startWorker({
     config: new URL("../wrangler.toml", import.meta.url).pathname,
@@ -27,7 +36,7 @@ export async function startWorker(opts: {
       server: { hostname: "127.0.0.1", port: opts.port ?? 0 },
       inspector: false,
       watch: opts.watch ?? false,
-      logLevel: "warn",
+      logLevel: opts.logLevel ?? "warn",
     },
   } as Parameters<typeof unstable_startWorker>[0]);
   await worker.ready;

@@ -2,7 +2,10 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./errors";
-import { errorFields, log } from "./log";
+import { loadConfig } from "./config";
+import { errorFields, log, setLogLevel } from "./log";
+import { account } from "./api/account";
+import { admin } from "./api/admin";
 import { assistants } from "./api/assistants";
 import { health } from "./api/health";
 import { messages } from "./api/messages";
@@ -10,26 +13,25 @@ import { runs } from "./api/runs";
 import { conversations } from "./api/conversations";
 import { threadMessages } from "./api/thread-messages";
 import { threadRuns } from "./api/thread-runs";
+import { MAX_BODY_BYTES, MAX_STEP_BODY_BYTES } from "./api/limits";
 import { threads } from "./api/threads";
 import { steps } from "./steps/routes";
 
 export type Env = Record<string, unknown>;
 
-/** Largest request body accepted on the public API (the Assistants API's instructions limit fits). */
-export const MAX_BODY_BYTES = 1024 * 1024;
 export type AppEnv = { Bindings: Env };
 
 export function createApp() {
   const app = new Hono<AppEnv>();
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, "body_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
-      },
-    }),
-  );
+  // LOG_LEVEL applies from the first request of an isolate on (config is parsed once per isolate).
+  app.use(async (c, next) => {
+    const config = loadConfig(c.env);
+    if (config.ok) setLogLevel(config.config.logLevel);
+    await next();
+  });
+  app.use("/v1/*", limitBody(MAX_BODY_BYTES));
+  // Step deliveries are small; a larger body is refused before it is read for verification.
+  app.use("/internal/*", limitBody(MAX_STEP_BODY_BYTES));
   app.route("/", health);
   app.route("/", steps);
   app.route("/", assistants);
@@ -40,6 +42,8 @@ export function createApp() {
   app.route("/", threadMessages);
   app.route("/", threads);
   app.route("/", conversations);
+  app.route("/", admin);
+  app.route("/", account);
   app.notFound(() => {
     throw new ApiError(404, "route_not_found", "No route matches this method and path.");
   });
@@ -50,6 +54,14 @@ export function createApp() {
   });
   return app;
 }
+
+const limitBody = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(413, "body_too_large", `Request bodies are limited to ${maxSize} bytes.`);
+    },
+  });
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;

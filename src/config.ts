@@ -10,11 +10,31 @@ const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 const secret = z.string().trim().min(1, "must not be empty");
 const whsec = z.string().regex(/^whsec_[A-Za-z0-9+/]{20,}={0,2}$/, "must look like whsec_<base64>");
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Model → USD per million input and output tokens, as JSON: `{"gpt-4.1":{"input":2,"output":8}}`. */
+const PriceTable = z.record(
+  z.string().min(1).max(256),
+  z.strictObject({ input: z.number().min(0), output: z.number().min(0) }),
+);
+const priceJson = z.string().transform((text, ctx) => {
+  try {
+    const parsed = PriceTable.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data;
+  } catch {}
+  ctx.addIssue({ code: "custom", message: 'must be JSON like {"model":{"input":0.4,"output":1.6}}' });
+  return z.NEVER;
+});
 
 const EnvSchema = z.object({
   THREADHOOK_ENV: z.enum(["production", "development"]).default("production"),
   API_KEY: secret.optional(),
+  OPERATOR_KEY: z.string().trim().min(24, "must be at least 24 characters").optional(),
   WEBHOOK_SECRET: whsec.optional(),
+  WEBHOOK_SECRET_ROTATION_WINDOW_S: int(0, 30 * 86_400).default(86_400),
+  RATE_LIMIT_PER_MIN: int(0, 1_000_000).default(600),
+  MAX_ACTIVE_RUNS: int(1, 100_000).default(20),
+  MONTHLY_RUN_QUOTA: int(0, 1e12).default(0),
+  MONTHLY_TOKEN_QUOTA: int(0, 1e15).default(0),
+  MODEL_PRICES: priceJson.default({}),
   PUBLIC_URL: url.optional(),
   UPSTASH_REDIS_REST_URL: url.optional(),
   UPSTASH_REDIS_REST_TOKEN: secret.optional(),
@@ -43,8 +63,18 @@ type RawEnv = z.infer<typeof EnvSchema>;
 export interface Config {
   env: RawEnv["THREADHOOK_ENV"];
   devMode: boolean;
+  /** The bootstrap key: role admin on tenant "default". */
   apiKey: string | null;
+  /** Manages tenants and keys through /v1/admin. */
+  operatorKey: string | null;
+  /** Signs callbacks of tenant "default" until it has secrets of its own. */
   webhookSecret: string | null;
+  secretRotationWindowS: number;
+  /** Per key; a key's own limit wins. 0 = no limit. */
+  rateLimitPerMin: number;
+  /** Per-tenant defaults; a tenant's own limits win. Quotas: 0 = none. */
+  tenantDefaults: { maxActiveRuns: number; monthlyRuns: number; monthlyTokens: number };
+  modelPrices: Record<string, { input: number; output: number }>;
   publicUrl: string | null;
   redis: { url: string; token: string } | null;
   qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string } | null;
@@ -88,6 +118,7 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   const devMode = e.THREADHOOK_ENV === "development";
   if (!devMode && e.PUBLIC_URL?.startsWith("http:"))
     problems.push("PUBLIC_URL: must be https outside development");
+  if (e.OPERATOR_KEY && e.OPERATOR_KEY === e.API_KEY) problems.push("OPERATOR_KEY: must differ from API_KEY");
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: toConfig(e, devMode) };
 }
@@ -97,7 +128,16 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     env: e.THREADHOOK_ENV,
     devMode,
     apiKey: e.API_KEY ?? null,
+    operatorKey: e.OPERATOR_KEY ?? null,
     webhookSecret: e.WEBHOOK_SECRET ?? null,
+    secretRotationWindowS: e.WEBHOOK_SECRET_ROTATION_WINDOW_S,
+    rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
+    tenantDefaults: {
+      maxActiveRuns: e.MAX_ACTIVE_RUNS,
+      monthlyRuns: e.MONTHLY_RUN_QUOTA,
+      monthlyTokens: e.MONTHLY_TOKEN_QUOTA,
+    },
+    modelPrices: e.MODEL_PRICES,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, "") ?? null,
     redis:
       e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN

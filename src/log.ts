@@ -14,6 +14,7 @@ export function log(level: LogLevel, msg: string, fields: Record<string, unknown
   for (const [k, v] of Object.entries(fields)) safe[k] = SECRET_FIELD.test(k) ? "[redacted]" : v;
   const line = JSON.stringify({ level, msg, ...safe });
   if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
   else console.log(line);
 }
 

@@ -2,20 +2,25 @@
  * The Worker's I/O objects, built from config once per isolate (and per public base URL, which
  * step destinations depend on). Routes take what they need from here; nothing else constructs clients.
  */
+import { signingSecrets } from "./commands/tenants";
 import { type Config, requireService } from "./config";
 import { createStepQueue, type StepQueue } from "./queue/steps";
 import { MessageStore } from "./store/messages";
 import { AssistantStore, ThreadStore } from "./store/records";
-import { createRedis } from "./store/redis";
+import { createRedis, type Redis } from "./store/redis";
 import { RunStore } from "./store/runs";
+import { ApiKeyStore, TenantStore } from "./store/tenants";
 import { createUpstream, type Upstream } from "./upstream/openai";
 import type { Deps } from "./steps/actions";
 
 export interface Stores {
+  redis: Redis;
   assistants: AssistantStore;
   threads: ThreadStore;
   runs: RunStore;
   messages: MessageStore;
+  tenants: TenantStore;
+  apiKeys: ApiKeyStore;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -25,10 +30,13 @@ export function stores(config: Config): Stores {
     const { url, token } = requireService(config, "redis");
     const redis = createRedis(url, token);
     s = {
+      redis,
       assistants: new AssistantStore(redis),
       threads: new ThreadStore(redis),
-      runs: new RunStore(redis),
+      runs: new RunStore(redis, config.tenantDefaults),
       messages: new MessageStore(redis),
+      tenants: new TenantStore(redis),
+      apiKeys: new ApiKeyStore(redis),
     };
     storeCache.set(config, s);
   }
@@ -66,7 +74,7 @@ export function stepDeps(config: Config, origin: string): Deps {
     threads: s.threads,
     queue: stepQueue(config, origin),
     upstream: upstream(config),
-    webhookSecrets: config.webhookSecret ? [config.webhookSecret] : [],
+    webhookSecrets: (tenant) => signingSecrets({ tenants: s.tenants, config }, tenant, Date.now()),
     now: Date.now,
     sleep,
   };

@@ -1,5 +1,6 @@
 // Translation between Upstash REST JSON and RESP2: command arguments in, `{result}`/`{error}` out.
 import { ErrorReply, type Reply, StatusReply } from "./resp.ts";
+import { translateScriptCommand } from "./script-flags.ts";
 
 export type Command = Buffer[];
 
@@ -29,7 +30,8 @@ export function toCommand(json: unknown): Command | string {
   if (typeof json[0] !== "string") return "ERR failed to parse command: command name must be a string";
   const problem = rejection(json[0], json);
   if (problem) return problem;
-  return json.map((arg) => Buffer.from(typeof arg === "string" ? arg : stringifyArg(arg), "utf8"));
+  const args = json.map((arg) => Buffer.from(typeof arg === "string" ? arg : stringifyArg(arg), "utf8"));
+  return translateScriptCommand(args);
 }
 
 function stringifyArg(arg: unknown): string {

@@ -1,24 +1,31 @@
 /** A run's callback as a caller gives it: the URL through the outbound policy, and a secret to sign with. */
+import { signingSecrets } from "../commands/tenants";
 import type { Config } from "../config";
 import type { RunRecord } from "../engine/types";
 import { ApiError } from "../errors";
+import { DEFAULT_TENANT } from "../security/auth";
 import { checkOutboundUrl } from "../security/url-policy";
+import type { TenantStore } from "../store/tenants";
 
-export function callbackFor(
+export async function callbackFor(
   config: Config,
+  s: { tenants: TenantStore },
+  tenant: string,
   url: string,
   headers: Record<string, string> | undefined,
-): NonNullable<RunRecord["callback"]> {
+): Promise<NonNullable<RunRecord["callback"]>> {
   const verdict = checkOutboundUrl(url, { devMode: config.devMode });
   if (!verdict.ok)
     throw new ApiError(400, `callback_url_${verdict.reason}`, `callback_url refused: ${verdict.message}`, {
       param: "callback_url",
     });
-  if (!config.webhookSecret)
+  // Tenants made through the admin API always have a secret; "default" may have none of its own.
+  const unsigned = tenant === DEFAULT_TENANT && !config.webhookSecret;
+  if (unsigned && (await signingSecrets({ tenants: s.tenants, config }, tenant, Date.now())).length === 0)
     throw new ApiError(
       503,
       "service_not_configured",
-      "WEBHOOK_SECRET is not configured: callbacks cannot be signed.",
+      "No webhook secret to sign callbacks with: set WEBHOOK_SECRET or rotate the tenant's secret.",
     );
   return { url: verdict.url.href, headers: headers ?? {} };
 }

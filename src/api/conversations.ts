@@ -2,14 +2,14 @@
 import { Hono } from "hono";
 import { requireConfig } from "../config";
 import { notFound } from "../errors";
-import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { type AuthedEnv, requireKey } from "../security/auth";
 import { stores } from "../services";
 import { ConversationKey } from "./messages";
 import { presentThread } from "./threads";
 import { parse } from "./validate";
 
 export const conversations = new Hono<AuthedEnv>()
-  .use("/v1/conversations/*", requireApiKey)
+  .use("/v1/conversations/*", requireKey)
   .get("/v1/conversations/:key{.+}", async (c) => {
     const key = parse(ConversationKey, c.req.param("key"));
     const s = stores(requireConfig(c.env));

@@ -4,7 +4,8 @@ import { z } from "zod";
 import { acceptRun } from "../commands/intake";
 import { requireConfig } from "../config";
 import { presentRun } from "../engine/present";
-import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { MAX_TEXT_CHARS } from "./limits";
+import { type AuthedEnv, requireKey } from "../security/auth";
 import { stepQueue, stores } from "../services";
 import { callbackFor } from "./callback";
 import { checkTools, OutboundHeaders, ResponseFormat, ToolChoice, Tools } from "./tools-schema";
@@ -12,7 +13,7 @@ import { idempotencyOf, Metadata, parse, parseJsonText } from "./validate";
 
 const TextPart = z.strictObject({
   type: z.enum(["text", "input_text"]),
-  text: z.string().min(1).max(256_000),
+  text: z.string().min(1).max(MAX_TEXT_CHARS),
 });
 
 export const ConversationKey = z
@@ -26,9 +27,9 @@ const MessageRequest = z
     assistant_id: z.string().min(1).max(64),
     thread_id: z.string().min(1).max(64).optional(),
     conversation: ConversationKey.optional(),
-    input: z.union([z.string().min(1).max(256_000), z.array(TextPart).min(1).max(32)]),
-    instructions: z.string().max(256_000).optional(),
-    additional_instructions: z.string().max(256_000).optional(),
+    input: z.union([z.string().min(1).max(MAX_TEXT_CHARS), z.array(TextPart).min(1).max(32)]),
+    instructions: z.string().max(MAX_TEXT_CHARS).optional(),
+    additional_instructions: z.string().max(MAX_TEXT_CHARS).optional(),
     model: z.string().min(1).max(256).optional(),
     temperature: z.number().min(0).max(2).optional(),
     top_p: z.number().min(0).max(1).optional(),
@@ -48,14 +49,14 @@ const MessageRequest = z
   });
 
 export const messages = new Hono<AuthedEnv>()
-  .use("/v1/messages", requireApiKey)
+  .use("/v1/messages", requireKey)
   .post("/v1/messages", async (c) => {
     const config = requireConfig(c.env);
     const text = await c.req.text();
     const body = parse(MessageRequest, parseJsonText(text));
-    const callback = callbackFor(config, body.callback_url, body.callback_headers);
-    const idempotency = await idempotencyOf(c, text);
     const s = stores(config);
+    const callback = await callbackFor(config, s, c.var.tenant, body.callback_url, body.callback_headers);
+    const idempotency = await idempotencyOf(c, text);
     const { run, replayed } = await acceptRun(
       { ...s, queue: stepQueue(config, new URL(c.req.url).origin), now: Date.now },
       {
@@ -81,6 +82,7 @@ export const messages = new Hono<AuthedEnv>()
         },
         idempotency,
         mode: "queue",
+        allowedAssistants: c.var.principal.assistantIds,
       },
     );
     const links = { self: `/v1/runs/${run.id}`, thread: `/v1/threads/${run.thread_id}` };

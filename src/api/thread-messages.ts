@@ -4,7 +4,7 @@ import { z } from "zod";
 import { addMessages, deleteMessage, loadThread } from "../commands/threads";
 import { requireConfig } from "../config";
 import { notFound } from "../errors";
-import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { type AuthedEnv, requireKey } from "../security/auth";
 import { threadDeps } from "../services";
 import { CreateMessage, ModifyMetadata } from "./assistants-schemas";
 import { ListQuery, parseBody, parseQuery } from "./validate";
@@ -12,7 +12,7 @@ import { ListQuery, parseBody, parseQuery } from "./validate";
 const MessageListQuery = ListQuery.extend({ run_id: z.string().max(64).optional() });
 
 export const threadMessages = new Hono<AuthedEnv>()
-  .use("/v1/threads/*", requireApiKey)
+  .use("/v1/threads/*", requireKey)
   .post("/v1/threads/:thread/messages", async (c) => {
     const body = await parseBody(c, CreateMessage);
     const deps = threadDeps(requireConfig(c.env));

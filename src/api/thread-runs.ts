@@ -13,7 +13,7 @@ import { presentRun, presentStep } from "../engine/present";
 import { alreadyEmitted, type StreamEvent } from "../engine/stream-events";
 import type { RunRecord } from "../engine/types";
 import { notFound } from "../errors";
-import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { type AuthedEnv, assertAssistantAllowed, keyMayUse, requireKey } from "../security/auth";
 import { controlDeps, sleep, stepQueue, stores, threadDeps, upstream } from "../services";
 import { pageOf } from "../store/list";
 import { type CreateRunBody, CreateRun, CreateThreadAndRun, ModifyMetadata } from "./assistants-schemas";
@@ -28,7 +28,7 @@ import { idempotencyOf, ListQuery, parse, parseBody, parseJsonText, parseQuery }
 export const POLL_AFTER_MS = 500;
 
 export const threadRuns = new Hono<AuthedEnv>()
-  .use("/v1/threads/*", requireApiKey)
+  .use("/v1/threads/*", requireKey)
   .post("/v1/threads/runs", async (c) => {
     const text = await c.req.text();
     const body = parse(CreateThreadAndRun, parseJsonText(text));
@@ -50,7 +50,9 @@ export const threadRuns = new Hono<AuthedEnv>()
     const deps = threadDeps(requireConfig(c.env));
     const thread = await loadThread(deps, c.var.tenant, c.req.param("thread"));
     const page = await deps.runs.list(c.var.tenant, thread.id, q);
-    return c.json({ ...page, data: page.data.map(presentRun) });
+    // A key scoped to some assistants sees their runs only.
+    const data = page.data.filter((r) => keyMayUse(c.var.principal, r.assistant_id)).map(presentRun);
+    return c.json({ ...page, data });
   })
   .get("/v1/threads/:thread/runs/:run", async (c) => {
     const run = await runOf(c);
@@ -106,6 +108,7 @@ async function runOf(c: Context<AuthedEnv>): Promise<RunRecord> {
   const { thread, run: runId } = c.req.param() as { thread: string; run: string };
   const { run } = await loadRun({ runs: stores(requireConfig(c.env)).runs }, c.var.tenant, runId);
   if (run.thread_id !== thread) throw notFound("run", runId, "run_id");
+  assertAssistantAllowed(c.var.principal, run.assistant_id, "run_id");
   return run;
 }
 
@@ -117,9 +120,21 @@ async function createRun(
   text: string,
 ) {
   const config = requireConfig(c.env);
-  const request = intakeRequest(config, c.var.tenant, body, thread, messages);
-  const deps = { ...stores(config), queue: stepQueue(config, origin(c)), now: Date.now };
-  const accepted = await acceptRun(deps, { ...request, idempotency: await idempotencyOf(c, text) });
+  const s = stores(config);
+  const callbackUrl = body.callback_url ?? body.metadata?.callback_url;
+  const callback = callbackUrl
+    ? await callbackFor(config, s, c.var.tenant, callbackUrl, body.callback_headers)
+    : null;
+  const request = intakeRequest(config, body, { thread, messages, callback });
+  const accepted = await acceptRun(
+    { ...s, queue: stepQueue(config, origin(c)), now: Date.now },
+    {
+      ...request,
+      tenant: c.var.tenant,
+      idempotency: await idempotencyOf(c, text),
+      allowedAssistants: c.var.principal.assistantIds,
+    },
+  );
   const headers: Record<string, string> = accepted.replayed ? { "idempotent-replayed": "true" } : {};
   if (!body.stream) return c.json(presentRun(accepted.run), 200, headers);
   const first: StreamEvent[] = [
@@ -138,20 +153,16 @@ function stream(
   return runStream(c, { runs: stores(config).runs, upstream: upstream(config), sleep }, run, opts);
 }
 
+/** The run an Assistants request asks for, in the terms of the shared intake. */
 function intakeRequest(
   config: Config,
-  tenant: string,
   body: CreateRunBody,
-  thread: ThreadTarget,
-  messages: NewMessage[],
-): Omit<IntakeRequest, "idempotency"> {
-  const callbackUrl = body.callback_url ?? body.metadata?.callback_url;
+  parts: Pick<IntakeRequest, "thread" | "messages" | "callback">,
+): Omit<IntakeRequest, "idempotency" | "tenant"> {
   const opt = <T>(v: T | null | undefined) => v ?? undefined;
   return {
-    tenant,
+    ...parts,
     assistantId: body.assistant_id,
-    thread,
-    messages,
     overrides: {
       model: opt(body.model),
       instructions: opt(body.instructions),
@@ -174,7 +185,6 @@ function intakeRequest(
         : undefined,
       reasoning_effort: opt(body.reasoning_effort),
     },
-    callback: callbackUrl ? callbackFor(config, callbackUrl, body.callback_headers) : null,
     timeoutS: body.timeout_s ?? config.runTimeoutS,
     limits: { maxToolRounds: config.maxToolRounds, requiresActionTimeoutS: config.requiresActionTimeoutS },
     mode: "exclusive",

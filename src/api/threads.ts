@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { createThread, deleteThread, loadThread } from "../commands/threads";
 import { requireConfig } from "../config";
-import { type AuthedEnv, requireApiKey } from "../security/auth";
+import { type AuthedEnv, requireKey } from "../security/auth";
 import { threadDeps } from "../services";
 import type { ThreadRecord } from "../store/records";
 import { CreateThread, ModifyThread } from "./assistants-schemas";
@@ -17,8 +17,8 @@ export const presentThread = <T extends ThreadRecord & { conversation_id?: strin
 };
 
 export const threads = new Hono<AuthedEnv>()
-  .use("/v1/threads", requireApiKey)
-  .use("/v1/threads/*", requireApiKey)
+  .use("/v1/threads", requireKey)
+  .use("/v1/threads/*", requireKey)
   .post("/v1/threads", async (c) => {
     const body = await parseBody(c, CreateThread);
     const thread = await createThread(threadDeps(requireConfig(c.env)), c.var.tenant, body);

@@ -6,8 +6,8 @@ import { z } from "zod";
 import type { ToolDef } from "../engine/types";
 import { ApiError } from "../errors";
 import { checkOutboundUrl } from "../security/url-policy";
+import { MAX_SCHEMA_BYTES, MAX_TOOLS } from "./limits";
 
-const MAX_SCHEMA_BYTES = 64 * 1024;
 const JSON_TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"];
 const RESERVED_HEADERS =
   /^(host|content-type|content-length|connection|transfer-encoding|user-agent|webhook-.*)$/i;
@@ -27,10 +27,10 @@ export const OutboundHeaders = z
 
 const JsonSchema = z
   .record(z.string(), z.unknown())
-  .refine(
-    (s) => JSON.stringify(s).length <= MAX_SCHEMA_BYTES,
-    `parameters must be at most ${MAX_SCHEMA_BYTES} bytes of JSON`,
-  )
+  .refine((s) => new TextEncoder().encode(JSON.stringify(s)).length <= MAX_SCHEMA_BYTES, {
+    message: `schemas are at most ${MAX_SCHEMA_BYTES} bytes of JSON`,
+    params: { code: "schema_too_large" },
+  })
   .refine(
     (s) => s.type === undefined || (typeof s.type === "string" && JSON_TYPES.includes(s.type)),
     "parameters.type must be a JSON Schema type",
@@ -74,7 +74,7 @@ export const Tool = z.union([
   FunctionTool,
 ]);
 
-export const Tools = z.array(Tool).max(128);
+export const Tools = z.array(Tool).max(MAX_TOOLS, `at most ${MAX_TOOLS} tools`);
 
 export const ToolChoice = z.union([
   z.enum(["none", "auto", "required"]),

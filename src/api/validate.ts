@@ -2,13 +2,25 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { ApiError } from "../errors";
+import { sha256Hex } from "../security/credentials";
+import {
+  MAX_JSON_DEPTH,
+  MAX_METADATA_KEY_CHARS,
+  MAX_METADATA_KEYS,
+  MAX_METADATA_VALUE_CHARS,
+} from "./limits";
 
 export const Metadata = z
   .record(
-    z.string().max(64, "metadata keys are at most 64 characters"),
-    z.string().max(512, "metadata values are at most 512 characters"),
+    z.string().max(MAX_METADATA_KEY_CHARS, `metadata keys are at most ${MAX_METADATA_KEY_CHARS} characters`),
+    z
+      .string()
+      .max(MAX_METADATA_VALUE_CHARS, `metadata values are at most ${MAX_METADATA_VALUE_CHARS} characters`),
   )
-  .refine((m) => Object.keys(m).length <= 16, "metadata has at most 16 keys");
+  .refine(
+    (m) => Object.keys(m).length <= MAX_METADATA_KEYS,
+    `metadata has at most ${MAX_METADATA_KEYS} keys`,
+  );
 
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -23,6 +35,13 @@ export async function readJson(c: Context): Promise<unknown> {
 
 export function parseJsonText(text: string): unknown {
   if (text.trim() === "") return {};
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new ApiError(
+      400,
+      "json_too_deep",
+      `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -41,16 +60,30 @@ export async function idempotencyOf(
   return header ? { key: parse(IdempotencyKey, header), bodyHash: await sha256Hex(body) } : null;
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** Deepest nesting of `[`/`{` outside strings, counted in one pass before anything is parsed. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b || ch === 0x7b) max = Math.max(max, ++depth);
+    else if (ch === 0x5d || ch === 0x7d) depth--;
+  }
+  return max;
 }
 
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (!issue) throw new ApiError(400, "invalid_request", "Invalid request.");
+  const first = result.error.issues[0];
+  if (!first) throw new ApiError(400, "invalid_request", "Invalid request.");
+  const issue = unwrapUnion(first);
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0] ?? "";
     const param = [...issue.path, key].join(".");
@@ -61,10 +94,31 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S
   const param = issue.path.join(".") || null;
   // zod 4 leaves `issue.input` out by default, so look the value up in the input itself.
   const missing = valueAt(input, issue.path) === undefined;
-  const message = missing
-    ? `Missing required parameter: '${param}'.`
-    : `Invalid '${param ?? "body"}': ${issue.message}.`;
-  throw new ApiError(400, missing ? "missing_required_parameter" : "invalid_value", message, { param });
+  if (missing) {
+    throw new ApiError(400, "missing_required_parameter", `Missing required parameter: '${param}'.`, {
+      param,
+    });
+  }
+  throw new ApiError(400, issueCode(issue), `Invalid '${param ?? "body"}': ${issue.message}.`, { param });
+}
+
+/** A union none of whose branches matched: the branch that got past the type check says why. */
+function unwrapUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union") return issue;
+  const inner = issue.errors.flat().find((i) => i.code !== "invalid_type");
+  return inner ? unwrapUnion({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
+}
+
+/** The error code for a failed check: limits get their own codes, the rest is `invalid_value`. */
+function issueCode(issue: z.core.$ZodIssue): string {
+  const custom = issue.code === "custom" ? (issue.params as { code?: unknown } | undefined)?.code : null;
+  if (typeof custom === "string") return custom;
+  if (issue.path.includes("metadata")) return "invalid_metadata";
+  if (issue.code !== "too_big") return "invalid_value";
+  if (issue.origin === "string") return "string_too_long";
+  if (issue.origin === "array" && issue.path.at(-1) === "tools") return "too_many_tools";
+  if (issue.origin === "array") return "too_many_items";
+  return "invalid_value";
 }
 
 function valueAt(input: unknown, path: PropertyKey[]): unknown {

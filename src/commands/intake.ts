@@ -1,12 +1,14 @@
 /**
  * Creating a run, for both front doors: resolve the thread, build the run's input from the
- * thread's held messages plus the new ones, write the run (idempotently) and, when the thread is
- * free, publish its first step. A returned run is in Redis and its first step is in QStash (or it
- * waits behind the thread's active run, whose end starts it).
+ * thread's held messages plus the new ones, write the run (idempotently, within the tenant's
+ * monthly quotas) and, when its thread and an active-run slot are free, publish its first step. A
+ * returned run is in Redis and its first step is in QStash, or it waits behind the thread's active
+ * run or the tenant's active runs, whose end starts it.
  */
 import { type ContentInput, type MessageRecord, newMessage, toInputMessage } from "../engine/messages";
 import { createRunRecord, type NewRunInput } from "../engine/new-run";
 import type { RunInput, RunRecord } from "../engine/types";
+import { msToNextMonth } from "../engine/usage";
 import { ApiError, notFound } from "../errors";
 import { errorFields, log } from "../log";
 import type { StepQueue } from "../queue/steps";
@@ -18,7 +20,7 @@ import type { CreateOptions, RunStore } from "../store/runs";
 export interface IntakeDeps {
   assistants: Pick<AssistantStore, "get">;
   threads: Pick<ThreadStore, "get" | "put" | "resolveConversation" | "activeRun">;
-  runs: Pick<RunStore, "create" | "get" | "abandon">;
+  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump">;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
@@ -49,6 +51,8 @@ export interface IntakeRequest {
   idempotency: { key: string; bodyHash: string } | null;
   /** `queue`: wait behind an active run (webhook API); `exclusive`: refuse with 400 (Assistants API). */
   mode: CreateOptions["mode"];
+  /** The assistants the caller's key may use (null: all); checked after the tenant lookup (404 first). */
+  allowedAssistants?: string[] | null | undefined;
 }
 
 /** Attempts when held messages change between reading them and writing the run. */
@@ -61,6 +65,11 @@ export async function acceptRun(
   const now = deps.now();
   const assistant = await deps.assistants.get(req.tenant, req.assistantId);
   if (!assistant) throw notFound("assistant", req.assistantId, "assistant_id");
+  if (req.allowedAssistants && !req.allowedAssistants.includes(assistant.id)) {
+    throw new ApiError(403, "assistant_not_allowed", "This key may not use this assistant.", {
+      param: "assistant_id",
+    });
+  }
   const { threadId, created } = await resolveThread(deps, req, now);
   const newMessages = req.messages.map((m) => newMessage({ ...m, id: newId("msg"), threadId, nowMs: now }));
   // The Assistants API usually runs on messages added before; the webhook API brings its own.
@@ -90,10 +99,34 @@ export async function acceptRun(
       held = await deps.messages.docs(req.tenant, threadId, outcome.ids);
       continue;
     }
-    if (outcome.kind === "start") await publishFirstStep(deps, run, req.idempotency?.key ?? null, opts);
+    if (outcome.kind === "quota") throw quotaExceeded(outcome, now);
+    const withdraw = { idemKey: req.idempotency?.key ?? null, opts };
+    if (outcome.kind === "start")
+      await publishOrWithdraw(deps, run, withdraw, () => publishStart(deps, run.tenant, run.id));
+    // A slot is free while others wait for one (a stale slot was just freed): hand it on now, or
+    // this run would wait behind runs nothing is going to start.
+    if (outcome.kind === "waiting" && outcome.pump)
+      await publishOrWithdraw(deps, run, withdraw, () =>
+        deps.runs.pump(run.tenant, (id) => publishStart(deps, run.tenant, id)),
+      );
     return { run, replayed: false, thread: created };
   }
 }
+
+function quotaExceeded(q: { quota: "runs" | "tokens"; limit: number }, now: number): ApiError {
+  const what = q.quota === "runs" ? `${q.limit} runs` : `${q.limit} tokens`;
+  return new ApiError(
+    429,
+    "quota_exceeded",
+    `The monthly quota of ${what} is used up; it renews on the 1st (UTC).`,
+    {
+      headers: { "Retry-After": String(Math.ceil(msToNextMonth(now) / 1000)) },
+    },
+  );
+}
+
+const publishStart = (deps: IntakeDeps, tenant: string, runId: string) =>
+  deps.queue.publish({ tenant, run_id: runId, seq: 0 }, { delayMs: 0, reason: "start" });
 
 /** The Assistants API's error for a second run, or a message, on a thread with an active run. */
 export const activeRun = (threadId: string, runId: string, what: "run" | "message" = "run") =>
@@ -175,30 +208,29 @@ async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string
   return { run: found.run, replayed: true };
 }
 
-async function publishFirstStep(
+/**
+ * Do what makes an accepted run move (publish its start step); if that fails, withdraw the run — its
+ * messages are taken back, its thread and slot go to the next in line — and answer 503: nothing was
+ * accepted.
+ */
+async function publishOrWithdraw(
   deps: IntakeDeps,
   run: RunRecord,
-  idemKey: string | null,
-  opts: CreateOptions,
+  withdraw: { idemKey: string | null; opts: CreateOptions },
+  publish: () => Promise<void>,
 ): Promise<void> {
   try {
-    await deps.queue.publish(
-      { tenant: run.tenant, run_id: run.id, seq: 0 },
-      { delayMs: 0, reason: "intake" },
-    );
+    await publish();
   } catch (err) {
     log("error", "could not publish a run's first step; the run is withdrawn", {
       run_id: run.id,
       ...errorFields(err),
     });
-    const next = await deps.runs.abandon(run, idemKey, opts);
-    if (next) {
-      await deps.queue
-        .publish({ tenant: run.tenant, run_id: next, seq: 0 }, { delayMs: 0, reason: "start" })
-        .catch((e: unknown) =>
-          log("error", "could not start the next queued run", { run_id: next, ...errorFields(e) }),
-        );
-    }
+    await deps.runs
+      .abandon(run, withdraw.idemKey, withdraw.opts, (id) => publishStart(deps, run.tenant, id))
+      .catch((e: unknown) =>
+        log("error", "could not start the next queued run", { run_id: run.id, ...errorFields(e) }),
+      );
     throw new ApiError(
       503,
       "queue_unavailable",

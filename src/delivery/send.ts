@@ -1,7 +1,10 @@
 /**
  * One outbound POST of a signed JSON body: fresh timestamp and signature per attempt, a timeout,
- * and redirects never followed (a 3xx counts as a failed attempt).
+ * and redirects never followed (a 3xx counts as a failed attempt). The URL is checked against the
+ * outbound URL policy again before every attempt, so a stored URL can never outlive the policy.
+ * Replies are read only up to a bound: a hostile endpoint cannot make threadhook buffer without end.
  */
+import { checkOutboundUrl, type UrlPolicyMode } from "../security/url-policy";
 import { signWebhook } from "./sign";
 
 export interface SendResult {
@@ -23,9 +26,12 @@ export async function sendSigned(opts: {
   secrets: string[];
   headers: Record<string, string>;
   timeoutMs: number;
+  policy: UrlPolicyMode;
   now: () => number;
 }): Promise<SendResult> {
   const started = opts.now();
+  const verdict = checkOutboundUrl(opts.url, opts.policy);
+  if (!verdict.ok) return failed(`refused by the outbound URL policy: ${verdict.reason}`, 0);
   const signed = signWebhook(opts.secrets, opts.webhookId, new Date(started), opts.body);
   try {
     const res = await fetch(opts.url, {
@@ -47,25 +53,54 @@ export async function sendSigned(opts: {
     };
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-    const error = timedOut ? `timeout after ${opts.timeoutMs} ms` : "connection failed";
-    return {
-      ok: false,
-      status: null,
-      error,
-      duration_ms: opts.now() - started,
-      reply: null,
-      replyText: null,
-    };
+    return failed(
+      timedOut ? `timeout after ${opts.timeoutMs} ms` : "connection failed",
+      opts.now() - started,
+    );
   }
 }
 
+const failed = (error: string, durationMs: number): SendResult => ({
+  ok: false,
+  status: null,
+  error,
+  duration_ms: durationMs,
+  reply: null,
+  replyText: null,
+});
+
 async function readReply(res: Response): Promise<{ reply: unknown; replyText: string | null }> {
-  const text = await res.text();
-  if (text.length > MAX_REPLY_BYTES) return { reply: null, replyText: null };
+  const text = await readBounded(res, MAX_REPLY_BYTES);
+  if (text === null) return { reply: null, replyText: null };
   if (!(res.headers.get("content-type") ?? "").includes("json")) return { reply: null, replyText: text };
   try {
     return { reply: JSON.parse(text), replyText: text };
   } catch {
     return { reply: null, replyText: text };
   }
+}
+
+/** The body as text, or null when it is longer than `max` bytes (reading stops there). */
+async function readBounded(res: Response, max: number): Promise<string | null> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
 }

@@ -20,3 +20,12 @@ export const DELIVERY_TIMEOUT_MS = 10 * SECOND_MS;
 export const RUN_TTL_S = 30 * 24 * 3600;
 export const THREAD_TTL_S = 90 * 24 * 3600;
 export const IDEMPOTENCY_TTL_S = 24 * 3600;
+/**
+ * A run holds one of its tenant's active-run slots from its start to its end, at most its timeout
+ * (≤ 86 400 s). A slot older than that plus a margin belongs to a run whose steps died; it is freed.
+ */
+export const ACTIVE_SLOT_STALE_MS = 25 * 3600 * SECOND_MS;
+/** Monthly usage counters outlive the year they describe. */
+export const USAGE_TTL_S = 400 * 24 * 3600;
+/** Upper bound on slot handoffs in one release (each hands one slot; the cap bounds them anyway). */
+export const MAX_HANDOFFS_PER_RELEASE = 100;

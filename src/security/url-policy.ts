@@ -1,18 +1,22 @@
 /**
  * Outbound URL policy: the one place that decides whether threadhook may POST to a URL a caller
- * gave (callbacks, tool endpoints). Pure: no DNS, no I/O.
+ * gave (callbacks, tool endpoints). Checked when the URL is accepted and again before each send.
+ * Pure: no DNS, no I/O.
  *
  * - https only; http only in dev mode. No credentials in the URL. Default ports only outside dev.
  * - IP-literal hosts in private, loopback, link-local (incl. the 169.254.169.254 metadata address),
  *   CGNAT, multicast, reserved, benchmarking, documentation or unspecified ranges are refused, in
- *   every notation: WHATWG URL parsing already turns decimal, octal, hex and short IPv4 forms into
- *   dotted decimal, and IPv6 forms that embed IPv4 (mapped, compatible, NAT64, 6to4) are unpacked.
- * - Internal names (localhost, single labels, .internal, .local, .home.arpa, …) are refused.
+ *   every notation: WHATWG URL parsing already turns decimal, octal, hex, short and full-width IPv4
+ *   forms into dotted decimal, and IPv6 forms that embed IPv4 (mapped, translated, compatible,
+ *   NAT64, 6to4) are unpacked and checked as IPv4. Teredo and the IETF protocol block are refused.
+ * - Internal names (localhost, single labels, .internal, .local, .home.arpa, …), well-known names
+ *   that resolve to loopback (localtest.me, lvh.me) and wildcard-DNS names that spell a refused
+ *   address (10.0.0.1.nip.io, 10-0-0-1.sslip.io) are refused.
  * - Dev mode allows loopback (the local stack runs on 127.0.0.1) but still refuses the rest.
  *
- * Not covered here: DNS rebinding (a public name resolving to a private address) — a Worker cannot
- * resolve names itself, and Cloudflare's egress does not reach private networks. Callers of this
- * module must fetch with `redirect: "manual"` so a redirect cannot lead elsewhere.
+ * Not covered here: DNS rebinding in general (a public name resolving to a private address) — a
+ * Worker cannot resolve names itself, and Cloudflare's egress does not reach private networks.
+ * Senders fetch with `redirect: "manual"`, so a redirect cannot lead elsewhere.
  */
 export type UrlPolicyMode = { devMode: boolean };
 export type UrlRefusal =
@@ -32,15 +36,23 @@ const MAX_URL_LENGTH = 2048;
 const INTERNAL_SUFFIXES = [
   ".localhost",
   ".internal",
+  ".intranet",
+  ".private",
   ".local",
   ".localdomain",
+  ".home",
   ".home.arpa",
-  ".svc",
-  ".cluster.local",
-  ".corp",
   ".lan",
-  ".intranet",
+  ".corp",
+  ".svc",
+  ".arpa",
+  ".onion",
+  ".alt",
+  ".test",
+  ".invalid",
 ];
+/** Public DNS names that resolve to 127.0.0.1 (with every subdomain). */
+const LOOPBACK_NAMES = ["localtest.me", "lvh.me", "vcap.me", "local.gd"];
 const refuse = (reason: UrlRefusal, message: string): UrlVerdict => ({ ok: false, reason, message });
 
 export function checkOutboundUrl(raw: string, mode: UrlPolicyMode): UrlVerdict {
@@ -61,25 +73,25 @@ export function checkOutboundUrl(raw: string, mode: UrlPolicyMode): UrlVerdict {
   if (url.username || url.password)
     return refuse("userinfo_not_allowed", "URLs must not carry credentials (userinfo)");
   if (url.port && !mode.devMode) return refuse("port_not_allowed", "only the default port is allowed");
-  const host = url.hostname.toLowerCase().replace(/\.$/, "");
+  const verdict = checkHost(url.hostname.toLowerCase().replace(/\.$/, ""), mode);
+  return verdict ?? { ok: true, url };
+}
+
+/** A refusal for the host, or null when it may be called. */
+function checkHost(host: string, mode: UrlPolicyMode): UrlVerdict | null {
   const address = hostAddress(host);
-  if (address) {
-    const verdict = checkAddress(address, mode);
-    return verdict ?? { ok: true, url };
-  }
+  if (address) return checkAddress(address, mode);
   if (host === "localhost" || host.endsWith(".localhost")) {
-    return mode.devMode
-      ? { ok: true, url }
-      : refuse("internal_hostname", "localhost is not reachable from threadhook");
+    return mode.devMode ? null : refuse("internal_hostname", "localhost is not reachable from threadhook");
   }
-  if (
-    !host.includes(".") ||
-    INTERNAL_SUFFIXES.some((s) => host.endsWith(s)) ||
-    host === "metadata.google.internal"
-  ) {
+  if (!host.includes(".") || INTERNAL_SUFFIXES.some((s) => host.endsWith(s))) {
     return refuse("internal_hostname", `'${host}' looks like an internal host name`);
   }
-  return { ok: true, url };
+  if (LOOPBACK_NAMES.some((n) => host === n || host.endsWith(`.${n}`))) {
+    return refuse("loopback_address", `'${host}' resolves to a loopback address`);
+  }
+  const spelled = spelledAddress(host);
+  return spelled ? checkAddress({ v4: spelled }, { devMode: false }) : null;
 }
 
 type Address = { v4: number[] } | { v6: number[] };
@@ -96,6 +108,14 @@ function hostAddress(host: string): Address | null {
   return null;
 }
 
+/** Wildcard-DNS names that spell an IPv4 address up front: `10.0.0.1.nip.io`, `10-0-0-1.sslip.io`. */
+function spelledAddress(host: string): number[] | null {
+  const m = /^(?:[a-z0-9-]*?[.-])??(\d{1,3})[.-](\d{1,3})[.-](\d{1,3})[.-](\d{1,3})\./.exec(host);
+  if (!m) return null;
+  const bytes = m.slice(1, 5).map(Number);
+  return bytes.every((b) => b <= 255) ? bytes : null;
+}
+
 /** An IPv6 literal as WHATWG URL leaves it: hex words, at most one `::`, embedded IPv4 already in hex. */
 function parseV6(text: string): number[] | null {
   const [head = "", rest] = text.split("::");
@@ -110,28 +130,47 @@ function parseV6(text: string): number[] | null {
 }
 
 function checkAddress(address: Address, mode: UrlPolicyMode): UrlVerdict | null {
-  if ("v4" in address) return checkV4(address.v4, mode);
-  const w = address.v6;
-  const embedded = (hi: number, lo: number) => [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff];
-  const zeroPrefix = (n: number) => w.slice(0, n).every((x) => x === 0);
-  if (zeroPrefix(5) && w[5] === 0xffff) return checkV4(embedded(w[6] ?? 0, w[7] ?? 0), mode); // ::ffff:a.b.c.d
-  if (zeroPrefix(6) && !(w[6] === 0 && (w[7] ?? 0) <= 1))
-    return checkV4(embedded(w[6] ?? 0, w[7] ?? 0), mode); // ::a.b.c.d
-  if (w[0] === 0x64 && w[1] === 0xff9b) return checkV4(embedded(w[6] ?? 0, w[7] ?? 0), mode); // NAT64
-  if (w[0] === 0x2002) return checkV4(embedded(w[1] ?? 0, w[2] ?? 0), mode); // 6to4
+  return "v4" in address ? checkV4(address.v4, mode) : checkV6(address.v6, mode);
+}
+
+const bytesOf = (hi: number, lo: number) => [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff];
+
+/** IPv6 forms that carry an IPv4 address: the embedded address decides. */
+function embeddedV4(w: number[]): number[] | null {
+  const zero = (from: number, to: number) => w.slice(from, to).every((x) => x === 0);
+  const low = bytesOf(w[6] ?? 0, w[7] ?? 0);
+  if (zero(0, 5) && w[5] === 0xffff) return low; // ::ffff:a.b.c.d (mapped)
+  if (zero(0, 4) && w[4] === 0xffff && w[5] === 0) return low; // ::ffff:0:a.b.c.d (translated)
+  if (zero(0, 6) && !(w[6] === 0 && (w[7] ?? 0) <= 1)) return low; // ::a.b.c.d (compatible)
+  if (w[0] === 0x64 && w[1] === 0xff9b) return low; // 64:ff9b::/96 and 64:ff9b:1::/48 (NAT64)
+  if (w[0] === 0x2002) return bytesOf(w[1] ?? 0, w[2] ?? 0); // 2002::/16 (6to4)
+  return null;
+}
+
+/** [first word, mask of the first word, second word or null, reason, message] */
+const V6_RANGES: [number, number, number | null, UrlRefusal, string][] = [
+  [0xfe80, 0xffc0, null, "link_local_address", "link-local addresses are not allowed"],
+  [0xfc00, 0xfe00, null, "private_address", "unique-local (private) IPv6 addresses are not allowed"],
+  [0xfec0, 0xffc0, null, "private_address", "site-local IPv6 addresses are not allowed"],
+  [0xff00, 0xff00, null, "reserved_address", "multicast addresses are not allowed"],
+  [0x2001, 0xffff, 0x0db8, "reserved_address", "documentation addresses are not allowed"],
+  [0x3fff, 0xffff, null, "reserved_address", "documentation addresses are not allowed"],
+  [0x0100, 0xffff, 0x0000, "reserved_address", "discard-only addresses are not allowed"],
+];
+
+function checkV6(w: number[], mode: UrlPolicyMode): UrlVerdict | null {
+  const v4 = embeddedV4(w);
+  if (v4) return checkV4(v4, mode);
   if (w.every((x, i) => x === (i === 7 ? 1 : 0)))
     return mode.devMode ? null : refuse("loopback_address", "loopback addresses are not allowed");
   if (w.every((x) => x === 0)) return refuse("reserved_address", "the unspecified address is not allowed");
-  const first = w[0] ?? 0;
-  if ((first & 0xffc0) === 0xfe80)
-    return refuse("link_local_address", "link-local addresses are not allowed");
-  if ((first & 0xfe00) === 0xfc00)
-    return refuse("private_address", "unique-local (private) IPv6 addresses are not allowed");
-  if ((first & 0xff00) === 0xff00) return refuse("reserved_address", "multicast addresses are not allowed");
-  if (first === 0x2001 && w[1] === 0x0db8)
-    return refuse("reserved_address", "documentation addresses are not allowed");
-  if ((first & 0xffc0) === 0xfec0)
-    return refuse("private_address", "site-local IPv6 addresses are not allowed");
+  const [first = 0, second = 0] = w;
+  // 2001::/23: IETF protocol assignments (Teredo 2001::/32 embeds a hidden IPv4 address).
+  if (first === 0x2001 && second < 0x0200)
+    return refuse("reserved_address", "IETF protocol addresses (incl. Teredo) are not allowed");
+  for (const [word, mask, next, reason, message] of V6_RANGES) {
+    if ((first & mask) === word && (next === null || second === next)) return refuse(reason, message);
+  }
   return null;
 }
 
@@ -140,9 +179,11 @@ const V4_RANGES: [number[], number, UrlRefusal, string][] = [
   [[10, 0, 0, 0], 8, "private_address", "private addresses are not allowed"],
   [[100, 64, 0, 0], 10, "private_address", "carrier-grade NAT addresses are not allowed"],
   [[169, 254, 0, 0], 16, "link_local_address", "link-local addresses (incl. cloud metadata) are not allowed"],
+  [[168, 63, 129, 16], 32, "reserved_address", "cloud platform (metadata) addresses are not allowed"],
   [[172, 16, 0, 0], 12, "private_address", "private addresses are not allowed"],
   [[192, 0, 0, 0], 24, "reserved_address", "IETF protocol addresses are not allowed"],
   [[192, 0, 2, 0], 24, "reserved_address", "documentation addresses are not allowed"],
+  [[192, 88, 99, 0], 24, "reserved_address", "6to4 relay addresses are not allowed"],
   [[192, 168, 0, 0], 16, "private_address", "private addresses are not allowed"],
   [[198, 18, 0, 0], 15, "reserved_address", "benchmarking addresses are not allowed"],
   [[198, 51, 100, 0], 24, "reserved_address", "documentation addresses are not allowed"],
@@ -151,15 +192,16 @@ const V4_RANGES: [number[], number, UrlRefusal, string][] = [
   [[240, 0, 0, 0], 4, "reserved_address", "reserved and broadcast addresses are not allowed"],
 ];
 
+const toInt = (b: number[]) =>
+  (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
+
 function checkV4(b: number[], mode: UrlPolicyMode): UrlVerdict | null {
-  const n = (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
   if (b[0] === 127)
     return mode.devMode ? null : refuse("loopback_address", "loopback addresses are not allowed");
+  const n = toInt(b);
   for (const [base, bits, reason, message] of V4_RANGES) {
-    const start =
-      (((base[0] ?? 0) << 24) | ((base[1] ?? 0) << 16) | ((base[2] ?? 0) << 8) | (base[3] ?? 0)) >>> 0;
     const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-    if ((n & mask) >>> 0 === start) return refuse(reason, message);
+    if ((n & mask) >>> 0 === toInt(base)) return refuse(reason, message);
   }
   return null;
 }

@@ -23,7 +23,8 @@ export interface Deps {
   threads: Pick<ThreadStore, "get" | "setConversationId">;
   queue: Pick<StepQueue, "publish">;
   upstream: Upstream;
-  webhookSecrets: string[];
+  /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
+  webhookSecrets: (tenant: string) => Promise<string[]>;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
 }
@@ -63,6 +64,8 @@ export async function performAction(
       );
       return keepGoing(transition(run, { type: "thread_released" }, deps.now()));
     case "deliver":
+      // What an event announces must already be readable: a receiver may GET the run at once.
+      await ctx.save(run);
       return keepGoing(await deliver(deps, run));
     case "call_tools":
       return keepGoing(
@@ -223,9 +226,10 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
     url: callback.url,
     body: JSON.stringify(event),
     webhookId: event.id,
-    secrets: deps.webhookSecrets,
+    secrets: await deps.webhookSecrets(run.tenant),
     headers: callback.headers,
     timeoutMs: DELIVERY_TIMEOUT_MS,
+    policy: { devMode: deps.config.devMode },
     now: deps.now,
   });
   const inCycle = run.delivery.attempts.length - run.delivery.cycle_start + 1;
@@ -273,9 +277,10 @@ async function callTools(deps: Deps, run: RunRecord, calls: PendingCall[]): Prom
         url: endpoint.url,
         body: JSON.stringify(body),
         webhookId: `call_${c.call_id}`,
-        secrets: deps.webhookSecrets,
+        secrets: await deps.webhookSecrets(run.tenant),
         headers: endpoint.headers,
         timeoutMs: endpoint.timeout_ms,
+        policy: { devMode: deps.config.devMode },
         now: deps.now,
       });
       if (!r.ok) return { call_id: c.call_id, ok: false, error: r.error ?? "tool endpoint failed" };

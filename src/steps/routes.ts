@@ -25,6 +25,10 @@ async function verifiedBody(req: Request, config: Config, path: string) {
   const body = await req.text();
   const url = `${config.publicUrl ?? origin}${path}`;
   if (!(await stepQueue(config, origin).verify(req.headers.get("upstash-signature"), body, url))) {
+    log("warn", "step delivery refused: missing or invalid Upstash-Signature", {
+      path,
+      message_id: printable(req.headers.get("upstash-message-id")),
+    });
     throw new ApiError(401, "invalid_signature", "Missing or invalid Upstash-Signature.");
   }
   return { body, origin };
@@ -66,6 +70,9 @@ export const steps = new Hono<AppEnv>()
     });
     return c.json({ outcome: "rescued", rescue, delay_ms: delayMs }, 200);
   });
+
+/** A caller-supplied header, safe to log: short, plain characters only. */
+const printable = (v: string | null) => (v ? v.replace(/[^\w.:-]/g, "").slice(0, 64) : null);
 
 function fromBase64(b64: string): string {
   try {

@@ -9,3 +9,13 @@ export function createRedis(url: string, token: string): Redis {
 
 export const parseJson = <T>(raw: unknown): T | null =>
   typeof raw === "string" ? (JSON.parse(raw) as T) : null;
+
+/** HGETALL as an object: without automatic deserialisation the client answers `[field, value, …]`. */
+export async function hgetAll(redis: Redis, key: string): Promise<Record<string, string>> {
+  const raw = (await redis.hgetall(key)) as unknown;
+  if (!raw) return {};
+  if (!Array.isArray(raw)) return raw as Record<string, string>;
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = String(raw[i + 1]);
+  return out;
+}

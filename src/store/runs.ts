@@ -1,16 +1,32 @@
-/** Runs in Redis: creation with thread queueing and idempotency, fenced claims and saves. */
-import { IDEMPOTENCY_TTL_S, RUN_TTL_S, THREAD_TTL_S } from "../engine/constants";
+/**
+ * Runs in Redis: creation with quotas, thread and tenant queueing, thread messages and idempotency,
+ * fenced claims and saves, and the release that records the answer and hands a thread and an
+ * active-run slot on.
+ */
+import type { Config } from "../config";
+import {
+  ACTIVE_SLOT_STALE_MS,
+  IDEMPOTENCY_TTL_S,
+  MAX_HANDOFFS_PER_RELEASE,
+  RUN_TTL_S,
+  THREAD_TTL_S,
+  USAGE_TTL_S,
+} from "../engine/constants";
 import type { MessageRecord } from "../engine/messages";
 import type { RunRecord } from "../engine/types";
+import { monthOf } from "../engine/usage";
 import { keys } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
 import { parseJson, type Redis } from "./redis";
-import { ABANDON_RUN, CLAIM, CREATE_RUN, RELEASE_THREAD, SAVE, UNLOCK, UNQUEUE_RUN } from "./scripts";
+import { ABANDON_RUN, CLAIM, CREATE_RUN, RELEASE_RUN, SAVE, UNLOCK, UNQUEUE_RUN } from "./scripts";
 
 export type CreateOutcome =
   | { kind: "start" }
   | { kind: "queued" }
+  /** Holds its thread, waits for an active-run slot; `pump`: a slot is free, others wait, hand it on. */
+  | { kind: "waiting"; pump: boolean }
+  | { kind: "quota"; quota: "runs" | "tokens"; limit: number }
   | { kind: "duplicate"; runId: string; bodyHash: string }
   /** `exclusive` mode only: the thread has an active run. */
   | { kind: "busy"; activeRunId: string }
@@ -26,6 +42,8 @@ export interface CreateOptions {
   newMessages: MessageRecord[];
 }
 
+export type StartRun = (runId: string) => Promise<void>;
+
 export type ClaimOutcome =
   | { kind: "ok"; run: RunRecord; cancelRequested: boolean }
   | { kind: "stale"; run: RunRecord | null }
@@ -34,34 +52,32 @@ export type ClaimOutcome =
 
 export class RunStore {
   private readonly redis: Redis;
+  private readonly defaults: Config["tenantDefaults"];
   private readonly scripts;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, defaults: Config["tenantDefaults"]) {
     this.redis = redis;
+    this.defaults = defaults;
     this.scripts = {
       claim: redis.createScript<string[]>(CLAIM),
       save: redis.createScript<number>(SAVE),
       create: redis.createScript<string[]>(CREATE_RUN),
-      release: redis.createScript<string[]>(RELEASE_THREAD),
+      release: redis.createScript<string[]>(RELEASE_RUN),
       unqueue: redis.createScript<number>(UNQUEUE_RUN),
       unlock: redis.createScript<number>(UNLOCK),
-      abandon: redis.createScript<string>(ABANDON_RUN),
+      abandon: redis.createScript<number>(ABANDON_RUN),
     };
   }
 
-  private createKeys(run: RunRecord, idemKey: string | null) {
-    const { tenant, thread_id: thread, id } = run;
+  private idemKey(run: RunRecord, idemKey: string | null) {
+    return idemKey ? keys.idempotency(run.tenant, idemKey) : keys.run(run.tenant, run.id);
+  }
+
+  private messageKeys(tenant: string, thread: string) {
     return [
-      keys.run(tenant, id),
-      idemKey ? keys.idempotency(tenant, idemKey) : keys.run(tenant, id),
-      keys.threadActive(tenant, thread),
-      keys.threadQueue(tenant, thread),
-      keys.threadRuns(tenant, thread),
       keys.thread(tenant, thread),
       keys.threadMessages(tenant, thread),
       keys.threadMessageDocs(tenant, thread),
-      keys.threadHeld(tenant, thread),
-      keys.threadSent(tenant, thread),
     ];
   }
 
@@ -70,39 +86,80 @@ export class RunStore {
     idem: { key: string; bodyHash: string } | null,
     opts: CreateOptions,
   ): Promise<CreateOutcome> {
-    const idemValue = idem ? `${idem.bodyHash}|${run.id}` : "";
-    const [kind, detail = ""] = await this.scripts.create.exec(this.createKeys(run, idem?.key ?? null), [
-      run.id,
-      JSON.stringify(run),
-      idem ? "1" : "0",
-      idemValue,
-      String(RUN_TTL_S),
-      String(IDEMPOTENCY_TTL_S),
-      String(run.created_at_ms),
-      opts.mode,
-      opts.expectedHeld.join(" "),
-      String(THREAD_TTL_S),
-      String(opts.newMessages.length),
-      ...messageArgs(opts.newMessages),
-    ]);
+    const { tenant, thread_id: thread, id } = run;
+    const result = await this.scripts.create.exec(
+      [
+        keys.run(tenant, id),
+        this.idemKey(run, idem?.key ?? null),
+        keys.threadActive(tenant, thread),
+        keys.threadQueue(tenant, thread),
+        keys.threadRuns(tenant, thread),
+        keys.tenant(tenant),
+        keys.activeSlots(tenant),
+        keys.slotQueue(tenant),
+        keys.usage(tenant, monthOf(run.created_at_ms)),
+        ...this.messageKeys(tenant, thread),
+        keys.threadHeld(tenant, thread),
+        keys.threadSent(tenant, thread),
+      ],
+      [
+        id,
+        JSON.stringify(run),
+        idem ? "1" : "0",
+        idem ? `${idem.bodyHash}|${id}` : "",
+        String(RUN_TTL_S),
+        String(IDEMPOTENCY_TTL_S),
+        String(run.created_at_ms),
+        run.params.model,
+        String(this.defaults.maxActiveRuns),
+        String(this.defaults.monthlyRuns),
+        String(this.defaults.monthlyTokens),
+        String(USAGE_TTL_S),
+        String(ACTIVE_SLOT_STALE_MS),
+        opts.mode,
+        opts.expectedHeld.join(" "),
+        String(THREAD_TTL_S),
+        String(opts.newMessages.length),
+        ...messageArgs(opts.newMessages),
+      ],
+    );
+    const [kind, a = "", b = ""] = result.map(String);
     if (kind === "duplicate") {
-      const [bodyHash = "", runId = ""] = detail.split("|");
+      const [bodyHash = "", runId = ""] = a.split("|");
       return { kind, runId, bodyHash };
     }
-    if (kind === "busy") return { kind, activeRunId: detail };
-    if (kind === "held") return { kind, ids: detail.split(" ").filter(Boolean) };
+    if (kind === "busy") return { kind, activeRunId: a };
+    if (kind === "held") return { kind, ids: a.split(" ").filter(Boolean) };
+    if (kind === "quota") return { kind, quota: a === "tokens" ? "tokens" : "runs", limit: Number(b) };
+    if (kind === "waiting") return { kind, pump: a === "1" };
     return { kind: kind === "start" ? "start" : "queued" };
   }
 
-  /** Undo `create` after its first step could not be published. Returns a run to start instead. */
-  async abandon(run: RunRecord, idemKey: string | null, opts: CreateOptions): Promise<string | null> {
-    const next = await this.scripts.abandon.exec(this.createKeys(run, idemKey), [
-      run.id,
-      String(RUN_TTL_S),
-      opts.newMessages.map((m) => m.id).join(" "),
-      opts.expectedHeld.join(" "),
-    ]);
-    return next || null;
+  /**
+   * Undo `create` after its first step could not be published: the record, its messages and its
+   * count go, then its thread and slot are released like an ended run's (without counting tokens).
+   */
+  async abandon(
+    run: RunRecord,
+    idemKey: string | null,
+    opts: CreateOptions,
+    startNext: StartRun,
+  ): Promise<void> {
+    const { tenant, thread_id: thread } = run;
+    await this.scripts.abandon.exec(
+      [
+        keys.run(tenant, run.id),
+        this.idemKey(run, idemKey),
+        keys.threadRuns(tenant, thread),
+        keys.usage(tenant, monthOf(run.created_at_ms)),
+        keys.threadMessages(tenant, thread),
+        keys.threadMessageDocs(tenant, thread),
+        keys.threadHeld(tenant, thread),
+        keys.threadSent(tenant, thread),
+      ],
+      [run.id, run.params.model, opts.newMessages.map((m) => m.id).join(" "), opts.expectedHeld.join(" ")],
+    );
+    await this.release(tenant, run, null, false, startNext);
   }
 
   async get(tenant: string, runId: string): Promise<{ run: RunRecord; seq: number } | null> {
@@ -172,34 +229,61 @@ export class RunStore {
   }
 
   /**
-   * Record the run's answer on its thread and release the thread. `startNext` publishes the start step of the next queued run; it is
-   * called before that run is handed the thread, so a crash in between cannot strand it.
+   * Record the run's answer on its thread, release its thread and active-run slot and count its
+   * tokens (once). `startNext` publishes the start step of a run that gets a slot; it is called
+   * before that run is handed the slot, so a crash in between cannot strand it.
    */
-  async releaseThread(
-    run: RunRecord,
+  async releaseThread(run: RunRecord, answer: MessageRecord | null, startNext: StartRun): Promise<void> {
+    await this.release(run.tenant, run, answer, true, startNext);
+  }
+
+  /** Hand free active-run slots of a tenant to the runs waiting for one (nothing ended). */
+  async pump(tenant: string, startNext: StartRun): Promise<void> {
+    await this.release(tenant, null, null, false, startNext);
+  }
+
+  private async release(
+    tenant: string,
+    run: RunRecord | null,
     answer: MessageRecord | null,
-    startNext: (runId: string) => Promise<void>,
-  ): Promise<void> {
-    const { tenant, thread_id: thread } = run;
-    const threadKeys = [
-      keys.threadActive(tenant, thread),
-      keys.threadQueue(tenant, thread),
-      keys.thread(tenant, thread),
-      keys.threadMessages(tenant, thread),
-      keys.threadMessageDocs(tenant, thread),
-    ];
+    count: boolean,
+    startNext: StartRun,
+  ) {
+    const tenantKeys = [keys.activeSlots(tenant), keys.slotQueue(tenant), keys.tenant(tenant)];
+    const runKeys = run
+      ? [
+          keys.threadActive(tenant, run.thread_id),
+          keys.threadQueue(tenant, run.thread_id),
+          keys.run(tenant, run.id),
+          keys.usage(tenant, monthOf(run.created_at_ms)),
+          ...this.messageKeys(tenant, run.thread_id),
+        ]
+      : [];
     const answerArgs = answer ? [answer.id, JSON.stringify(answer)] : ["", ""];
     let expected = "";
-    for (;;) {
-      const [kind, id = ""] = await this.scripts.release.exec(threadKeys, [
-        run.id,
-        expected,
-        String(RUN_TTL_S),
-        ...answerArgs,
-      ]);
-      if (kind !== "head") return;
-      await startNext(id);
-      expected = id;
+    for (let i = 0; i < MAX_HANDOFFS_PER_RELEASE; i++) {
+      const [kind, id = ""] = (
+        await this.scripts.release.exec(
+          [...tenantKeys, ...runKeys],
+          [
+            run?.id ?? "",
+            expected,
+            String(RUN_TTL_S),
+            String(Date.now()),
+            String(ACTIVE_SLOT_STALE_MS),
+            String(this.defaults.maxActiveRuns),
+            run?.params.model ?? "",
+            String(run?.usage.prompt_tokens ?? 0),
+            String(run?.usage.completion_tokens ?? 0),
+            String(USAGE_TTL_S),
+            count ? "1" : "0",
+            ...answerArgs,
+          ],
+        )
+      ).map(String);
+      if (kind === "done") return;
+      if (kind === "head") await startNext(id);
+      expected = kind === "head" ? id : "";
     }
   }
 

@@ -1,4 +1,5 @@
 // Conformance of dev/redis-rest with the official @upstash/redis client.
+import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RedisRestHandle, startRedisRest } from "../../dev/redis-rest/server.ts";
@@ -150,6 +151,36 @@ describe("scripts", () => {
     expect(sha).toBe(script.sha1);
     expect(await redis.scriptExists(sha)).toEqual([1]);
     expect(await redis.evalsha(sha, ["k"], ["y", "9"])).toEqual(["k", "y", 10]);
+  });
+});
+
+describe("Upstash-only script flags", () => {
+  const flagged = "#!lua flags=allow-key-locking\nreturn redis.call('INCR', KEYS[1])";
+
+  it("runs scripts with `#!lua flags=allow-key-locking` and serves their EVALSHA from then on", async () => {
+    await redis.scriptFlush();
+    const script = direct.createScript<number>(flagged);
+    const before = rest.stats().commands;
+    expect(await script.exec(["n"], [])).toBe(1); // EVALSHA (NOSCRIPT) + EVAL
+    expect(await script.exec(["n"], [])).toBe(2); // EVALSHA of the client's digest is mapped
+    expect(rest.stats().commands - before).toBe(3);
+    expect(await direct.scriptExists(script.sha1)).toEqual([1]);
+  });
+
+  it("lets @upstash/ratelimit count, refuse and report reset and remaining", async () => {
+    const limiter = new Ratelimit({
+      redis,
+      limiter: Ratelimit.fixedWindow(3, "60 s"),
+      prefix: "rl-test",
+      ephemeralCache: false,
+    });
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await limiter.limit("who"));
+    expect(results.map((r) => r.success)).toEqual([true, true, true, false, false]);
+    expect(results.map((r) => r.remaining)).toEqual([2, 1, 0, 0, 0]);
+    expect(results[0]?.limit).toBe(3);
+    expect(results[3]?.reset).toBeGreaterThan(Date.now());
+    expect((await limiter.limit("someone else")).success).toBe(true);
   });
 });
 

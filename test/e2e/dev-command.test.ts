@@ -50,6 +50,7 @@ describe("npm run dev", () => {
       "apiKey",
       "inbox",
       "openai",
+      "operatorKey",
       "qstash",
       "redis",
       "webhookSecret",

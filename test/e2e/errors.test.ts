@@ -41,8 +41,33 @@ describe("errors", () => {
         "too many metadata keys",
         msg({ metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) }),
         400,
-        "invalid_value",
+        "invalid_metadata",
         "metadata",
+      ],
+      ["deeply nested body", `{"input":${"[".repeat(40)}${"]".repeat(40)}}`, 400, "json_too_deep", null],
+      ["string over its limit", msg({ model: "m".repeat(300) }), 400, "string_too_long", "model"],
+      ["empty body", "", 400, "missing_required_parameter", "assistant_id"],
+      ["JSON that is not an object", "[1,2,3]", 400, "invalid_value", null],
+      [
+        "too many tools",
+        msg({ tools: Array.from({ length: 129 }, () => ({ type: "code_interpreter" })) }),
+        400,
+        "too_many_tools",
+        "tools",
+      ],
+      [
+        "schema too large",
+        msg({
+          tools: [
+            {
+              type: "function",
+              function: { name: "f", parameters: { type: "object", description: "d".repeat(70_000) } },
+            },
+          ],
+        }),
+        400,
+        "schema_too_large",
+        "tools.0.function.parameters",
       ],
       [
         "callback to a metadata address",

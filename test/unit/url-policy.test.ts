@@ -66,6 +66,67 @@ const hostile: [string, string][] = [
   ["https://router.home.arpa/", "internal_hostname"],
   ["https://api.default.svc.cluster.local/", "internal_hostname"],
   [`https://example.com/${"a".repeat(2100)}`, "too_long"],
+  // every IPv4 notation WHATWG URL accepts, and full-width digits (IDNA maps them)
+  ["https://0177.1/", "loopback_address"],
+  ["https://00000177.0.0.1/", "loopback_address"],
+  ["https://0x7f000001./", "loopback_address"],
+  ["https://127.0.0.1./", "loopback_address"],
+  ["https://１２７.０.０.１/", "loopback_address"],
+  ["https:/\\/127.0.0.1/", "loopback_address"],
+  ["https://3232235777/", "private_address"],
+  ["https://0300.0250.1.1/", "private_address"],
+  ["https://0xa9fea9fe/", "link_local_address"],
+  ["https://4294967295/", "reserved_address"],
+  ["https://4294967296/", "invalid_url"],
+  ["https://1.2.3.4.5/", "invalid_url"],
+  // IPv6 that embeds IPv4 in every form, and the remaining special ranges
+  ["https://[::127.0.0.1]/", "loopback_address"],
+  ["https://[::ffff:0:7f00:1]/", "loopback_address"],
+  ["https://[0::ffff:169.254.169.254]/", "link_local_address"],
+  ["https://[::ffff:a00:1]/", "private_address"],
+  ["https://[64:ff9b:1::a00:1]/", "private_address"],
+  ["https://[2002:7f00:1::]/", "loopback_address"],
+  ["https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "reserved_address"],
+  ["https://[2001:db8::1]/", "reserved_address"],
+  ["https://[3fff::1]/", "reserved_address"],
+  ["https://[100::1]/", "reserved_address"],
+  ["https://[fec0::1]/", "private_address"],
+  ["https://[fd00:ec2::254]/", "private_address"],
+  ["https://[febf::1]/", "link_local_address"],
+  ["https://[fe80::1%25eth0]/", "invalid_url"],
+  ["https://[::ffff:100.100.100.200]/", "private_address"],
+  // cloud metadata and special IPv4 ranges
+  ["https://168.63.129.16/", "reserved_address"],
+  ["https://100.100.100.200/latest/meta-data", "private_address"],
+  ["https://192.0.0.192/", "reserved_address"],
+  ["https://192.88.99.1/", "reserved_address"],
+  ["https://203.0.113.7/", "reserved_address"],
+  // internal names, encoded and look-alike spellings of localhost, loopback and wildcard DNS
+  ["https://loc%61lhost/", "internal_hostname"],
+  ["https://%6c%6f%63%61%6c%68%6f%73%74/", "internal_hostname"],
+  ["https://ⓛocalhost/", "internal_hostname"],
+  ["https://localhost%2e/", "internal_hostname"],
+  ["https://instance-data/latest", "internal_hostname"],
+  ["https://kubernetes.default.svc/", "internal_hostname"],
+  ["https://1.0.0.127.in-addr.arpa/", "internal_hostname"],
+  ["https://vault.corp/", "internal_hostname"],
+  ["https://nas.home/", "internal_hostname"],
+  ["https://hidden.onion/", "internal_hostname"],
+  ["https://app.test/", "internal_hostname"],
+  ["https://localtest.me/", "loopback_address"],
+  ["https://api.lvh.me/", "loopback_address"],
+  ["https://127.0.0.1.nip.io/", "loopback_address"],
+  ["https://10.0.0.1.nip.io/", "private_address"],
+  ["https://app-192-168-1-1.sslip.io/", "private_address"],
+  ["https://169.254.169.254.nip.io/", "link_local_address"],
+  // credentials and ports in other spellings
+  ["https://:secret@example.com/", "userinfo_not_allowed"],
+  ["https://user@127.0.0.1/", "userinfo_not_allowed"],
+  ["https://example.com:0/", "port_not_allowed"],
+  ["https://example.com:80/", "port_not_allowed"],
+  ["http://example.com:443/", "scheme_not_allowed"],
+  ["wss://example.com/", "scheme_not_allowed"],
+  ["data:text/plain,hi", "scheme_not_allowed"],
 ];
 
 const allowed = [
@@ -80,6 +141,14 @@ const allowed = [
   "https://[2606:4700:4700::1111]/cb",
   "https://172.32.0.1/",
   "https://example.com./trailing-dot",
+  "https://1.1.1.1.nip.io/",
+  "https://[2001:4860:4860::8888]/",
+  "https://[2a00:1450:4001:81b::200e]/",
+  "https://100.63.255.255/",
+  "https://100.128.0.1/",
+  "https://169.253.255.255/",
+  "https:example.com/no-slashes",
+  "https://EXAMPLE.com/Path?Q=1",
 ];
 
 describe("outbound URL policy", () => {
@@ -93,6 +162,11 @@ describe("outbound URL policy", () => {
   });
 
   it("has at least 40 hostile cases", () => expect(hostile.length).toBeGreaterThanOrEqual(40));
+
+  it("gives back the normalised URL that is then stored and called", () => {
+    const v = checkOutboundUrl("HTTPS://Example.COM:443/a/../b?x=1", prod);
+    expect(v.ok && v.url.href).toBe("https://example.com/b?x=1");
+  });
 
   it.each(allowed)("allows %s", (url) => {
     const v = checkOutboundUrl(url, prod);

@@ -1,0 +1,191 @@
+/**
+ * What the admin API (operator) and tenant admins ask for: tenants, API keys, webhook secrets.
+ * Keys and secrets are returned in clear exactly once, by the call that makes them.
+ */
+import type { Config } from "../config";
+import { ApiError, notFound } from "../errors";
+import { DEFAULT_TENANT, type Principal } from "../security/auth";
+import { generateApiKey, generateWebhookSecret, keyHint, sha256Hex } from "../security/credentials";
+import { type Role, roleAtLeast } from "../security/roles";
+import { liveSecrets, publicSecret, rotated } from "../security/webhook-secrets";
+import { newId } from "../store/ids";
+import type {
+  ApiKeyRecord,
+  ApiKeyStore,
+  TenantLimits,
+  TenantRecord,
+  TenantStore,
+  WebhookSecret,
+} from "../store/tenants";
+
+export interface TenantDeps {
+  tenants: Pick<TenantStore, "get" | "create" | "update" | "secrets" | "setSecrets">;
+  apiKeys: Pick<ApiKeyStore, "put" | "get" | "list" | "revoke">;
+  config: Pick<Config, "webhookSecret" | "secretRotationWindowS">;
+  now: () => number;
+}
+
+const NO_LIMITS: TenantLimits = { max_active_runs: null, monthly_runs: null, monthly_tokens: null };
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/** Tenant "default" exists without a record (the bootstrap key's tenant); others must be created. */
+export async function getTenant(deps: Pick<TenantDeps, "tenants">, id: string): Promise<TenantRecord> {
+  const found = await deps.tenants.get(id);
+  if (found) return found;
+  if (id === DEFAULT_TENANT) return { id, object: "tenant", name: null, created_at: 0, limits: NO_LIMITS };
+  throw notFound("tenant", id, "tenant");
+}
+
+export async function createTenant(
+  deps: TenantDeps,
+  input: {
+    id?: string | undefined;
+    name?: string | null | undefined;
+    limits?: Partial<TenantLimits> | undefined;
+  },
+) {
+  const now = deps.now();
+  const tenant: TenantRecord = {
+    id: input.id ?? `ten_${newId("key").slice(4, 20).toLowerCase()}`,
+    object: "tenant",
+    name: input.name ?? null,
+    created_at: seconds(now),
+    limits: { ...NO_LIMITS, ...input.limits },
+  };
+  const secret: WebhookSecret = {
+    id: newId("whs"),
+    secret: generateWebhookSecret(),
+    created_at_ms: now,
+    expires_at_ms: null,
+  };
+  if (!(await deps.tenants.create(tenant, [secret], now))) {
+    throw new ApiError(409, "tenant_exists", `A tenant with id '${tenant.id}' already exists.`, {
+      param: "id",
+    });
+  }
+  return { ...tenant, webhook_secret: secret.secret };
+}
+
+export async function updateTenant(
+  deps: TenantDeps,
+  id: string,
+  patch: { name?: string | null | undefined; limits?: Partial<TenantLimits> | undefined },
+): Promise<TenantRecord> {
+  const current = await getTenant(deps, id);
+  const next: TenantRecord = {
+    ...current,
+    name: patch.name === undefined ? current.name : patch.name,
+    limits: { ...current.limits, ...patch.limits },
+  };
+  if (!(await deps.tenants.get(id))) await deps.tenants.create(next, [], deps.now());
+  else await deps.tenants.update(next);
+  return next;
+}
+
+export interface KeyRequest {
+  name?: string | null | undefined;
+  role: Role;
+  assistant_ids?: string[] | null | undefined;
+  rate_limit_per_min?: number | null | undefined;
+}
+
+/**
+ * Issue a key. `issuer` is the operator, or a tenant admin key: that one cannot hand out more than
+ * it has (a higher role, or assistants outside its own scope).
+ */
+export async function issueKey(
+  deps: TenantDeps,
+  tenant: string,
+  req: KeyRequest,
+  issuer: Principal | "operator",
+) {
+  await getTenant(deps, tenant);
+  const scope = req.assistant_ids ?? null;
+  if (issuer !== "operator") checkIssuer(issuer, req.role, scope);
+  const key = generateApiKey();
+  const record: ApiKeyRecord = {
+    id: newId("key"),
+    object: "api_key",
+    tenant,
+    name: req.name ?? null,
+    role: req.role,
+    assistant_ids: scope,
+    rate_limit_per_min: req.rate_limit_per_min ?? null,
+    hint: keyHint(key),
+    created_at: seconds(deps.now()),
+    revoked_at: null,
+    hash: await sha256Hex(key),
+  };
+  await deps.apiKeys.put(record);
+  return { ...publicKey(record), key };
+}
+
+function checkIssuer(issuer: Principal, role: Role, scope: string[] | null): void {
+  if (!roleAtLeast(issuer.role, role)) {
+    throw new ApiError(403, "insufficient_role", `A '${issuer.role}' key cannot issue '${role}' keys.`, {
+      param: "role",
+    });
+  }
+  const mine = issuer.assistantIds;
+  if (mine !== null && (scope === null || scope.some((id) => !mine.includes(id)))) {
+    throw new ApiError(
+      403,
+      "assistant_not_allowed",
+      "A scoped key can only issue keys within its own scope.",
+      {
+        param: "assistant_ids",
+      },
+    );
+  }
+}
+
+export const publicKey = ({ hash: _hash, ...rest }: ApiKeyRecord) => rest;
+
+export async function listKeys(deps: TenantDeps, tenant: string) {
+  await getTenant(deps, tenant);
+  const all = await deps.apiKeys.list(tenant);
+  return { object: "list" as const, data: all.map(publicKey) };
+}
+
+export async function revokeKey(deps: TenantDeps, tenant: string, keyId: string) {
+  const found = await deps.apiKeys.get(tenant, keyId);
+  if (!found) throw notFound("api_key", keyId, "key_id");
+  return publicKey(await deps.apiKeys.revoke(found, seconds(deps.now())));
+}
+
+/** The configured WEBHOOK_SECRET stands for tenant "default" until it has secrets of its own. */
+async function storedOrConfigured(deps: Pick<TenantDeps, "tenants" | "config">, tenant: string) {
+  const stored = (await deps.tenants.secrets(tenant)) ?? [];
+  if (stored.length > 0 || tenant !== DEFAULT_TENANT || !deps.config.webhookSecret) return stored;
+  return [{ id: "whs_config", secret: deps.config.webhookSecret, created_at_ms: 0, expires_at_ms: null }];
+}
+
+/** The secrets deliveries of this tenant are signed with now (one signature each). */
+export async function signingSecrets(
+  deps: Pick<TenantDeps, "tenants" | "config">,
+  tenant: string,
+  now: number,
+): Promise<string[]> {
+  return liveSecrets(await storedOrConfigured(deps, tenant), now).map((s) => s.secret);
+}
+
+export async function rotateWebhookSecret(deps: TenantDeps, tenant: string, windowS?: number | undefined) {
+  await getTenant(deps, tenant);
+  const now = deps.now();
+  const fresh: WebhookSecret = {
+    id: newId("whs"),
+    secret: generateWebhookSecret(),
+    created_at_ms: now,
+    expires_at_ms: null,
+  };
+  const windowMs = (windowS ?? deps.config.secretRotationWindowS) * 1000;
+  const next = rotated(await storedOrConfigured(deps, tenant), fresh, now, windowMs);
+  if (!(await deps.tenants.get(tenant))) await updateTenant(deps, tenant, {});
+  await deps.tenants.setSecrets(tenant, next);
+  return {
+    object: "webhook_secret",
+    webhook_secret: fresh.secret,
+    ...publicSecret(fresh),
+    secrets: next.map(publicSecret),
+  };
+}

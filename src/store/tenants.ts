@@ -1,0 +1,153 @@
+/**
+ * Tenants and their API keys. A tenant is one hash (document, webhook secrets, limits as plain
+ * fields for the Lua scripts); its keys are records in a per-tenant hash, and each live key is also
+ * found by the SHA-256 of the key itself (the global index a request is authenticated through).
+ * Revoking deletes that index entry in the same transaction, so the next request fails.
+ */
+import type { Role } from "../security/roles";
+import { keys, TENANT_FIELDS } from "./keys";
+import { type ListPage, type ListParams, pageIds, toPage } from "./list";
+import { hgetAll, parseJson, type Redis } from "./redis";
+import { CREATE_TENANT } from "./scripts";
+
+export interface TenantLimits {
+  /** null: the configured default applies. */
+  max_active_runs: number | null;
+  monthly_runs: number | null;
+  monthly_tokens: number | null;
+}
+
+export interface TenantRecord {
+  id: string;
+  object: "tenant";
+  name: string | null;
+  created_at: number;
+  limits: TenantLimits;
+}
+
+export interface WebhookSecret {
+  id: string;
+  secret: string;
+  created_at_ms: number;
+  /** When it stops signing (set when a newer secret replaces it); null while current. */
+  expires_at_ms: number | null;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  object: "api_key";
+  tenant: string;
+  name: string | null;
+  role: Role;
+  /** The assistants this key may use; null = all of its tenant's. */
+  assistant_ids: string[] | null;
+  /** Requests per minute; null = the configured default. */
+  rate_limit_per_min: number | null;
+  /** The first characters of the key, to tell keys apart. */
+  hint: string;
+  created_at: number;
+  revoked_at: number | null;
+  /** SHA-256 of the key (never shown). */
+  hash: string;
+}
+
+const limitFields = (l: TenantLimits) => ({
+  [TENANT_FIELDS.maxActiveRuns]: l.max_active_runs ?? "",
+  [TENANT_FIELDS.monthlyRuns]: l.monthly_runs ?? "",
+  [TENANT_FIELDS.monthlyTokens]: l.monthly_tokens ?? "",
+});
+
+export class TenantStore {
+  private readonly redis: Redis;
+  constructor(redis: Redis) {
+    this.redis = redis;
+  }
+
+  async get(tenant: string): Promise<TenantRecord | null> {
+    return parseJson<TenantRecord>(await this.redis.hget(keys.tenant(tenant), TENANT_FIELDS.doc));
+  }
+
+  /** false when the tenant already exists. */
+  async create(t: TenantRecord, secrets: WebhookSecret[], createdAtMs: number): Promise<boolean> {
+    const fields = {
+      [TENANT_FIELDS.doc]: JSON.stringify(t),
+      [TENANT_FIELDS.secrets]: JSON.stringify(secrets),
+      ...limitFields(t.limits),
+    };
+    const created = await this.redis
+      .createScript<number>(CREATE_TENANT)
+      .exec(
+        [keys.tenant(t.id), keys.tenantIndex()],
+        [t.id, String(createdAtMs), ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)])],
+      );
+    return created === 1;
+  }
+
+  async update(t: TenantRecord): Promise<void> {
+    await this.redis.hset(keys.tenant(t.id), {
+      [TENANT_FIELDS.doc]: JSON.stringify(t),
+      ...limitFields(t.limits),
+    });
+  }
+
+  async list(params: ListParams): Promise<ListPage<TenantRecord>> {
+    const { ids, hasMore } = await pageIds(this.redis, keys.tenantIndex(), params);
+    const docs = await Promise.all(ids.map((id) => this.get(id)));
+    return toPage(
+      docs.filter((d) => d !== null),
+      hasMore,
+    );
+  }
+
+  async secrets(tenant: string): Promise<WebhookSecret[] | null> {
+    return parseJson<WebhookSecret[]>(await this.redis.hget(keys.tenant(tenant), TENANT_FIELDS.secrets));
+  }
+
+  async setSecrets(tenant: string, secrets: WebhookSecret[]): Promise<void> {
+    await this.redis.hset(keys.tenant(tenant), { [TENANT_FIELDS.secrets]: JSON.stringify(secrets) });
+  }
+}
+
+export class ApiKeyStore {
+  private readonly redis: Redis;
+  constructor(redis: Redis) {
+    this.redis = redis;
+  }
+
+  /** The live key with this hash, or null (unknown or revoked). One round trip per request. */
+  async resolve(hash: string): Promise<ApiKeyRecord | null> {
+    return parseJson<ApiKeyRecord>(await this.redis.get(keys.apiKeyByHash(hash)));
+  }
+
+  async put(k: ApiKeyRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(keys.apiKeys(k.tenant), { [k.id]: JSON.stringify(k) })
+      .set(keys.apiKeyByHash(k.hash), JSON.stringify(k))
+      .exec();
+  }
+
+  async get(tenant: string, id: string): Promise<ApiKeyRecord | null> {
+    return parseJson<ApiKeyRecord>(await this.redis.hget(keys.apiKeys(tenant), id));
+  }
+
+  /** All keys of a tenant, oldest first (revoked ones too, marked). */
+  async list(tenant: string): Promise<ApiKeyRecord[]> {
+    const all = await hgetAll(this.redis, keys.apiKeys(tenant));
+    return Object.values(all)
+      .map((raw) => parseJson<ApiKeyRecord>(raw))
+      .filter((k) => k !== null)
+      .sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id));
+  }
+
+  /** Revoke at once: the hash index entry goes in the same transaction. */
+  async revoke(k: ApiKeyRecord, atS: number): Promise<ApiKeyRecord> {
+    const revoked = { ...k, revoked_at: k.revoked_at ?? atS };
+    await this.redis
+      .multi()
+      .del(keys.apiKeyByHash(k.hash))
+      .hset(keys.apiKeys(k.tenant), { [k.id]: JSON.stringify(revoked) })
+      .exec();
+    return revoked;
+  }
+}
