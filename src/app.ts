@@ -6,6 +6,7 @@ import { errorFields, log } from "./log";
 import { assistants } from "./api/assistants";
 import { health } from "./api/health";
 import { messages } from "./api/messages";
+import { openaiWebhook } from "./api/openai-webhook";
 import { runs } from "./api/runs";
 import { threads } from "./api/threads";
 import { steps } from "./steps/routes";
@@ -29,6 +30,7 @@ export function createApp() {
   );
   app.route("/", health);
   app.route("/", steps);
+  app.route("/", openaiWebhook);
   app.route("/", assistants);
   app.route("/", messages);
   app.route("/", runs);

@@ -11,7 +11,7 @@ export type CreateOutcome =
   | { kind: "duplicate"; runId: string; bodyHash: string };
 
 export type ClaimOutcome =
-  | { kind: "ok"; run: RunRecord; cancelRequested: boolean }
+  | { kind: "ok"; run: RunRecord; cancelRequested: boolean; seq: number }
   | { kind: "stale"; run: RunRecord | null }
   | { kind: "busy" }
   | { kind: "missing" };
@@ -81,10 +81,18 @@ export class RunStore {
     return { run: cancel ? { ...run, cancel_requested: true } : run, seq: Number(seq) };
   }
 
-  async claim(tenant: string, runId: string, seq: number, owner: string, now: number, leaseMs: number) {
+  /** Claim the run for a step carrying `seq`, or (null) at whatever seq the run is at now. */
+  async claim(
+    tenant: string,
+    runId: string,
+    seq: number | null,
+    owner: string,
+    now: number,
+    leaseMs: number,
+  ) {
     const r = await this.scripts.claim.exec(
       [keys.run(tenant, runId)],
-      [String(seq), owner, String(now), String(leaseMs)],
+      [seq === null ? "" : String(seq), owner, String(now), String(leaseMs)],
     );
     const kind = r[0];
     if (kind === "ok") {
@@ -94,6 +102,7 @@ export class RunStore {
         kind,
         run: cancelRequested ? { ...run, cancel_requested: true } : run,
         cancelRequested,
+        seq: Number(r[3]),
       } as ClaimOutcome;
     }
     if (kind === "stale") return { kind, run: parseJson<RunRecord>(r[1]) } as ClaimOutcome;

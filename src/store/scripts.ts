@@ -4,20 +4,22 @@
  */
 
 /**
- * Claim a run for a step. KEYS[1] run hash. ARGV: seq, owner, now_ms, lease_ms.
- * → {"ok", doc, cancel} | {"stale", doc} | {"busy"} | {"missing"}. A step from the future (its
- * seq is ahead: the scheduling step has not finished saving yet) is "busy" too, and waits.
+ * Claim a run for a step. KEYS[1] run hash. ARGV: seq ("" = whatever it is now), owner, now_ms,
+ * lease_ms. → {"ok", doc, cancel, seq} | {"stale", doc} | {"busy"} | {"missing"}. A step from the
+ * future (its seq is ahead: the scheduling step has not finished saving yet) is "busy" too, and waits.
  */
 export const CLAIM = `
 local seq = redis.call('HGET', KEYS[1], 'seq')
 if not seq then return {'missing'} end
-if tonumber(ARGV[1]) > tonumber(seq) then return {'busy'} end
-if tonumber(ARGV[1]) < tonumber(seq) then return {'stale', redis.call('HGET', KEYS[1], 'doc')} end
+if ARGV[1] ~= '' and tonumber(ARGV[1]) > tonumber(seq) then return {'busy'} end
+if ARGV[1] ~= '' and tonumber(ARGV[1]) < tonumber(seq) then
+  return {'stale', redis.call('HGET', KEYS[1], 'doc')}
+end
 local owner = redis.call('HGET', KEYS[1], 'lease')
 local until_ms = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
 if owner and owner ~= ARGV[2] and until_ms > tonumber(ARGV[3]) then return {'busy'} end
 redis.call('HSET', KEYS[1], 'lease', ARGV[2], 'lease_until', tonumber(ARGV[3]) + tonumber(ARGV[4]))
-return {'ok', redis.call('HGET', KEYS[1], 'doc'), redis.call('HGET', KEYS[1], 'cancel') or ''}
+return {'ok', redis.call('HGET', KEYS[1], 'doc'), redis.call('HGET', KEYS[1], 'cancel') or '', seq}
 `;
 
 /**

@@ -1,0 +1,44 @@
+/**
+ * CPU time of the Worker, read from outside workerd.
+ *
+ * workerd cannot tell: inside an isolate the clocks stand still while code runs (they move only on
+ * I/O), and its tail events report `cpuTime: 0` and `wallTime: 0` (checked with workerd 2026-11-17:
+ * the open-source runtime does not meter CPU). So the harness reads the kernel's count of the time
+ * workerd's main thread spent on a CPU: field 1 of `/proc/<pid>/task/<pid>/schedstat`, in
+ * nanoseconds. That thread runs every isolate's JavaScript and the runtime's own work for the
+ * request (HTTP parsing, subrequests, the dev entry worker that wrangler puts in front): an upper
+ * bound of what Cloudflare bills as the invocation's CPU time. V8's helper thread (concurrent GC and
+ * compilation) is not counted. Linux only.
+ */
+import fs from "node:fs";
+
+/** The pid of the workerd process started by this process (wrangler spawns it as a direct child). */
+export function findChildWorkerd(parentPid = process.pid): number | null {
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readOr(`/proc/${entry}/stat`);
+    if (!stat) continue;
+    // Format: pid (comm) state ppid …; comm may hold spaces, so split after the last ')'.
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (comm === "workerd" && ppid === parentPid) return Number(entry);
+  }
+  return null;
+}
+
+/** A reader of one thread's on-CPU time in nanoseconds (null when the thread is gone). */
+export function threadCpuReader(pid: number, tid = pid): () => number | null {
+  const path = `/proc/${pid}/task/${tid}/schedstat`;
+  return () => {
+    const text = readOr(path);
+    return text === null ? null : Number(text.split(" ")[0]);
+  };
+}
+
+function readOr(path: string): string | null {
+  try {
+    return fs.readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,100 @@
+/** Bench options: the scenario plan (full, --quick, --smoke) and command-line overrides. */
+export const STRATEGIES = ["poll", "budget-poll", "stream", "webhook"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+export type Config = Strategy | "baseline";
+
+export interface Plan {
+  mode: "full" | "quick" | "smoke";
+  /** Model time is multiplied by this: run lengths, QStash delays, DRIVE_BUDGET_MS, baseline interval. */
+  scale: number;
+  configs: Config[];
+  /** Run lengths in seconds, before scaling. */
+  lengthsS: number[];
+  /** Sequential runs per length at concurrency 1. */
+  c1Runs: (lengthS: number) => number;
+  concurrency: number;
+  /** Waves of `concurrency` simultaneous runs per length. */
+  waves: (lengthS: number) => number;
+  /** Simultaneous intake requests in the burst (0: no burst), with runs of `burstLengthS`. */
+  burst: number;
+  burstLengthS: number;
+  /** Runs before measuring, to warm the isolate (JIT, script cache). */
+  warmupRuns: number;
+  /** The simulated answer: characters and streamed deltas (≈ one per token, as real models). */
+  replyChars: number;
+  chunks: number;
+  /** DRIVE_BUDGET_MS for the Worker before scaling; null = the Worker's default. */
+  budgetMs: number | null;
+  /** Interval of the baseline's polling loop (before scaling). */
+  baselineIntervalMs: number;
+  outDir: string;
+}
+
+const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs"> = {
+  mode: "full",
+  scale: 1,
+  lengthsS: [1, 5, 20, 60],
+  c1Runs: (l) => (l <= 1 ? 10 : l <= 5 ? 5 : l <= 20 ? 3 : 2),
+  concurrency: 50,
+  waves: (l) => (l <= 5 ? 2 : 1),
+  burst: 500,
+  burstLengthS: 1,
+  warmupRuns: 3,
+  replyChars: 1000,
+  chunks: 250,
+  baselineIntervalMs: 1200,
+};
+
+const QUICK: typeof FULL = {
+  ...FULL,
+  mode: "quick",
+  scale: 0.1,
+  c1Runs: (l) => (l <= 1 ? 5 : l <= 5 ? 3 : l <= 20 ? 2 : 1),
+  waves: () => 1,
+};
+
+const SMOKE: typeof FULL = {
+  ...FULL,
+  mode: "smoke",
+  scale: 0.05,
+  lengthsS: [1],
+  c1Runs: () => 2,
+  concurrency: 5,
+  waves: () => 1,
+  burst: 10,
+  warmupRuns: 1,
+  chunks: 20,
+};
+
+const USAGE = `usage: npm run bench -- [--quick | --smoke] [--configs=baseline,stream,…] [--lengths=1,5]
+  [--budget-ms=N] [--burst=N] [--out=DIR]
+  --quick   model time ×0.1 and fewer runs (a few minutes); --smoke: seconds, for the test
+  --configs baseline and the drive strategies: ${STRATEGIES.join(", ")} (default: all)`;
+
+export function parseArgs(argv: string[]): Plan {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    flags.set(m[1] as string, m[2] ?? "true");
+  }
+  const known = ["quick", "smoke", "configs", "lengths", "budget-ms", "burst", "out", "help"];
+  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
+  if (flags.has("help")) throw new Error(USAGE);
+  const base = flags.has("smoke") ? SMOKE : flags.has("quick") ? QUICK : FULL;
+  const configs = (flags.get("configs")?.split(",") ?? ["baseline", ...STRATEGIES]) as Config[];
+  for (const c of configs)
+    if (c !== "baseline" && !STRATEGIES.includes(c as Strategy)) throw new Error(`unknown config ${c}`);
+  const lengths = flags.get("lengths")?.split(",").map(Number);
+  const budget = flags.get("budget-ms");
+  return {
+    ...base,
+    configs,
+    lengthsS: lengths ?? base.lengthsS,
+    burst: flags.has("burst") ? Number(flags.get("burst")) : base.burst,
+    budgetMs: budget ? Number(budget) : null,
+    outDir: flags.get("out") ?? new URL("./results", import.meta.url).pathname,
+  };
+}
+
+export const scaledMs = (plan: Plan, ms: number) => Math.round(ms * plan.scale);
