@@ -22,14 +22,10 @@ export function scenarios(plan: Plan, withBurst: boolean): Scenario[] {
   for (const l of plan.lengthsS)
     list.push({ name: `c1-${l}s`, kind: "c1", lengthS: l, concurrency: 1, runs: plan.c1Runs(l) });
   for (const l of plan.lengthsS) {
-    const runs = plan.waves(l) * plan.concurrency;
-    list.push({
-      name: `c${plan.concurrency}-${l}s`,
-      kind: "concurrent",
-      lengthS: l,
-      concurrency: plan.concurrency,
-      runs,
-    });
+    const { concurrency } = plan;
+    const ratePerS = Math.min(plan.maxRatePerS, concurrency / (l * plan.scale));
+    const runs = plan.concurrentRuns(l);
+    list.push({ name: `c${concurrency}-${l}s`, kind: "concurrent", lengthS: l, concurrency, runs, ratePerS });
   }
   if (withBurst && plan.burst > 0) {
     const n = plan.burst;

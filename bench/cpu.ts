@@ -42,3 +42,22 @@ function readOr(path: string): string | null {
     return null;
   }
 }
+
+/** A whole process's CPU time (all threads, user + system) in ns, from `/proc/<pid>/stat`. */
+export function processCpuReader(pid: number): () => number | null {
+  const tick = 1e9 / 100; // USER_HZ is 100 on Linux
+  return () => {
+    const stat = readOr(`/proc/${pid}/stat`);
+    if (!stat) return null;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * tick;
+  };
+}
+
+/** CPU time all processes on this machine spent busy (not idle or waiting for I/O), in ns. */
+export function machineBusyNs(): number | null {
+  const line = readOr("/proc/stat")?.split("\n")[0];
+  if (!line?.startsWith("cpu ")) return null;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1e7;
+}

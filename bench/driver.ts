@@ -10,8 +10,10 @@ export interface Scenario {
   kind: "c1" | "concurrent" | "burst";
   lengthS: number;
   concurrency: number;
-  /** Runs in all (c1: one after another; otherwise waves of `concurrency`). */
+  /** Runs in all: c1 one after another; concurrent paced at `ratePerS`; burst all at once. */
   runs: number;
+  /** Concurrent: intake requests per second (concurrency ÷ run length, capped). */
+  ratePerS?: number;
 }
 
 export interface Sent {
@@ -75,12 +77,16 @@ export async function runScenario(
       await target.idle();
     }
   } else {
-    for (let wave = 0; wave * scenario.concurrency < scenario.runs; wave++) {
-      const size = Math.min(scenario.concurrency, scenario.runs - wave * scenario.concurrency);
-      const ids = Array.from({ length: size }, (_, k) => wave * scenario.concurrency + k);
-      sent.push(...(await Promise.all(ids.map(send))));
-      await waitDeliveries(child, path, accepted(sent), timeout);
+    // Open loop: run i starts at i / rate (the burst: all at once), whatever the others are doing.
+    const gapMs = scenario.kind === "burst" ? 0 : 1000 / (scenario.ratePerS ?? 1);
+    const pending: Promise<Sent>[] = [];
+    for (let i = 0; i < scenario.runs; i++) {
+      const wait = t0 + i * gapMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      pending.push(send(i));
     }
+    sent.push(...(await Promise.all(pending)));
+    await waitDeliveries(child, path, accepted(sent), timeout);
   }
   await drain(child, target, workload.drainTimeoutMs);
   const wall_ms = Date.now() - t0;

@@ -9,6 +9,8 @@ export interface Figures {
   length_s: number;
   concurrency: number;
   runs: number;
+  /** Most runs between intake and callback at one time (what the scenario really reached). */
+  max_in_flight: number;
   intake: { p50_ms: number | null; p99_ms: number | null; throughput_rps: number | null; refused: number };
   /** From the simulator's completion time to the inbox's receipt (same process clock). */
   callback: {
@@ -36,6 +38,13 @@ export interface Figures {
   };
   /** Per Worker route: invocations and CPU samples (threadhook only). */
   by_route: Record<string, { invocations: number; cpu_p50_ms: number | null; cpu_max_ms: number | null }>;
+  /** Diagnosis: CPU used during the scenario as a share of one core (1 = one core busy). */
+  load: {
+    workerd_main: number | null;
+    workerd_all: number | null;
+    stand_ins: number | null;
+    machine: number | null;
+  };
   wall_ms: number;
 }
 
@@ -74,6 +83,7 @@ export function computeFigures(config: string, raw: RawScenario, lengthS: number
     length_s: lengthS,
     concurrency: scenario.concurrency,
     runs,
+    max_in_flight: maxInFlight(raw),
     intake: intakeFigures(raw),
     callback: {
       p50_ms: percentile(latencies, 50),
@@ -98,6 +108,12 @@ export function computeFigures(config: string, raw: RawScenario, lengthS: number
       per_run_ms: totalCpuNs === null ? null : nsToMs(totalCpuNs) / Math.max(1, runs),
     },
     by_route: byRoute(raw.invocations),
+    load: {
+      workerd_main: share(cpuDelta(before.cpu_ns, after.cpu_ns), raw.wall_ms),
+      workerd_all: share(cpuDelta(before.workerd_all_ns, after.workerd_all_ns), raw.wall_ms),
+      stand_ins: share(cpuDelta(before.stack_ns, after.stack_ns), raw.wall_ms),
+      machine: share(cpuDelta(before.machine_ns, after.machine_ns), raw.wall_ms),
+    },
     wall_ms: raw.wall_ms,
   };
 }
@@ -117,6 +133,23 @@ function intakeFigures(raw: RawScenario): Figures["intake"] {
   };
 }
 
+function maxInFlight(raw: RawScenario): number {
+  const edges: [number, number][] = [];
+  for (const s of raw.sent) {
+    if (s.run_id === null) continue;
+    edges.push([s.sent_ms, 1], [raw.received[s.run_id] ?? Number.POSITIVE_INFINITY, -1]);
+  }
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, d] of edges) {
+    now += d;
+    most = Math.max(most, now);
+  }
+  return most;
+}
+
+const share = (ns: number | null, wallMs: number) => (ns === null ? null : ns / 1e6 / Math.max(1, wallMs));
 const cpuDelta = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
 
 /** Route labels: step messages by path, everything else by method and path with ids folded. */

@@ -12,9 +12,12 @@ export interface Plan {
   lengthsS: number[];
   /** Sequential runs per length at concurrency 1. */
   c1Runs: (lengthS: number) => number;
+  /** Runs in flight in the concurrent scenarios: arrivals at concurrency ÷ run length per second… */
   concurrency: number;
-  /** Waves of `concurrency` simultaneous runs per length. */
-  waves: (lengthS: number) => number;
+  /** …but never faster than this (time-scaled runs would otherwise raise the rate ×1/scale). */
+  maxRatePerS: number;
+  /** Runs per concurrent scenario. */
+  concurrentRuns: (lengthS: number) => number;
   /** Simultaneous intake requests in the burst (0: no burst), with runs of `burstLengthS`. */
   burst: number;
   burstLengthS: number;
@@ -34,9 +37,10 @@ const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs"> = {
   mode: "full",
   scale: 1,
   lengthsS: [1, 5, 20, 60],
-  c1Runs: (l) => (l <= 1 ? 10 : l <= 5 ? 5 : l <= 20 ? 3 : 2),
+  c1Runs: (l) => (l <= 1 ? 10 : l <= 5 ? 4 : l <= 20 ? 2 : 1),
   concurrency: 50,
-  waves: (l) => (l <= 5 ? 2 : 1),
+  maxRatePerS: 50,
+  concurrentRuns: (l) => (l <= 20 ? 100 : 60),
   burst: 500,
   burstLengthS: 1,
   warmupRuns: 3,
@@ -50,7 +54,7 @@ const QUICK: typeof FULL = {
   mode: "quick",
   scale: 0.1,
   c1Runs: (l) => (l <= 1 ? 5 : l <= 5 ? 3 : l <= 20 ? 2 : 1),
-  waves: () => 1,
+  concurrentRuns: (l) => (l <= 5 ? 100 : l <= 20 ? 60 : 50),
 };
 
 const SMOKE: typeof FULL = {
@@ -60,14 +64,14 @@ const SMOKE: typeof FULL = {
   lengthsS: [1],
   c1Runs: () => 2,
   concurrency: 5,
-  waves: () => 1,
+  concurrentRuns: () => 10,
   burst: 10,
   warmupRuns: 1,
   chunks: 20,
 };
 
 const USAGE = `usage: npm run bench -- [--quick | --smoke] [--configs=baseline,stream,…] [--lengths=1,5]
-  [--budget-ms=N] [--burst=N] [--out=DIR]
+  [--budget-ms=N] [--burst=N] [--chunks=N] [--out=DIR]
   --quick   model time ×0.1 and fewer runs (a few minutes); --smoke: seconds, for the test
   --configs baseline and the drive strategies: ${STRATEGIES.join(", ")} (default: all)`;
 
@@ -78,7 +82,7 @@ export function parseArgs(argv: string[]): Plan {
     if (!m) throw new Error(`unknown argument ${arg}\n${USAGE}`);
     flags.set(m[1] as string, m[2] ?? "true");
   }
-  const known = ["quick", "smoke", "configs", "lengths", "budget-ms", "burst", "out", "help"];
+  const known = ["quick", "smoke", "configs", "lengths", "budget-ms", "burst", "chunks", "out", "help"];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
   if (flags.has("help")) throw new Error(USAGE);
   const base = flags.has("smoke") ? SMOKE : flags.has("quick") ? QUICK : FULL;
@@ -92,6 +96,7 @@ export function parseArgs(argv: string[]): Plan {
     configs,
     lengthsS: lengths ?? base.lengthsS,
     burst: flags.has("burst") ? Number(flags.get("burst")) : base.burst,
+    chunks: flags.has("chunks") ? Number(flags.get("chunks")) : base.chunks,
     budgetMs: budget ? Number(budget) : null,
     outDir: flags.get("out") ?? new URL("./results", import.meta.url).pathname,
   };

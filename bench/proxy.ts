@@ -29,6 +29,8 @@ const HEAD_BYTES = 600;
 export interface MeterOptions {
   /** Reads workerd's main-thread CPU in ns (null when unknown). */
   cpu: () => number | null;
+  /** Other CPU counters (ns) reported next to it, for diagnosis. */
+  others: () => Record<string, number | null>;
 }
 
 export async function startMeter(opts: MeterOptions) {
@@ -121,7 +123,7 @@ export async function startMeter(opts: MeterOptions) {
       res.end(JSON.stringify(value));
     };
     if (u.pathname === "/__bench/invocations") return send(log);
-    if (u.pathname === "/__bench/cpu") return send({ cpu_ns: opts.cpu() });
+    if (u.pathname === "/__bench/cpu") return send({ cpu_ns: opts.cpu(), ...opts.others() });
     if (method === "POST" && u.pathname === "/__bench/reset") {
       log = [];
       return send({ ok: true });

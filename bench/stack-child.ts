@@ -8,7 +8,7 @@
  * goes through the meter: `PUBLIC_URL` is the meter's URL.
  */
 import { startStack } from "../dev/stack.ts";
-import { findChildWorkerd, threadCpuReader } from "./cpu.ts";
+import { findChildWorkerd, processCpuReader, threadCpuReader } from "./cpu.ts";
 import { startMeter } from "./proxy.ts";
 
 export interface ChildOptions {
@@ -33,7 +33,15 @@ export interface ChildReady {
 async function main() {
   const opts = JSON.parse(process.argv[2] ?? "{}") as ChildOptions;
   let cpu: () => number | null = () => null;
-  const meter = await startMeter({ cpu: () => cpu() });
+  let workerdAll: () => number | null = () => null;
+  const stackCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) * 1000;
+  };
+  const meter = await startMeter({
+    cpu: () => cpu(),
+    others: () => ({ workerd_all_ns: workerdAll(), stack_ns: stackCpu() }),
+  });
   const stack = await startStack({
     ports: { worker: 0, redis: 0, qstash: 0, openai: 0, inbox: 0 },
     worker: opts.worker,
@@ -46,7 +54,10 @@ async function main() {
     },
   });
   const workerdPid = opts.worker ? findChildWorkerd() : null;
-  if (workerdPid !== null) cpu = threadCpuReader(workerdPid);
+  if (workerdPid !== null) {
+    cpu = threadCpuReader(workerdPid);
+    workerdAll = processCpuReader(workerdPid);
+  }
   if (stack.worker) meter.setTarget(stack.worker.url);
   if (opts.openaiWebhookSecret)
     stack.openai.setWebhook({ url: `${meter.url}/webhooks/openai`, secret: opts.openaiWebhookSecret });

@@ -1,5 +1,6 @@
 /** Starts a configuration's stack child (bench/stack-child.ts) and reads its counters over HTTP. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { machineBusyNs } from "./cpu.ts";
 import type { ChildOptions, ChildReady } from "./stack-child.ts";
 
 const CHILD = new URL("./stack-child.ts", import.meta.url).pathname;
@@ -12,6 +13,11 @@ export interface Counters {
   qstash: { published: number; deliveries: number; pending: number };
   upstream: { requests: number; byEndpoint: Record<string, number> };
   cpu_ns: number | null;
+  /** Diagnosis: all of workerd's threads, and the stand-ins' process (Redis REST, QStash, sim, inbox, meter). */
+  workerd_all_ns: number | null;
+  stack_ns: number | null;
+  /** Every process on the machine (other people's test suites included). */
+  machine_ns: number | null;
 }
 
 export type StackChild = Awaited<ReturnType<typeof startChild>>;
@@ -48,14 +54,17 @@ export async function startChild(opts: ChildOptions) {
         getJson(`${ready.redis.url}/__stats`),
         getJson(`${ready.qstash.url}/__stats`),
         getJson(`${ready.openai.url}/__sim/stats`),
-        ready.meter ? getJson(`${ready.meter}/__bench/cpu`) : { cpu_ns: null },
+        ready.meter ? getJson(`${ready.meter}/__bench/cpu`) : ({} as any),
       ]);
       return {
         at_ms: Date.now(),
         redis: { requests: redis.requests, commands: redis.commands },
         qstash: { published: qstash.published, deliveries: qstash.deliveries, pending: qstash.pending },
         upstream: { requests: sim.requests, byEndpoint: sim.byEndpoint },
-        cpu_ns: cpu.cpu_ns,
+        cpu_ns: cpu.cpu_ns ?? null,
+        workerd_all_ns: cpu.workerd_all_ns ?? null,
+        stack_ns: cpu.stack_ns ?? null,
+        machine_ns: machineBusyNs(),
       };
     },
     stop: async () => {

@@ -14,7 +14,7 @@ import type { RunStore } from "../store/runs";
 
 export interface IntakeDeps {
   assistants: Pick<AssistantStore, "get">;
-  threads: Pick<ThreadStore, "get" | "put" | "resolveConversation">;
+  threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
   runs: Pick<RunStore, "create" | "get" | "abandon">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
@@ -38,13 +38,20 @@ export async function acceptMessage(
   req: IntakeRequest,
 ): Promise<{ run: RunRecord; replayed: boolean }> {
   const now = deps.now();
-  const assistant = await deps.assistants.get(req.tenant, req.assistantId);
-  if (!assistant) throw notFound("assistant", req.assistantId, "assistant_id");
-  const threadId = await resolveThread(deps, req, now);
+  // Independent lookups side by side: one round trip of latency instead of two.
+  const [assistant, thread] = await Promise.all([
+    deps.assistants.get(req.tenant, req.assistantId),
+    resolveThread(deps, req, now),
+  ]);
+  if (!assistant) {
+    if (thread.newKey && req.conversationKey)
+      await deps.threads.forgetConversation(req.tenant, req.conversationKey);
+    throw notFound("assistant", req.assistantId, "assistant_id");
+  }
   const run = createRunRecord({
     id: newId("run"),
     tenant: req.tenant,
-    threadId,
+    threadId: thread.id,
     conversationKey: req.conversationKey ?? null,
     assistant,
     overrides: req.overrides,
@@ -54,17 +61,22 @@ export async function acceptMessage(
     limits: req.limits,
     now,
   });
-  const outcome = await deps.runs.create(run, req.idempotency);
+  const outcome = await deps.runs.create(run, req.idempotency, thread.record);
   if (outcome.kind === "duplicate") return replay(deps, req, outcome);
   if (outcome.kind === "start") await publishFirstStep(deps, run, req.idempotency?.key ?? null);
   return { run, replayed: false };
 }
 
-async function resolveThread(deps: IntakeDeps, req: IntakeRequest, now: number): Promise<string> {
+/**
+ * The run's thread: the given one (which must exist), the one a conversation key maps to, or a new
+ * one. `record` is the thread's record to write with the run if it has none yet; `newKey` says the
+ * conversation key was mapped by this request.
+ */
+async function resolveThread(deps: IntakeDeps, req: IntakeRequest, now: number) {
   if (req.threadId) {
     if (!(await deps.threads.get(req.tenant, req.threadId)))
       throw notFound("thread", req.threadId, "thread_id");
-    return req.threadId;
+    return { id: req.threadId, record: null, newKey: false };
   }
   const fresh: ThreadRecord = {
     id: newId("thread"),
@@ -74,11 +86,9 @@ async function resolveThread(deps: IntakeDeps, req: IntakeRequest, now: number):
     tool_resources: {},
     conversation: req.conversationKey ?? null,
   };
-  if (!req.conversationKey) {
-    await deps.threads.put(req.tenant, fresh);
-    return fresh.id;
-  }
-  return (await deps.threads.resolveConversation(req.tenant, req.conversationKey, fresh)).threadId;
+  if (!req.conversationKey) return { id: fresh.id, record: fresh, newKey: false };
+  const mapped = await deps.threads.resolveConversation(req.tenant, req.conversationKey, fresh.id);
+  return { id: mapped.threadId, record: { ...fresh, id: mapped.threadId }, newKey: mapped.created };
 }
 
 async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string; bodyHash: string }) {

@@ -1,7 +1,8 @@
 /** Runs in Redis: creation with thread queueing and idempotency, fenced claims and saves. */
-import { IDEMPOTENCY_TTL_S, RUN_TTL_S } from "../engine/constants";
+import { IDEMPOTENCY_TTL_S, RUN_TTL_S, THREAD_TTL_S } from "../engine/constants";
 import type { RunRecord } from "../engine/types";
 import { keys } from "./keys";
+import type { ThreadRecord } from "./records";
 import { parseJson, type Redis } from "./redis";
 import { ABANDON_RUN, CLAIM, CREATE_RUN, RELEASE_THREAD, SAVE, UNLOCK, UNQUEUE_RUN } from "./scripts";
 
@@ -41,10 +42,16 @@ export class RunStore {
       keys.threadActive(tenant, thread),
       keys.threadQueue(tenant, thread),
       keys.threadRuns(tenant, thread),
+      keys.thread(tenant, thread),
     ];
   }
 
-  async create(run: RunRecord, idem: { key: string; bodyHash: string } | null): Promise<CreateOutcome> {
+  /** Write the run, and `thread` as its thread's record when that has none yet (a new thread). */
+  async create(
+    run: RunRecord,
+    idem: { key: string; bodyHash: string } | null,
+    thread: ThreadRecord | null = null,
+  ): Promise<CreateOutcome> {
     const idemValue = idem ? `${idem.bodyHash}|${run.id}` : "";
     const result = await this.scripts.create.exec(this.createKeys(run, idem?.key ?? null), [
       run.id,
@@ -54,6 +61,8 @@ export class RunStore {
       String(RUN_TTL_S),
       String(IDEMPOTENCY_TTL_S),
       String(run.created_at_ms),
+      thread ? JSON.stringify(thread) : "",
+      String(THREAD_TTL_S),
     ]);
     if (result[0] === "duplicate") {
       const [bodyHash = "", runId = ""] = String(result[1]).split("|");

@@ -46,10 +46,14 @@ return 1
 
 /**
  * Create a run and queue it on its thread. KEYS: run, idempotency, thread active, thread queue,
- * thread runs index. ARGV: run_id, doc, use_idem ("1"/"0"), idem_value, ttl_s, idem_ttl_s, now_ms.
+ * thread runs index, thread. ARGV: run_id, doc, use_idem ("1"/"0"), idem_value, ttl_s, idem_ttl_s,
+ * now_ms, thread_doc (written when the thread has none yet; "" = leave it), thread_ttl_s.
  * → {"duplicate", idem_value} | {"start"} | {"queued"}
  */
 export const CREATE_RUN = `
+if ARGV[8] ~= '' and redis.call('HSETNX', KEYS[6], 'doc', ARGV[8]) == 1 then
+  redis.call('EXPIRE', KEYS[6], tonumber(ARGV[9]))
+end
 if ARGV[3] == '1' then
   local existing = redis.call('GET', KEYS[2])
   if existing then return {'duplicate', existing} end
