@@ -31,7 +31,7 @@ export function scenarios(plan: Plan, withBurst: boolean): Scenario[] {
     const n = plan.burst;
     list.push({ name: `burst-${n}`, kind: "burst", lengthS: plan.burstLengthS, concurrency: n, runs: n });
   }
-  return list;
+  return list.filter((s) => plan.kinds.includes(s.kind));
 }
 
 export function workload(plan: Plan, lengthS: number): Workload {

@@ -12,8 +12,8 @@
  */
 import fs from "node:fs";
 
-/** The pid of the workerd process started by this process (wrangler spawns it as a direct child). */
-export function findChildWorkerd(parentPid = process.pid): number | null {
+/** The pid of a direct child of this process by command name (workerd, redis-server). */
+export function findChild(name: string, parentPid = process.pid): number | null {
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readOr(`/proc/${entry}/stat`);
@@ -21,7 +21,7 @@ export function findChildWorkerd(parentPid = process.pid): number | null {
     // Format: pid (comm) state ppid …; comm may hold spaces, so split after the last ')'.
     const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    if (comm === "workerd" && ppid === parentPid) return Number(entry);
+    if (comm === name && ppid === parentPid) return Number(entry);
   }
   return null;
 }

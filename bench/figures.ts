@@ -43,7 +43,10 @@ export interface Figures {
     workerd_main: number | null;
     workerd_all: number | null;
     stand_ins: number | null;
+    bench: number | null;
     machine: number | null;
+    /** Busy CPU of everything else on the machine: high values mean the figures are noisy. */
+    others: number | null;
   };
   wall_ms: number;
 }
@@ -108,12 +111,7 @@ export function computeFigures(config: string, raw: RawScenario, lengthS: number
       per_run_ms: totalCpuNs === null ? null : nsToMs(totalCpuNs) / Math.max(1, runs),
     },
     by_route: byRoute(raw.invocations),
-    load: {
-      workerd_main: share(cpuDelta(before.cpu_ns, after.cpu_ns), raw.wall_ms),
-      workerd_all: share(cpuDelta(before.workerd_all_ns, after.workerd_all_ns), raw.wall_ms),
-      stand_ins: share(cpuDelta(before.stack_ns, after.stack_ns), raw.wall_ms),
-      machine: share(cpuDelta(before.machine_ns, after.machine_ns), raw.wall_ms),
-    },
+    load: loadShares(raw),
     wall_ms: raw.wall_ms,
   };
 }
@@ -147,6 +145,23 @@ function maxInFlight(raw: RawScenario): number {
     most = Math.max(most, now);
   }
   return most;
+}
+
+function loadShares(raw: RawScenario): Figures["load"] {
+  const { before: b, after: a, wall_ms } = raw;
+  const workerd = cpuDelta(b.workerd_all_ns, a.workerd_all_ns);
+  const stand = cpuDelta(b.stack_ns, a.stack_ns);
+  const bench = a.bench_ns - b.bench_ns;
+  const machine = cpuDelta(b.machine_ns, a.machine_ns);
+  const others = machine === null ? null : Math.max(0, machine - (workerd ?? 0) - (stand ?? 0) - bench);
+  return {
+    workerd_main: share(cpuDelta(b.cpu_ns, a.cpu_ns), wall_ms),
+    workerd_all: share(workerd, wall_ms),
+    stand_ins: share(stand, wall_ms),
+    bench: share(bench, wall_ms),
+    machine: share(machine, wall_ms),
+    others: share(others, wall_ms),
+  };
 }
 
 const share = (ns: number | null, wallMs: number) => (ns === null ? null : ns / 1e6 / Math.max(1, wallMs));

@@ -30,10 +30,13 @@ export interface Plan {
   budgetMs: number | null;
   /** Interval of the baseline's polling loop (before scaling). */
   baselineIntervalMs: number;
+  /** Which scenario kinds to run. */
+  kinds: string[];
   outDir: string;
+  updateReadme: boolean;
 }
 
-const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs"> = {
+const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs" | "updateReadme" | "kinds"> = {
   mode: "full",
   scale: 1,
   lengthsS: [1, 5, 20, 60],
@@ -71,9 +74,10 @@ const SMOKE: typeof FULL = {
 };
 
 const USAGE = `usage: npm run bench -- [--quick | --smoke] [--configs=baseline,stream,…] [--lengths=1,5]
-  [--budget-ms=N] [--burst=N] [--chunks=N] [--out=DIR]
+  [--kinds=c1,concurrent,burst] [--budget-ms=N] [--burst=N] [--chunks=N] [--out=DIR] [--update-readme]
   --quick   model time ×0.1 and fewer runs (a few minutes); --smoke: seconds, for the test
-  --configs baseline and the drive strategies: ${STRATEGIES.join(", ")} (default: all)`;
+  --configs baseline and the drive strategies: ${STRATEGIES.join(", ")} (default: all)
+  --update-readme  put the result table into README.md's Performance section`;
 
 export function parseArgs(argv: string[]): Plan {
   const flags = new Map<string, string>();
@@ -82,7 +86,19 @@ export function parseArgs(argv: string[]): Plan {
     if (!m) throw new Error(`unknown argument ${arg}\n${USAGE}`);
     flags.set(m[1] as string, m[2] ?? "true");
   }
-  const known = ["quick", "smoke", "configs", "lengths", "budget-ms", "burst", "chunks", "out", "help"];
+  const known = [
+    "quick",
+    "smoke",
+    "configs",
+    "lengths",
+    "kinds",
+    "budget-ms",
+    "burst",
+    "chunks",
+    "out",
+    "update-readme",
+    "help",
+  ];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
   if (flags.has("help")) throw new Error(USAGE);
   const base = flags.has("smoke") ? SMOKE : flags.has("quick") ? QUICK : FULL;
@@ -99,6 +115,8 @@ export function parseArgs(argv: string[]): Plan {
     chunks: flags.has("chunks") ? Number(flags.get("chunks")) : base.chunks,
     budgetMs: budget ? Number(budget) : null,
     outDir: flags.get("out") ?? new URL("./results", import.meta.url).pathname,
+    updateReadme: flags.has("update-readme"),
+    kinds: flags.get("kinds")?.split(",") ?? ["c1", "concurrent", "burst"],
   };
 }
 

@@ -11,6 +11,9 @@ export const TARGETS = {
   cpuP99Ms: 10,
 } as const;
 
+/** Other processes using more than this many cores during a scenario make its timings unreliable. */
+export const NOISY_CORES = 0.5;
+
 const f = (n: number | null | undefined, digits = 1) =>
   n === null || n === undefined || !Number.isFinite(n) ? "—" : n.toFixed(digits);
 const pair = (a: number | null, b: number | null, digits = 1) => `${f(a, digits)} / ${f(b, digits)}`;
@@ -32,6 +35,7 @@ const HEAD = [
   "CPU /inv p50 / p99 ms",
   "CPU /inv mean ms",
   "CPU /run ms",
+  "others' load",
 ];
 
 function row(x: Figures): string[] {
@@ -52,6 +56,7 @@ function row(x: Figures): string[] {
     pair(x.cpu.p50_ms, x.cpu.p99_ms, 2),
     f(x.cpu.mean_ms, 2),
     f(x.cpu.per_run_ms, 2),
+    `${f(x.load.others, 2)}${(x.load.others ?? 0) > NOISY_CORES ? " (noisy)" : ""}`,
   ];
 }
 

@@ -9,7 +9,7 @@ import path from "node:path";
 import { type ConfigResult, runConfig } from "./config-run.ts";
 import type { Figures } from "./figures.ts";
 import { parseArgs, type Plan } from "./options.ts";
-import { checkTargets, figuresTable, ratioTable, targetsTable, textTable } from "./report.ts";
+import { checkTargets, figuresTable, NOISY_CORES, ratioTable, targetsTable, textTable } from "./report.ts";
 import { workerDefaults } from "./worker-defaults.ts";
 
 async function main() {
@@ -42,7 +42,9 @@ async function main() {
   if (plan.configs.includes("baseline"))
     console.log(`${worker.strategy} ÷ baseline:\n${ratioTable(figures, worker.strategy, textTable)}\n`);
   console.log(`targets (${worker.strategy}):\n${targetsTable(report.targets, textTable)}\n`);
-  const files = writeResults(plan, report, markdown(plan, report, figures));
+  const md = markdown(plan, report, figures);
+  const files = writeResults(plan, report, md);
+  if (plan.updateReadme) files.push(updateReadme(md));
   log(`wrote ${files.join(", ")} in ${report.duration_s.toFixed(0)} s`);
 }
 
@@ -72,9 +74,23 @@ function markdown(
     `Targets for the default strategy:\n\n${targetsTable(report.targets)}`,
     "",
     `CPU floor (a request to an unknown route, included in every figure above): ${floors || "—"}.`,
+    `Machine: ${os.cpus().length} cores. Scenarios marked "(noisy)" had other processes using more than ${NOISY_CORES} core meanwhile.`,
     "<!-- bench:table:end -->",
     "",
   ].join("\n");
+}
+
+const README = new URL("../README.md", import.meta.url).pathname;
+
+/** Replace the table between the bench markers in README.md's Performance section. */
+function updateReadme(md: string): string {
+  const text = fs.readFileSync(README, "utf8");
+  const start = text.indexOf("<!-- bench:table:start");
+  const end = text.indexOf("<!-- bench:table:end -->");
+  if (start < 0 || end < start) throw new Error("README.md has no bench table markers");
+  const next = text.slice(0, start) + md.trimEnd() + text.slice(end + "<!-- bench:table:end -->".length);
+  fs.writeFileSync(README, next);
+  return README;
 }
 
 function writeResults(plan: Plan, report: object, md: string): string[] {

@@ -8,7 +8,7 @@
  * goes through the meter: `PUBLIC_URL` is the meter's URL.
  */
 import { startStack } from "../dev/stack.ts";
-import { findChildWorkerd, processCpuReader, threadCpuReader } from "./cpu.ts";
+import { findChild, processCpuReader, threadCpuReader } from "./cpu.ts";
 import { startMeter } from "./proxy.ts";
 
 export interface ChildOptions {
@@ -34,9 +34,10 @@ async function main() {
   const opts = JSON.parse(process.argv[2] ?? "{}") as ChildOptions;
   let cpu: () => number | null = () => null;
   let workerdAll: () => number | null = () => null;
+  let redisServer: () => number | null = () => 0;
   const stackCpu = () => {
     const u = process.cpuUsage();
-    return (u.user + u.system) * 1000;
+    return (u.user + u.system) * 1000 + (redisServer() ?? 0);
   };
   const meter = await startMeter({
     cpu: () => cpu(),
@@ -53,7 +54,9 @@ async function main() {
       ...opts.workerVars,
     },
   });
-  const workerdPid = opts.worker ? findChildWorkerd() : null;
+  const workerdPid = opts.worker ? findChild("workerd") : null;
+  const redisPid = findChild("redis-server");
+  if (redisPid !== null) redisServer = processCpuReader(redisPid);
   if (workerdPid !== null) {
     cpu = threadCpuReader(workerdPid);
     workerdAll = processCpuReader(workerdPid);

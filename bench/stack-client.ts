@@ -3,6 +3,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { machineBusyNs } from "./cpu.ts";
 import type { ChildOptions, ChildReady } from "./stack-child.ts";
 
+const benchCpuNs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+};
 const CHILD = new URL("./stack-child.ts", import.meta.url).pathname;
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 10_000;
@@ -13,9 +17,11 @@ export interface Counters {
   qstash: { published: number; deliveries: number; pending: number };
   upstream: { requests: number; byEndpoint: Record<string, number> };
   cpu_ns: number | null;
-  /** Diagnosis: all of workerd's threads, and the stand-ins' process (Redis REST, QStash, sim, inbox, meter). */
+  /** Diagnosis: all of workerd's threads; the stand-ins (their process and redis-server). */
   workerd_all_ns: number | null;
   stack_ns: number | null;
+  /** This process: the load generator and the baseline's thread. */
+  bench_ns: number;
   /** Every process on the machine (other people's test suites included). */
   machine_ns: number | null;
 }
@@ -64,6 +70,7 @@ export async function startChild(opts: ChildOptions) {
         cpu_ns: cpu.cpu_ns ?? null,
         workerd_all_ns: cpu.workerd_all_ns ?? null,
         stack_ns: cpu.stack_ns ?? null,
+        bench_ns: benchCpuNs(),
         machine_ns: machineBusyNs(),
       };
     },
