@@ -32,11 +32,13 @@ export interface Plan {
   baselineIntervalMs: number;
   /** Which scenario kinds to run. */
   kinds: string[];
+  /** The burst for every configuration (else only the baseline and the default strategy). */
+  burstAll: boolean;
   outDir: string;
   updateReadme: boolean;
 }
 
-const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs" | "updateReadme" | "kinds"> = {
+const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs" | "updateReadme" | "kinds" | "burstAll"> = {
   mode: "full",
   scale: 1,
   lengthsS: [1, 5, 20, 60],
@@ -117,6 +119,7 @@ export function parseArgs(argv: string[]): Plan {
     outDir: flags.get("out") ?? new URL("./results", import.meta.url).pathname,
     updateReadme: flags.has("update-readme"),
     kinds: flags.get("kinds")?.split(",") ?? ["c1", "concurrent", "burst"],
+    burstAll: base.mode === "full" || flags.has("kinds"),
   };
 }
 

@@ -1,15 +1,21 @@
 /**
  * One bench configuration's local stack, in its own process so the load generator does not share
- * an event loop with the stand-ins: Redis REST, QStash, the OpenAI simulator, the inbox, and
- * (unless `worker: false`) the Worker in workerd behind the invocation meter. Prints one line
- * `READY {json}` with the URLs, then runs until SIGTERM.
+ * an event loop with the stand-ins: Redis REST (over its redis-server), QStash, the inbox, the
+ * OpenAI simulator (on its own thread, see sim-thread.ts) and, unless `worker: false`, the Worker
+ * in workerd behind the invocation meter. The parts and the Worker's variables are those of
+ * `npm run dev` (dev/stack.ts). Prints one line `READY {json}`, then runs until SIGTERM.
  *
  * Argument: a JSON `ChildOptions`. Every Worker request (intake, QStash deliveries, OpenAI webhooks)
  * goes through the meter: `PUBLIC_URL` is the meter's URL.
  */
-import { startStack } from "../dev/stack.ts";
+import { startInbox } from "../dev/inbox/server.ts";
+import { startQStash } from "../dev/qstash-server/server.ts";
+import { startRedisRest } from "../dev/redis-rest/server.ts";
+import { DEV_API_KEY, DEV_WEBHOOK_SECRET } from "../dev/stack.ts";
+import { startWorker } from "../dev/worker.ts";
 import { findChild, processCpuReader, threadCpuReader } from "./cpu.ts";
 import { startMeter } from "./proxy.ts";
+import { startSimThread } from "./sim-thread.ts";
 
 export interface ChildOptions {
   worker: boolean;
@@ -30,61 +36,94 @@ export interface ChildReady {
   apiKey: string | null;
 }
 
+/** CPU counters (ns) the meter reports: workerd's main thread, all of workerd, the stand-ins. */
+function cpuProbes() {
+  const probes = {
+    main: (): number | null => null,
+    workerdAll: (): number | null => null,
+    redisServer: (): number | null => 0,
+  };
+  const own = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) * 1000;
+  };
+  const redisPid = findChild("redis-server");
+  if (redisPid !== null) probes.redisServer = processCpuReader(redisPid);
+  return {
+    attachWorkerd(pid: number) {
+      probes.main = threadCpuReader(pid);
+      probes.workerdAll = processCpuReader(pid);
+    },
+    meter: {
+      cpu: () => probes.main(),
+      others: () => ({ workerd_all_ns: probes.workerdAll(), stack_ns: own() + (probes.redisServer() ?? 0) }),
+    },
+  };
+}
+
 async function main() {
   const opts = JSON.parse(process.argv[2] ?? "{}") as ChildOptions;
-  let cpu: () => number | null = () => null;
-  let workerdAll: () => number | null = () => null;
-  let redisServer: () => number | null = () => 0;
-  const stackCpu = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) * 1000 + (redisServer() ?? 0);
-  };
-  const meter = await startMeter({
-    cpu: () => cpu(),
-    others: () => ({ workerd_all_ns: workerdAll(), stack_ns: stackCpu() }),
-  });
-  const stack = await startStack({
-    ports: { worker: 0, redis: 0, qstash: 0, openai: 0, inbox: 0 },
-    worker: opts.worker,
-    timeScale: opts.timeScale,
-    workerVars: {
-      LOG_LEVEL: "warn",
-      PUBLIC_URL: meter.url,
-      ...(opts.openaiWebhookSecret ? { OPENAI_WEBHOOK_SECRET: opts.openaiWebhookSecret } : {}),
-      ...opts.workerVars,
-    },
-  });
-  const workerdPid = opts.worker ? findChild("workerd") : null;
-  const redisPid = findChild("redis-server");
-  if (redisPid !== null) redisServer = processCpuReader(redisPid);
-  if (workerdPid !== null) {
-    cpu = threadCpuReader(workerdPid);
-    workerdAll = processCpuReader(workerdPid);
+  const closers: (() => Promise<void>)[] = [];
+  const redis = await startRedisRest({ port: 0 });
+  closers.push(() => redis.close());
+  const qstash = await startQStash({ port: 0, timeScale: opts.timeScale });
+  closers.push(() => qstash.close());
+  const inbox = await startInbox({ port: 0, secret: DEV_WEBHOOK_SECRET });
+  closers.push(() => inbox.close());
+  const sim = await startSimThread(opts.timeScale);
+  closers.push(() => sim.close());
+  const probes = cpuProbes();
+  const meter = await startMeter(probes.meter);
+  closers.push(() => meter.close());
+  const worker = opts.worker
+    ? await startWorker({
+        port: 0,
+        vars: {
+          THREADHOOK_ENV: "development",
+          API_KEY: DEV_API_KEY,
+          WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+          UPSTASH_REDIS_REST_URL: redis.url,
+          UPSTASH_REDIS_REST_TOKEN: redis.token,
+          QSTASH_URL: qstash.url,
+          QSTASH_TOKEN: qstash.token,
+          QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
+          QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
+          OPENAI_API_KEY: sim.apiKey,
+          OPENAI_BASE_URL: sim.baseURL,
+          LOG_LEVEL: "warn",
+          PUBLIC_URL: meter.url,
+          ...(opts.openaiWebhookSecret ? { OPENAI_WEBHOOK_SECRET: opts.openaiWebhookSecret } : {}),
+          ...opts.workerVars,
+        },
+      })
+    : null;
+  if (worker) closers.push(() => worker.close());
+  const workerdPid = worker ? findChild("workerd") : null;
+  if (workerdPid !== null) probes.attachWorkerd(workerdPid);
+  if (worker) meter.setTarget(worker.url);
+  if (opts.openaiWebhookSecret) {
+    const webhook = { url: `${meter.url}/webhooks/openai`, secret: opts.openaiWebhookSecret };
+    await fetch(`${sim.url}/__sim/webhook`, { method: "POST", body: JSON.stringify(webhook) });
   }
-  if (stack.worker) meter.setTarget(stack.worker.url);
-  if (opts.openaiWebhookSecret)
-    stack.openai.setWebhook({ url: `${meter.url}/webhooks/openai`, secret: opts.openaiWebhookSecret });
   const ready: ChildReady = {
-    meter: stack.worker ? meter.url : null,
-    worker: stack.worker?.url ?? null,
+    meter: worker ? meter.url : null,
+    worker: worker?.url ?? null,
     workerdPid,
-    redis: stack.ready.redis,
-    qstash: { url: stack.qstash.url },
-    openai: { baseURL: stack.openai.baseURL, url: stack.openai.url, apiKey: stack.openai.apiKey },
-    inbox: { url: stack.inbox.url, secret: stack.inbox.secret },
-    apiKey: stack.ready.apiKey ?? null,
+    redis: { url: redis.url, token: redis.token },
+    qstash: { url: qstash.url },
+    openai: { baseURL: sim.baseURL, url: sim.url, apiKey: sim.apiKey },
+    inbox: { url: inbox.url, secret: inbox.secret },
+    apiKey: worker ? DEV_API_KEY : null,
   };
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await stack.close();
-    await meter.close();
+    for (const close of closers.reverse()) await close().catch(() => {});
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());
-  process.on("disconnect", () => void stop());
   console.log(`READY ${JSON.stringify(ready)}`);
 }
 
