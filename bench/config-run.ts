@@ -34,12 +34,19 @@ export function scenarios(plan: Plan, withBurst: boolean): Scenario[] {
   return list.filter((s) => plan.kinds.includes(s.kind));
 }
 
+/** Run lengths vary by up to this fraction either way, so no poll interval lines up with them. */
+const LENGTH_SPREAD = 0.1;
+const GOLDEN = 0.618_033_988_75;
+
 export function workload(plan: Plan, lengthS: number): Workload {
   const sentence = "The quick brown fox jumps over the lazy dog. ";
   const reply = sentence.repeat(Math.ceil(plan.replyChars / sentence.length)).slice(0, plan.replyChars);
-  const script = JSON.stringify({ delay_ms: lengthS * 1000, reply, chunks: plan.chunks });
+  // Deterministic per run index (the same runs every time), evenly spread over the range.
+  const delayMs = (i: number) =>
+    Math.round(lengthS * 1000 * (1 - LENGTH_SPREAD + 2 * LENGTH_SPREAD * ((i * GOLDEN) % 1)));
   return {
-    input: (i) => `bench message ${i} #sim ${script}`,
+    input: (i) =>
+      `bench message ${i} #sim ${JSON.stringify({ delay_ms: delayMs(i), reply, chunks: plan.chunks })}`,
     callbackTimeoutMs: (s) => scaledMs(plan, s.lengthS * 1000) + 30_000 + s.runs * 50,
     drainTimeoutMs: scaledMs(plan, 150_000) + 10_000,
   };

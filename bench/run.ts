@@ -13,6 +13,8 @@ import { checkTargets, figuresTable, NOISY_CORES, ratioTable, targetsTable, text
 import { workerDefaults } from "./worker-defaults.ts";
 
 async function main() {
+  // Ctrl-C or a kill: exit through process.exit so the stack children are stopped ("exit" hooks).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
   const plan = parseArgs(process.argv.slice(2));
   const worker = await workerDefaults();
   const started = Date.now();
