@@ -26,7 +26,10 @@ export interface ChildOptions {
 }
 
 export interface ChildReady {
+  /** The meter in front of the Worker (null without a Worker). */
   meter: string | null;
+  /** Where the CPU counters are read (the meter's control endpoints, with or without a Worker). */
+  probe: string;
   worker: string | null;
   workerdPid: number | null;
   redis: { url: string; token: string };
@@ -107,6 +110,7 @@ async function main() {
   }
   const ready: ChildReady = {
     meter: worker ? meter.url : null,
+    probe: meter.url,
     worker: worker?.url ?? null,
     workerdPid,
     redis: { url: redis.url, token: redis.token },

@@ -60,7 +60,7 @@ export async function startChild(opts: ChildOptions) {
         getJson(`${ready.redis.url}/__stats`),
         getJson(`${ready.qstash.url}/__stats`),
         getJson(`${ready.openai.url}/__sim/stats`),
-        ready.meter ? getJson(`${ready.meter}/__bench/cpu`) : ({} as any),
+        getJson(`${ready.probe}/__bench/cpu`),
       ]);
       return {
         at_ms: Date.now(),
