@@ -9,6 +9,7 @@ import { admin } from "./api/admin";
 import { assistants } from "./api/assistants";
 import { health } from "./api/health";
 import { messages } from "./api/messages";
+import { openaiWebhook } from "./api/openai-webhook";
 import { runs } from "./api/runs";
 import { conversations } from "./api/conversations";
 import { threadMessages } from "./api/thread-messages";
@@ -34,6 +35,7 @@ export function createApp() {
   app.use("/internal/*", limitBody(MAX_STEP_BODY_BYTES));
   app.route("/", health);
   app.route("/", steps);
+  app.route("/", openaiWebhook);
   app.route("/", assistants);
   app.route("/", messages);
   app.route("/", runs);

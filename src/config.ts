@@ -45,8 +45,8 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: secret.optional(),
   OPENAI_BASE_URL: url.default("https://api.openai.com/v1"),
   OPENAI_WEBHOOK_SECRET: whsec.optional(),
-  DRIVE_STRATEGY: z.enum(["poll", "budget-poll", "stream"]).default("budget-poll"),
-  DRIVE_BUDGET_MS: int(0, 25_000).default(8_000),
+  DRIVE_STRATEGY: z.enum(["poll", "budget-poll", "stream", "webhook"]).default("stream"),
+  DRIVE_BUDGET_MS: int(0, 25_000).default(25_000),
   RUN_TIMEOUT_S: int(1, 86_400).default(600),
   REQUIRES_ACTION_TIMEOUT_S: int(1, 86_400).default(600),
   MAX_TOOL_ROUNDS: int(1, 100).default(10),
@@ -119,6 +119,10 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   if (!devMode && e.PUBLIC_URL?.startsWith("http:"))
     problems.push("PUBLIC_URL: must be https outside development");
   if (e.OPERATOR_KEY && e.OPERATOR_KEY === e.API_KEY) problems.push("OPERATOR_KEY: must differ from API_KEY");
+  if (e.DRIVE_STRATEGY === "webhook" && !e.OPENAI_WEBHOOK_SECRET)
+    problems.push(
+      "DRIVE_STRATEGY: webhook needs OPENAI_WEBHOOK_SECRET (without webhooks it only polls rarely)",
+    );
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: toConfig(e, devMode) };
 }

@@ -25,7 +25,7 @@ export type QStashHandle = {
   token: string;
   readonly currentSigningKey: string;
   readonly nextSigningKey: string;
-  stats(): QStashStats;
+  stats(): QStashStats & { pending: number };
   resetStats(): void;
   /** The next key becomes current and a fresh next key is generated. */
   rotateKeys(): void;
@@ -75,8 +75,11 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     const known =
       (method === "POST" && rawPath === "/__stats/reset") || (method === "GET" && rawPath === "/__stats");
     if (known && method === "POST") engine.state.stats = freshStats();
-    send(res, known ? { status: 200, body: engine.state.stats } : error(404, "not found"));
+    send(res, known ? { status: 200, body: withPending() } : error(404, "not found"));
   }
+
+  /** The counters plus `pending`: messages accepted but not yet delivered, dead-lettered or cancelled. */
+  const withPending = () => ({ ...structuredClone(engine.state.stats), pending: engine.state.messages.size });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -94,7 +97,7 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     get nextSigningKey() {
       return keys.next;
     },
-    stats: () => structuredClone(engine.state.stats),
+    stats: withPending,
     resetStats: () => {
       engine.state.stats = freshStats();
     },

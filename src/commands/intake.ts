@@ -19,7 +19,7 @@ import type { CreateOptions, RunStore } from "../store/runs";
 
 export interface IntakeDeps {
   assistants: Pick<AssistantStore, "get">;
-  threads: Pick<ThreadStore, "get" | "put" | "resolveConversation" | "activeRun">;
+  threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation" | "activeRun">;
   runs: Pick<RunStore, "create" | "get" | "abandon" | "pump">;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
@@ -63,14 +63,25 @@ export async function acceptRun(
   req: IntakeRequest,
 ): Promise<{ run: RunRecord; replayed: boolean; thread: ThreadRecord | null }> {
   const now = deps.now();
-  const assistant = await deps.assistants.get(req.tenant, req.assistantId);
-  if (!assistant) throw notFound("assistant", req.assistantId, "assistant_id");
-  if (req.allowedAssistants && !req.allowedAssistants.includes(assistant.id)) {
-    throw new ApiError(403, "assistant_not_allowed", "This key may not use this assistant.", {
-      param: "assistant_id",
-    });
+  // Independent lookups side by side: one round trip of latency instead of two.
+  const [assistant, thread] = await Promise.all([
+    deps.assistants.get(req.tenant, req.assistantId),
+    resolveThread(deps, req, now),
+  ]);
+  const refusal = !assistant
+    ? notFound("assistant", req.assistantId, "assistant_id")
+    : req.allowedAssistants && !req.allowedAssistants.includes(assistant.id)
+      ? new ApiError(403, "assistant_not_allowed", "This key may not use this assistant.", {
+          param: "assistant_id",
+        })
+      : null;
+  if (!assistant || refusal) {
+    // A conversation key this request mapped must not point at a thread that never gets a run.
+    if (thread.newKey && req.thread.kind === "conversation")
+      await deps.threads.forgetConversation(req.tenant, req.thread.key);
+    throw refusal;
   }
-  const { threadId, created } = await resolveThread(deps, req, now);
+  const { id: threadId, created } = thread;
   const newMessages = req.messages.map((m) => newMessage({ ...m, id: newId("msg"), threadId, nowMs: now }));
   // The Assistants API usually runs on messages added before; the webhook API brings its own.
   let held = req.mode === "exclusive" ? await deps.messages.heldMessages(req.tenant, threadId) : [];
@@ -90,7 +101,12 @@ export async function acceptRun(
       limits: req.limits,
       now,
     });
-    const opts: CreateOptions = { mode: req.mode, expectedHeld: held.map((m) => m.id), newMessages };
+    const opts: CreateOptions = {
+      mode: req.mode,
+      expectedHeld: held.map((m) => m.id),
+      newMessages,
+      thread: thread.record,
+    };
     const outcome = await deps.runs.create(run, req.idempotency, opts);
     if (outcome.kind === "duplicate") return { ...(await replay(deps, req, outcome)), thread: null };
     if (outcome.kind === "busy") throw activeRun(threadId, outcome.activeRunId);
@@ -162,16 +178,17 @@ function runInput(messages: MessageRecord[]): RunInput {
 
 const conversationKey = (req: IntakeRequest) => (req.thread.kind === "conversation" ? req.thread.key : null);
 
-async function resolveThread(
-  deps: IntakeDeps,
-  req: IntakeRequest,
-  now: number,
-): Promise<{ threadId: string; created: ThreadRecord | null }> {
+/**
+ * The run's thread: the given one (which must exist), the one a conversation key maps to, or a new
+ * one. `record` is the thread's record to write with the run if it has none yet (`RunStore.create`);
+ * `created` is the new thread to announce; `newKey` says this request mapped the conversation key.
+ */
+async function resolveThread(deps: IntakeDeps, req: IntakeRequest, now: number) {
   const target = req.thread;
   if (target.kind === "id") {
     if (!(await deps.threads.get(req.tenant, target.threadId)))
       throw notFound("thread", target.threadId, "thread_id");
-    return { threadId: target.threadId, created: null };
+    return { id: target.threadId, record: null, created: null, newKey: false };
   }
   const fresh: ThreadRecord = {
     id: newId("thread"),
@@ -181,12 +198,10 @@ async function resolveThread(
     tool_resources: target.kind === "new" ? (target.toolResources ?? {}) : {},
     conversation: target.kind === "conversation" ? target.key : null,
   };
-  if (target.kind === "new") {
-    await deps.threads.put(req.tenant, fresh);
-    return { threadId: fresh.id, created: fresh };
-  }
-  const resolved = await deps.threads.resolveConversation(req.tenant, target.key, fresh);
-  return { threadId: resolved.threadId, created: resolved.created ? fresh : null };
+  if (target.kind === "new") return { id: fresh.id, record: fresh, created: fresh, newKey: false };
+  const mapped = await deps.threads.resolveConversation(req.tenant, target.key, fresh.id);
+  const record = { ...fresh, id: mapped.threadId };
+  return { id: mapped.threadId, record, created: mapped.created ? record : null, newKey: mapped.created };
 }
 
 async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string; bodyHash: string }) {

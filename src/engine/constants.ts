@@ -9,6 +9,13 @@ export const POLL_MIN_INTERVAL_MS = 100;
 export const POLL_MAX_INTERVAL_MS = 2 * SECOND_MS;
 /** Delay between steps when a step ends without news (one-poll-per-step strategy). */
 export const STEP_POLL_DELAY_S = 2;
+/**
+ * Webhook strategy: OpenAI's `response.*` webhook wakes the run; these polls are only the safety
+ * net for a webhook that never comes. The wait before each one equals the response's age, within
+ * bounds (20 s, 40 s, 80 s, then every 2 min), so runs under 20 s see no poll at all.
+ */
+export const SAFETY_POLL_MIN_MS = 20 * SECOND_MS;
+export const SAFETY_POLL_MAX_MS = 2 * MINUTE_MS;
 /** Backoff for retryable upstream failures: base * 2^n, capped. */
 export const UPSTREAM_BACKOFF_BASE_MS = SECOND_MS;
 export const UPSTREAM_BACKOFF_MAX_MS = 5 * MINUTE_MS;

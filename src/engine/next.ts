@@ -1,7 +1,12 @@
 /** What the step runner should do next for a run. Pure: decided from the record and `now`. */
 import { allAnswered, callerCallsOpen, endpointCallsOpen } from "./tools";
 import { isTerminal, type PendingCall, type RunRecord } from "./types";
-import { isUpstreamTerminal, type ResponseInput, type ResponseRequest } from "./upstream-types";
+import {
+  isUpstreamTerminal,
+  RESPONSE_METADATA,
+  type ResponseInput,
+  type ResponseRequest,
+} from "./upstream-types";
 
 export type Action =
   | { type: "create_conversation" }
@@ -102,6 +107,10 @@ export function responseRequest(run: RunRecord, conversation: string, input: Res
     top_p: p.top_p,
     max_output_tokens: p.max_output_tokens,
     reasoning_effort: p.reasoning_effort ?? null,
-    metadata: { threadhook_run: run.id, threadhook_round: String(run.tool_rounds) },
+    metadata: {
+      [RESPONSE_METADATA.tenant]: run.tenant,
+      [RESPONSE_METADATA.run]: run.id,
+      [RESPONSE_METADATA.round]: String(run.tool_rounds),
+    },
   };
 }

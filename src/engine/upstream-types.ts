@@ -17,7 +17,16 @@ export interface ObservedResponse {
   usage: { input_tokens: number; output_tokens: number; total_tokens: number } | null;
   error: { code: string; message: string } | null;
   incomplete_reason: string | null;
+  /** The run that created it, from the metadata threadhook writes on every response it creates. */
+  owner?: { tenant: string; run_id: string } | null;
 }
+
+/** Metadata keys threadhook puts on each response it creates (see `responseRequest`). */
+export const RESPONSE_METADATA = {
+  tenant: "threadhook_tenant",
+  run: "threadhook_run",
+  round: "threadhook_round",
+} as const;
 
 /** The request the engine wants sent to create a background response. */
 export type ResponseInput = RunInput | { type: "function_call_output"; call_id: string; output: string }[];

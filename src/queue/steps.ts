@@ -21,11 +21,17 @@ export interface StepMessage {
 export interface StepQueue {
   /** `reason` makes the deduplication id: retries of the same publish collapse, distinct triggers do not. */
   publish(msg: StepMessage, opts: { delayMs: number; reason: string }): Promise<void>;
+  /**
+   * Publish an immediate observe step for a response OpenAI says has ended (its webhook). One per
+   * response: repeated webhooks collapse. Not rescued when dead-lettered: the safety-net polls are.
+   */
+  notifyEnded(responseId: string): Promise<void>;
   verify(signature: string | null, body: string, url: string): Promise<boolean>;
 }
 
 export const STEP_PATH = "/internal/steps/drive";
 export const RESCUE_PATH = "/internal/steps/rescue";
+export const OBSERVE_PATH = "/internal/steps/observe";
 /** QStash retries of a step that answered non-2xx (the free plan's maximum). */
 export const STEP_RETRIES = 3;
 /** Delay before QStash's n-th retry (`retried` = 0 before the first): 1 s, 4 s, 16 s. */
@@ -59,6 +65,15 @@ export function createStepQueue(cfg: {
         failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
         deduplicationId: `${msg.tenant}.${msg.run_id}.${msg.seq}.${reason}`,
         ...(delay > 0 ? { delay } : {}),
+      });
+    },
+    async notifyEnded(responseId) {
+      await client.publishJSON({
+        url: `${cfg.baseUrl}${OBSERVE_PATH}`,
+        body: { response_id: responseId },
+        retries: STEP_RETRIES,
+        retryDelay: STEP_RETRY_DELAY_EXPR,
+        deduplicationId: `ended.${responseId}`,
       });
     },
     async verify(signature, body, url) {

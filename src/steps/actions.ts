@@ -1,6 +1,6 @@
 /** The I/O behind each engine action. Each returns the run after feeding the result to the engine. */
 import type { Config } from "../config";
-import { DELIVERY_TIMEOUT_MS, STEP_POLL_DELAY_S } from "../engine/constants";
+import { DELIVERY_TIMEOUT_MS } from "../engine/constants";
 import type { Action } from "../engine/next";
 import { outputMessage } from "../engine/messages";
 import { buildEvent } from "../engine/present";
@@ -15,7 +15,7 @@ import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import { type Upstream, UpstreamError, type Watched } from "../upstream/openai";
-import { drivePoll } from "./poll";
+import { drivePoll, nextPollInMs } from "./poll";
 
 export interface Deps {
   config: Config;
@@ -123,11 +123,8 @@ async function createResponse(
   const created = await deps.upstream.createResponse(request);
   const next = transition(run, { type: "response_created", response: created }, deps.now());
   await ctx.save(next);
-  return {
-    run: next,
-    yieldAfterMs:
-      strategy === "poll" && !isUpstreamTerminal(created.status) ? STEP_POLL_DELAY_S * 1000 : null,
-  };
+  const onePerStep = strategy === "poll" || strategy === "webhook";
+  return { run: next, yieldAfterMs: onePerStep ? nextPollInMs(strategy, next, deps.now()) : null };
 }
 
 async function observe(
@@ -148,10 +145,9 @@ async function observe(
     );
     return afterWatch(deps, progress.current(), watched, ctx);
   }
-  if (strategy === "poll") {
-    const r = await deps.upstream.getResponse(responseId);
-    const next = observed(deps, run, r, null);
-    return { run: next, yieldAfterMs: isUpstreamTerminal(r.status) ? null : STEP_POLL_DELAY_S * 1000 };
+  if (strategy === "poll" || strategy === "webhook") {
+    const next = observed(deps, run, await deps.upstream.getResponse(responseId), null);
+    return { run: next, yieldAfterMs: nextPollInMs(strategy, next, deps.now()) };
   }
   return drivePoll(deps, run, responseId, ctx, observed);
 }

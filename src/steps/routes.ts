@@ -5,9 +5,9 @@ import type { AppEnv } from "../app";
 import { type Config, requireConfig } from "../config";
 import { ApiError } from "../errors";
 import { log } from "../log";
-import { MAX_RESCUES, RESCUE_PATH, rescueDelayMs, STEP_PATH } from "../queue/steps";
+import { MAX_RESCUES, OBSERVE_PATH, RESCUE_PATH, rescueDelayMs, STEP_PATH } from "../queue/steps";
 import { stepDeps, stepQueue } from "../services";
-import { driveStep, logStepError } from "./runner";
+import { driveEnded, driveStep, logStepError } from "./runner";
 
 const StepMessageSchema = z.object({
   tenant: z.string().min(1).max(64),
@@ -15,6 +15,8 @@ const StepMessageSchema = z.object({
   seq: z.number().int().min(0),
   rescue: z.number().int().min(0).optional(),
 });
+
+const EndedMessageSchema = z.object({ response_id: z.string().min(1).max(128) });
 
 /** The part of QStash's failure-callback payload the rescue needs: the dead-lettered step's body. */
 const FailureCallbackSchema = z.object({ sourceBody: z.string() });
@@ -47,6 +49,14 @@ export const steps = new Hono<AppEnv>()
       logStepError(parsed.data, err);
       throw err;
     }
+  })
+  .post(OBSERVE_PATH, async (c) => {
+    const config = requireConfig(c.env);
+    const { body, origin } = await verifiedBody(c.req.raw, config, OBSERVE_PATH);
+    const parsed = EndedMessageSchema.safeParse(safeJson(body));
+    if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed observe message" }, 200);
+    const outcome = await driveEnded(stepDeps(config, origin), parsed.data.response_id);
+    return c.json({ outcome }, outcome === "busy" ? 503 : 200);
   })
   .post(RESCUE_PATH, async (c) => {
     const config = requireConfig(c.env);

@@ -7,6 +7,7 @@ import { STEP_LEASE_MS } from "../engine/constants";
 import { nextAction } from "../engine/next";
 import { transition } from "../engine/run";
 import type { RunRecord } from "../engine/types";
+import { isUpstreamTerminal, type ObservedResponse } from "../engine/upstream-types";
 import type { StepMessage } from "../queue/steps";
 import { newId } from "../store/ids";
 import { errorFields, log } from "../log";
@@ -30,6 +31,37 @@ export async function driveStep(deps: Deps, msg: StepMessage): Promise<StepOutco
   } catch (err) {
     // Let QStash's redelivery of this step claim the run at once instead of after the lease.
     await deps.runs.unlock(claim.run, owner).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * OpenAI says a response ended (its webhook): fetch it, claim its run (named in the response's
+ * metadata) at whatever seq the run is at, feed the response in and drive on from there; the step
+ * already scheduled for the run turns stale. A run that has moved past this response is untouched.
+ */
+export async function driveEnded(deps: Deps, responseId: string): Promise<StepOutcome> {
+  let response: ObservedResponse;
+  try {
+    response = await deps.upstream.getResponse(responseId);
+  } catch (err) {
+    if (err instanceof UpstreamError && !err.retryable) return "missing"; // gone, or not ours
+    throw err;
+  }
+  if (!response.owner) return "missing";
+  const owner = newId("lease");
+  const claim = await claimWithWait(deps, { ...response.owner, seq: null }, owner);
+  if (claim.kind !== "ok") return claim.kind;
+  const { run, seq } = claim;
+  if (run.upstream.response_id !== response.id || isUpstreamTerminal(run.upstream.response_status)) {
+    await deps.runs.unlock(run, owner);
+    return "stale";
+  }
+  try {
+    const fed = transition(run, { type: "response_observed", response, cursor: null }, deps.now());
+    return await drive(deps, { ...response.owner, seq }, fed, owner);
+  } catch (err) {
+    await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
   }
 }
@@ -73,7 +105,11 @@ async function drive(deps: Deps, msg: StepMessage, claimed: RunRecord, owner: st
   }
 }
 
-async function claimWithWait(deps: Deps, msg: StepMessage, owner: string) {
+async function claimWithWait(
+  deps: Deps,
+  msg: Omit<StepMessage, "seq"> & { seq: number | null },
+  owner: string,
+) {
   const waitUntil = deps.now() + CLAIM_WAIT_MS;
   for (;;) {
     const claim = await deps.runs.claim(msg.tenant, msg.run_id, msg.seq, owner, deps.now(), STEP_LEASE_MS);

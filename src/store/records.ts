@@ -131,21 +131,22 @@ export class ThreadStore {
       .exec();
   }
 
-  /** The thread mapped to a conversation key, creating both if new (first writer wins). */
+  /**
+   * The thread mapped to a conversation key: `freshId` when the key is new (first writer wins), in
+   * one round trip. The thread's record is written with its first run (`RunStore.create`).
+   */
   async resolveConversation(
     tenant: string,
     key: string,
-    fresh: ThreadRecord,
+    freshId: string,
   ): Promise<{ threadId: string; created: boolean }> {
     const convKey = keys.conversation(tenant, key);
-    const won = await this.redis.set(convKey, fresh.id, { nx: true, ex: THREAD_TTL_S });
-    if (won) {
-      await this.put(tenant, fresh);
-      return { threadId: fresh.id, created: true };
-    }
-    const existing = await this.redis.get<string>(convKey);
-    if (!existing) return this.resolveConversation(tenant, key, fresh);
-    return { threadId: existing, created: false };
+    const [won, threadId] = await this.redis
+      .multi()
+      .set(convKey, freshId, { nx: true, ex: THREAD_TTL_S })
+      .get<string>(convKey)
+      .exec<[string | null, string]>();
+    return { threadId, created: won === "OK" };
   }
 
   async conversationThread(tenant: string, key: string): Promise<string | null> {

@@ -18,6 +18,7 @@ import { monthOf } from "../engine/usage";
 import { keys } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
+import type { ThreadRecord } from "./records";
 import { parseJson, type Redis } from "./redis";
 import { ABANDON_RUN, CLAIM, CREATE_RUN, RELEASE_RUN, SAVE, UNLOCK, UNQUEUE_RUN } from "./scripts";
 
@@ -40,12 +41,14 @@ export interface CreateOptions {
   expectedHeld: string[];
   /** Messages this run adds to the thread (recorded with the run, after the held ones). */
   newMessages: MessageRecord[];
+  /** The thread's record, written with the run when the thread has none yet (a new thread). */
+  thread?: ThreadRecord | null;
 }
 
 export type StartRun = (runId: string) => Promise<void>;
 
 export type ClaimOutcome =
-  | { kind: "ok"; run: RunRecord; cancelRequested: boolean }
+  | { kind: "ok"; run: RunRecord; cancelRequested: boolean; seq: number }
   | { kind: "stale"; run: RunRecord | null }
   | { kind: "busy" }
   | { kind: "missing" };
@@ -120,6 +123,7 @@ export class RunStore {
         opts.expectedHeld.join(" "),
         String(THREAD_TTL_S),
         String(opts.newMessages.length),
+        opts.thread ? JSON.stringify(opts.thread) : "",
         ...messageArgs(opts.newMessages),
       ],
     );
@@ -195,16 +199,30 @@ export class RunStore {
     await this.redis.hset(keys.run(tenant, runId), { metadata: JSON.stringify(metadata) });
   }
 
-  async claim(tenant: string, runId: string, seq: number, owner: string, now: number, leaseMs: number) {
+  /** Claim the run for a step carrying `seq`, or (null) at whatever seq the run is at now. */
+  async claim(
+    tenant: string,
+    runId: string,
+    seq: number | null,
+    owner: string,
+    now: number,
+    leaseMs: number,
+  ) {
     const r = await this.scripts.claim.exec(
       [keys.run(tenant, runId)],
-      [String(seq), owner, String(now), String(leaseMs)],
+      [seq === null ? "" : String(seq), owner, String(now), String(leaseMs)],
     );
     const kind = r[0];
     if (kind === "ok") {
       const run = parseJson<RunRecord>(r[1]) as RunRecord;
       const cancelRequested = Boolean(r[2]);
-      return { kind, run: withFlags(run, r[2] ?? "", r[3] ?? ""), cancelRequested } as ClaimOutcome;
+      const seqNow = Number(r[4]);
+      return {
+        kind,
+        run: withFlags(run, r[2] ?? "", r[3] ?? ""),
+        cancelRequested,
+        seq: seqNow,
+      } as ClaimOutcome;
     }
     if (kind === "stale") return { kind, run: parseJson<RunRecord>(r[1]) } as ClaimOutcome;
     return { kind: kind === "busy" ? "busy" : "missing" } as ClaimOutcome;

@@ -4,21 +4,24 @@
  */
 
 /**
- * Claim a run for a step. KEYS[1] run hash. ARGV: seq, owner, now_ms, lease_ms.
- * → {"ok", doc, cancel, metadata} | {"stale", doc} | {"busy"} | {"missing"}. A step from the future (its
- * seq is ahead: the scheduling step has not finished saving yet) is "busy" too, and waits.
+ * Claim a run for a step. KEYS[1] run hash. ARGV: seq ("" = whatever it is now), owner, now_ms,
+ * lease_ms. → {"ok", doc, cancel, metadata, seq} | {"stale", doc} | {"busy"} | {"missing"}. A step
+ * from the future (its seq is ahead: the scheduling step has not finished saving yet) is "busy" too,
+ * and waits.
  */
 export const CLAIM = `
 local seq = redis.call('HGET', KEYS[1], 'seq')
 if not seq then return {'missing'} end
-if tonumber(ARGV[1]) > tonumber(seq) then return {'busy'} end
-if tonumber(ARGV[1]) < tonumber(seq) then return {'stale', redis.call('HGET', KEYS[1], 'doc')} end
+if ARGV[1] ~= '' and tonumber(ARGV[1]) > tonumber(seq) then return {'busy'} end
+if ARGV[1] ~= '' and tonumber(ARGV[1]) < tonumber(seq) then
+  return {'stale', redis.call('HGET', KEYS[1], 'doc')}
+end
 local owner = redis.call('HGET', KEYS[1], 'lease')
 local until_ms = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
 if owner and owner ~= ARGV[2] and until_ms > tonumber(ARGV[3]) then return {'busy'} end
 redis.call('HSET', KEYS[1], 'lease', ARGV[2], 'lease_until', tonumber(ARGV[3]) + tonumber(ARGV[4]))
 return {'ok', redis.call('HGET', KEYS[1], 'doc'), redis.call('HGET', KEYS[1], 'cancel') or '',
-  redis.call('HGET', KEYS[1], 'metadata') or ''}
+  redis.call('HGET', KEYS[1], 'metadata') or '', seq}
 `;
 
 /**
@@ -80,12 +83,13 @@ end
  * ARGV: run_id, doc, use_idem ("1"/"0"), idem_value, ttl_s, idem_ttl_s, now_ms, model,
  * default max_active_runs, default monthly_runs, default monthly_tokens, usage_ttl_s, slot_stale_ms,
  * mode ("queue"|"exclusive"), expected held ids (space-separated), thread_ttl_s, new message count,
- * then (id, doc) pairs.
+ * the thread's record (written when it has none yet: a new thread; "" = leave it), then (id, doc)
+ * pairs.
  * → {"duplicate", idem_value} | {"busy", active_run} | {"held", ids} | {"quota", "runs"|"tokens",
  *   limit} | {"start"} | {"queued"} | {"waiting", "1" when a slot is free but others wait (the
  *   caller must pump), else "0"}
  */
-export const CREATE_RUN = `${TENANT_LIMIT}${APPEND_MESSAGES("18", "KEYS[10]", "KEYS[11]", "KEYS[12]", "")}
+export const CREATE_RUN = `${TENANT_LIMIT}${APPEND_MESSAGES("19", "KEYS[10]", "KEYS[11]", "KEYS[12]", "")}
 if ARGV[3] == '1' then
   local existing = redis.call('GET', KEYS[2])
   if existing then return {'duplicate', existing} end
@@ -109,6 +113,7 @@ if token_quota > 0 then
 end
 local ttl = tonumber(ARGV[5])
 local now = tonumber(ARGV[7])
+if ARGV[18] ~= '' then redis.call('HSETNX', KEYS[10], 'doc', ARGV[18]) end
 if ARGV[3] == '1' then redis.call('SET', KEYS[2], ARGV[4], 'EX', tonumber(ARGV[6])) end
 redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'seq', 0)
 redis.call('EXPIRE', KEYS[1], ttl)

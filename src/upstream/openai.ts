@@ -4,7 +4,7 @@
  */
 import OpenAI from "openai";
 import type { Annotation, ResponseFormat, TextPart, ToolChoice, ToolDef } from "../engine/types";
-import type { ObservedResponse, ResponseRequest } from "../engine/upstream-types";
+import { type ObservedResponse, RESPONSE_METADATA, type ResponseRequest } from "../engine/upstream-types";
 
 export class UpstreamError extends Error {
   readonly retryable: boolean;
@@ -63,6 +63,8 @@ export interface Upstream {
   inputItemIds(responseId: string): Promise<string[]>;
   deleteItem(conversationId: string, itemId: string): Promise<void>;
   deleteConversation(conversationId: string): Promise<void>;
+  /** Check an OpenAI webhook's Standard Webhooks signature with `secret`; the event, or null if forged. */
+  verifyWebhook(body: string, headers: Headers, secret: string): Promise<unknown | null>;
 }
 
 export type OnProgress = (r: ObservedResponse, cursor: number) => Promise<void>;
@@ -135,6 +137,14 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
       translate(async () => {
         await client.conversations.delete(conversationId);
       }),
+    verifyWebhook: async (body, headers, secret) => {
+      try {
+        return await client.webhooks.unwrap(body, headers, secret);
+      } catch {
+        // A bad or stale signature, a missing header, a body that is not JSON: all unverified.
+        return null;
+      }
+    },
     createAndStream: (req, untilMs, onProgress) =>
       translate(() =>
         watch(
@@ -244,7 +254,14 @@ export function observe(r: OpenAI.Responses.Response): ObservedResponse {
       : null,
     error: r.error ? { code: String(r.error.code), message: r.error.message } : null,
     incomplete_reason: r.incomplete_details?.reason ?? null,
+    owner: ownerOf(r.metadata),
   };
+}
+
+function ownerOf(metadata: OpenAI.Responses.Response["metadata"]): ObservedResponse["owner"] {
+  const tenant = metadata?.[RESPONSE_METADATA.tenant];
+  const run_id = metadata?.[RESPONSE_METADATA.run];
+  return tenant && run_id ? { tenant, run_id } : null;
 }
 
 function toAnnotations(list: OpenAI.Responses.ResponseOutputText["annotations"]): Annotation[] {

@@ -120,7 +120,9 @@ describe("deduplication and cancellation", () => {
   });
 
   it("messages.delete cancels a delayed message, which is then never delivered", async () => {
+    const pendingBefore = fast.stats().pending;
     const { messageId } = await fastClient.publishJSON({ url: `${dest.base}/cancelled`, body: {}, delay: 1 });
+    expect(fast.stats().pending).toBe(pendingBefore + 1);
     const stored = await fastClient.messages.get(messageId);
     expect(stored).toMatchObject({ messageId, url: `${dest.base}/cancelled`, method: "POST", maxRetries: 3 });
     await fastClient.messages.delete(messageId);
@@ -128,6 +130,10 @@ describe("deduplication and cancellation", () => {
     expect(dest.on("/cancelled")).toHaveLength(0);
     await expect(fastClient.messages.get(messageId)).rejects.toMatchObject({ status: 404 });
     expect(fast.stats().cancelled).toBe(1);
+    expect(fast.stats().pending).toBe(pendingBefore);
+    expect(((await (await fetch(`${fast.url}/__stats`)).json()) as { pending: number }).pending).toBe(
+      pendingBefore,
+    );
   });
 
   it("messages.cancel returns a JSON count", async () => {

@@ -111,8 +111,9 @@ describe("Assistants v2 API through the official SDK", () => {
     const thread = await client.beta.threads.create();
     await client.beta.threads.messages.create(thread.id, {
       role: "user",
-      content: 'stream me #sim {"chunks": 6}',
+      content: 'stream me #sim {"chunks": 6, "delay_ms": 50000}',
     });
+    // 0.5 s of model time (time scale 0.01): the answer is relayed while it is being written.
     const deltas: string[] = [];
     const events: string[] = [];
     const stream = client.beta.threads.runs

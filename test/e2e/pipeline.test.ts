@@ -101,6 +101,27 @@ describe("run pipeline", () => {
     expect(after.conversationsCreated - before.conversationsCreated).toBe(1);
   });
 
+  it("accepts a message with three Redis requests: two lookups side by side, then the run with its thread", async () => {
+    const path = hookPath("trips");
+    const conversation = `test:trips:${Date.now()}`;
+    const first = await send(path, { input: 'long #sim {"delay_ms": 3000000}', conversation });
+    await e2e.waitForRun(first.body.id, ["in_progress"]);
+    const redis = async () => (await (await fetch(`${e2e.stack.ready.redis.url}/__stats`)).json()) as any;
+    const before = await redis();
+    // The thread is busy, so this run waits in its queue: no step runs and nothing else touches Redis.
+    const second = await send(path, { input: "queued behind", conversation });
+    const after = await redis();
+    expect(second.status).toBe(202);
+    expect(second.body.thread_id).toBe(first.body.thread_id);
+    expect(after.requests - before.requests).toBe(3);
+    expect(after.byPath["/multi-exec"] - before.byPath["/multi-exec"]).toBe(1); // conversation key → thread
+    await e2e.api("POST", `/v1/runs/${second.body.id}/cancel`);
+    await e2e.api("POST", `/v1/runs/${first.body.id}/cancel`);
+    await e2e.inbox.waitFor(2, { path, timeoutMs: 15_000 });
+    const thread = await e2e.api("GET", `/v1/conversations/${encodeURIComponent(conversation)}`);
+    expect(thread.status).toBe(200);
+  });
+
   it("maps #sim fail and incomplete to run.failed and run.incomplete", async () => {
     const path = hookPath("fail");
     const failed = await send(path, {

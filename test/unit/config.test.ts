@@ -54,6 +54,23 @@ describe("config", () => {
     expect(JSON.stringify(r.problems)).not.toContain("sig_a");
   });
 
+  it("refuses the webhook drive strategy without the OpenAI webhook secret", () => {
+    const r = parseConfig({ ...full, DRIVE_STRATEGY: "webhook" });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual([
+      expect.stringMatching(/^DRIVE_STRATEGY: webhook needs OPENAI_WEBHOOK_SECRET/),
+    ]);
+    const ok = parseConfig({
+      ...full,
+      DRIVE_STRATEGY: "webhook",
+      OPENAI_WEBHOOK_SECRET: full.WEBHOOK_SECRET,
+    });
+    if (!ok.ok) throw new Error(ok.problems.join());
+    expect(ok.config.drive.strategy).toBe("webhook");
+    expect(ok.config.openai?.webhookSecret).toBe(full.WEBHOOK_SECRET);
+  });
+
   it("treats a service with no variables as not configured, with a 503 naming what to set", () => {
     const r = parseConfig({ THREADHOOK_ENV: "development" });
     if (!r.ok) throw new Error(r.problems.join());

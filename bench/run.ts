@@ -1,0 +1,115 @@
+/**
+ * `npm run bench [-- --quick | --smoke | …]`: threadhook's drive strategies and the classic polling
+ * baseline, side by side on the local stack. Prints the tables and writes
+ * `bench/results/<time>-<mode>.json` and `.md` (and `latest-<mode>.*`). See bench/README.md.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type ConfigResult, runConfig } from "./config-run.ts";
+import type { Figures } from "./figures.ts";
+import { parseArgs, type Plan } from "./options.ts";
+import { checkTargets, figuresTable, NOISY_CORES, ratioTable, targetsTable, textTable } from "./report.ts";
+import { workerDefaults } from "./worker-defaults.ts";
+
+async function main() {
+  // Ctrl-C or a kill: exit through process.exit so the stack children are stopped ("exit" hooks).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+  const plan = parseArgs(process.argv.slice(2));
+  const worker = await workerDefaults();
+  const started = Date.now();
+  const log = (line: string) =>
+    console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`);
+  log(`mode ${plan.mode} (model time ×${plan.scale}); Worker default strategy: ${worker.strategy}`);
+  const results: ConfigResult[] = [];
+  for (const config of plan.configs) {
+    log(`starting ${config}`);
+    // Quick runs keep to the 5-minute limit: the burst only for the baseline and the default.
+    const withBurst = plan.burstAll || config === "baseline" || config === worker.strategy;
+    results.push(await runConfig(plan, config, worker, withBurst, log));
+  }
+  const figures = results.flatMap((r) => r.figures);
+  const report = {
+    mode: plan.mode,
+    scale: plan.scale,
+    started_at: new Date(started).toISOString(),
+    duration_s: (Date.now() - started) / 1000,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "?", load_avg: os.loadavg() },
+    worker_default: worker,
+    workload: { reply_chars: plan.replyChars, chunks: plan.chunks, lengths_s: plan.lengthsS },
+    floor_cpu_ms: Object.fromEntries(results.map((r) => [r.config, r.floor_cpu_ms])),
+    targets: checkTargets(figures, worker.strategy),
+    figures,
+  };
+  console.log(`\n${figuresTable(figures, textTable)}\n`);
+  if (plan.configs.includes("baseline"))
+    console.log(`${worker.strategy} ÷ baseline:\n${ratioTable(figures, worker.strategy, textTable)}\n`);
+  console.log(`targets (${worker.strategy}):\n${targetsTable(report.targets, textTable)}\n`);
+  const md = markdown(plan, report, figures);
+  const files = writeResults(plan, report, md);
+  if (plan.updateReadme) files.push(updateReadme(md));
+  log(`wrote ${files.join(", ")} in ${report.duration_s.toFixed(0)} s`);
+}
+
+function markdown(
+  plan: Plan,
+  report: {
+    targets: ReturnType<typeof checkTargets>;
+    started_at: string;
+    floor_cpu_ms: Record<string, number | null>;
+  },
+  figures: Figures[],
+): string {
+  const strategies = [...new Set(figures.map((x) => x.config).filter((c) => c !== "baseline"))];
+  const ratios = plan.configs.includes("baseline")
+    ? strategies.map((s) => `**${s} ÷ baseline**\n\n${ratioTable(figures, s)}`).join("\n\n")
+    : "";
+  const floors = Object.entries(report.floor_cpu_ms)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k} ${v?.toFixed(2)} ms`)
+    .join(", ");
+  return [
+    `<!-- bench:table:start (npm run bench${plan.mode === "full" ? "" : ` -- --${plan.mode}`}, ${report.started_at}, model time ×${plan.scale}) -->`,
+    figuresTable(figures),
+    "",
+    ratios,
+    "",
+    `Targets for the default strategy:\n\n${targetsTable(report.targets)}`,
+    "",
+    `CPU floor (a request to an unknown route, included in every figure above): ${floors || "—"}.`,
+    `Machine: ${os.cpus().length} cores. Scenarios marked "(noisy)" had other processes using more than ${NOISY_CORES} core meanwhile.`,
+    "<!-- bench:table:end -->",
+    "",
+  ].join("\n");
+}
+
+const README = new URL("../README.md", import.meta.url).pathname;
+
+/** Replace the table between the bench markers in README.md's Performance section. */
+function updateReadme(md: string): string {
+  const text = fs.readFileSync(README, "utf8");
+  const start = text.indexOf("<!-- bench:table:start");
+  const end = text.indexOf("<!-- bench:table:end -->");
+  if (start < 0 || end < start) throw new Error("README.md has no bench table markers");
+  const next = text.slice(0, start) + md.trimEnd() + text.slice(end + "<!-- bench:table:end -->".length);
+  fs.writeFileSync(README, next);
+  return README;
+}
+
+function writeResults(plan: Plan, report: object, md: string): string[] {
+  fs.mkdirSync(plan.outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const files = [
+    [`${stamp}-${plan.mode}.json`, `${JSON.stringify(report, null, 2)}\n`],
+    [`${stamp}-${plan.mode}.md`, md],
+    [`latest-${plan.mode}.json`, `${JSON.stringify(report, null, 2)}\n`],
+    [`latest-${plan.mode}.md`, md],
+  ] as const;
+  for (const [name, text] of files) fs.writeFileSync(path.join(plan.outDir, name), text);
+  return files.slice(0, 2).map(([name]) => path.join(plan.outDir, name));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});

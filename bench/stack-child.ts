@@ -1,0 +1,137 @@
+/**
+ * One bench configuration's local stack, in its own process so the load generator does not share
+ * an event loop with the stand-ins: Redis REST (over its redis-server), QStash, the inbox, the
+ * OpenAI simulator (on its own thread, see sim-thread.ts) and, unless `worker: false`, the Worker
+ * in workerd behind the invocation meter. The parts and the Worker's variables are those of
+ * `npm run dev` (dev/stack.ts). Prints one line `READY {json}`, then runs until SIGTERM.
+ *
+ * Argument: a JSON `ChildOptions`. Every Worker request (intake, QStash deliveries, OpenAI webhooks)
+ * goes through the meter: `PUBLIC_URL` is the meter's URL.
+ */
+import { startInbox } from "../dev/inbox/server.ts";
+import { startQStash } from "../dev/qstash-server/server.ts";
+import { startRedisRest } from "../dev/redis-rest/server.ts";
+import { DEV_API_KEY, DEV_WEBHOOK_SECRET } from "../dev/stack.ts";
+import { startWorker } from "../dev/worker.ts";
+import { findChild, processCpuReader, threadCpuReader } from "./cpu.ts";
+import { startMeter } from "./proxy.ts";
+import { startSimThread } from "./sim-thread.ts";
+
+export interface ChildOptions {
+  worker: boolean;
+  timeScale: number;
+  workerVars: Record<string, string>;
+  /** A `whsec_…` secret: wire the simulator's response webhooks to the Worker's /webhooks/openai. */
+  openaiWebhookSecret: string | null;
+}
+
+export interface ChildReady {
+  /** The meter in front of the Worker (null without a Worker). */
+  meter: string | null;
+  /** Where the CPU counters are read (the meter's control endpoints, with or without a Worker). */
+  probe: string;
+  worker: string | null;
+  workerdPid: number | null;
+  redis: { url: string; token: string };
+  qstash: { url: string };
+  openai: { baseURL: string; url: string; apiKey: string };
+  inbox: { url: string; secret: string };
+  apiKey: string | null;
+}
+
+/** CPU counters (ns) the meter reports: workerd's main thread, all of workerd, the stand-ins. */
+function cpuProbes() {
+  const probes = {
+    main: (): number | null => null,
+    workerdAll: (): number | null => null,
+    redisServer: (): number | null => 0,
+  };
+  const own = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) * 1000;
+  };
+  const redisPid = findChild("redis-server");
+  if (redisPid !== null) probes.redisServer = processCpuReader(redisPid);
+  return {
+    attachWorkerd(pid: number) {
+      probes.main = threadCpuReader(pid);
+      probes.workerdAll = processCpuReader(pid);
+    },
+    meter: {
+      cpu: () => probes.main(),
+      others: () => ({ workerd_all_ns: probes.workerdAll(), stack_ns: own() + (probes.redisServer() ?? 0) }),
+    },
+  };
+}
+
+async function main() {
+  const opts = JSON.parse(process.argv[2] ?? "{}") as ChildOptions;
+  const closers: (() => Promise<void>)[] = [];
+  const redis = await startRedisRest({ port: 0 });
+  closers.push(() => redis.close());
+  const qstash = await startQStash({ port: 0, timeScale: opts.timeScale });
+  closers.push(() => qstash.close());
+  const inbox = await startInbox({ port: 0, secret: DEV_WEBHOOK_SECRET });
+  closers.push(() => inbox.close());
+  const sim = await startSimThread(opts.timeScale);
+  closers.push(() => sim.close());
+  const probes = cpuProbes();
+  const meter = await startMeter(probes.meter);
+  closers.push(() => meter.close());
+  const worker = opts.worker
+    ? await startWorker({
+        port: 0,
+        vars: {
+          THREADHOOK_ENV: "development",
+          API_KEY: DEV_API_KEY,
+          WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+          UPSTASH_REDIS_REST_URL: redis.url,
+          UPSTASH_REDIS_REST_TOKEN: redis.token,
+          QSTASH_URL: qstash.url,
+          QSTASH_TOKEN: qstash.token,
+          QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
+          QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
+          OPENAI_API_KEY: sim.apiKey,
+          OPENAI_BASE_URL: sim.baseURL,
+          LOG_LEVEL: "warn",
+          PUBLIC_URL: meter.url,
+          ...(opts.openaiWebhookSecret ? { OPENAI_WEBHOOK_SECRET: opts.openaiWebhookSecret } : {}),
+          ...opts.workerVars,
+        },
+      })
+    : null;
+  if (worker) closers.push(() => worker.close());
+  const workerdPid = worker ? findChild("workerd") : null;
+  if (workerdPid !== null) probes.attachWorkerd(workerdPid);
+  if (worker) meter.setTarget(worker.url);
+  if (opts.openaiWebhookSecret) {
+    const webhook = { url: `${meter.url}/webhooks/openai`, secret: opts.openaiWebhookSecret };
+    await fetch(`${sim.url}/__sim/webhook`, { method: "POST", body: JSON.stringify(webhook) });
+  }
+  const ready: ChildReady = {
+    meter: worker ? meter.url : null,
+    probe: meter.url,
+    worker: worker?.url ?? null,
+    workerdPid,
+    redis: { url: redis.url, token: redis.token },
+    qstash: { url: qstash.url },
+    openai: { baseURL: sim.baseURL, url: sim.url, apiKey: sim.apiKey },
+    inbox: { url: inbox.url, secret: inbox.secret },
+    apiKey: worker ? DEV_API_KEY : null,
+  };
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    for (const close of closers.reverse()) await close().catch(() => {});
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+  console.log(`READY ${JSON.stringify(ready)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});

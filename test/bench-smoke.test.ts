@@ -1,0 +1,50 @@
+/** The bench harness runs end to end (a few seconds of it); the benchmark itself is `npm run bench`. */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+function runBench(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["bench/run.ts", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("exit", (code) => resolve({ code, stderr }));
+  });
+}
+
+describe("bench harness", () => {
+  it("runs the smoke plan for the baseline and a strategy and writes every figure", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "threadhook-bench-"));
+    try {
+      const { code, stderr } = await runBench(["--smoke", "--configs=baseline,stream", `--out=${out}`]);
+      expect(code, stderr.slice(-2000)).toBe(0);
+      const report = JSON.parse(fs.readFileSync(path.join(out, "latest-smoke.json"), "utf8"));
+      const of = (config: string) => report.figures.filter((f: any) => f.config === config);
+      for (const config of ["baseline", "stream"]) {
+        expect(of(config).map((f: any) => f.scenario)).toEqual(["c1-1s", "c5-1s", "burst-10"]);
+        for (const f of of(config)) {
+          expect(f.runs).toBeGreaterThan(0);
+          expect(f.callback.lost).toBe(0);
+          expect(f.callback.p50_ms).toBeGreaterThanOrEqual(0);
+          expect(f.intake.p99_ms).toBeGreaterThan(0);
+          expect(f.per_run.upstream).toBeGreaterThanOrEqual(2);
+          expect(f.cpu.per_run_ms).toBeGreaterThan(0);
+        }
+      }
+      const [c1] = of("stream");
+      expect(c1.cpu.samples).toBeGreaterThanOrEqual(4); // intake and step of each run, measured alone
+      expect(c1.per_run).toMatchObject({ qstash: 1, invocations: 2 });
+      expect(c1.per_run.redis_round_trips).toBeGreaterThan(0);
+      expect(of("baseline")[0].per_run).toMatchObject({ qstash: 0, redis_round_trips: 0 });
+      const md = fs.readFileSync(path.join(out, "latest-smoke.md"), "utf8");
+      expect(md).toContain("<!-- bench:table:start");
+      expect(md).toContain("stream ÷ baseline");
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
