@@ -66,6 +66,29 @@ async function withPort<T>(part: Part, opts: StackOptions, start: (port: number)
   }
 }
 
+/** The Worker's variables pointing at the local stand-ins, in development mode with the dev credentials. */
+export function devWorkerVars(parts: {
+  redis: { url: string; token: string };
+  qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string };
+  openai: { apiKey: string; baseURL: string };
+}): Record<string, string> {
+  const { redis, qstash, openai } = parts;
+  return {
+    THREADHOOK_ENV: "development",
+    API_KEY: DEV_API_KEY,
+    OPERATOR_KEY: DEV_OPERATOR_KEY,
+    WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+    UPSTASH_REDIS_REST_URL: redis.url,
+    UPSTASH_REDIS_REST_TOKEN: redis.token,
+    QSTASH_URL: qstash.url,
+    QSTASH_TOKEN: qstash.token,
+    QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
+    QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
+    OPENAI_API_KEY: openai.apiKey,
+    OPENAI_BASE_URL: openai.baseURL,
+  };
+}
+
 export async function startStack(opts: StackOptions = {}) {
   const timeScale = opts.timeScale ?? 1;
   const closers: (() => Promise<void>)[] = [];
@@ -91,21 +114,7 @@ export async function startStack(opts: StackOptions = {}) {
     closers.push(() => inbox.close());
     let worker: WorkerHandle | null = null;
     if (opts.worker) {
-      const vars = {
-        THREADHOOK_ENV: "development",
-        API_KEY: DEV_API_KEY,
-        OPERATOR_KEY: DEV_OPERATOR_KEY,
-        WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
-        UPSTASH_REDIS_REST_URL: redis.url,
-        UPSTASH_REDIS_REST_TOKEN: redis.token,
-        QSTASH_URL: qstash.url,
-        QSTASH_TOKEN: qstash.token,
-        QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
-        QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
-        OPENAI_API_KEY: openai.apiKey,
-        OPENAI_BASE_URL: openai.baseURL,
-        ...opts.workerVars,
-      };
+      const vars = { ...devWorkerVars({ redis, qstash, openai }), ...opts.workerVars };
       worker = await withPort("worker", opts, (port) =>
         startWorker({ port, vars, watch: opts.watch ?? false, logLevel: opts.workerLogLevel ?? "warn" }),
       );
