@@ -1,7 +1,7 @@
 /**
  * Authentication and authorisation building blocks for every route group:
  *
- * - `requireKey` (alias `requireApiKey`): resolves the bearer key to a principal — tenant, role,
+ * - `requireKey`: resolves the bearer key to a principal — tenant, role,
  *   assistant scope — sets `c.var.tenant` and `c.var.principal`, and applies the key's rate limit.
  *   Keys are looked up in Redis on every request (no per-isolate cache), so a revocation holds from
  *   the next request on. The configured API_KEY is the bootstrap key: admin of tenant "default".
@@ -72,9 +72,6 @@ export const requireKey = createMiddleware<AuthedEnv>(async (c, next) => {
   await rateLimit(c, config, principal);
   await next();
 });
-
-/** The name the route groups were written against. */
-export const requireApiKey = requireKey;
 
 async function rateLimit(c: Context, config: Config, p: Principal): Promise<void> {
   const perMinute = p.rateLimitPerMin ?? config.rateLimitPerMin;

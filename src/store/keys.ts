@@ -48,7 +48,10 @@ export const keys = {
 
 export const RATE_LIMIT_PREFIX = "th";
 
-/** Fields of the run hash: the JSON record, its fencing sequence, the step lease, flags. */
+/**
+ * Fields of the run hash: the JSON record, its fencing sequence, the step lease, flags. The Lua
+ * scripts (scripts.ts) name them literally.
+ */
 export const RUN_FIELDS = {
   doc: "doc",
   seq: "seq",

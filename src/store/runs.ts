@@ -15,7 +15,7 @@ import {
 import type { MessageRecord } from "../engine/messages";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
-import { keys } from "./keys";
+import { keys, RUN_FIELDS as F } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
 import type { ThreadRecord } from "./records";
@@ -170,10 +170,10 @@ export class RunStore {
     // Without automatic deserialisation HMGET answers the raw array of values.
     const [doc, seq, cancel, metadata] = (await this.redis.hmget(
       keys.run(tenant, runId),
-      "doc",
-      "seq",
-      "cancel",
-      "metadata",
+      F.doc,
+      F.seq,
+      F.cancel,
+      F.metadata,
     )) as unknown as (string | null)[];
     const run = parseJson<RunRecord>(doc);
     if (!run) return null;
@@ -185,7 +185,7 @@ export class RunStore {
     const { ids, hasMore } = await pageIds(this.redis, keys.threadRuns(tenant, threadId), params);
     if (ids.length === 0) return toPage([], false);
     const p = this.redis.pipeline();
-    for (const id of ids) p.hmget(keys.run(tenant, id), "doc", "cancel", "metadata");
+    for (const id of ids) p.hmget(keys.run(tenant, id), F.doc, F.cancel, F.metadata);
     const rows = (await p.exec()) as unknown as ((string | null)[] | null)[];
     const runs = rows.flatMap((row) => {
       const run = parseJson<RunRecord>(row?.[0] ?? null);
@@ -196,7 +196,7 @@ export class RunStore {
 
   /** Replace a run's metadata (Assistants "modify run"); steps keep their own document untouched. */
   async setMetadata(tenant: string, runId: string, metadata: Record<string, string>): Promise<void> {
-    await this.redis.hset(keys.run(tenant, runId), { metadata: JSON.stringify(metadata) });
+    await this.redis.hset(keys.run(tenant, runId), { [F.metadata]: JSON.stringify(metadata) });
   }
 
   /** Claim the run for a step carrying `seq`, or (null) at whatever seq the run is at now. */
@@ -243,7 +243,7 @@ export class RunStore {
   }
 
   async requestCancel(tenant: string, runId: string): Promise<void> {
-    await this.redis.hset(keys.run(tenant, runId), { cancel: "1" });
+    await this.redis.hset(keys.run(tenant, runId), { [F.cancel]: "1" });
   }
 
   /**
