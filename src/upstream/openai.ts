@@ -5,6 +5,7 @@
 import OpenAI from "openai";
 import type { Annotation, ResponseFormat, TextPart, ToolChoice, ToolDef } from "../engine/types";
 import { type ObservedResponse, RESPONSE_METADATA, type ResponseRequest } from "../engine/upstream-types";
+import { EventScanner } from "./sse";
 
 export class UpstreamError extends Error {
   readonly retryable: boolean;
@@ -150,7 +151,7 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
         watch(
           untilMs,
           null,
-          (signal) => client.responses.create({ ...body(req), stream: true }, { signal }),
+          (signal) => client.responses.create({ ...body(req), stream: true }, { signal }).asResponse(),
           onProgress,
         ),
       ),
@@ -160,40 +161,55 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
           untilMs,
           cursor,
           (signal) =>
-            client.responses.retrieve(
-              id,
-              { stream: true, ...(cursor !== null ? { starting_after: cursor } : {}) },
-              { signal },
-            ),
+            client.responses
+              .retrieve(
+                id,
+                { stream: true, ...(cursor !== null ? { starting_after: cursor } : {}) },
+                { signal },
+              )
+              .asResponse(),
           onProgress,
         ),
       ),
   };
 }
 
-type EventStream = AsyncIterable<OpenAI.Responses.ResponseStreamEvent>;
+const WATCHED = new Set([...STREAM_PROGRESS, ...STREAM_TERMINAL]);
 
-/** Read a response's event stream until its terminal event, or abort it at `untilMs`. */
+/**
+ * Read a response's event stream until its terminal event, or abort it at `untilMs`. Reads the raw
+ * body with `EventScanner`: only the lifecycle and terminal events are parsed (see sse.ts).
+ */
 async function watch(
   untilMs: number,
   cursor: number | null,
-  open: (signal: AbortSignal) => PromiseLike<EventStream>,
+  open: (signal: AbortSignal) => PromiseLike<Response>,
   onProgress: OnProgress,
 ): Promise<Watched> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), Math.max(0, untilMs - Date.now()));
-  let last = cursor;
+  const scanner = new EventScanner(WATCHED);
+  const last = () => scanner.cursor() ?? cursor;
   try {
-    for await (const event of await open(controller.signal)) {
-      last = event.sequence_number;
-      if (STREAM_PROGRESS.has(event.type) && "response" in event)
-        await onProgress(observe(event.response), last);
-      if (STREAM_TERMINAL.has(event.type) && "response" in event)
-        return { response: observe(event.response), cursor: last };
+    const body = (await open(controller.signal)).body;
+    if (!body) return { response: null, cursor };
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        for (const event of scanner.push(done ? null : value)) {
+          const response = event.data.response as OpenAI.Responses.Response | undefined;
+          if (!response) continue;
+          if (STREAM_TERMINAL.has(event.type)) return { response: observe(response), cursor: last() };
+          await onProgress(observe(response), last() ?? 0);
+        }
+        if (done) return { response: null, cursor: last() };
+      }
+    } finally {
+      reader.cancel().catch(() => {});
     }
-    return { response: null, cursor: last };
   } catch (err) {
-    if (controller.signal.aborted) return { response: null, cursor: last };
+    if (controller.signal.aborted) return { response: null, cursor: last() };
     throw err;
   } finally {
     clearTimeout(timer);
