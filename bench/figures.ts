@@ -42,6 +42,7 @@ export interface Figures {
   load: {
     workerd_main: number | null;
     workerd_all: number | null;
+    dev_proxy: number | null;
     stand_ins: number | null;
     bench: number | null;
     machine: number | null;
@@ -150,13 +151,16 @@ function maxInFlight(raw: RawScenario): number {
 function loadShares(raw: RawScenario): Figures["load"] {
   const { before: b, after: a, wall_ms } = raw;
   const workerd = cpuDelta(b.workerd_all_ns, a.workerd_all_ns);
+  const proxy = cpuDelta(b.dev_proxy_ns, a.dev_proxy_ns);
   const stand = cpuDelta(b.stack_ns, a.stack_ns);
   const bench = a.bench_ns - b.bench_ns;
   const machine = cpuDelta(b.machine_ns, a.machine_ns);
-  const others = machine === null ? null : Math.max(0, machine - (workerd ?? 0) - (stand ?? 0) - bench);
+  const ours = (workerd ?? 0) + (proxy ?? 0) + (stand ?? 0) + bench;
+  const others = machine === null ? null : Math.max(0, machine - ours);
   return {
     workerd_main: share(cpuDelta(b.cpu_ns, a.cpu_ns), wall_ms),
     workerd_all: share(workerd, wall_ms),
+    dev_proxy: share(proxy, wall_ms),
     stand_ins: share(stand, wall_ms),
     bench: share(bench, wall_ms),
     machine: share(machine, wall_ms),

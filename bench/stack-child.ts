@@ -13,7 +13,7 @@ import { startQStash } from "../dev/qstash-server/server.ts";
 import { startRedisRest } from "../dev/redis-rest/server.ts";
 import { DEV_API_KEY, DEV_WEBHOOK_SECRET, devWorkerVars } from "../dev/stack.ts";
 import { startWorker } from "../dev/worker.ts";
-import { findChild, processCpuReader, threadCpuReader } from "./cpu.ts";
+import { findChild, processCpuReader, threadCpuReader, wranglerWorkerds } from "./cpu.ts";
 import { startMeter } from "./proxy.ts";
 
 const BENCH_LIMITS = { RATE_LIMIT_PER_MIN: "1000000", MAX_ACTIVE_RUNS: "1000" };
@@ -33,7 +33,6 @@ export interface ChildReady {
   /** Where the CPU counters are read (the meter's control endpoints, with or without a Worker). */
   probe: string;
   worker: string | null;
-  workerdPid: number | null;
   redis: { url: string; token: string };
   qstash: { url: string };
   openai: { baseURL: string; url: string; apiKey: string };
@@ -41,11 +40,15 @@ export interface ChildReady {
   apiKey: string | null;
 }
 
-/** CPU counters (ns) the meter reports: workerd's main thread, all of workerd, the stand-ins. */
+/**
+ * CPU counters (ns) the meter reports: the main thread of the workerd that runs the Worker, all of
+ * that workerd, wrangler's dev proxy (the other workerd), the stand-ins.
+ */
 function cpuProbes() {
   const probes = {
     main: (): number | null => null,
     workerdAll: (): number | null => null,
+    devProxy: (): number | null => null,
     redisServer: (): number | null => 0,
   };
   const own = () => {
@@ -55,13 +58,31 @@ function cpuProbes() {
   const redisPid = findChild("redis-server");
   if (redisPid !== null) probes.redisServer = processCpuReader(redisPid);
   return {
-    attachWorkerd(pid: number) {
-      probes.main = threadCpuReader(pid);
-      probes.workerdAll = processCpuReader(pid);
+    /**
+     * Find the Worker's workerd by the port its dev proxy listens on. wrangler may start it after
+     * the Worker reports ready, so until both are seen every reading tries again (and reads null).
+     */
+    watchWorkerd(port: number) {
+      const find = () => {
+        const pids = wranglerWorkerds(port);
+        if (pids === null || pids.proxy === null) return false;
+        probes.main = threadCpuReader(pids.runtime);
+        probes.workerdAll = processCpuReader(pids.runtime);
+        probes.devProxy = processCpuReader(pids.proxy);
+        return true;
+      };
+      if (find()) return;
+      const retry = (read: () => number | null) => () => (find() ? read() : null);
+      probes.main = retry(() => probes.main());
+      probes.workerdAll = retry(() => probes.workerdAll());
     },
     meter: {
       cpu: () => probes.main(),
-      others: () => ({ workerd_all_ns: probes.workerdAll(), stack_ns: own() + (probes.redisServer() ?? 0) }),
+      others: () => ({
+        workerd_all_ns: probes.workerdAll(),
+        dev_proxy_ns: probes.devProxy(),
+        stack_ns: own() + (probes.redisServer() ?? 0),
+      }),
     },
   };
 }
@@ -97,8 +118,7 @@ async function main() {
       })
     : null;
   if (worker) closers.push(() => worker.close());
-  const workerdPid = worker ? findChild("workerd") : null;
-  if (workerdPid !== null) probes.attachWorkerd(workerdPid);
+  if (worker) probes.watchWorkerd(Number(new URL(worker.url).port));
   if (worker) meter.setTarget(worker.url);
   if (opts.openaiWebhookSecret) {
     const webhook = { url: `${meter.url}/webhooks/openai`, secret: opts.openaiWebhookSecret };
@@ -108,7 +128,6 @@ async function main() {
     meter: worker ? meter.url : null,
     probe: meter.url,
     worker: worker?.url ?? null,
-    workerdPid,
     redis: { url: redis.url, token: redis.token },
     qstash: { url: qstash.url },
     openai: { baseURL: sim.baseURL, url: sim.url, apiKey: sim.apiKey },

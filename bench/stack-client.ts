@@ -19,6 +19,8 @@ export interface Counters {
   cpu_ns: number | null;
   /** Diagnosis: all of workerd's threads; the stand-ins (their process and redis-server). */
   workerd_all_ns: number | null;
+  /** wrangler's dev proxy, the workerd in front of the Worker's (Cloudflare has no such hop). */
+  dev_proxy_ns: number | null;
   stack_ns: number | null;
   /** This process: the load generator and the baseline's thread. */
   bench_ns: number;
@@ -69,6 +71,7 @@ export async function startChild(opts: ChildOptions) {
         upstream: { requests: sim.requests, byEndpoint: sim.byEndpoint },
         cpu_ns: cpu.cpu_ns ?? null,
         workerd_all_ns: cpu.workerd_all_ns ?? null,
+        dev_proxy_ns: cpu.dev_proxy_ns ?? null,
         stack_ns: cpu.stack_ns ?? null,
         bench_ns: benchCpuNs(),
         machine_ns: machineBusyNs(),
