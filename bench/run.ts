@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { type ConfigResult, runConfig } from "./config-run.ts";
 import type { Figures } from "./figures.ts";
-import { parseArgs, type Plan } from "./options.ts";
+import { type Config, parseArgs, type Plan } from "./options.ts";
 import { checkTargets, figuresTable, NOISY_CORES, ratioTable, targetsTable, textTable } from "./report.ts";
-import { workerDefaults } from "./worker-defaults.ts";
+import { type WorkerDefaults, workerDefaults } from "./worker-defaults.ts";
 
 async function main() {
   // Ctrl-C or a kill: exit through process.exit so the stack children are stopped ("exit" hooks).
@@ -20,12 +20,16 @@ async function main() {
   const started = Date.now();
   const log = (line: string) =>
     console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`);
-  log(`mode ${plan.mode} (model time ×${plan.scale}); Worker default strategy: ${worker.strategy}`);
+  // The default (`auto`) is one strategy with OpenAI webhooks configured and another without.
+  const defaults = [...new Set([worker.withWebhooks, worker.strategy])];
+  log(
+    `mode ${plan.mode} (model time ×${plan.scale}); Worker default strategy: auto = ${worker.withWebhooks} with OpenAI webhooks, ${worker.strategy} without`,
+  );
   const results: ConfigResult[] = [];
   for (const config of plan.configs) {
     log(`starting ${config}`);
     // Quick runs keep to the 5-minute limit: the burst only for the baseline and the default.
-    const withBurst = plan.burstAll || config === "baseline" || config === worker.strategy;
+    const withBurst = plan.burstAll || config === "baseline" || defaults.includes(config);
     results.push(await runConfig(plan, config, worker, withBurst, log));
   }
   const figures = results.flatMap((r) => r.figures);
@@ -38,13 +42,17 @@ async function main() {
     worker_default: worker,
     workload: { reply_chars: plan.replyChars, chunks: plan.chunks, lengths_s: plan.lengthsS },
     floor_cpu_ms: Object.fromEntries(results.map((r) => [r.config, r.floor_cpu_ms])),
-    targets: checkTargets(figures, worker.strategy),
+    targets: Object.fromEntries(
+      defaults.filter((s) => plan.configs.includes(s as Config)).map((s) => [s, checkTargets(figures, s)]),
+    ),
     figures,
   };
   console.log(`\n${figuresTable(figures, textTable)}\n`);
-  if (plan.configs.includes("baseline"))
-    console.log(`${worker.strategy} ÷ baseline:\n${ratioTable(figures, worker.strategy, textTable)}\n`);
-  console.log(`targets (${worker.strategy}):\n${targetsTable(report.targets, textTable)}\n`);
+  for (const [strategy, targets] of Object.entries(report.targets)) {
+    if (plan.configs.includes("baseline"))
+      console.log(`${strategy} ÷ baseline:\n${ratioTable(figures, strategy, textTable)}\n`);
+    console.log(`targets (${strategy}):\n${targetsTable(targets, textTable)}\n`);
+  }
   const md = markdown(plan, report, figures);
   const files = writeResults(plan, report, md);
   if (plan.updateReadme) files.push(updateReadme(md));
@@ -54,7 +62,8 @@ async function main() {
 function markdown(
   plan: Plan,
   report: {
-    targets: ReturnType<typeof checkTargets>;
+    targets: Record<string, ReturnType<typeof checkTargets>>;
+    worker_default: WorkerDefaults;
     started_at: string;
     floor_cpu_ms: Record<string, number | null>;
   },
@@ -74,7 +83,12 @@ function markdown(
     "",
     ratios,
     "",
-    `Targets for the default strategy:\n\n${targetsTable(report.targets)}`,
+    Object.entries(report.targets)
+      .map(
+        ([s, targets]) =>
+          `Targets for \`${s}\`, ${whenDefault(report.worker_default, s)}:\n\n${targetsTable(targets)}`,
+      )
+      .join("\n\n"),
     "",
     `CPU floor (a request to an unknown route, included in every figure above): ${floors || "—"}.`,
     `Machine: ${os.cpus().length} cores. Scenarios marked "(noisy)" had other processes using more than ${NOISY_CORES} core meanwhile.`,
@@ -82,6 +96,14 @@ function markdown(
     "",
   ].join("\n");
 }
+
+/** When the default strategy (`auto`) is this one. */
+const whenDefault = (w: WorkerDefaults, strategy: string) =>
+  w.withWebhooks === w.strategy
+    ? "the default"
+    : strategy === w.withWebhooks
+      ? "the default with OpenAI webhooks configured"
+      : "the default without OpenAI webhooks";
 
 const README = new URL("../README.md", import.meta.url).pathname;
 

@@ -7,7 +7,15 @@ import { registerHooks } from "node:module";
 
 let registered = false;
 
-export async function workerDefaults(): Promise<{ strategy: string; budgetMs: number }> {
+export type WorkerDefaults = {
+  /** The default strategy (`auto`) as it resolves without OpenAI webhooks configured… */
+  strategy: string;
+  /** …and with them (OPENAI_WEBHOOK_SECRET set). */
+  withWebhooks: string;
+  budgetMs: number;
+};
+
+export async function workerDefaults(): Promise<WorkerDefaults> {
   if (!registered) {
     registered = true;
     registerHooks({
@@ -23,7 +31,12 @@ export async function workerDefaults(): Promise<{ strategy: string; budgetMs: nu
     });
   }
   const { parseConfig } = await import("../src/config.ts");
-  const parsed = parseConfig({});
-  if (!parsed.ok) throw new Error(`the Worker's config has no defaults: ${parsed.problems.join("; ")}`);
-  return { strategy: parsed.config.drive.strategy, budgetMs: parsed.config.drive.budgetMs };
+  const parse = (env: Record<string, string>) => {
+    const parsed = parseConfig(env);
+    if (!parsed.ok) throw new Error(`the Worker's config has no defaults: ${parsed.problems.join("; ")}`);
+    return parsed.config.drive;
+  };
+  const plain = parse({});
+  const hooked = parse({ OPENAI_WEBHOOK_SECRET: `whsec_${Buffer.alloc(24).toString("base64")}` });
+  return { strategy: plain.strategy, withWebhooks: hooked.strategy, budgetMs: plain.budgetMs };
 }

@@ -45,7 +45,7 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: secret.optional(),
   OPENAI_BASE_URL: url.default("https://api.openai.com/v1"),
   OPENAI_WEBHOOK_SECRET: whsec.optional(),
-  DRIVE_STRATEGY: z.enum(["poll", "budget-poll", "stream", "webhook"]).default("stream"),
+  DRIVE_STRATEGY: z.enum(["auto", "poll", "budget-poll", "stream", "webhook"]).default("auto"),
   DRIVE_BUDGET_MS: int(0, 25_000).default(25_000),
   RUN_TIMEOUT_S: int(1, 86_400).default(600),
   REQUIRES_ACTION_TIMEOUT_S: int(1, 86_400).default(600),
@@ -79,7 +79,8 @@ export interface Config {
   redis: { url: string; token: string } | null;
   qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string } | null;
   openai: { apiKey: string; baseURL: string; webhookSecret: string | null } | null;
-  drive: { strategy: RawEnv["DRIVE_STRATEGY"]; budgetMs: number };
+  /** The strategy in force: `auto` is resolved at parse time (see driveStrategy). */
+  drive: { strategy: DriveStrategy; budgetMs: number };
   runTimeoutS: number;
   requiresActionTimeoutS: number;
   maxToolRounds: number;
@@ -88,6 +89,16 @@ export interface Config {
   deliveryBackoffS: number[];
   logLevel: RawEnv["LOG_LEVEL"];
 }
+
+export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
+
+/**
+ * `auto` (the default): `webhook` when OpenAI's webhooks are configured — it meets the CPU target
+ * and reads no deltas — else `stream`, the fastest strategy that needs nothing outside threadhook.
+ * README "Performance" has the numbers behind it.
+ */
+export const driveStrategy = (requested: RawEnv["DRIVE_STRATEGY"], webhookSecret: unknown): DriveStrategy =>
+  requested !== "auto" ? requested : webhookSecret ? "webhook" : "stream";
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -163,7 +174,10 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
           webhookSecret: e.OPENAI_WEBHOOK_SECRET ?? null,
         }
       : null,
-    drive: { strategy: e.DRIVE_STRATEGY, budgetMs: e.DRIVE_BUDGET_MS },
+    drive: {
+      strategy: driveStrategy(e.DRIVE_STRATEGY, e.OPENAI_WEBHOOK_SECRET),
+      budgetMs: e.DRIVE_BUDGET_MS,
+    },
     runTimeoutS: e.RUN_TIMEOUT_S,
     requiresActionTimeoutS: e.REQUIRES_ACTION_TIMEOUT_S,
     maxToolRounds: e.MAX_TOOL_ROUNDS,

@@ -45,5 +45,7 @@ export const health = new Hono<AppEnv>().get("/health", async (c) => {
   ]);
   const services = { redis: r, qstash: q, openai: o };
   const healthy = Object.values(services).every((s) => s.configured && s.reachable);
-  return c.json({ status: healthy ? "ok" : "degraded", env, services }, healthy ? 200 : 503);
+  // The strategy in force (`auto` resolved), so a deployment can see whether OpenAI webhooks drive it.
+  const drive_strategy = result.config.drive.strategy;
+  return c.json({ status: healthy ? "ok" : "degraded", env, drive_strategy, services }, healthy ? 200 : 503);
 });

@@ -18,7 +18,8 @@ beforeAll(async () => {
   e2e = await startE2E({
     timeScale: 1,
     openaiDelayMs: 300,
-    workerVars: { DRIVE_STRATEGY: "webhook", OPENAI_WEBHOOK_SECRET: SECRET },
+    // No DRIVE_STRATEGY: the default, auto, takes the webhook strategy once the secret is set.
+    workerVars: { OPENAI_WEBHOOK_SECRET: SECRET },
   });
   e2e.stack.openai.setWebhook({ url: `${e2e.worker}/webhooks/openai`, secret: SECRET });
   assistantId = (await e2e.createAssistant()).id;
@@ -69,6 +70,7 @@ const ended = (responseId: string) =>
 
 describe("webhook drive strategy", () => {
   it("delivers the callback right after the model finishes, with one poll of the response", async () => {
+    expect(((await (await fetch(`${e2e.worker}/health`)).json()) as any).drive_strategy).toBe("webhook");
     const before = await simStats();
     const path = hookPath("wh-fast");
     const sent = Date.now();

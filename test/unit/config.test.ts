@@ -71,6 +71,22 @@ describe("config", () => {
     expect(ok.config.openai?.webhookSecret).toBe(full.WEBHOOK_SECRET);
   });
 
+  it("resolves the default strategy, auto, to webhook when OpenAI webhooks are configured, else stream", () => {
+    const without = parseConfig(full);
+    if (!without.ok) throw new Error(without.problems.join());
+    expect(without.config.drive.strategy).toBe("stream");
+    const withHooks = parseConfig({ ...full, OPENAI_WEBHOOK_SECRET: full.WEBHOOK_SECRET });
+    if (!withHooks.ok) throw new Error(withHooks.problems.join());
+    expect(withHooks.config.drive.strategy).toBe("webhook");
+    const chosen = parseConfig({
+      ...full,
+      OPENAI_WEBHOOK_SECRET: full.WEBHOOK_SECRET,
+      DRIVE_STRATEGY: "stream",
+    });
+    if (!chosen.ok) throw new Error(chosen.problems.join());
+    expect(chosen.config.drive.strategy).toBe("stream");
+  });
+
   it("treats a service with no variables as not configured, with a 503 naming what to set", () => {
     const r = parseConfig({ THREADHOOK_ENV: "development" });
     if (!r.ok) throw new Error(r.problems.join());
