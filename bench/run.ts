@@ -3,6 +3,7 @@
  * baseline, side by side on the local stack. Prints the tables and writes
  * `bench/results/<time>-<mode>.json` and `.md` (and `latest-<mode>.*`). See bench/README.md.
  */
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -106,6 +107,7 @@ const whenDefault = (w: WorkerDefaults, strategy: string) =>
       : "the default without OpenAI webhooks";
 
 const README = new URL("../README.md", import.meta.url).pathname;
+const BIOME = new URL("../node_modules/.bin/biome", import.meta.url).pathname;
 
 /** Replace the table between the bench markers in README.md's Performance section. */
 function updateReadme(md: string): string {
@@ -115,6 +117,8 @@ function updateReadme(md: string): string {
   if (start < 0 || end < start) throw new Error("README.md has no bench table markers");
   const next = text.slice(0, start) + md.trimEnd() + text.slice(end + "<!-- bench:table:end -->".length);
   fs.writeFileSync(README, next);
+  // Align the new tables as `npm run format` would, so `npm run check` stays green.
+  execFileSync(BIOME, ["format", "--write", README], { stdio: "ignore" });
   return README;
 }
 

@@ -93,8 +93,9 @@ export interface Config {
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
 
 /**
- * `auto` (the default): `webhook` when OpenAI's webhooks are configured — it meets the CPU target
- * and reads no deltas — else `stream`, the fastest strategy that needs nothing outside threadhook.
+ * `auto` (the default): `webhook` when OpenAI's webhooks are configured — it reads no deltas, so its
+ * invocations cost a tenth of a stream step's CPU — else `stream`, the fastest strategy that needs
+ * nothing outside threadhook.
  * README "Performance" has the numbers behind it.
  */
 export const driveStrategy = (requested: RawEnv["DRIVE_STRATEGY"], webhookSecret: unknown): DriveStrategy =>
