@@ -20,7 +20,8 @@ const fn = (name: string, endpoint?: string, extra: Record<string, unknown> = {}
 });
 
 beforeAll(async () => {
-  e2e = await startE2E({ workerVars: { REQUIRES_ACTION_TIMEOUT_S: "3", MAX_TOOL_ROUNDS: "2" } });
+  // Short enough for the expiry test, long enough that a loaded machine answers a run in time.
+  e2e = await startE2E({ workerVars: { REQUIRES_ACTION_TIMEOUT_S: "8", MAX_TOOL_ROUNDS: "2" } });
   // A receiver that answers run.requires_action inline with an output for every open call.
   answering = createServer((req, res) => {
     let raw = "";
