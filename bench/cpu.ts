@@ -8,8 +8,8 @@
  * nanoseconds. That thread runs every isolate's JavaScript and the runtime's own work for the
  * request (HTTP parsing, subrequests, the dev entry worker that miniflare puts in front): an upper
  * bound of what Cloudflare bills as the invocation's CPU time. wrangler runs two workerd processes;
- * the one measured is the one that runs the Worker (`wranglerWorkerds`), not its dev proxy. V8's helper thread (concurrent GC and
- * compilation) is not counted. Linux only.
+ * the one measured is the one that runs the Worker (`wranglerWorkerds`), not its dev proxy. V8's
+ * helper thread (concurrent GC and compilation) is not counted. Linux only.
  */
 import fs from "node:fs";
 

@@ -29,7 +29,7 @@ async function main() {
   const results: ConfigResult[] = [];
   for (const config of plan.configs) {
     log(`starting ${config}`);
-    // Quick runs keep to the 5-minute limit: the burst only for the baseline and the default.
+    // Quick runs keep to the 5-minute limit: the burst only for the baseline and the default's strategies.
     const withBurst = plan.burstAll || config === "baseline" || defaults.includes(config);
     results.push(await runConfig(plan, config, worker, withBurst, log));
   }

@@ -98,7 +98,7 @@ export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
  * nothing outside threadhook.
  * README "Performance" has the numbers behind it.
  */
-export const driveStrategy = (requested: RawEnv["DRIVE_STRATEGY"], webhookSecret: unknown): DriveStrategy =>
+const driveStrategy = (requested: RawEnv["DRIVE_STRATEGY"], webhookSecret: unknown): DriveStrategy =>
   requested !== "auto" ? requested : webhookSecret ? "webhook" : "stream";
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
