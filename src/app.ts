@@ -1,32 +1,30 @@
+/**
+ * The Worker's HTTP app: one middleware sets the request's deps (deps.ts) and log level, the route
+ * groups are mounted at their base paths, and one onError turns every failure into the API's error
+ * shape. `createApp({ deps })` is the test seam: it replaces how deps are built for each request.
+ */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { ApiError } from "./errors";
-import { loadConfig } from "./config";
-import { errorFields, log, setLogLevel } from "./log";
-import { account } from "./api/account";
-import { admin } from "./api/admin";
-import { assistants } from "./api/assistants";
-import { health } from "./api/health";
-import { messages } from "./api/messages";
-import { openaiWebhook } from "./api/openai-webhook";
-import { runs } from "./api/runs";
-import { conversations } from "./api/conversations";
-import { threadMessages } from "./api/thread-messages";
-import { threadRuns } from "./api/thread-runs";
+import { adminApi } from "./api/admin";
+import { assistantsV2Api } from "./api/assistants-v2";
 import { MAX_BODY_BYTES, MAX_STEP_BODY_BYTES } from "./api/limits";
-import { threads } from "./api/threads";
+import { health } from "./api/system/health";
+import { openaiWebhook } from "./api/system/openai-webhook";
+import { webhookApi } from "./api/webhook";
+import { loadConfig } from "./config";
+import { type AppEnv, createDeps, type DepsFactory } from "./deps";
+import { ApiError } from "./errors";
+import { errorFields, log, setLogLevel } from "./log";
 import { steps } from "./steps/routes";
 
-export type Env = Record<string, unknown>;
-
-export type AppEnv = { Bindings: Env };
-
-export function createApp() {
+export function createApp(options: { deps?: DepsFactory } = {}) {
+  const makeDeps = options.deps ?? createDeps;
   const app = new Hono<AppEnv>();
-  // LOG_LEVEL applies from the first request of an isolate on (config is parsed once per isolate).
   app.use(async (c, next) => {
-    const config = loadConfig(c.env);
+    c.set("deps", makeDeps(c.env ?? {}, new URL(c.req.url).origin));
+    // LOG_LEVEL applies from the first request of an isolate on (config is parsed once per isolate).
+    const config = loadConfig(c.env ?? {});
     if (config.ok) setLogLevel(config.config.logLevel);
     await next();
   });
@@ -36,16 +34,9 @@ export function createApp() {
   app.route("/", health);
   app.route("/", steps);
   app.route("/", openaiWebhook);
-  app.route("/", assistants);
-  app.route("/", messages);
-  app.route("/", runs);
-  // Assistants v2 paths: /v1/threads/runs before /v1/threads/:id.
-  app.route("/", threadRuns);
-  app.route("/", threadMessages);
-  app.route("/", threads);
-  app.route("/", conversations);
-  app.route("/", admin);
-  app.route("/", account);
+  app.route("/v1", webhookApi);
+  app.route("/v1", assistantsV2Api);
+  app.route("/v1", adminApi);
   app.notFound(() => {
     throw new ApiError(404, "route_not_found", "No route matches this method and path.");
   });

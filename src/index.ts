@@ -1,4 +1,5 @@
-import { createApp, type Env } from "./app";
+import { createApp } from "./app";
+import type { Env } from "./deps";
 
 const app = createApp();
 

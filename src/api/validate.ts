@@ -3,31 +3,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { ApiError } from "../errors";
 import { sha256Hex } from "../security/credentials";
-import {
-  MAX_JSON_DEPTH,
-  MAX_METADATA_KEY_CHARS,
-  MAX_METADATA_KEYS,
-  MAX_METADATA_VALUE_CHARS,
-} from "./limits";
-
-export const Metadata = z
-  .record(
-    z.string().max(MAX_METADATA_KEY_CHARS, `metadata keys are at most ${MAX_METADATA_KEY_CHARS} characters`),
-    z
-      .string()
-      .max(MAX_METADATA_VALUE_CHARS, `metadata values are at most ${MAX_METADATA_VALUE_CHARS} characters`),
-  )
-  .refine(
-    (m) => Object.keys(m).length <= MAX_METADATA_KEYS,
-    `metadata has at most ${MAX_METADATA_KEYS} keys`,
-  );
-
-export const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  order: z.enum(["asc", "desc"]).default("desc"),
-  after: z.string().max(128).optional(),
-  before: z.string().max(128).optional(),
-});
+import { MAX_JSON_DEPTH } from "./limits";
 
 export async function readJson(c: Context): Promise<unknown> {
   return parseJsonText(await c.req.text());

@@ -4,11 +4,12 @@
  */
 import type { Config } from "../config";
 import { ApiError, notFound } from "../errors";
-import { DEFAULT_TENANT, type Principal } from "../security/auth";
+import { DEFAULT_TENANT, type Principal } from "../security/principal";
 import { generateApiKey, generateWebhookSecret, keyHint, sha256Hex } from "../security/credentials";
 import { type Role, roleAtLeast } from "../security/roles";
 import { liveSecrets, publicSecret, rotated } from "../security/webhook-secrets";
 import { newId } from "../store/ids";
+import type { ListParams } from "../store/list";
 import type {
   ApiKeyRecord,
   ApiKeyStore,
@@ -19,7 +20,7 @@ import type {
 } from "../store/tenants";
 
 export interface TenantDeps {
-  tenants: Pick<TenantStore, "get" | "create" | "update" | "secrets" | "setSecrets">;
+  tenants: Pick<TenantStore, "get" | "create" | "update" | "secrets" | "setSecrets" | "list">;
   apiKeys: Pick<ApiKeyStore, "put" | "get" | "list" | "revoke">;
   config: Pick<Config, "webhookSecret" | "secretRotationWindowS">;
   now: () => number;
@@ -35,6 +36,9 @@ export async function getTenant(deps: Pick<TenantDeps, "tenants">, id: string): 
   if (id === DEFAULT_TENANT) return { id, object: "tenant", name: null, created_at: 0, limits: NO_LIMITS };
   throw notFound("tenant", id, "tenant");
 }
+
+export const listTenants = (deps: Pick<TenantDeps, "tenants">, params: ListParams) =>
+  deps.tenants.list(params);
 
 export async function createTenant(
   deps: TenantDeps,

@@ -4,21 +4,28 @@ import { ApiError, notFound } from "../errors";
 import { errorFields, log } from "../log";
 import { newId } from "../store/ids";
 import type { MessageStore } from "../store/messages";
+import type { ListParams } from "../store/list";
 import type { ThreadRecord, ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { UpstreamError } from "../upstream/openai";
 import { activeRun, type NewMessage } from "./intake";
 
+export type { ThreadRecord };
+
 export interface ThreadDeps {
-  threads: Pick<ThreadStore, "get" | "put" | "delete">;
-  messages: Pick<MessageStore, "add" | "get" | "delete" | "sentBy">;
+  threads: Pick<ThreadStore, "get" | "put" | "delete" | "conversationThread" | "forgetConversation">;
+  messages: Pick<MessageStore, "add" | "get" | "delete" | "sentBy" | "list" | "setMetadata">;
   runs: Pick<RunStore, "get">;
   upstream: Pick<Upstream, "inputItemIds" | "deleteItem" | "deleteConversation">;
   now: () => number;
 }
 
-export async function loadThread(deps: Pick<ThreadDeps, "threads">, tenant: string, threadId: string) {
+export async function loadThread(
+  deps: { threads: Pick<ThreadStore, "get"> },
+  tenant: string,
+  threadId: string,
+) {
   const thread = await deps.threads.get(tenant, threadId);
   if (!thread) throw notFound("thread", threadId, "thread_id");
   return thread;
@@ -41,6 +48,89 @@ export async function createThread(
   await deps.threads.put(tenant, thread);
   if (body.messages?.length) await addMessages(deps, tenant, thread.id, body.messages);
   return thread;
+}
+
+/** Apply a modify request to a thread the caller loaded (loadThread) before reading the body. */
+export async function modifyThread(
+  deps: Pick<ThreadDeps, "threads">,
+  tenant: string,
+  loaded: ThreadRecord & { conversation_id?: string | null },
+  body: {
+    metadata?: Record<string, string> | null | undefined;
+    tool_resources?: Record<string, unknown> | null | undefined;
+  },
+) {
+  const { conversation_id: _upstream, ...current } = loaded;
+  const next: ThreadRecord = {
+    ...current,
+    metadata: body.metadata === undefined ? current.metadata : (body.metadata ?? {}),
+    tool_resources: body.tool_resources === undefined ? current.tool_resources : (body.tool_resources ?? {}),
+  };
+  await deps.threads.put(tenant, next);
+  return next;
+}
+
+/** The thread a webhook-API conversation key maps to (404 when the key maps to none). */
+export async function conversationThread(deps: Pick<ThreadDeps, "threads">, tenant: string, key: string) {
+  const threadId = await deps.threads.conversationThread(tenant, key);
+  const thread = threadId ? await deps.threads.get(tenant, threadId) : null;
+  if (!thread) throw notFound("conversation", key, "conversation");
+  return thread;
+}
+
+/** Forget a conversation key (its thread stays; the next message with the key starts a new one). */
+export async function forgetConversation(deps: Pick<ThreadDeps, "threads">, tenant: string, key: string) {
+  if (!(await deps.threads.forgetConversation(tenant, key)))
+    throw notFound("conversation", key, "conversation");
+  return { id: key, object: "conversation.deleted" as const, deleted: true };
+}
+
+export async function listMessages(
+  deps: Pick<ThreadDeps, "threads" | "messages">,
+  tenant: string,
+  threadId: string,
+  params: ListParams & { runId?: string | undefined },
+) {
+  const thread = await loadThread(deps, tenant, threadId);
+  return deps.messages.list(tenant, thread.id, params);
+}
+
+export async function getMessage(
+  deps: Pick<ThreadDeps, "messages">,
+  tenant: string,
+  threadId: string,
+  messageId: string,
+) {
+  const message = await deps.messages.get(tenant, threadId, messageId);
+  if (!message) throw notFound("message", messageId, "message_id");
+  return message;
+}
+
+/** Set a message's metadata (`undefined`: leave it; `null`: clear it). */
+export async function modifyMessage(
+  deps: Pick<ThreadDeps, "messages">,
+  tenant: string,
+  threadId: string,
+  messageId: string,
+  metadata: Record<string, string> | null | undefined,
+) {
+  const current = await getMessage(deps, tenant, threadId, messageId);
+  if (metadata === undefined) return current;
+  const next = await deps.messages.setMetadata(tenant, threadId, messageId, metadata ?? {});
+  if (!next) throw notFound("message", messageId, "message_id");
+  return next;
+}
+
+/** `POST /v1/threads/{id}/messages`: one message on an existing, idle thread. */
+export async function addThreadMessage(
+  deps: Pick<ThreadDeps, "threads" | "messages" | "now">,
+  tenant: string,
+  threadId: string,
+  message: NewMessage,
+): Promise<MessageRecord> {
+  const thread = await loadThread(deps, tenant, threadId);
+  const [added] = await addMessages(deps, tenant, thread.id, [message]);
+  return added as MessageRecord;
 }
 
 /** Add messages to an idle thread: they are the input of its next run. */

@@ -11,7 +11,11 @@ export function parseMonth(value: string | undefined, now: number): string {
   return value;
 }
 
-export async function readUsage(redis: Redis, config: Config, tenant: string, month: string) {
-  const counters = await hgetAll(redis, keys.usage(tenant, month));
-  return usageReport(tenant, month, counters, config.modelPrices);
+export async function readUsage(
+  deps: { redis: Redis; config: Pick<Config, "modelPrices"> },
+  tenant: string,
+  month: string,
+) {
+  const counters = await hgetAll(deps.redis, keys.usage(tenant, month));
+  return usageReport(tenant, month, counters, deps.config.modelPrices);
 }

@@ -1,12 +1,11 @@
 /** QStash-invoked step routes. Non-2xx makes QStash retry, so infrastructure errors propagate. */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
-import { type Config, requireConfig } from "../config";
+import type { AppEnv } from "../deps";
+import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import { log } from "../log";
 import { MAX_RESCUES, OBSERVE_PATH, RESCUE_PATH, rescueDelayMs, STEP_PATH } from "../queue/steps";
-import { stepDeps, stepQueue } from "../services";
 import { driveEnded, driveStep, logStepError } from "./runner";
 
 const StepMessageSchema = z.object({
@@ -22,28 +21,28 @@ const EndedMessageSchema = z.object({ response_id: z.string().min(1).max(128) })
 const FailureCallbackSchema = z.object({ sourceBody: z.string() });
 
 /** Verify the delivery's `Upstash-Signature` for this route's public URL; the verified body. */
-async function verifiedBody(req: Request, config: Config, path: string) {
+async function verifiedBody(req: Request, deps: Deps, path: string) {
   const origin = new URL(req.url).origin;
   const body = await req.text();
-  const url = `${config.publicUrl ?? origin}${path}`;
-  if (!(await stepQueue(config, origin).verify(req.headers.get("upstash-signature"), body, url))) {
+  const url = `${deps.config.publicUrl ?? origin}${path}`;
+  if (!(await deps.queue.verify(req.headers.get("upstash-signature"), body, url))) {
     log("warn", "step delivery refused: missing or invalid Upstash-Signature", {
       path,
       message_id: printable(req.headers.get("upstash-message-id")),
     });
     throw new ApiError(401, "invalid_signature", "Missing or invalid Upstash-Signature.");
   }
-  return { body, origin };
+  return body;
 }
 
 export const steps = new Hono<AppEnv>()
   .post(STEP_PATH, async (c) => {
-    const config = requireConfig(c.env);
-    const { body, origin } = await verifiedBody(c.req.raw, config, STEP_PATH);
+    const { deps } = c.var;
+    const body = await verifiedBody(c.req.raw, deps, STEP_PATH);
     const parsed = StepMessageSchema.safeParse(safeJson(body));
     if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed step message" }, 200);
     try {
-      const outcome = await driveStep(stepDeps(config, origin), parsed.data);
+      const outcome = await driveStep(deps, parsed.data);
       return c.json({ outcome }, outcome === "busy" ? 503 : 200);
     } catch (err) {
       logStepError(parsed.data, err);
@@ -51,16 +50,16 @@ export const steps = new Hono<AppEnv>()
     }
   })
   .post(OBSERVE_PATH, async (c) => {
-    const config = requireConfig(c.env);
-    const { body, origin } = await verifiedBody(c.req.raw, config, OBSERVE_PATH);
+    const { deps } = c.var;
+    const body = await verifiedBody(c.req.raw, deps, OBSERVE_PATH);
     const parsed = EndedMessageSchema.safeParse(safeJson(body));
     if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed observe message" }, 200);
-    const outcome = await driveEnded(stepDeps(config, origin), parsed.data.response_id);
+    const outcome = await driveEnded(deps, parsed.data.response_id);
     return c.json({ outcome }, outcome === "busy" ? 503 : 200);
   })
   .post(RESCUE_PATH, async (c) => {
-    const config = requireConfig(c.env);
-    const { body, origin } = await verifiedBody(c.req.raw, config, RESCUE_PATH);
+    const { deps } = c.var;
+    const body = await verifiedBody(c.req.raw, deps, RESCUE_PATH);
     const payload = FailureCallbackSchema.safeParse(safeJson(body));
     const step = payload.success
       ? StepMessageSchema.safeParse(safeJson(fromBase64(payload.data.sourceBody)))
@@ -72,7 +71,7 @@ export const steps = new Hono<AppEnv>()
       return c.json({ outcome: "given_up" }, 200);
     }
     const delayMs = rescueDelayMs(rescue);
-    await stepQueue(config, origin).publish({ ...step.data, rescue }, { delayMs, reason: `rescue${rescue}` });
+    await deps.queue.publish({ ...step.data, rescue }, { delayMs, reason: `rescue${rescue}` });
     log("warn", "dead-lettered step published again", {
       run_id: step.data.run_id,
       rescue,

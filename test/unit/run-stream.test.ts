@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { runStream } from "../../src/api/run-stream";
+import { runStream } from "../../src/api/assistants-v2/run-stream";
 import { createRunRecord } from "../../src/engine/new-run";
 import { transition } from "../../src/engine/run";
 import type { RunRecord } from "../../src/engine/types";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { MAX_JSON_DEPTH, MAX_TEXT_CHARS } from "../../src/api/limits";
-import { Tools } from "../../src/api/tools-schema";
-import { jsonDepth, Metadata, parse, parseJsonText } from "../../src/api/validate";
+import { Metadata, Tools } from "../../src/api/schemas";
+import { jsonDepth, parse, parseJsonText } from "../../src/api/validate";
 import { ApiError } from "../../src/errors";
 
 const codeOf = (fn: () => unknown) => {

@@ -5,12 +5,11 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../app";
-import { requireConfig, requireService } from "../config";
-import { ApiError } from "../errors";
-import { stepQueue, upstream } from "../services";
+import { requireService } from "../../config";
+import type { AppEnv } from "../../deps";
+import { ApiError } from "../../errors";
 
-export const OPENAI_WEBHOOK_PATH = "/webhooks/openai";
+const OPENAI_WEBHOOK_PATH = "/webhooks/openai";
 /** OpenAI's events carry only ids; anything larger is not one of them. */
 const MAX_WEBHOOK_BYTES = 64 * 1024;
 const ENDED = new Set(["response.completed", "response.failed", "response.cancelled", "response.incomplete"]);
@@ -26,7 +25,8 @@ export const openaiWebhook = new Hono<AppEnv>().post(
     },
   }),
   async (c) => {
-    const config = requireConfig(c.env);
+    const { deps } = c.var;
+    const { config } = deps;
     const secret = requireService(config, "openai").webhookSecret;
     if (!secret)
       throw new ApiError(
@@ -35,7 +35,7 @@ export const openaiWebhook = new Hono<AppEnv>().post(
         "OpenAI webhooks are not configured: set OPENAI_WEBHOOK_SECRET.",
       );
     const body = await c.req.text();
-    const event = await upstream(config).verifyWebhook(body, c.req.raw.headers, secret);
+    const event = await deps.upstream.verifyWebhook(body, c.req.raw.headers, secret);
     if (event === null) throw new ApiError(401, "invalid_signature", "Missing or invalid webhook signature.");
     const responseId = endedResponseId(event);
     if (!responseId) return c.json({ outcome: "ignored", reason: "not a response.* end event" }, 200);
@@ -44,7 +44,7 @@ export const openaiWebhook = new Hono<AppEnv>().post(
         { outcome: "ignored", reason: `the ${config.drive.strategy} strategy follows responses itself` },
         200,
       );
-    await stepQueue(config, new URL(c.req.url).origin).notifyEnded(responseId);
+    await deps.queue.notifyEnded(responseId);
     return c.json({ outcome: "scheduled" }, 200);
   },
 );

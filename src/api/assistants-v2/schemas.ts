@@ -3,13 +3,42 @@
  * took them, plus threadhook's callback fields on runs. Unknown fields are refused.
  */
 import { z } from "zod";
-import { OutboundHeaders, ResponseFormat, ToolChoice, Tools } from "./tools-schema";
-import { Metadata } from "./validate";
+import {
+  CallbackUrl,
+  Id,
+  LongText,
+  Metadata,
+  Model,
+  OutboundHeaders,
+  ResponseFormat,
+  Temperature,
+  TimeoutS,
+  ToolChoice,
+  Tools,
+  TopP,
+} from "../schemas";
+
+/** Modify takes every field as optional; create requires `model`. */
+export const ModifyAssistant = z.strictObject({
+  model: Model.optional(),
+  name: z.string().max(256).nullable().optional(),
+  description: z.string().max(512).nullable().optional(),
+  instructions: LongText.nullable().optional(),
+  tools: Tools.optional(),
+  tool_errors: z.enum(["continue", "fail"]).optional(),
+  tool_resources: z.record(z.string(), z.unknown()).nullable().optional(),
+  metadata: Metadata.nullable().optional(),
+  temperature: Temperature.nullable().optional(),
+  top_p: TopP.nullable().optional(),
+  response_format: ResponseFormat.optional(),
+  reasoning_effort: z.string().max(16).nullable().optional(),
+});
+export const CreateAssistant = ModifyAssistant.extend({ model: Model });
 
 const Detail = z.enum(["auto", "low", "high"]).optional();
 
 const ContentPart = z.union([
-  z.strictObject({ type: z.literal("text"), text: z.string().max(256_000) }),
+  z.strictObject({ type: z.literal("text"), text: LongText }),
   z.strictObject({
     type: z.literal("image_url"),
     image_url: z.strictObject({ url: z.string().min(1).max(2048), detail: Detail }),
@@ -30,7 +59,7 @@ const Attachment = z.strictObject({
 
 export const CreateMessage = z.strictObject({
   role: z.enum(["user", "assistant"]),
-  content: z.union([z.string().min(1).max(256_000), z.array(ContentPart).min(1).max(32)]),
+  content: z.union([LongText.min(1), z.array(ContentPart).min(1).max(32)]),
   attachments: z.array(Attachment).max(20).nullable().optional(),
   metadata: Metadata.nullable().optional(),
 });
@@ -51,13 +80,13 @@ export const ModifyThread = z.strictObject({
 export const ModifyMetadata = z.strictObject({ metadata: Metadata.nullable().optional() });
 
 const RunFields = {
-  assistant_id: z.string().min(1).max(64),
-  model: z.string().min(1).max(256).nullable().optional(),
-  instructions: z.string().max(256_000).nullable().optional(),
+  assistant_id: Id,
+  model: Model.nullable().optional(),
+  instructions: LongText.nullable().optional(),
   tools: Tools.nullable().optional(),
   metadata: Metadata.nullable().optional(),
-  temperature: z.number().min(0).max(2).nullable().optional(),
-  top_p: z.number().min(0).max(1).nullable().optional(),
+  temperature: Temperature.nullable().optional(),
+  top_p: TopP.nullable().optional(),
   max_prompt_tokens: z.number().int().min(256).nullable().optional(),
   max_completion_tokens: z.number().int().min(256).nullable().optional(),
   truncation_strategy: z
@@ -76,14 +105,14 @@ const RunFields = {
     .optional(),
   stream: z.boolean().nullable().optional(),
   // threadhook: where the run's events go (also accepted as metadata.callback_url).
-  callback_url: z.string().min(1).max(2048).optional(),
+  callback_url: CallbackUrl.optional(),
   callback_headers: OutboundHeaders.optional(),
-  timeout_s: z.number().int().min(1).max(86_400).optional(),
+  timeout_s: TimeoutS.optional(),
 };
 
 export const CreateRun = z.strictObject({
   ...RunFields,
-  additional_instructions: z.string().max(256_000).nullable().optional(),
+  additional_instructions: LongText.nullable().optional(),
   additional_messages: z.array(CreateMessage).max(32).nullable().optional(),
 });
 

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app";
-import { loadConfig } from "../config";
+import type { AppEnv } from "../../deps";
+import { loadConfig } from "../../config";
 
 const PROBE_TIMEOUT_MS = 2_000;
 

@@ -1,17 +1,60 @@
 /**
- * Validation of tool definitions (assistants and per-run overrides): the Assistants shapes plus
- * threadhook's `endpoint` on functions. Endpoint URLs go through the outbound URL policy.
+ * Request schemas shared by the front doors, each written once: ids, models, sampling parameters,
+ * long texts, metadata, list queries, tools (the Assistants shapes plus threadhook's `endpoint` on
+ * functions), tool outputs. Route-specific bodies build on these in their own folders.
  */
 import { z } from "zod";
-import type { ToolDef } from "../engine/types";
-import { ApiError } from "../errors";
-import { checkOutboundUrl } from "../security/url-policy";
-import { MAX_SCHEMA_BYTES, MAX_TOOLS } from "./limits";
+import {
+  MAX_METADATA_KEY_CHARS,
+  MAX_METADATA_KEYS,
+  MAX_METADATA_VALUE_CHARS,
+  MAX_SCHEMA_BYTES,
+  MAX_TEXT_CHARS,
+  MAX_TOOL_OUTPUT_CHARS,
+  MAX_TOOLS,
+} from "./limits";
 
-const JSON_TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"];
+/** An object id a caller sends (assistant, thread, run, …). */
+export const Id = z.string().min(1).max(64);
+export const Model = z.string().min(1).max(256);
+export const Temperature = z.number().min(0).max(2);
+export const TopP = z.number().min(0).max(1);
+/** Instructions, inputs, message texts (400 `string_too_long` past the limit). */
+export const LongText = z.string().max(MAX_TEXT_CHARS);
+export const CallbackUrl = z.string().min(1).max(2048);
+export const TimeoutS = z.number().int().min(1).max(86_400);
+
+export const ConversationKey = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, "conversation keys are 1-256 printable ASCII characters without spaces");
+
+/** Routes that take no parameters accept an empty body or `{}`, nothing else. */
+export const NoBody = z.strictObject({});
+
+export const Metadata = z
+  .record(
+    z.string().max(MAX_METADATA_KEY_CHARS, `metadata keys are at most ${MAX_METADATA_KEY_CHARS} characters`),
+    z
+      .string()
+      .max(MAX_METADATA_VALUE_CHARS, `metadata values are at most ${MAX_METADATA_VALUE_CHARS} characters`),
+  )
+  .refine(
+    (m) => Object.keys(m).length <= MAX_METADATA_KEYS,
+    `metadata has at most ${MAX_METADATA_KEYS} keys`,
+  );
+
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  order: z.enum(["asc", "desc"]).default("desc"),
+  after: z.string().max(128).optional(),
+  before: z.string().max(128).optional(),
+});
+
 const RESERVED_HEADERS =
   /^(host|content-type|content-length|connection|transfer-encoding|user-agent|webhook-.*)$/i;
-
+/** Headers a caller has threadhook send with its callbacks or tool calls. */
 export const OutboundHeaders = z
   .record(
     z
@@ -25,6 +68,7 @@ export const OutboundHeaders = z
   )
   .refine((h) => Object.keys(h).length <= 16, "at most 16 headers");
 
+const JSON_TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"];
 const JsonSchema = z
   .record(z.string(), z.unknown())
   .refine((s) => new TextEncoder().encode(JSON.stringify(s)).length <= MAX_SCHEMA_BYTES, {
@@ -100,39 +144,15 @@ export const ResponseFormat = z.union([
   }),
 ]);
 
-const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
-
-/** Semantic checks zod cannot do alone; returns the stored form (endpoint defaults filled in). */
-export function checkTools(tools: z.infer<typeof Tools>, devMode: boolean, param = "tools"): ToolDef[] {
-  const names = new Set<string>();
-  return tools.map((t, i) => {
-    if (t.type !== "function") return t as ToolDef;
-    if (names.has(t.function.name)) {
-      throw new ApiError(
-        400,
-        "duplicate_tool_name",
-        `Duplicate function name '${t.function.name}' in ${param}.`,
-        { param: `${param}.${i}.function.name` },
-      );
-    }
-    names.add(t.function.name);
-    if (!t.endpoint) return t as ToolDef;
-    const verdict = checkOutboundUrl(t.endpoint.url, { devMode });
-    if (!verdict.ok) {
-      throw new ApiError(
-        400,
-        `endpoint_url_${verdict.reason}`,
-        `${param}.${i}.endpoint.url refused: ${verdict.message}`,
-        { param: `${param}.${i}.endpoint.url` },
-      );
-    }
-    return {
-      ...t,
-      endpoint: {
-        url: verdict.url.href,
-        headers: t.endpoint.headers ?? {},
-        timeout_ms: t.endpoint.timeout_ms ?? DEFAULT_TOOL_TIMEOUT_MS,
-      },
-    } as ToolDef;
-  });
-}
+export const SubmitToolOutputs = z.strictObject({
+  tool_outputs: z
+    .array(
+      z.strictObject({
+        tool_call_id: z.string().min(1).max(128),
+        output: z.string().max(MAX_TOOL_OUTPUT_CHARS),
+      }),
+    )
+    .min(1)
+    .max(128),
+  stream: z.boolean().optional(),
+});

@@ -13,13 +13,13 @@ import {
   openingMessage,
   STREAM_END,
   type StreamEvent,
-} from "../engine/stream-events";
-import { outputMessage } from "../engine/messages";
-import type { RunRecord } from "../engine/types";
-import { isUpstreamTerminal } from "../engine/upstream-types";
-import { errorFields, log } from "../log";
-import type { RunStore } from "../store/runs";
-import type { FollowEvent, Upstream } from "../upstream/openai";
+} from "../../engine/stream-events";
+import { outputMessage } from "../../engine/messages";
+import type { RunRecord } from "../../engine/types";
+import { isUpstreamTerminal } from "../../engine/upstream-types";
+import { errorFields, log } from "../../log";
+import type { RunStore } from "../../store/runs";
+import type { FollowEvent, Upstream } from "../../upstream/openai";
 
 export interface StreamDeps {
   runs: Pick<RunStore, "get">;

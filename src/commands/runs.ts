@@ -1,34 +1,99 @@
-/** Commands on an existing run: cancel and redeliver. */
+/** Commands on an existing run: read it (within a key's scope), cancel, redeliver, answer tool calls. */
 import { ApiError, notFound } from "../errors";
 import { STEP_LEASE_MS } from "../engine/constants";
 import { transition } from "../engine/run";
 import { checkCallerOutputs } from "../engine/tools";
+import { presentStep } from "../engine/present";
 import { isTerminal, type RunRecord } from "../engine/types";
 import type { StepQueue } from "../queue/steps";
+import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
 import { newId } from "../store/ids";
+import { type ListParams, pageOf } from "../store/list";
+import type { ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { errorFields, log } from "../log";
+import { loadThread } from "./threads";
 
 export interface ControlDeps {
-  runs: Pick<RunStore, "get" | "claim" | "save" | "requestCancel" | "unqueue" | "unlock">;
+  runs: Pick<RunStore, "get" | "claim" | "save" | "requestCancel" | "unqueue" | "unlock" | "setMetadata">;
   queue: Pick<StepQueue, "publish">;
   upstream: Pick<Upstream, "cancelResponse">;
   now: () => number;
 }
 
-export async function loadRun(deps: Pick<ControlDeps, "runs">, tenant: string, runId: string) {
+async function loadRun(deps: Pick<ControlDeps, "runs">, tenant: string, runId: string) {
   const found = await deps.runs.get(tenant, runId);
   if (!found) throw notFound("run", runId, "run_id");
   return found;
 }
 
 /**
+ * The run a key names: 404 when it is not the key's tenant's (or, with `threadId`, not on that
+ * thread), 403 when the key is scoped to assistants that do not include the run's. Every route that
+ * names a run loads it through here.
+ */
+/** Where a run must be found: with `threadId`, only on that thread (the Assistants paths). */
+export interface RunScope {
+  threadId?: string;
+}
+
+export async function loadRunFor(
+  deps: Pick<ControlDeps, "runs">,
+  principal: Principal,
+  runId: string,
+  scope: RunScope = {},
+) {
+  const found = await loadRun(deps, principal.tenant, runId);
+  if (scope.threadId !== undefined && found.run.thread_id !== scope.threadId)
+    throw notFound("run", runId, "run_id");
+  assertAssistantAllowed(principal, found.run.assistant_id, "run_id");
+  return found;
+}
+
+/** A run's steps as a list page (Assistants `run.step` objects). */
+export function listRunSteps(run: RunRecord, params: ListParams) {
+  return pageOf(
+    run.steps.map((s) => presentStep(run, s)),
+    params,
+  );
+}
+
+/** Runs of a thread the key may see (a key scoped to some assistants sees their runs only). */
+export async function listThreadRuns(
+  deps: { runs: Pick<RunStore, "list">; threads: Pick<ThreadStore, "get"> },
+  principal: Principal,
+  threadId: string,
+  params: ListParams,
+) {
+  const thread = await loadThread(deps, principal.tenant, threadId);
+  const page = await deps.runs.list(principal.tenant, thread.id, params);
+  return { ...page, data: page.data.filter((r) => keyMayUse(principal, r.assistant_id)) };
+}
+
+export async function setRunMetadata(
+  deps: Pick<ControlDeps, "runs">,
+  run: RunRecord,
+  metadata: Record<string, string> | null | undefined,
+): Promise<RunRecord> {
+  if (metadata === undefined) return run;
+  const next = metadata ?? {};
+  await deps.runs.setMetadata(run.tenant, run.id, next);
+  return { ...run, params: { ...run.params, metadata: next } };
+}
+
+/**
  * Ask a run to stop. The flag is read by the next step; the upstream response is cancelled right
  * away so a step watching it sees the end at once; a step is published to finish the run.
  */
-export async function cancelRun(deps: ControlDeps, tenant: string, runId: string): Promise<RunRecord> {
-  const { run, seq } = await loadRun(deps, tenant, runId);
+export async function cancelRun(
+  deps: ControlDeps,
+  principal: Principal,
+  runId: string,
+  scope: RunScope = {},
+): Promise<RunRecord> {
+  const { run, seq } = await loadRunFor(deps, principal, runId, scope);
+  const { tenant } = run;
   if (isTerminal(run.status)) {
     throw new ApiError(400, "run_not_active", `Cannot cancel run with status '${run.status}'.`, {
       param: "run_id",
@@ -53,8 +118,9 @@ export async function cancelRun(deps: ControlDeps, tenant: string, runId: string
 }
 
 /** Send a finished run's event again (a new delivery cycle with the same event id). */
-export async function redeliver(deps: ControlDeps, tenant: string, runId: string): Promise<RunRecord> {
-  const { run, seq } = await loadRun(deps, tenant, runId);
+export async function redeliver(deps: ControlDeps, principal: Principal, runId: string): Promise<RunRecord> {
+  const { run, seq } = await loadRunFor(deps, principal, runId);
+  const { tenant } = run;
   if (!run.callback || !run.delivery.event_id) {
     throw new ApiError(400, "nothing_to_deliver", "This run has no callback event to deliver (yet).", {
       param: "run_id",
@@ -70,11 +136,13 @@ export type ToolOutput = { tool_call_id: string; output: string };
 /** Answer the open function calls of a run in requires_action; all of them, in one request. */
 export async function submitToolOutputs(
   deps: ControlDeps,
-  tenant: string,
+  principal: Principal,
   runId: string,
   outputs: ToolOutput[],
+  scope: RunScope = {},
 ): Promise<RunRecord> {
-  const { seq } = await loadRun(deps, tenant, runId);
+  const { run: current, seq } = await loadRunFor(deps, principal, runId, scope);
+  const { tenant } = current;
   return underClaim(deps, tenant, runId, seq, "tool_outputs", (run) => {
     if (run.status !== "requires_action") {
       throw new ApiError(

@@ -1,0 +1,84 @@
+/** `POST /v1/messages`: one call carries assistant, thread or conversation key, input, callback. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { callbackFor } from "../../commands/callback";
+import { acceptRun } from "../../commands/intake";
+import { checkTools } from "../../commands/tools";
+import { presentRun } from "../../engine/present";
+import { type AuthedEnv, requireKey } from "../../security/auth";
+import {
+  CallbackUrl,
+  ConversationKey,
+  Id,
+  LongText,
+  Metadata,
+  Model,
+  OutboundHeaders,
+  ResponseFormat,
+  Temperature,
+  TimeoutS,
+  ToolChoice,
+  Tools,
+  TopP,
+} from "../schemas";
+import { idempotencyOf, parse, parseJsonText } from "../validate";
+
+const TextPart = z.strictObject({ type: z.enum(["text", "input_text"]), text: LongText.min(1) });
+
+const MessageRequest = z
+  .strictObject({
+    assistant_id: Id,
+    thread_id: Id.optional(),
+    conversation: ConversationKey.optional(),
+    input: z.union([LongText.min(1), z.array(TextPart).min(1).max(32)]),
+    instructions: LongText.optional(),
+    additional_instructions: LongText.optional(),
+    model: Model.optional(),
+    temperature: Temperature.optional(),
+    top_p: TopP.optional(),
+    max_output_tokens: z.number().int().min(16).max(1_000_000).optional(),
+    metadata: Metadata.optional(),
+    timeout_s: TimeoutS.optional(),
+    callback_url: CallbackUrl,
+    callback_headers: OutboundHeaders.optional(),
+    tools: Tools.optional(),
+    tool_choice: ToolChoice.optional(),
+    parallel_tool_calls: z.boolean().optional(),
+    response_format: ResponseFormat.optional(),
+  })
+  .refine((b) => !(b.thread_id && b.conversation), {
+    message: "give thread_id or conversation, not both",
+    path: ["conversation"],
+  });
+
+export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", async (c) => {
+  const { deps, principal } = c.var;
+  const { config } = deps;
+  const text = await c.req.text();
+  const body = parse(MessageRequest, parseJsonText(text));
+  const callback = await callbackFor(deps, principal.tenant, body.callback_url, body.callback_headers);
+  const { run, replayed } = await acceptRun(deps, {
+    tenant: principal.tenant,
+    assistantId: body.assistant_id,
+    thread: body.thread_id
+      ? { kind: "id", threadId: body.thread_id }
+      : body.conversation
+        ? { kind: "conversation", key: body.conversation }
+        : { kind: "new" },
+    messages: [
+      {
+        role: "user",
+        content: typeof body.input === "string" ? body.input : body.input.map((p) => p.text).join("\n"),
+      },
+    ],
+    overrides: { ...body, tools: body.tools ? checkTools(body.tools, config.devMode) : undefined },
+    callback,
+    timeoutS: body.timeout_s ?? config.runTimeoutS,
+    limits: { maxToolRounds: config.maxToolRounds, requiresActionTimeoutS: config.requiresActionTimeoutS },
+    idempotency: await idempotencyOf(c, text),
+    mode: "queue",
+    allowedAssistants: principal.assistantIds,
+  });
+  const links = { self: `/v1/runs/${run.id}`, thread: `/v1/threads/${run.thread_id}` };
+  return c.json({ ...presentRun(run), links }, 202, replayed ? { "idempotent-replayed": "true" } : {});
+});
