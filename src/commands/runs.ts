@@ -22,6 +22,13 @@ export interface ControlDeps {
   now: () => number;
 }
 
+export type RunReader = Pick<RunStore, "get">;
+
+/** The run as stored now, or null (an observer such as the Assistants stream re-reads it). */
+export async function findRun(deps: { runs: RunReader }, tenant: string, runId: string) {
+  return (await deps.runs.get(tenant, runId))?.run ?? null;
+}
+
 async function loadRun(deps: Pick<ControlDeps, "runs">, tenant: string, runId: string) {
   const found = await deps.runs.get(tenant, runId);
   if (!found) throw notFound("run", runId, "run_id");

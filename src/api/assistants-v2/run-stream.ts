@@ -18,11 +18,11 @@ import { outputMessage } from "../../engine/messages";
 import type { RunRecord } from "../../engine/types";
 import { isUpstreamTerminal } from "../../engine/upstream-types";
 import { errorFields, log } from "../../log";
-import type { RunStore } from "../../store/runs";
+import { findRun, type RunReader } from "../../commands/runs";
 import type { FollowEvent, Upstream } from "../../upstream/openai";
 
 export interface StreamDeps {
-  runs: Pick<RunStore, "get">;
+  runs: RunReader;
   upstream: Pick<Upstream, "follow">;
   sleep: (ms: number) => Promise<void>;
 }
@@ -76,7 +76,7 @@ async function follow(
   let relay = true;
   const giveUpAt = start.deadline_ms + STREAM_GRACE_MS;
   while (!signal.aborted && Date.now() < giveUpAt) {
-    const run = (await deps.runs.get(start.tenant, start.id))?.run;
+    const run = await findRun(deps, start.tenant, start.id);
     if (!run) return;
     await finishLiveAnswer(run, live, write);
     for (const e of newEvents(run, emitted, new Set(live.keys()))) await write(e);
