@@ -221,6 +221,7 @@ export const ADMIN_ROUTES: {
     path: (t) => `/v1/admin/tenants/${t}`,
     body: () => ({ name: "renamed", limits: { max_active_runs: 5 } }),
   },
+  { method: "POST", path: (t) => `/v1/admin/tenants/${t}`, body: () => ({ name: "renamed again" }) },
   { method: "POST", path: (t) => `/v1/admin/tenants/${t}/keys`, body: () => ({ role: "member", name: "k" }) },
   { method: "GET", path: (t) => `/v1/admin/tenants/${t}/keys` },
   { method: "GET", path: (t) => `/v1/admin/tenants/${t}/usage` },
