@@ -4,6 +4,15 @@ export const MINUTE_MS = 60 * SECOND_MS;
 
 /** Longest a step may hold a run before another delivery of the step may take over. */
 export const STEP_LEASE_MS = 60 * SECOND_MS;
+/**
+ * Claiming a run that another holder has (see steps/claim.ts): attempts are bounded because each is a
+ * Redis request, a subrequest, and Workers Free allows 50 per invocation; the wait between attempts
+ * starts at CLAIM_FIRST_RETRY_MS and doubles, and the last attempt lands on the wait's end.
+ */
+export const CLAIM_MAX_ATTEMPTS = 8;
+export const CLAIM_FIRST_RETRY_MS = 25;
+/** How long a step waits for a claim held by the step that scheduled it to be released. */
+export const STEP_CLAIM_WAIT_MS = 2 * SECOND_MS;
 /** Poll interval bounds for the polling drive strategies. */
 export const POLL_MIN_INTERVAL_MS = 100;
 export const POLL_MAX_INTERVAL_MS = 2 * SECOND_MS;

@@ -9,13 +9,14 @@ import { checkCallerOutputs, type ToolResult } from "../engine/tools";
 import type { PendingCall, RunRecord, ToolEndpoint } from "../engine/types";
 import { log } from "../log";
 import { z } from "zod";
-import { isUpstreamTerminal, type ObservedResponse } from "../engine/upstream-types";
+import type { ObservedResponse } from "../engine/upstream-types";
 import { sendSigned } from "../delivery/send";
 import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
-import { type Upstream, UpstreamError, type Watched } from "../upstream/openai";
-import { drivePoll, nextPollInMs } from "./poll";
+import { type Upstream, UpstreamError } from "../upstream/openai";
+import { driveFor } from "./drive";
+import { observed } from "./drive/shared";
 
 export interface Deps {
   config: Config;
@@ -53,9 +54,9 @@ export async function performAction(
     case "create_conversation":
       return keepGoing(await ensureConversation(deps, run));
     case "create_response":
-      return createResponse(deps, run, action.request, ctx);
+      return driveFor(deps.config.drive.strategy).start(deps, run, action.request, ctx);
     case "observe":
-      return observe(deps, run, action.response_id, action.cursor, ctx);
+      return driveFor(deps.config.drive.strategy).follow(deps, run, action.response_id, action.cursor, ctx);
     case "cancel_response":
       return keepGoing(await cancelResponse(deps, run, action.response_id));
     case "release_thread":
@@ -97,109 +98,6 @@ async function ensureConversation(deps: Deps, run: RunRecord): Promise<RunRecord
       await deps.upstream.createConversation(),
     );
   return transition(run, { type: "conversation_ready", conversation_id: id }, deps.now());
-}
-
-async function createResponse(
-  deps: Deps,
-  run: RunRecord,
-  request: Parameters<Upstream["createResponse"]>[0],
-  ctx: ActionContext,
-) {
-  const { strategy } = deps.config.drive;
-  if (strategy === "stream") {
-    const progress = progressSaver(deps, run, ctx);
-    const watched = await deps.upstream.createAndStream(request, watchUntil(run, ctx), progress.onProgress);
-    if (progress.current().upstream.response_id === null) {
-      throw new UpstreamError({
-        message: "stream ended before the response was created",
-        code: "server_error",
-        retryable: true,
-        status: null,
-        retryAfterMs: null,
-      });
-    }
-    return afterWatch(deps, progress.current(), watched, ctx);
-  }
-  const created = await deps.upstream.createResponse(request);
-  const next = transition(run, { type: "response_created", response: created }, deps.now());
-  await ctx.save(next);
-  const onePerStep = strategy === "poll" || strategy === "webhook";
-  return { run: next, yieldAfterMs: onePerStep ? nextPollInMs(strategy, next, deps.now()) : null };
-}
-
-async function observe(
-  deps: Deps,
-  run: RunRecord,
-  responseId: string,
-  cursor: number | null,
-  ctx: ActionContext,
-): Promise<ActionResult> {
-  const { strategy } = deps.config.drive;
-  if (strategy === "stream") {
-    const progress = progressSaver(deps, run, ctx);
-    const watched = await deps.upstream.streamResponse(
-      responseId,
-      cursor,
-      watchUntil(run, ctx),
-      progress.onProgress,
-    );
-    return afterWatch(deps, progress.current(), watched, ctx);
-  }
-  if (strategy === "poll" || strategy === "webhook") {
-    const next = observed(deps, run, await deps.upstream.getResponse(responseId), null);
-    return { run: next, yieldAfterMs: nextPollInMs(strategy, next, deps.now()) };
-  }
-  return drivePoll(deps, run, responseId, ctx, observed);
-}
-
-/**
- * Feeds a stream's lifecycle events to the engine and saves when the run changes (the response id
- * must be durable before anything else happens; `in_progress` is worth showing to readers).
- */
-function progressSaver(deps: Deps, run: RunRecord, ctx: ActionContext) {
-  let current = run;
-  return {
-    current: () => current,
-    onProgress: async (r: ObservedResponse, cursor: number) => {
-      const before = current;
-      const event =
-        current.upstream.response_id === r.id
-          ? { type: "response_observed" as const, response: r, cursor }
-          : { type: "response_created" as const, response: r };
-      current = transition(current, event, deps.now());
-      if (current.status !== before.status || current.upstream.response_id !== before.upstream.response_id)
-        await ctx.save(current);
-    },
-  };
-}
-
-/** Watch a response until the step's budget ends or the run's deadline, whichever comes first. */
-const watchUntil = (run: RunRecord, ctx: ActionContext) => Math.min(ctx.budgetEnd, run.deadline_ms);
-
-const observed = (deps: Deps, run: RunRecord, response: ObservedResponse, cursor: number | null) =>
-  transition(run, { type: "response_observed", response, cursor }, deps.now());
-
-/** After streaming: a terminal event ends it; a stream that closed early (a cancelled response has no terminal stream event) is checked with one GET. */
-async function afterWatch(
-  deps: Deps,
-  run: RunRecord,
-  watched: Watched,
-  ctx: ActionContext,
-): Promise<ActionResult> {
-  if (watched.response)
-    return { run: observed(deps, run, watched.response, watched.cursor), yieldAfterMs: null };
-  const next = {
-    ...run,
-    upstream: { ...run.upstream, stream_cursor: watched.cursor ?? run.upstream.stream_cursor },
-  };
-  if (deps.now() >= run.deadline_ms) return { run: next, yieldAfterMs: null }; // the runner expires it
-  const closedEarly = deps.now() < watchUntil(run, ctx);
-  if (closedEarly && next.upstream.response_id) {
-    const r = await deps.upstream.getResponse(next.upstream.response_id);
-    if (isUpstreamTerminal(r.status))
-      return { run: observed(deps, next, r, watched.cursor), yieldAfterMs: null };
-  }
-  return { run: next, yieldAfterMs: 0 };
 }
 
 async function cancelResponse(deps: Deps, run: RunRecord, responseId: string): Promise<RunRecord> {

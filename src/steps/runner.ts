@@ -3,7 +3,6 @@
  * engine → action → I/O → engine until the run is done, must wait, or the step's wall-time budget
  * is spent; then save, schedule the next step, and release the claim.
  */
-import { STEP_LEASE_MS } from "../engine/constants";
 import { nextAction } from "../engine/next";
 import { transition } from "../engine/run";
 import type { RunRecord } from "../engine/types";
@@ -13,12 +12,10 @@ import { newId } from "../store/ids";
 import { errorFields, log } from "../log";
 import { UpstreamError } from "../upstream/openai";
 import { performAction, type Deps } from "./actions";
+import { claimWithWait } from "./claim";
 
-export type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
+type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
 
-/** How long a step waits for a claim held by the step that scheduled it to be released. */
-const CLAIM_WAIT_MS = 2_000;
-const CLAIM_RETRY_MS = 25;
 /** Waits shorter than this (and inside the budget) are slept through instead of scheduled. */
 const INLINE_WAIT_MAX_MS = 3_000;
 
@@ -102,19 +99,6 @@ async function drive(deps: Deps, msg: StepMessage, claimed: RunRecord, owner: st
         deps.now(),
       );
     }
-  }
-}
-
-async function claimWithWait(
-  deps: Deps,
-  msg: Omit<StepMessage, "seq"> & { seq: number | null },
-  owner: string,
-) {
-  const waitUntil = deps.now() + CLAIM_WAIT_MS;
-  for (;;) {
-    const claim = await deps.runs.claim(msg.tenant, msg.run_id, msg.seq, owner, deps.now(), STEP_LEASE_MS);
-    if (claim.kind !== "busy" || deps.now() >= waitUntil) return claim;
-    await deps.sleep(CLAIM_RETRY_MS);
   }
 }
 

@@ -1,0 +1,11 @@
+/** Each DRIVE_STRATEGY's implementation (`auto` is resolved to one of them by config.ts). */
+import type { DriveStrategy } from "../../config";
+import { budgetPoll } from "./budget-poll";
+import { poll } from "./poll";
+import { stream } from "./stream";
+import type { Drive } from "./types";
+import { webhook } from "./webhook";
+
+const DRIVES: Record<DriveStrategy, Drive> = { stream, webhook, "budget-poll": budgetPoll, poll };
+
+export const driveFor = (strategy: DriveStrategy): Drive => DRIVES[strategy];

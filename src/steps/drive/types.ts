@@ -1,0 +1,29 @@
+/** The common shape of the drive strategies: how a step follows a run's response (DRIVE_STRATEGY). */
+import type { RunRecord } from "../../engine/types";
+import type { ResponseRequest } from "../../engine/upstream-types";
+import type { Upstream } from "../../upstream/openai";
+import type { ActionContext, ActionResult } from "../actions";
+
+/** What a strategy may use: the upstream calls that create and watch responses, the clock. */
+export interface DriveDeps {
+  upstream: Pick<Upstream, "createResponse" | "createAndStream" | "streamResponse" | "getResponse">;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * Both return the run after feeding what was seen to the engine, and whether to end the step
+ * (`yieldAfterMs`: schedule the next step after that long; null: the runner goes on at once).
+ */
+export interface Drive {
+  /** Create the round's background response and follow it as far as this strategy does in one step. */
+  start(deps: DriveDeps, run: RunRecord, request: ResponseRequest, ctx: ActionContext): Promise<ActionResult>;
+  /** Follow the run's live response (`cursor`: the last stream event seen, for strategies that stream). */
+  follow(
+    deps: DriveDeps,
+    run: RunRecord,
+    responseId: string,
+    cursor: number | null,
+    ctx: ActionContext,
+  ): Promise<ActionResult>;
+}
