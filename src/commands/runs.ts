@@ -1,12 +1,12 @@
 /** Commands on an existing run: read it (within a key's scope), cancel, redeliver, answer tool calls. */
 import { ApiError, notFound } from "../errors";
-import { STEP_LEASE_MS } from "../engine/constants";
 import { transition } from "../engine/run";
 import { checkCallerOutputs } from "../engine/tools";
 import { presentStep } from "../engine/present";
 import { isTerminal, type RunRecord } from "../engine/types";
 import type { StepQueue } from "../queue/steps";
 import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
+import { claimWithWait } from "../store/claim";
 import { newId } from "../store/ids";
 import { type ListParams, pageOf } from "../store/list";
 import type { ThreadStore } from "../store/records";
@@ -20,6 +20,7 @@ export interface ControlDeps {
   queue: Pick<StepQueue, "publish">;
   upstream: Pick<Upstream, "cancelResponse">;
   now: () => number;
+  sleep: (ms: number) => Promise<void>;
 }
 
 export type RunReader = Pick<RunStore, "get">;
@@ -126,14 +127,14 @@ export async function cancelRun(
 
 /** Send a finished run's event again (a new delivery cycle with the same event id). */
 export async function redeliver(deps: ControlDeps, principal: Principal, runId: string): Promise<RunRecord> {
-  const { run, seq } = await loadRunFor(deps, principal, runId);
+  const { run } = await loadRunFor(deps, principal, runId);
   const { tenant } = run;
   if (!run.callback || !run.delivery.event_id) {
     throw new ApiError(400, "nothing_to_deliver", "This run has no callback event to deliver (yet).", {
       param: "run_id",
     });
   }
-  return underClaim(deps, tenant, runId, seq, "redeliver", (claimed) =>
+  return underClaim(deps, tenant, runId, "redeliver", (claimed) =>
     transition(claimed, { type: "redeliver" }, deps.now()),
   );
 }
@@ -148,9 +149,8 @@ export async function submitToolOutputs(
   outputs: ToolOutput[],
   scope: RunScope = {},
 ): Promise<RunRecord> {
-  const { run: current, seq } = await loadRunFor(deps, principal, runId, scope);
-  const { tenant } = current;
-  return underClaim(deps, tenant, runId, seq, "tool_outputs", (run) => {
+  const { tenant } = (await loadRunFor(deps, principal, runId, scope)).run;
+  return underClaim(deps, tenant, runId, "tool_outputs", (run) => {
     if (run.status !== "requires_action") {
       throw new ApiError(
         400,
@@ -165,41 +165,33 @@ export async function submitToolOutputs(
   });
 }
 
-const CLAIM_WAIT_MS = 3_000;
+/** How long an API call waits for a step that holds the run (then 409 `run_busy`). */
+const API_CLAIM_WAIT = { waitMs: 3_000, retryMs: 25 };
 
 /**
- * Change a run from the API the way a step does: claim its current seq, apply `change`, publish a
- * step for the next seq and save. Nothing is saved when `change` throws.
+ * Change a run from the API the way a step does: claim it at its current seq, apply `change`,
+ * publish a step for the next seq and save. Nothing is saved when `change` throws.
  */
 async function underClaim(
   deps: ControlDeps,
   tenant: string,
   runId: string,
-  seq: number,
   reason: string,
   change: (run: RunRecord) => RunRecord,
 ): Promise<RunRecord> {
   const owner = newId("lease");
-  const until = deps.now() + CLAIM_WAIT_MS;
-  let current = seq;
-  for (;;) {
-    const claim = await deps.runs.claim(tenant, runId, current, owner, deps.now(), STEP_LEASE_MS);
-    if (claim.kind === "ok") {
-      let next: RunRecord;
-      try {
-        next = change(claim.run);
-      } catch (err) {
-        await deps.runs.unlock(claim.run, owner);
-        throw err;
-      }
-      await deps.queue.publish({ tenant, run_id: runId, seq: current + 1 }, { delayMs: 0, reason });
-      if ((await deps.runs.save(next, owner, true)) === null) throw new Error("lease lost");
-      return next;
-    }
-    if (claim.kind === "missing") throw notFound("run", runId, "run_id");
-    if (deps.now() >= until)
-      throw new ApiError(409, "run_busy", "The run is being worked on right now; retry in a moment.");
-    if (claim.kind === "stale") current = (await loadRun(deps, tenant, runId)).seq;
-    await new Promise((r) => setTimeout(r, 25));
+  const claim = await claimWithWait(deps, { tenant, run_id: runId, seq: null }, owner, API_CLAIM_WAIT);
+  if (claim.kind === "missing") throw notFound("run", runId, "run_id");
+  if (claim.kind !== "ok")
+    throw new ApiError(409, "run_busy", "The run is being worked on right now; retry in a moment.");
+  let next: RunRecord;
+  try {
+    next = change(claim.run);
+  } catch (err) {
+    await deps.runs.unlock(claim.run, owner);
+    throw err;
   }
+  await deps.queue.publish({ tenant, run_id: runId, seq: claim.seq + 1 }, { delayMs: 0, reason });
+  if ((await deps.runs.save(next, owner, true)) === null) throw new Error("lease lost");
+  return next;
 }

@@ -16,6 +16,7 @@ import type { ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import { type Upstream, UpstreamError } from "../upstream/openai";
 import { driveFor } from "./drive";
+import type { ActionContext, ActionResult } from "./drive/types";
 import { observed } from "./drive/shared";
 
 export interface Deps {
@@ -28,17 +29,6 @@ export interface Deps {
   webhookSecrets: (tenant: string) => Promise<string[]>;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
-}
-
-export interface ActionContext {
-  budgetEnd: number;
-  save: (run: RunRecord) => Promise<void>;
-}
-
-/** `yieldAfterMs`: end this step and schedule the next one after that long (null: keep going). */
-export interface ActionResult {
-  run: RunRecord;
-  yieldAfterMs: number | null;
 }
 
 type Performable = Exclude<Action, { type: "wait" } | { type: "done" }>;

@@ -12,7 +12,7 @@ import { newId } from "../store/ids";
 import { errorFields, log } from "../log";
 import { UpstreamError } from "../upstream/openai";
 import { performAction, type Deps } from "./actions";
-import { claimWithWait } from "./claim";
+import { claimWithWait } from "../store/claim";
 
 type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CLAIM_MAX_ATTEMPTS, STEP_LEASE_MS } from "../../src/engine/constants";
-import { claimWithWait } from "../../src/steps/claim";
+import { claimWithWait } from "../../src/store/claim";
 import type { ClaimOutcome } from "../../src/store/runs";
 import { fakeClock, newRun, T0 } from "./step-fakes";
 

@@ -6,7 +6,7 @@
 import { POLL_MAX_INTERVAL_MS, POLL_MIN_INTERVAL_MS } from "../../engine/constants";
 import type { RunRecord } from "../../engine/types";
 import { isUpstreamTerminal } from "../../engine/upstream-types";
-import type { ActionContext, ActionResult } from "../actions";
+import type { ActionContext, ActionResult } from "./types";
 import { createInBackground, observed } from "./shared";
 import type { Drive, DriveDeps } from "./types";
 

@@ -2,7 +2,7 @@
 import { transition } from "../../engine/run";
 import type { RunRecord } from "../../engine/types";
 import { isUpstreamTerminal, type ObservedResponse, type ResponseRequest } from "../../engine/upstream-types";
-import type { ActionContext } from "../actions";
+import type { ActionContext } from "./types";
 import type { Drive, DriveDeps } from "./types";
 
 export const observed = (

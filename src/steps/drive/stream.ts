@@ -7,7 +7,7 @@ import { transition } from "../../engine/run";
 import type { RunRecord } from "../../engine/types";
 import { isUpstreamTerminal, type ObservedResponse } from "../../engine/upstream-types";
 import { UpstreamError, type Watched } from "../../upstream/openai";
-import type { ActionContext, ActionResult } from "../actions";
+import type { ActionContext, ActionResult } from "./types";
 import { observed } from "./shared";
 import type { Drive, DriveDeps } from "./types";
 

@@ -2,7 +2,18 @@
 import type { RunRecord } from "../../engine/types";
 import type { ResponseRequest } from "../../engine/upstream-types";
 import type { Upstream } from "../../upstream/openai";
-import type { ActionContext, ActionResult } from "../actions";
+
+/** A step's limits while it performs an action: its wall-time budget, and how to save progress. */
+export interface ActionContext {
+  budgetEnd: number;
+  save: (run: RunRecord) => Promise<void>;
+}
+
+/** `yieldAfterMs`: end this step and schedule the next one after that long (null: keep going). */
+export interface ActionResult {
+  run: RunRecord;
+  yieldAfterMs: number | null;
+}
 
 /** What a strategy may use: the upstream calls that create and watch responses, the clock. */
 export interface DriveDeps {

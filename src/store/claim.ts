@@ -1,5 +1,5 @@
 /**
- * The one claim-and-wait loop: claim a run (its fencing seq and the lease), waiting while someone
+ * The one claim-and-wait loop (steps and run commands both use it): claim a run (its fencing seq and the lease), waiting while someone
  * else holds it, with a bounded number of Redis requests.
  */
 import {
@@ -8,7 +8,7 @@ import {
   STEP_CLAIM_WAIT_MS,
   STEP_LEASE_MS,
 } from "../engine/constants";
-import type { ClaimOutcome, RunStore } from "../store/runs";
+import type { ClaimOutcome, RunStore } from "./runs";
 
 export interface ClaimDeps {
   runs: Pick<RunStore, "claim">;
