@@ -35,10 +35,11 @@ export interface Plan {
   /** The burst for every configuration (else only the baseline and the default strategy). */
   burstAll: boolean;
   outDir: string;
-  updateReadme: boolean;
+  /** Write the result table into docs/performance.md (`--update-docs`; `--update-readme` is its old name). */
+  updateDocs: boolean;
 }
 
-const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs" | "updateReadme" | "kinds" | "burstAll"> = {
+const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs" | "updateDocs" | "kinds" | "burstAll"> = {
   mode: "full",
   scale: 1,
   lengthsS: [1, 5, 20, 60],
@@ -76,10 +77,10 @@ const SMOKE: typeof FULL = {
 };
 
 const USAGE = `usage: npm run bench -- [--quick | --smoke] [--configs=baseline,stream,…] [--lengths=1,5]
-  [--kinds=c1,concurrent,burst] [--budget-ms=N] [--burst=N] [--chunks=N] [--out=DIR] [--update-readme]
+  [--kinds=c1,concurrent,burst] [--budget-ms=N] [--burst=N] [--chunks=N] [--out=DIR] [--update-docs]
   --quick   model time ×0.1 and fewer runs (a few minutes); --smoke: seconds, for the test
   --configs baseline and the drive strategies: ${STRATEGIES.join(", ")} (default: all)
-  --update-readme  put the result table into README.md's Performance section`;
+  --update-docs  put the result table into docs/performance.md`;
 
 export function parseArgs(argv: string[]): Plan {
   const flags = new Map<string, string>();
@@ -98,6 +99,7 @@ export function parseArgs(argv: string[]): Plan {
     "burst",
     "chunks",
     "out",
+    "update-docs",
     "update-readme",
     "help",
   ];
@@ -117,7 +119,7 @@ export function parseArgs(argv: string[]): Plan {
     chunks: flags.has("chunks") ? Number(flags.get("chunks")) : base.chunks,
     budgetMs: budget ? Number(budget) : null,
     outDir: flags.get("out") ?? new URL("./results", import.meta.url).pathname,
-    updateReadme: flags.has("update-readme"),
+    updateDocs: flags.has("update-docs") || flags.has("update-readme"),
     kinds: flags.get("kinds")?.split(",") ?? ["c1", "concurrent", "burst"],
     burstAll: base.mode === "full" || flags.has("kinds"),
   };

@@ -56,7 +56,7 @@ async function main() {
   }
   const md = markdown(plan, report, figures);
   const files = writeResults(plan, report, md);
-  if (plan.updateReadme) files.push(updateReadme(md));
+  if (plan.updateDocs) files.push(updateDocs(md));
   log(`wrote ${files.join(", ")} in ${report.duration_s.toFixed(0)} s`);
 }
 
@@ -106,20 +106,20 @@ const whenDefault = (w: WorkerDefaults, strategy: string) =>
       ? "the default with OpenAI webhooks configured"
       : "the default without OpenAI webhooks";
 
-const README = new URL("../README.md", import.meta.url).pathname;
+const PERFORMANCE_DOC = new URL("../docs/performance.md", import.meta.url).pathname;
 const BIOME = new URL("../node_modules/.bin/biome", import.meta.url).pathname;
 
-/** Replace the table between the bench markers in README.md's Performance section. */
-function updateReadme(md: string): string {
-  const text = fs.readFileSync(README, "utf8");
+/** Replace the table between the bench markers in docs/performance.md. */
+function updateDocs(md: string): string {
+  const text = fs.readFileSync(PERFORMANCE_DOC, "utf8");
   const start = text.indexOf("<!-- bench:table:start");
   const end = text.indexOf("<!-- bench:table:end -->");
-  if (start < 0 || end < start) throw new Error("README.md has no bench table markers");
+  if (start < 0 || end < start) throw new Error("docs/performance.md has no bench table markers");
   const next = text.slice(0, start) + md.trimEnd() + text.slice(end + "<!-- bench:table:end -->".length);
-  fs.writeFileSync(README, next);
+  fs.writeFileSync(PERFORMANCE_DOC, next);
   // Align the new tables as `npm run format` would, so `npm run check` stays green.
-  execFileSync(BIOME, ["format", "--write", README], { stdio: "ignore" });
-  return README;
+  execFileSync(BIOME, ["format", "--write", PERFORMANCE_DOC], { stdio: "ignore" });
+  return PERFORMANCE_DOC;
 }
 
 function writeResults(plan: Plan, report: object, md: string): string[] {
