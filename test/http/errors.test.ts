@@ -1,19 +1,21 @@
 /** Bad input gets a clear 4xx with a code; unknown ids 404; infrastructure faults change timing only. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type E2E, hookPath, startE2E } from "../support/e2e";
+import { hookPath } from "../support/e2e";
+import { type InProcess, startInProcess } from "../support/in-process";
 
-let e2e: E2E;
+// In process (createApp().request): these are answered before any step runs.
+let e2e: InProcess;
 let assistantId: string;
 beforeAll(async () => {
-  e2e = await startE2E();
-  assistantId = (await e2e.createAssistant()).id;
+  e2e = await startInProcess();
+  assistantId = (await e2e.api("POST", "/v1/assistants", { model: "gpt-sim" })).body.id;
 });
 afterAll(async () => e2e?.close());
 
 const msg = (extra: Record<string, unknown> = {}) => ({
   assistant_id: assistantId,
   input: "hi",
-  callback_url: `${e2e.inbox.url}/x`,
+  callback_url: `${e2e.inboxUrl}/x`,
   ...extra,
 });
 
@@ -25,7 +27,7 @@ describe("errors", () => {
       ["wrong type", msg({ temperature: "hot" }), 400, "invalid_value", "temperature"],
       [
         "missing field",
-        { assistant_id: assistantId, callback_url: `${e2e.inbox.url}/x` },
+        { assistant_id: assistantId, callback_url: `${e2e.inboxUrl}/x` },
         400,
         "missing_required_parameter",
         "input",
@@ -96,7 +98,7 @@ describe("errors", () => {
     const big = await e2e.api("POST", "/v1/messages", msg({ input: "x".repeat(1_100_000) }));
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe("body_too_large");
-    const noKey = await fetch(`${e2e.worker}/v1/assistants`);
+    const noKey = await e2e.fetch("/v1/assistants");
     expect(noKey.status).toBe(401);
     expect(((await noKey.json()) as any).error.code).toBe("invalid_api_key");
     const wrong = await e2e.api("GET", "/v1/assistants", undefined, { authorization: "Bearer thk_wrong" });
@@ -126,7 +128,7 @@ describe("errors", () => {
     const first = await e2e.api(
       "POST",
       "/v1/messages",
-      msg({ conversation: key, callback_url: `${e2e.inbox.url}${path}` }),
+      msg({ conversation: key, callback_url: `${e2e.inboxUrl}${path}` }),
     );
     const got = await e2e.api("GET", `/v1/conversations/${key}`);
     expect(got.body).toMatchObject({ id: first.body.thread_id, object: "thread", conversation: key });
@@ -136,7 +138,7 @@ describe("errors", () => {
     const second = await e2e.api(
       "POST",
       "/v1/messages",
-      msg({ conversation: key, callback_url: `${e2e.inbox.url}${path}` }),
+      msg({ conversation: key, callback_url: `${e2e.inboxUrl}${path}` }),
     );
     expect(second.body.thread_id).not.toBe(first.body.thread_id);
   });
