@@ -66,7 +66,7 @@ export const badRequest = (code: string, message: string, param?: string) =>
   new ApiError(400, code, message, { param: param ?? null });
 
 /** Infrastructure failure that should make the caller (or QStash) retry later. */
-export class UpstreamUnavailable extends Error {
+class UpstreamUnavailable extends Error {
   readonly service: string;
   readonly retryAfterMs: number | null;
   constructor(service: string, message: string, retryAfterMs: number | null = null) {

@@ -5,7 +5,7 @@ import { ApiError } from "../errors";
 import { sha256Hex } from "../security/credentials";
 import { MAX_JSON_DEPTH } from "./limits";
 
-export async function readJson(c: Context): Promise<unknown> {
+async function readJson(c: Context): Promise<unknown> {
   return parseJsonText(await c.req.text());
 }
 

@@ -143,7 +143,7 @@ function checkIssuer(issuer: Principal, role: Role, scope: string[] | null): voi
   }
 }
 
-export const publicKey = ({ hash: _hash, ...rest }: ApiKeyRecord) => rest;
+const publicKey = ({ hash: _hash, ...rest }: ApiKeyRecord) => rest;
 
 export async function listKeys(deps: TenantDeps, tenant: string) {
   await getTenant(deps, tenant);

@@ -134,7 +134,7 @@ export async function addThreadMessage(
 }
 
 /** Add messages to an idle thread: they are the input of its next run. */
-export async function addMessages(
+async function addMessages(
   deps: Pick<ThreadDeps, "messages" | "now">,
   tenant: string,
   threadId: string,

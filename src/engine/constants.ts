@@ -1,6 +1,6 @@
 /** Named constants with their units. Tunables that operators change live in config.ts instead. */
 export const SECOND_MS = 1_000;
-export const MINUTE_MS = 60 * SECOND_MS;
+const MINUTE_MS = 60 * SECOND_MS;
 
 /** Longest a step may hold a run before another delivery of the step may take over. */
 export const STEP_LEASE_MS = 60 * SECOND_MS;

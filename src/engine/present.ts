@@ -5,7 +5,7 @@
 import type { RunRecord, RunStep, ToolDef } from "./types";
 
 /** Tools as the Assistants API showed them (threadhook's endpoint kept, minus its headers). */
-export function presentTools(tools: ToolDef[]) {
+function presentTools(tools: ToolDef[]) {
   return tools.map((t) => {
     if (t.type !== "function" || !t.endpoint) return t;
     const { headers: _secret, ...endpoint } = t.endpoint;

@@ -4,8 +4,8 @@ import type { PendingCall, RunRecord, RunStep, ToolEndpoint } from "./types";
 import type { ObservedResponse } from "./upstream-types";
 
 /** Attempts per endpoint call before the model gets an error output (or the run fails). */
-export const TOOL_MAX_ATTEMPTS = 3;
-export const TOOL_RETRY_MS = [500, 2000];
+const TOOL_MAX_ATTEMPTS = 3;
+const TOOL_RETRY_MS = [500, 2000];
 
 export type ToolResult =
   | { call_id: string; ok: true; output: string }

@@ -14,7 +14,7 @@ export type RunStatus =
   | "incomplete"
   | "expired";
 
-export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
+const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
   "cancelled",
   "failed",
   "completed",

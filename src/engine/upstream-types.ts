@@ -47,5 +47,5 @@ export interface ResponseRequest {
   metadata: Record<string, string>;
 }
 
-export const UPSTREAM_TERMINAL = new Set(["completed", "failed", "cancelled", "incomplete"]);
+const UPSTREAM_TERMINAL = new Set(["completed", "failed", "cancelled", "incomplete"]);
 export const isUpstreamTerminal = (status: string | null) => status !== null && UPSTREAM_TERMINAL.has(status);

@@ -4,7 +4,7 @@
  * they were accepted; their tokens are added to that month when they end.
  */
 /** Fields of a usage hash (store/keys.ts `usage`); per-model fields are `{field}|{model}`. */
-export const USAGE_FIELDS = { runs: "runs", input: "input_tokens", output: "output_tokens" } as const;
+const USAGE_FIELDS = { runs: "runs", input: "input_tokens", output: "output_tokens" } as const;
 
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 

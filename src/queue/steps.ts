@@ -33,9 +33,9 @@ export const STEP_PATH = "/internal/steps/drive";
 export const RESCUE_PATH = "/internal/steps/rescue";
 export const OBSERVE_PATH = "/internal/steps/observe";
 /** QStash retries of a step that answered non-2xx (the free plan's maximum). */
-export const STEP_RETRIES = 3;
+const STEP_RETRIES = 3;
 /** Delay before QStash's n-th retry (`retried` = 0 before the first): 1 s, 4 s, 16 s. */
-export const STEP_RETRY_DELAY_EXPR = "1000 * pow(4, retried)";
+const STEP_RETRY_DELAY_EXPR = "1000 * pow(4, retried)";
 /** Delay before the n-th rescue of a dead-lettered step: 1 min doubling to 1 h. */
 export const rescueDelayMs = (rescue: number) => Math.min(3_600_000, 60_000 * 2 ** Math.max(0, rescue - 1));
 /** Rescues before a step is given up (with the 1 h cap: about two days of outage). */

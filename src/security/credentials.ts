@@ -5,7 +5,7 @@
  * nothing to brute-force that a slow password hash would protect.
  */
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-export const API_KEY_PREFIX = "thk_";
+const API_KEY_PREFIX = "thk_";
 const API_KEY_RANDOM_CHARS = 32;
 const WEBHOOK_SECRET_BYTES = 32;
 /** Characters of a key shown in listings so people can tell keys apart (`thk_AbCd`). */

@@ -320,7 +320,7 @@ async function translate<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function toUpstreamError(err: unknown): UpstreamError {
+function toUpstreamError(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (err instanceof OpenAI.APIConnectionError || !(err instanceof OpenAI.APIError)) {
     const message = err instanceof Error ? err.message : String(err);

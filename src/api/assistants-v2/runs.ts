@@ -28,7 +28,7 @@ import { runStream } from "./run-stream";
 import { CreateRun, type CreateRunBody, CreateThreadAndRun, ModifyMetadata } from "./schemas";
 
 /** How often the SDK's pollers (`createAndPoll`, `poll`) should ask: they default to 5 s otherwise. */
-export const POLL_AFTER_MS = 500;
+const POLL_AFTER_MS = 500;
 
 type C = Context<AuthedEnv>;
 

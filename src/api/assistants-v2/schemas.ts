@@ -123,4 +123,3 @@ export const CreateThreadAndRun = z.strictObject({
 });
 
 export type CreateRunBody = z.infer<typeof CreateRun> | z.infer<typeof CreateThreadAndRun>;
-export type CreateMessageBody = z.infer<typeof CreateMessage>;
