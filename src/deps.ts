@@ -16,6 +16,7 @@ import { AssistantStore, ThreadStore } from "./store/records";
 import { createRedis, type Redis } from "./store/redis";
 import { RunStore } from "./store/runs";
 import { ApiKeyStore, TenantStore } from "./store/tenants";
+import { UsageStore } from "./store/usage";
 import { createUpstream, type Upstream } from "./upstream/openai";
 
 export interface Deps {
@@ -27,6 +28,7 @@ export interface Deps {
   readonly messages: MessageStore;
   readonly tenants: TenantStore;
   readonly apiKeys: ApiKeyStore;
+  readonly usage: UsageStore;
   /** QStash, publishing steps to this deployment (PUBLIC_URL, else the request's origin). */
   readonly queue: StepQueue;
   readonly upstream: Upstream;
@@ -71,6 +73,9 @@ export const createDeps: DepsFactory = (env, origin) => {
     get apiKeys() {
       return s().apiKeys;
     },
+    get usage() {
+      return s().usage;
+    },
     get queue() {
       return stepQueue(config(), origin);
     },
@@ -92,6 +97,7 @@ interface Stores {
   messages: MessageStore;
   tenants: TenantStore;
   apiKeys: ApiKeyStore;
+  usage: UsageStore;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -108,6 +114,7 @@ function stores(config: Config): Stores {
       messages: new MessageStore(redis),
       tenants: new TenantStore(redis),
       apiKeys: new ApiKeyStore(redis),
+      usage: new UsageStore(redis),
     };
     storeCache.set(config, s);
   }

@@ -1,9 +1,8 @@
-/** Reading a tenant's usage of one month (see engine/usage.ts for what is counted). */
+/** Reading a tenant's usage of one month (see engine/usage.ts for what is counted and costed). */
 import type { Config } from "../config";
 import { isMonth, monthOf, usageReport } from "../engine/usage";
 import { badRequest } from "../errors";
-import { keys } from "../store/keys";
-import { hgetAll, type Redis } from "../store/redis";
+import type { UsageStore } from "../store/usage";
 
 export function parseMonth(value: string | undefined, now: number): string {
   if (value === undefined) return monthOf(now);
@@ -11,11 +10,11 @@ export function parseMonth(value: string | undefined, now: number): string {
   return value;
 }
 
+/** The usage document of a tenant's month. */
 export async function readUsage(
-  deps: { redis: Redis; config: Pick<Config, "modelPrices"> },
+  deps: { usage: Pick<UsageStore, "counters">; config: Pick<Config, "modelPrices"> },
   tenant: string,
   month: string,
 ) {
-  const counters = await hgetAll(deps.redis, keys.usage(tenant, month));
-  return usageReport(tenant, month, counters, deps.config.modelPrices);
+  return usageReport(tenant, month, await deps.usage.counters(tenant, month), deps.config.modelPrices);
 }

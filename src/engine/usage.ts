@@ -53,7 +53,10 @@ export function usageReport(
     if (metric === USAGE_FIELDS.output) row.output_tokens = n(value);
     byModel.set(model, row);
   }
-  const models = [...byModel.values()].sort((a, b) => a.model.localeCompare(b.model));
+  // A model whose counters are all 0 had only runs taken back (abandoned: never accepted).
+  const models = [...byModel.values()]
+    .filter((m) => m.runs !== 0 || m.input_tokens !== 0 || m.output_tokens !== 0)
+    .sort((a, b) => a.model.localeCompare(b.model));
   for (const m of models) m.estimated_cost_usd = cost(m, prices[m.model]);
   const known = models.filter((m) => m.estimated_cost_usd !== null);
   return {

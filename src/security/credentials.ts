@@ -4,23 +4,13 @@
  * API keys carry 190 bits of randomness, so a plain SHA-256 is enough to store them: there is
  * nothing to brute-force that a slow password hash would protect.
  */
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+import { randomBase62 } from "../store/ids";
+
 const API_KEY_PREFIX = "thk_";
 const API_KEY_RANDOM_CHARS = 32;
 const WEBHOOK_SECRET_BYTES = 32;
 /** Characters of a key shown in listings so people can tell keys apart (`thk_AbCd`). */
 const KEY_HINT_CHARS = API_KEY_PREFIX.length + 4;
-
-/** Uniform base62 characters (bytes ≥ 248 are dropped, so no character is more likely). */
-function randomBase62(n: number): string {
-  let out = "";
-  while (out.length < n) {
-    for (const b of crypto.getRandomValues(new Uint8Array(n * 2))) {
-      if (b < 248 && out.length < n) out += BASE62[b % 62];
-    }
-  }
-  return out;
-}
 
 export const generateApiKey = () => `${API_KEY_PREFIX}${randomBase62(API_KEY_RANDOM_CHARS)}`;
 export const keyHint = (key: string) => key.slice(0, KEY_HINT_CHARS);

@@ -8,14 +8,14 @@ import type { MessageRecord } from "../engine/messages";
 import { keys } from "./keys";
 import { type ListPage, type ListParams, pageIds, pageOf, toPage } from "./list";
 import { parseJson, type Redis } from "./redis";
-import { ADD_MESSAGES, DELETE_MESSAGE } from "./scripts";
+import { addMessages, deleteMessage } from "./scripts";
 
 export type AddOutcome = { kind: "ok" } | { kind: "busy"; activeRunId: string } | { kind: "missing" };
 export type DeleteOutcome =
   | { kind: "missing" }
   | { kind: "deleted"; sentBy: { runId: string; index: number } | null };
 
-/** `[id, doc, id, doc, …]` as the scripts take new messages. */
+/** `[id, doc, id, doc, …]`: the `messages` rest arguments of the scripts that add messages. */
 export const messageArgs = (messages: MessageRecord[]) => messages.flatMap((m) => [m.id, JSON.stringify(m)]);
 
 export class MessageStore {
@@ -25,23 +25,24 @@ export class MessageStore {
   constructor(redis: Redis) {
     this.redis = redis;
     this.scripts = {
-      add: redis.createScript<string[]>(ADD_MESSAGES),
-      delete: redis.createScript<string[]>(DELETE_MESSAGE),
+      add: addMessages.bind<string[]>(redis),
+      delete: deleteMessage.bind<string[]>(redis),
     };
   }
 
   /** Add messages to an idle thread (they become the next run's input). */
   async add(tenant: string, threadId: string, messages: MessageRecord[]): Promise<AddOutcome> {
-    const [kind, active = ""] = await this.scripts.add.exec(
-      [
-        keys.threadActive(tenant, threadId),
-        keys.thread(tenant, threadId),
-        keys.threadMessages(tenant, threadId),
-        keys.threadMessageDocs(tenant, threadId),
-        keys.threadHeld(tenant, threadId),
-      ],
-      [String(THREAD_TTL_S), String(messages.length), ...messageArgs(messages)],
-    );
+    const [kind, active = ""] = await this.scripts.add.exec({
+      keys: {
+        threadActive: keys.threadActive(tenant, threadId),
+        thread: keys.thread(tenant, threadId),
+        threadMessages: keys.threadMessages(tenant, threadId),
+        messageDocs: keys.threadMessageDocs(tenant, threadId),
+        held: keys.threadHeld(tenant, threadId),
+      },
+      args: { threadTtlS: THREAD_TTL_S },
+      rest: messageArgs(messages),
+    });
     if (kind === "busy") return { kind, activeRunId: active };
     return { kind: kind === "missing" ? "missing" : "ok" };
   }
@@ -94,15 +95,15 @@ export class MessageStore {
   }
 
   async delete(tenant: string, threadId: string, id: string): Promise<DeleteOutcome> {
-    const [kind, sent = ""] = await this.scripts.delete.exec(
-      [
-        keys.threadMessages(tenant, threadId),
-        keys.threadMessageDocs(tenant, threadId),
-        keys.threadHeld(tenant, threadId),
-        keys.threadSent(tenant, threadId),
-      ],
-      [id],
-    );
+    const [kind, sent = ""] = await this.scripts.delete.exec({
+      keys: {
+        threadMessages: keys.threadMessages(tenant, threadId),
+        messageDocs: keys.threadMessageDocs(tenant, threadId),
+        held: keys.threadHeld(tenant, threadId),
+        sent: keys.threadSent(tenant, threadId),
+      },
+      args: { messageId: id },
+    });
     return kind === "deleted" ? { kind, sentBy: parseSent(sent) } : { kind: "missing" };
   }
 

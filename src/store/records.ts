@@ -4,7 +4,7 @@ import type { ResponseFormat, ToolDef } from "../engine/types";
 import { keys } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { parseJson, type Redis } from "./redis";
-import { DELETE_THREAD } from "./scripts";
+import { deleteThread } from "./scripts";
 
 export interface AssistantRecord {
   id: string;
@@ -83,7 +83,7 @@ export class ThreadStore {
   private readonly deleteScript;
   constructor(redis: Redis) {
     this.redis = redis;
-    this.deleteScript = redis.createScript<string[]>(DELETE_THREAD);
+    this.deleteScript = deleteThread.bind<string[]>(redis);
   }
 
   /** The run holding the thread, if any. */
@@ -94,20 +94,20 @@ export class ThreadStore {
   /** Delete an idle thread with its messages and run index (runs themselves expire). */
   async delete(tenant: string, t: ThreadRecord): Promise<ThreadDeleteOutcome> {
     const k = (f: (tenant: string, id: string) => string) => f(tenant, t.id);
-    const [kind, detail = ""] = await this.deleteScript.exec(
-      [
-        k(keys.thread),
-        k(keys.threadActive),
-        k(keys.threadQueue),
-        k(keys.threadRuns),
-        k(keys.threadMessages),
-        k(keys.threadMessageDocs),
-        k(keys.threadHeld),
-        k(keys.threadSent),
-        t.conversation ? keys.conversation(tenant, t.conversation) : k(keys.thread),
-      ],
-      [t.id],
-    );
+    const [kind, detail = ""] = await this.deleteScript.exec({
+      keys: {
+        thread: k(keys.thread),
+        threadActive: k(keys.threadActive),
+        threadQueue: k(keys.threadQueue),
+        threadRuns: k(keys.threadRuns),
+        threadMessages: k(keys.threadMessages),
+        messageDocs: k(keys.threadMessageDocs),
+        held: k(keys.threadHeld),
+        sent: k(keys.threadSent),
+        conversation: t.conversation ? keys.conversation(tenant, t.conversation) : k(keys.thread),
+      },
+      args: { threadId: t.id },
+    });
     if (kind === "busy") return { kind, activeRunId: detail };
     if (kind === "missing") return { kind };
     return { kind: "deleted", conversationId: detail || null };

@@ -20,7 +20,16 @@ import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
 import type { ThreadRecord } from "./records";
 import { parseJson, type Redis } from "./redis";
-import { ABANDON_RUN, CLAIM, CREATE_RUN, RELEASE_RUN, SAVE, UNLOCK, UNQUEUE_RUN } from "./scripts";
+import {
+  abandonRun,
+  claimRun,
+  createRun,
+  pumpSlots,
+  releaseRun,
+  saveRun,
+  unlockRun,
+  unqueueRun,
+} from "./scripts";
 
 export type CreateOutcome =
   | { kind: "start" }
@@ -62,13 +71,14 @@ export class RunStore {
     this.redis = redis;
     this.defaults = defaults;
     this.scripts = {
-      claim: redis.createScript<string[]>(CLAIM),
-      save: redis.createScript<number>(SAVE),
-      create: redis.createScript<string[]>(CREATE_RUN),
-      release: redis.createScript<string[]>(RELEASE_RUN),
-      unqueue: redis.createScript<number>(UNQUEUE_RUN),
-      unlock: redis.createScript<number>(UNLOCK),
-      abandon: redis.createScript<number>(ABANDON_RUN),
+      claim: claimRun.bind<string[]>(redis),
+      save: saveRun.bind<number>(redis),
+      create: createRun.bind<string[]>(redis),
+      release: releaseRun.bind<string[]>(redis),
+      pump: pumpSlots.bind<string[]>(redis),
+      unqueue: unqueueRun.bind<number>(redis),
+      unlock: unlockRun.bind<number>(redis),
+      abandon: abandonRun.bind<number>(redis),
     };
   }
 
@@ -76,12 +86,13 @@ export class RunStore {
     return idemKey ? keys.idempotency(run.tenant, idemKey) : keys.run(run.tenant, run.id);
   }
 
+  /** The keys of a thread's messages, by the names the scripts give them. */
   private messageKeys(tenant: string, thread: string) {
-    return [
-      keys.thread(tenant, thread),
-      keys.threadMessages(tenant, thread),
-      keys.threadMessageDocs(tenant, thread),
-    ];
+    return {
+      thread: keys.thread(tenant, thread),
+      threadMessages: keys.threadMessages(tenant, thread),
+      messageDocs: keys.threadMessageDocs(tenant, thread),
+    };
   }
 
   async create(
@@ -90,43 +101,42 @@ export class RunStore {
     opts: CreateOptions,
   ): Promise<CreateOutcome> {
     const { tenant, thread_id: thread, id } = run;
-    const result = await this.scripts.create.exec(
-      [
-        keys.run(tenant, id),
-        this.idemKey(run, idem?.key ?? null),
-        keys.threadActive(tenant, thread),
-        keys.threadQueue(tenant, thread),
-        keys.threadRuns(tenant, thread),
-        keys.tenant(tenant),
-        keys.activeSlots(tenant),
-        keys.slotQueue(tenant),
-        keys.usage(tenant, monthOf(run.created_at_ms)),
+    const result = await this.scripts.create.exec({
+      keys: {
+        run: keys.run(tenant, id),
+        idempotency: this.idemKey(run, idem?.key ?? null),
+        threadActive: keys.threadActive(tenant, thread),
+        threadQueue: keys.threadQueue(tenant, thread),
+        threadRuns: keys.threadRuns(tenant, thread),
+        tenant: keys.tenant(tenant),
+        slots: keys.activeSlots(tenant),
+        slotQueue: keys.slotQueue(tenant),
+        usage: keys.usage(tenant, monthOf(run.created_at_ms)),
         ...this.messageKeys(tenant, thread),
-        keys.threadHeld(tenant, thread),
-        keys.threadSent(tenant, thread),
-      ],
-      [
-        id,
-        JSON.stringify(run),
-        idem ? "1" : "0",
-        idem ? `${idem.bodyHash}|${id}` : "",
-        String(RUN_TTL_S),
-        String(IDEMPOTENCY_TTL_S),
-        String(run.created_at_ms),
-        run.params.model,
-        String(this.defaults.maxActiveRuns),
-        String(this.defaults.monthlyRuns),
-        String(this.defaults.monthlyTokens),
-        String(USAGE_TTL_S),
-        String(ACTIVE_SLOT_STALE_MS),
-        opts.mode,
-        opts.expectedHeld.join(" "),
-        String(THREAD_TTL_S),
-        String(opts.newMessages.length),
-        opts.thread ? JSON.stringify(opts.thread) : "",
-        ...messageArgs(opts.newMessages),
-      ],
-    );
+        held: keys.threadHeld(tenant, thread),
+        sent: keys.threadSent(tenant, thread),
+      },
+      args: {
+        runId: id,
+        doc: JSON.stringify(run),
+        useIdem: idem ? "1" : "0",
+        idemValue: idem ? `${idem.bodyHash}|${id}` : "",
+        ttlS: RUN_TTL_S,
+        idemTtlS: IDEMPOTENCY_TTL_S,
+        now: run.created_at_ms,
+        model: run.params.model,
+        defaultMaxActiveRuns: this.defaults.maxActiveRuns,
+        defaultMonthlyRuns: this.defaults.monthlyRuns,
+        defaultMonthlyTokens: this.defaults.monthlyTokens,
+        usageTtlS: USAGE_TTL_S,
+        slotStaleMs: ACTIVE_SLOT_STALE_MS,
+        mode: opts.mode,
+        expectedHeld: opts.expectedHeld.join(" "),
+        threadTtlS: THREAD_TTL_S,
+        threadDoc: opts.thread ? JSON.stringify(opts.thread) : "",
+      },
+      rest: messageArgs(opts.newMessages),
+    });
     const [kind, a = "", b = ""] = result.map(String);
     if (kind === "duplicate") {
       const [bodyHash = "", runId = ""] = a.split("|");
@@ -150,19 +160,25 @@ export class RunStore {
     startNext: StartRun,
   ): Promise<void> {
     const { tenant, thread_id: thread } = run;
-    await this.scripts.abandon.exec(
-      [
-        keys.run(tenant, run.id),
-        this.idemKey(run, idemKey),
-        keys.threadRuns(tenant, thread),
-        keys.usage(tenant, monthOf(run.created_at_ms)),
-        keys.threadMessages(tenant, thread),
-        keys.threadMessageDocs(tenant, thread),
-        keys.threadHeld(tenant, thread),
-        keys.threadSent(tenant, thread),
-      ],
-      [run.id, run.params.model, opts.newMessages.map((m) => m.id).join(" "), opts.expectedHeld.join(" ")],
-    );
+    await this.scripts.abandon.exec({
+      keys: {
+        run: keys.run(tenant, run.id),
+        idempotency: this.idemKey(run, idemKey),
+        threadRuns: keys.threadRuns(tenant, thread),
+        usage: keys.usage(tenant, monthOf(run.created_at_ms)),
+        threadMessages: keys.threadMessages(tenant, thread),
+        messageDocs: keys.threadMessageDocs(tenant, thread),
+        held: keys.threadHeld(tenant, thread),
+        sent: keys.threadSent(tenant, thread),
+      },
+      args: {
+        runId: run.id,
+        useIdem: idemKey ? "1" : "0",
+        model: run.params.model,
+        newIds: opts.newMessages.map((m) => m.id).join(" "),
+        heldIds: opts.expectedHeld.join(" "),
+      },
+    });
     await this.release(tenant, run, null, false, startNext);
   }
 
@@ -208,10 +224,10 @@ export class RunStore {
     now: number,
     leaseMs: number,
   ) {
-    const r = await this.scripts.claim.exec(
-      [keys.run(tenant, runId)],
-      [seq === null ? "" : String(seq), owner, String(now), String(leaseMs)],
-    );
+    const r = await this.scripts.claim.exec({
+      keys: { run: keys.run(tenant, runId) },
+      args: { seq: seq === null ? "" : seq, owner, now, leaseMs },
+    });
     const kind = r[0];
     if (kind === "ok") {
       const run = parseJson<RunRecord>(r[1]) as RunRecord;
@@ -230,16 +246,16 @@ export class RunStore {
 
   /** Save under the lease; `finish` ends the step (bumps the fencing seq). Returns the seq or null if lost. */
   async save(run: RunRecord, owner: string, finish: boolean): Promise<number | null> {
-    const seq = await this.scripts.save.exec(
-      [keys.run(run.tenant, run.id)],
-      [owner, JSON.stringify(run), finish ? "1" : "0", String(RUN_TTL_S)],
-    );
+    const seq = await this.scripts.save.exec({
+      keys: { run: keys.run(run.tenant, run.id) },
+      args: { owner, doc: JSON.stringify(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S },
+    });
     return seq < 0 ? null : seq;
   }
 
   /** Give up a claim without changing the run (the next step may take it at once). */
   async unlock(run: RunRecord, owner: string): Promise<void> {
-    await this.scripts.unlock.exec([keys.run(run.tenant, run.id)], [owner]);
+    await this.scripts.unlock.exec({ keys: { run: keys.run(run.tenant, run.id) }, args: { owner } });
   }
 
   async requestCancel(tenant: string, runId: string): Promise<void> {
@@ -260,6 +276,10 @@ export class RunStore {
     await this.release(tenant, null, null, false, startNext);
   }
 
+  /**
+   * Release `run` (if any), then hand free slots on: each `head` answer is published through
+   * `startNext` before the next call hands that run the slot (pumpSlots with `expected` = its id).
+   */
   private async release(
     tenant: string,
     run: RunRecord | null,
@@ -267,38 +287,45 @@ export class RunStore {
     count: boolean,
     startNext: StartRun,
   ) {
-    const tenantKeys = [keys.activeSlots(tenant), keys.slotQueue(tenant), keys.tenant(tenant)];
-    const runKeys = run
-      ? [
-          keys.threadActive(tenant, run.thread_id),
-          keys.threadQueue(tenant, run.thread_id),
-          keys.run(tenant, run.id),
-          keys.usage(tenant, monthOf(run.created_at_ms)),
-          ...this.messageKeys(tenant, run.thread_id),
-        ]
-      : [];
-    const answerArgs = answer ? [answer.id, JSON.stringify(answer)] : ["", ""];
+    const tenantKeys = {
+      slots: keys.activeSlots(tenant),
+      slotQueue: keys.slotQueue(tenant),
+      tenant: keys.tenant(tenant),
+    };
+    const slotArgs = (expected: string) => ({
+      expected,
+      ttlS: RUN_TTL_S,
+      now: Date.now(),
+      slotStaleMs: ACTIVE_SLOT_STALE_MS,
+      defaultMaxActiveRuns: this.defaults.maxActiveRuns,
+    });
     let expected = "";
     for (let i = 0; i < MAX_HANDOFFS_PER_RELEASE; i++) {
-      const [kind, id = ""] = (
-        await this.scripts.release.exec(
-          [...tenantKeys, ...runKeys],
-          [
-            run?.id ?? "",
-            expected,
-            String(RUN_TTL_S),
-            String(Date.now()),
-            String(ACTIVE_SLOT_STALE_MS),
-            String(this.defaults.maxActiveRuns),
-            run?.params.model ?? "",
-            String(run?.usage.prompt_tokens ?? 0),
-            String(run?.usage.completion_tokens ?? 0),
-            String(USAGE_TTL_S),
-            count ? "1" : "0",
-            ...answerArgs,
-          ],
-        )
-      ).map(String);
+      const reply =
+        run && i === 0
+          ? await this.scripts.release.exec({
+              keys: {
+                ...tenantKeys,
+                threadActive: keys.threadActive(tenant, run.thread_id),
+                threadQueue: keys.threadQueue(tenant, run.thread_id),
+                run: keys.run(tenant, run.id),
+                usage: keys.usage(tenant, monthOf(run.created_at_ms)),
+                ...this.messageKeys(tenant, run.thread_id),
+              },
+              args: {
+                ...slotArgs(expected),
+                runId: run.id,
+                model: run.params.model,
+                inputTokens: run.usage.prompt_tokens ?? 0,
+                outputTokens: run.usage.completion_tokens ?? 0,
+                usageTtlS: USAGE_TTL_S,
+                countUsage: count ? "1" : "0",
+                answerId: answer?.id ?? "",
+                answerDoc: answer ? JSON.stringify(answer) : "",
+              },
+            })
+          : await this.scripts.pump.exec({ keys: tenantKeys, args: slotArgs(expected) });
+      const [kind, id = ""] = reply.map(String);
       if (kind === "done") return;
       if (kind === "head") await startNext(id);
       expected = kind === "head" ? id : "";
@@ -307,7 +334,11 @@ export class RunStore {
 
   /** Remove a run that has not started yet from its thread's queue; false if it was not queued. */
   async unqueue(run: RunRecord): Promise<boolean> {
-    return (await this.scripts.unqueue.exec([keys.threadQueue(run.tenant, run.thread_id)], [run.id])) > 0;
+    const removed = await this.scripts.unqueue.exec({
+      keys: { threadQueue: keys.threadQueue(run.tenant, run.thread_id) },
+      args: { runId: run.id },
+    });
+    return removed > 0;
   }
 }
 

@@ -1,70 +1,35 @@
 /**
- * Lua scripts for the multi-key and compare-and-set changes that must be atomic. They run through
- * EVALSHA (with EVAL fallback) via `@upstash/redis`'s Script.
+ * Lua scripts for the multi-key and compare-and-set changes that must be atomic. Each one declares
+ * its KEYS and ARGV by name (see lua.ts): the generated prologue binds those names, and a call
+ * passes them as objects typed from the same lists. Every script names all the keys it touches,
+ * so each carries Upstash's `allow-key-locking` flag (lua.ts, KEY_LOCKING_SHEBANG) and locks only
+ * its own keys. Hash field names are the ones of keys.ts (RUN_FIELDS, TENANT_FIELDS) and of
+ * engine/usage.ts (USAGE_FIELDS), written literally.
  */
-
-/**
- * Claim a run for a step. KEYS[1] run hash. ARGV: seq ("" = whatever it is now), owner, now_ms,
- * lease_ms. → {"ok", doc, cancel, metadata, seq} | {"stale", doc} | {"busy"} | {"missing"}. A step
- * from the future (its seq is ahead: the scheduling step has not finished saving yet) is "busy" too,
- * and waits.
- */
-export const CLAIM = `
-local seq = redis.call('HGET', KEYS[1], 'seq')
-if not seq then return {'missing'} end
-if ARGV[1] ~= '' and tonumber(ARGV[1]) > tonumber(seq) then return {'busy'} end
-if ARGV[1] ~= '' and tonumber(ARGV[1]) < tonumber(seq) then
-  return {'stale', redis.call('HGET', KEYS[1], 'doc')}
-end
-local owner = redis.call('HGET', KEYS[1], 'lease')
-local until_ms = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
-if owner and owner ~= ARGV[2] and until_ms > tonumber(ARGV[3]) then return {'busy'} end
-redis.call('HSET', KEYS[1], 'lease', ARGV[2], 'lease_until', tonumber(ARGV[3]) + tonumber(ARGV[4]))
-return {'ok', redis.call('HGET', KEYS[1], 'doc'), redis.call('HGET', KEYS[1], 'cancel') or '',
-  redis.call('HGET', KEYS[1], 'metadata') or '', seq}
-`;
-
-/**
- * Save a claimed run. KEYS[1] run hash. ARGV: owner, doc, finish ("1" bumps seq and drops the
- * lease), ttl_s. → new seq, or -1 when the lease was lost.
- */
-export const SAVE = `
-if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return -1 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
-if ARGV[3] == '1' then
-  redis.call('HDEL', KEYS[1], 'lease', 'lease_until')
-  return redis.call('HINCRBY', KEYS[1], 'seq', 1)
-end
-return tonumber(redis.call('HGET', KEYS[1], 'seq'))
-`;
-
-/** Drop a lease without saving. KEYS[1] run hash. ARGV: owner. */
-export const UNLOCK = `
-if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], 'lease', 'lease_until')
-return 1
-`;
+import { defineScript } from "./lua";
 
 /** A tenant limit: its own value (a plain field of the tenant hash) or the configured default. */
 const TENANT_LIMIT = `
-local function tenant_limit(key, field, default)
+local function tenantLimit(key, field, default)
   local v = redis.call('HGET', key, field)
   if v and v ~= '' then return tonumber(v) end
   return tonumber(default)
 end
 `;
 
-/** Lua: append ARGV[first], ARGV[first+1], … (id, doc pairs) to a thread's messages. */
-const APPEND_MESSAGES = (first: string, thread: string, msgs: string, docs: string, extra: string) => `
-local function append_messages(count)
+/**
+ * Append (id, doc) pairs to a thread's messages, in order (and to its held list when `heldKey` is
+ * given); returns the ids.
+ */
+const APPEND_MESSAGES = `
+local function appendMessages(pairs_, threadKey, messagesKey, docsKey, heldKey)
   local ids = {}
-  for i = 0, count - 1 do
-    local id = ARGV[${first} + 2 * i]
-    local seq = redis.call('HINCRBY', ${thread}, 'msg_seq', 1)
-    redis.call('ZADD', ${msgs}, seq, id)
-    redis.call('HSET', ${docs}, id, ARGV[${first} + 1 + 2 * i])
-    ${extra}
+  for i = 1, #pairs_ - 1, 2 do
+    local id = pairs_[i]
+    local seq = redis.call('HINCRBY', threadKey, 'msg_seq', 1)
+    redis.call('ZADD', messagesKey, seq, id)
+    redis.call('HSET', docsKey, id, pairs_[i + 1])
+    if heldKey then redis.call('RPUSH', heldKey, id) end
     ids[#ids + 1] = id
   end
   return ids
@@ -72,212 +37,408 @@ end
 `;
 
 /**
- * Create a run. Refuse it when its thread has an active run (`exclusive` mode), when the thread's
- * held messages are not the ones its input was built with, or over a monthly quota; else write it,
- * count it, record its messages (held ones, then new ones, as sent by this run) and queue it. A
- * run whose thread is busy waits in the thread's FIFO; one that gets its thread takes one of the
- * tenant's active-run slots, or waits in the tenant's slot queue (FIFO) when all are taken.
- * Whatever ends first (the thread's active run, a slot holder) hands on: see RELEASE_RUN.
- * KEYS: run, idempotency, thread active, thread queue, thread runs index, tenant, slots, slot queue,
- * usage, thread hash, thread messages, message docs, held messages, sent index.
- * ARGV: run_id, doc, use_idem ("1"/"0"), idem_value, ttl_s, idem_ttl_s, now_ms, model,
- * default max_active_runs, default monthly_runs, default monthly_tokens, usage_ttl_s, slot_stale_ms,
- * mode ("queue"|"exclusive"), expected held ids (space-separated), thread_ttl_s, new message count,
- * the thread's record (written when it has none yet: a new thread; "" = leave it), then (id, doc)
- * pairs.
+ * Hand a free active-run slot of a tenant to the head of its slot queue, but only once the caller
+ * has published that run's start step: with `expected` ≠ the head the answer is {"head", id} and
+ * nothing changes; with `expected` = the head it is {"handed", id}. {"done"}: no free slot or no
+ * one waiting. Slots older than `staleMs` are freed first.
+ */
+const HAND_OUT = `
+local function handOut(slotsKey, slotQueueKey, tenantKey, expectedId, ttlS, nowMs, staleMs, defaultMax)
+  redis.call('ZREMRANGEBYSCORE', slotsKey, '-inf', nowMs - staleMs)
+  if redis.call('ZCARD', slotsKey) >= tenantLimit(tenantKey, 'max_active_runs', defaultMax) then
+    return {'done'}
+  end
+  local head = redis.call('LINDEX', slotQueueKey, 0)
+  if not head then return {'done'} end
+  if head ~= expectedId then return {'head', head} end
+  redis.call('LPOP', slotQueueKey)
+  redis.call('ZADD', slotsKey, nowMs, head)
+  redis.call('EXPIRE', slotsKey, ttlS)
+  return {'handed', head}
+end
+`;
+
+/**
+ * Claim a run for a step. `seq` "" = whatever it is now. → {"ok", doc, cancel, metadata, seq} |
+ * {"stale", doc} | {"busy"} | {"missing"}. A step from the future (its seq is ahead: the scheduling
+ * step has not finished saving yet) is "busy" too, and waits.
+ */
+export const claimRun = defineScript({
+  name: "claim",
+  keys: ["run"],
+  args: ["seq", "owner", "now", "leaseMs"],
+  body: `
+local current = redis.call('HGET', run, 'seq')
+if not current then return {'missing'} end
+if seq ~= '' and tonumber(seq) > tonumber(current) then return {'busy'} end
+if seq ~= '' and tonumber(seq) < tonumber(current) then
+  return {'stale', redis.call('HGET', run, 'doc')}
+end
+local holder = redis.call('HGET', run, 'lease')
+local untilMs = tonumber(redis.call('HGET', run, 'lease_until') or '0')
+if holder and holder ~= owner and untilMs > tonumber(now) then return {'busy'} end
+redis.call('HSET', run, 'lease', owner, 'lease_until', tonumber(now) + tonumber(leaseMs))
+return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') or '',
+  redis.call('HGET', run, 'metadata') or '', current}
+`,
+});
+
+/**
+ * Save a claimed run. `finish` "1" bumps seq and drops the lease. → the seq, or -1 when the lease
+ * was lost.
+ */
+export const saveRun = defineScript({
+  name: "save",
+  keys: ["run"],
+  args: ["owner", "doc", "finish", "ttlS"],
+  body: `
+if redis.call('HGET', run, 'lease') ~= owner then return -1 end
+redis.call('HSET', run, 'doc', doc)
+redis.call('EXPIRE', run, tonumber(ttlS))
+if finish == '1' then
+  redis.call('HDEL', run, 'lease', 'lease_until')
+  return redis.call('HINCRBY', run, 'seq', 1)
+end
+return tonumber(redis.call('HGET', run, 'seq'))
+`,
+});
+
+/** Drop a lease without saving. → 1, or 0 when `owner` does not hold it. */
+export const unlockRun = defineScript({
+  name: "unlock",
+  keys: ["run"],
+  args: ["owner"],
+  body: `
+if redis.call('HGET', run, 'lease') ~= owner then return 0 end
+redis.call('HDEL', run, 'lease', 'lease_until')
+return 1
+`,
+});
+
+/**
+ * Create a run. Refuse it when its thread has an active run (`mode` "exclusive"), when the
+ * thread's held messages are not `expectedHeld` (space-separated ids its input was built with), or
+ * over a monthly quota; else write it, count it, record its messages (held ones, then the new
+ * `messages` (id, doc) pairs, as sent by this run) and queue it. `threadDoc` is the thread's record,
+ * written when it has none yet (a new thread; "" = leave it). `idempotency` is the run key again
+ * when `useIdem` is "0". A run whose thread is busy waits in the thread's FIFO; one that gets its
+ * thread takes one of the tenant's active-run slots, or waits in the tenant's slot queue (FIFO) when
+ * all are taken. Whatever ends first (the thread's active run, a slot holder) hands on: see
+ * releaseRun.
  * → {"duplicate", idem_value} | {"busy", active_run} | {"held", ids} | {"quota", "runs"|"tokens",
  *   limit} | {"start"} | {"queued"} | {"waiting", "1" when a slot is free but others wait (the
  *   caller must pump), else "0"}
  */
-export const CREATE_RUN = `${TENANT_LIMIT}${APPEND_MESSAGES("19", "KEYS[10]", "KEYS[11]", "KEYS[12]", "")}
-if ARGV[3] == '1' then
-  local existing = redis.call('GET', KEYS[2])
+export const createRun = defineScript({
+  name: "create_run",
+  keys: [
+    "run",
+    "idempotency",
+    "threadActive",
+    "threadQueue",
+    "threadRuns",
+    "tenant",
+    "slots",
+    "slotQueue",
+    "usage",
+    "thread",
+    "threadMessages",
+    "messageDocs",
+    "held",
+    "sent",
+  ],
+  args: [
+    "runId",
+    "doc",
+    "useIdem",
+    "idemValue",
+    "ttlS",
+    "idemTtlS",
+    "now",
+    "model",
+    "defaultMaxActiveRuns",
+    "defaultMonthlyRuns",
+    "defaultMonthlyTokens",
+    "usageTtlS",
+    "slotStaleMs",
+    "mode",
+    "expectedHeld",
+    "threadTtlS",
+    "threadDoc",
+  ],
+  rest: "messages",
+  body: `${TENANT_LIMIT}${APPEND_MESSAGES}
+if useIdem == '1' then
+  local existing = redis.call('GET', idempotency)
   if existing then return {'duplicate', existing} end
 end
-local active = redis.call('GET', KEYS[3])
-if active and ARGV[14] == 'exclusive' then return {'busy', active} end
-local held = {}
+local active = redis.call('GET', threadActive)
+if active and mode == 'exclusive' then return {'busy', active} end
+local heldIds = {}
 if not active then
-  held = redis.call('LRANGE', KEYS[13], 0, -1)
-  if table.concat(held, ' ') ~= ARGV[15] then return {'held', table.concat(held, ' ')} end
+  heldIds = redis.call('LRANGE', held, 0, -1)
+  if table.concat(heldIds, ' ') ~= expectedHeld then return {'held', table.concat(heldIds, ' ')} end
 end
-local run_quota = tenant_limit(KEYS[6], 'monthly_runs', ARGV[10])
-if run_quota > 0 and tonumber(redis.call('HGET', KEYS[9], 'runs') or '0') >= run_quota then
-  return {'quota', 'runs', tostring(run_quota)}
+local runQuota = tenantLimit(tenant, 'monthly_runs', defaultMonthlyRuns)
+if runQuota > 0 and tonumber(redis.call('HGET', usage, 'runs') or '0') >= runQuota then
+  return {'quota', 'runs', tostring(runQuota)}
 end
-local token_quota = tenant_limit(KEYS[6], 'monthly_tokens', ARGV[11])
-if token_quota > 0 then
-  local used = tonumber(redis.call('HGET', KEYS[9], 'input_tokens') or '0')
-    + tonumber(redis.call('HGET', KEYS[9], 'output_tokens') or '0')
-  if used >= token_quota then return {'quota', 'tokens', tostring(token_quota)} end
+local tokenQuota = tenantLimit(tenant, 'monthly_tokens', defaultMonthlyTokens)
+if tokenQuota > 0 then
+  local used = tonumber(redis.call('HGET', usage, 'input_tokens') or '0')
+    + tonumber(redis.call('HGET', usage, 'output_tokens') or '0')
+  if used >= tokenQuota then return {'quota', 'tokens', tostring(tokenQuota)} end
 end
-local ttl = tonumber(ARGV[5])
-local now = tonumber(ARGV[7])
-if ARGV[18] ~= '' then redis.call('HSETNX', KEYS[10], 'doc', ARGV[18]) end
-if ARGV[3] == '1' then redis.call('SET', KEYS[2], ARGV[4], 'EX', tonumber(ARGV[6])) end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'seq', 0)
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('ZADD', KEYS[5], now, ARGV[1])
-redis.call('EXPIRE', KEYS[5], ttl)
-redis.call('HINCRBY', KEYS[9], 'runs', 1)
-redis.call('HINCRBY', KEYS[9], 'runs|' .. ARGV[8], 1)
-redis.call('EXPIRE', KEYS[9], tonumber(ARGV[12]))
-local sent = {}
-for _, id in ipairs(held) do sent[#sent + 1] = id end
-for _, id in ipairs(append_messages(tonumber(ARGV[17]))) do sent[#sent + 1] = id end
-for i, id in ipairs(sent) do redis.call('HSET', KEYS[14], id, ARGV[1] .. ' ' .. (i - 1)) end
-redis.call('DEL', KEYS[13])
-for i = 10, 14 do redis.call('EXPIRE', KEYS[i], tonumber(ARGV[16])) end
+local ttl = tonumber(ttlS)
+local nowMs = tonumber(now)
+if threadDoc ~= '' then redis.call('HSETNX', thread, 'doc', threadDoc) end
+if useIdem == '1' then redis.call('SET', idempotency, idemValue, 'EX', tonumber(idemTtlS)) end
+redis.call('HSET', run, 'doc', doc, 'seq', 0)
+redis.call('EXPIRE', run, ttl)
+redis.call('ZADD', threadRuns, nowMs, runId)
+redis.call('EXPIRE', threadRuns, ttl)
+redis.call('HINCRBY', usage, 'runs', 1)
+redis.call('HINCRBY', usage, 'runs|' .. model, 1)
+redis.call('EXPIRE', usage, tonumber(usageTtlS))
+local sentIds = {}
+for _, id in ipairs(heldIds) do sentIds[#sentIds + 1] = id end
+for _, id in ipairs(appendMessages(messages, thread, threadMessages, messageDocs, nil)) do
+  sentIds[#sentIds + 1] = id
+end
+for i, id in ipairs(sentIds) do redis.call('HSET', sent, id, runId .. ' ' .. (i - 1)) end
+redis.call('DEL', held)
+for _, key in ipairs({thread, threadMessages, messageDocs, held, sent}) do
+  redis.call('EXPIRE', key, tonumber(threadTtlS))
+end
 if active then
-  redis.call('RPUSH', KEYS[4], ARGV[1])
-  redis.call('EXPIRE', KEYS[4], ttl)
+  redis.call('RPUSH', threadQueue, runId)
+  redis.call('EXPIRE', threadQueue, ttl)
   return {'queued'}
 end
-redis.call('SET', KEYS[3], ARGV[1], 'EX', ttl)
-redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[13]))
-local free = redis.call('ZCARD', KEYS[7]) < tenant_limit(KEYS[6], 'max_active_runs', ARGV[9])
-if free and redis.call('LLEN', KEYS[8]) == 0 then
-  redis.call('ZADD', KEYS[7], now, ARGV[1])
-  redis.call('EXPIRE', KEYS[7], ttl)
+redis.call('SET', threadActive, runId, 'EX', ttl)
+redis.call('ZREMRANGEBYSCORE', slots, '-inf', nowMs - tonumber(slotStaleMs))
+local free = redis.call('ZCARD', slots) < tenantLimit(tenant, 'max_active_runs', defaultMaxActiveRuns)
+if free and redis.call('LLEN', slotQueue) == 0 then
+  redis.call('ZADD', slots, nowMs, runId)
+  redis.call('EXPIRE', slots, ttl)
   return {'start'}
 end
-redis.call('RPUSH', KEYS[8], ARGV[1])
-redis.call('EXPIRE', KEYS[8], ttl)
+redis.call('RPUSH', slotQueue, runId)
+redis.call('EXPIRE', slotQueue, ttl)
 if free then return {'waiting', '1'} end
 return {'waiting', '0'}
-`;
+`,
+});
 
 /**
- * Add messages to an idle thread; they wait (held) for its next run. KEYS: thread active, thread
- * hash, thread messages, message docs, held messages. ARGV: thread_ttl_s, count, (id, doc) pairs.
+ * Add `messages` ((id, doc) pairs) to an idle thread; they wait (held) for its next run.
  * → {"ok"} | {"busy", active_run} | {"missing"}
  */
-export const ADD_MESSAGES = `${APPEND_MESSAGES("3", "KEYS[2]", "KEYS[3]", "KEYS[4]", "redis.call('RPUSH', KEYS[5], id)")}
-local active = redis.call('GET', KEYS[1])
+export const addMessages = defineScript({
+  name: "add_messages",
+  keys: ["threadActive", "thread", "threadMessages", "messageDocs", "held"],
+  args: ["threadTtlS"],
+  rest: "messages",
+  body: `${APPEND_MESSAGES}
+local active = redis.call('GET', threadActive)
 if active then return {'busy', active} end
-if redis.call('EXISTS', KEYS[2]) == 0 then return {'missing'} end
-append_messages(tonumber(ARGV[2]))
-for i = 2, 5 do redis.call('EXPIRE', KEYS[i], tonumber(ARGV[1])) end
+if redis.call('EXISTS', thread) == 0 then return {'missing'} end
+appendMessages(messages, thread, threadMessages, messageDocs, held)
+for _, key in ipairs({thread, threadMessages, messageDocs, held}) do
+  redis.call('EXPIRE', key, tonumber(threadTtlS))
+end
 return {'ok'}
-`;
+`,
+});
 
 /**
- * Delete a message. KEYS: thread messages, message docs, held messages, sent index. ARGV: id.
- * → {"missing"} | {"deleted", sent} where sent is "run_id index" for a message a run carried
- * upstream (so its conversation item can be deleted too), else "".
+ * Delete a message. → {"missing"} | {"deleted", sent} where sent is "run_id index" for a message a
+ * run carried upstream (so its conversation item can be deleted too), else "".
  */
-export const DELETE_MESSAGE = `
-if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return {'missing'} end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('LREM', KEYS[3], 0, ARGV[1])
-local sent = redis.call('HGET', KEYS[4], ARGV[1]) or ''
-redis.call('HDEL', KEYS[4], ARGV[1])
-return {'deleted', sent}
-`;
+export const deleteMessage = defineScript({
+  name: "delete_message",
+  keys: ["threadMessages", "messageDocs", "held", "sent"],
+  args: ["messageId"],
+  body: `
+if redis.call('HDEL', messageDocs, messageId) == 0 then return {'missing'} end
+redis.call('ZREM', threadMessages, messageId)
+redis.call('LREM', held, 0, messageId)
+local sentBy = redis.call('HGET', sent, messageId) or ''
+redis.call('HDEL', sent, messageId)
+return {'deleted', sentBy}
+`,
+});
 
 /**
- * A run ended (or, with run_id "", nothing ended and the caller only pumps): its answer is recorded
- * on its thread (idempotently: the first document wins), it lets go of its slot and its thread — the thread's next run takes the thread and joins the slot queue — its tokens are
- * counted once; then a free slot goes to the head of the slot queue, but only after the caller has
- * published that run's start step: the first call answers {"head", id}, the caller publishes, calls
- * again with expected = id and gets {"handed", id}, and repeats with "" while slots are free.
- * KEYS: slots, slot queue, tenant, [thread active, thread queue, run, usage, thread hash, thread
- * messages, message docs — when run_id ≠ ""].
- * ARGV: run_id, expected, ttl_s, now_ms, slot_stale_ms, default max_active_runs, model,
- * input_tokens, output_tokens, usage_ttl_s, count_usage ("1"/"0"), answer message id (or ""), its doc.
+ * A run ended: its answer (`answerId` "" = none) is recorded on its thread (idempotently: the first
+ * document wins), it lets go of its slot and its thread — the thread's next run takes the thread
+ * and joins the slot queue — and its tokens are counted once (`countUsage` "1"). Then a free slot
+ * goes to the head of the slot queue as in pumpSlots (with `expected` as there).
  * → {"done"} | {"head", id} | {"handed", id}
  */
-export const RELEASE_RUN = `${TENANT_LIMIT}
-local run = ARGV[1]
-local ttl = tonumber(ARGV[3])
-local now = tonumber(ARGV[4])
-if run ~= '' then
-  if ARGV[12] ~= '' and redis.call('EXISTS', KEYS[8]) == 1 and redis.call('HSETNX', KEYS[10], ARGV[12], ARGV[13]) == 1 then
-    redis.call('ZADD', KEYS[9], redis.call('HINCRBY', KEYS[8], 'msg_seq', 1), ARGV[12])
-  end
-  if ARGV[11] == '1' and redis.call('HSETNX', KEYS[6], 'usage_counted', '1') == 1 then
-    redis.call('HINCRBY', KEYS[7], 'input_tokens', tonumber(ARGV[8]))
-    redis.call('HINCRBY', KEYS[7], 'output_tokens', tonumber(ARGV[9]))
-    redis.call('HINCRBY', KEYS[7], 'input_tokens|' .. ARGV[7], tonumber(ARGV[8]))
-    redis.call('HINCRBY', KEYS[7], 'output_tokens|' .. ARGV[7], tonumber(ARGV[9]))
-    redis.call('EXPIRE', KEYS[7], tonumber(ARGV[10]))
-  end
-  redis.call('ZREM', KEYS[1], run)
-  redis.call('LREM', KEYS[2], 0, run)
-  if redis.call('GET', KEYS[4]) == run then
-    local next_id = redis.call('LPOP', KEYS[5])
-    if next_id then
-      redis.call('SET', KEYS[4], next_id, 'EX', ttl)
-      redis.call('RPUSH', KEYS[2], next_id)
-      redis.call('EXPIRE', KEYS[2], ttl)
-    else
-      redis.call('DEL', KEYS[4])
-    end
+export const releaseRun = defineScript({
+  name: "release_run",
+  keys: [
+    "slots",
+    "slotQueue",
+    "tenant",
+    "threadActive",
+    "threadQueue",
+    "run",
+    "usage",
+    "thread",
+    "threadMessages",
+    "messageDocs",
+  ],
+  args: [
+    "runId",
+    "expected",
+    "ttlS",
+    "now",
+    "slotStaleMs",
+    "defaultMaxActiveRuns",
+    "model",
+    "inputTokens",
+    "outputTokens",
+    "usageTtlS",
+    "countUsage",
+    "answerId",
+    "answerDoc",
+  ],
+  body: `${TENANT_LIMIT}${HAND_OUT}
+local ttl = tonumber(ttlS)
+if answerId ~= '' and redis.call('EXISTS', thread) == 1
+  and redis.call('HSETNX', messageDocs, answerId, answerDoc) == 1 then
+  redis.call('ZADD', threadMessages, redis.call('HINCRBY', thread, 'msg_seq', 1), answerId)
+end
+if countUsage == '1' and redis.call('HSETNX', run, 'usage_counted', '1') == 1 then
+  redis.call('HINCRBY', usage, 'input_tokens', tonumber(inputTokens))
+  redis.call('HINCRBY', usage, 'output_tokens', tonumber(outputTokens))
+  redis.call('HINCRBY', usage, 'input_tokens|' .. model, tonumber(inputTokens))
+  redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
+  redis.call('EXPIRE', usage, tonumber(usageTtlS))
+end
+redis.call('ZREM', slots, runId)
+redis.call('LREM', slotQueue, 0, runId)
+if redis.call('GET', threadActive) == runId then
+  local nextId = redis.call('LPOP', threadQueue)
+  if nextId then
+    redis.call('SET', threadActive, nextId, 'EX', ttl)
+    redis.call('RPUSH', slotQueue, nextId)
+    redis.call('EXPIRE', slotQueue, ttl)
+  else
+    redis.call('DEL', threadActive)
   end
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[5]))
-if redis.call('ZCARD', KEYS[1]) >= tenant_limit(KEYS[3], 'max_active_runs', ARGV[6]) then return {'done'} end
-local head = redis.call('LINDEX', KEYS[2], 0)
-if not head then return {'done'} end
-if head ~= ARGV[2] then return {'head', head} end
-redis.call('LPOP', KEYS[2])
-redis.call('ZADD', KEYS[1], now, head)
-redis.call('EXPIRE', KEYS[1], ttl)
-return {'handed', head}
-`;
-
-/** Take a queued (not yet started) run out of its thread's queue. KEYS: thread queue. ARGV: run_id. */
-export const UNQUEUE_RUN = `return redis.call('LREM', KEYS[1], 0, ARGV[1])`;
+return handOut(slots, slotQueue, tenant, expected, ttl, tonumber(now), tonumber(slotStaleMs),
+  defaultMaxActiveRuns)
+`,
+});
 
 /**
- * Undo CREATE_RUN's record when the run's first step could not be published (the caller gets a
- * 503, so the run was never accepted): its messages are taken back (new ones removed, held ones
- * held again) and its count undone; the caller then releases it (RELEASE_RUN without counting) so
- * its thread and slot go on. KEYS: run, idempotency, thread runs index, usage, thread messages,
- * message docs, held messages, sent index. ARGV: run_id, model, new message ids, held message ids
- * (space-separated, in order). → 1 (undone) | 0 (was already gone)
+ * Nothing ended; hand a free slot to the head of the slot queue, but only after the caller has
+ * published that run's start step: the first call answers {"head", id}, the caller publishes,
+ * calls again with `expected` = id and gets {"handed", id}, and repeats with "" while slots are
+ * free. → {"done"} | {"head", id} | {"handed", id}
  */
-export const ABANDON_RUN = `
-redis.call('ZREM', KEYS[3], ARGV[1])
-local idem = redis.call('GET', KEYS[2])
-if idem and string.find(idem, ARGV[1], 1, true) then redis.call('DEL', KEYS[2]) end
-if redis.call('DEL', KEYS[1]) == 0 then return 0 end
-for id in string.gmatch(ARGV[3], '%S+') do
-  redis.call('ZREM', KEYS[5], id)
-  redis.call('HDEL', KEYS[6], id)
-  redis.call('HDEL', KEYS[8], id)
+export const pumpSlots = defineScript({
+  name: "pump_slots",
+  keys: ["slots", "slotQueue", "tenant"],
+  args: ["expected", "ttlS", "now", "slotStaleMs", "defaultMaxActiveRuns"],
+  body: `${TENANT_LIMIT}${HAND_OUT}
+return handOut(slots, slotQueue, tenant, expected, tonumber(ttlS), tonumber(now), tonumber(slotStaleMs),
+  defaultMaxActiveRuns)
+`,
+});
+
+/** Take a queued (not yet started) run out of its thread's queue. → how many were removed. */
+export const unqueueRun = defineScript({
+  name: "unqueue_run",
+  keys: ["threadQueue"],
+  args: ["runId"],
+  body: "return redis.call('LREM', threadQueue, 0, runId)",
+});
+
+/**
+ * Undo createRun's record when the run's first step could not be published (the caller gets a
+ * 503, so the run was never accepted): its messages are taken back (`newIds` removed, `heldIds`
+ * held again; both space-separated, in order) and its count undone; the caller then releases it
+ * (releaseRun without counting) so its thread and slot go on. `idempotency` is the run key again
+ * when `useIdem` is "0" (it is a hash then: reading it as a string would fail the script).
+ * → 1 (undone) | 0 (was already gone)
+ */
+export const abandonRun = defineScript({
+  name: "abandon_run",
+  keys: ["run", "idempotency", "threadRuns", "usage", "threadMessages", "messageDocs", "held", "sent"],
+  args: ["runId", "useIdem", "model", "newIds", "heldIds"],
+  body: `
+redis.call('ZREM', threadRuns, runId)
+if useIdem == '1' then
+  local idem = redis.call('GET', idempotency)
+  if idem and string.find(idem, runId, 1, true) then redis.call('DEL', idempotency) end
 end
-for id in string.gmatch(ARGV[4], '%S+') do
-  redis.call('RPUSH', KEYS[7], id)
-  redis.call('HDEL', KEYS[8], id)
+if redis.call('DEL', run) == 0 then return 0 end
+for id in string.gmatch(newIds, '%S+') do
+  redis.call('ZREM', threadMessages, id)
+  redis.call('HDEL', messageDocs, id)
+  redis.call('HDEL', sent, id)
 end
-redis.call('HINCRBY', KEYS[4], 'runs', -1)
-redis.call('HINCRBY', KEYS[4], 'runs|' .. ARGV[2], -1)
+for id in string.gmatch(heldIds, '%S+') do
+  redis.call('RPUSH', held, id)
+  redis.call('HDEL', sent, id)
+end
+redis.call('HINCRBY', usage, 'runs', -1)
+redis.call('HINCRBY', usage, 'runs|' .. model, -1)
 return 1
-`;
+`,
+});
 
-/**
- * Create a tenant unless it exists. KEYS: tenant hash, tenant index. ARGV: id, created_ms, then
- * field/value pairs of the hash. → 1 created | 0 exists.
- */
-export const CREATE_TENANT = `
-if redis.call('HEXISTS', KEYS[1], 'doc') == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[1])
+/** Create a tenant unless it exists; `fields` are field/value pairs of its hash. → 1 created | 0 exists. */
+export const createTenant = defineScript({
+  name: "create_tenant",
+  keys: ["tenant", "tenantIndex"],
+  args: ["tenantId", "createdMs"],
+  rest: "fields",
+  body: `
+if redis.call('HEXISTS', tenant, 'doc') == 1 then return 0 end
+redis.call('HSET', tenant, unpack(fields))
+redis.call('ZADD', tenantIndex, tonumber(createdMs), tenantId)
 return 1
-`;
+`,
+});
 
 /**
- * Delete an idle thread and everything under it. KEYS: thread hash, active, queue, runs index,
- * messages, message docs, held, sent, conversation-key mapping (or the thread hash again).
- * ARGV: thread_id. → {"busy", active_run} | {"missing"} | {"deleted", conversation_id or ""}.
+ * Delete an idle thread and everything under it. `conversation` is the conversation-key mapping,
+ * or the thread hash again when the thread has none. → {"busy", active_run} | {"missing"} |
+ * {"deleted", conversation_id or ""}.
  */
-export const DELETE_THREAD = `
-local active = redis.call('GET', KEYS[2])
+export const deleteThread = defineScript({
+  name: "delete_thread",
+  keys: [
+    "thread",
+    "threadActive",
+    "threadQueue",
+    "threadRuns",
+    "threadMessages",
+    "messageDocs",
+    "held",
+    "sent",
+    "conversation",
+  ],
+  args: ["threadId"],
+  body: `
+local active = redis.call('GET', threadActive)
 if active then return {'busy', active} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local conv = redis.call('HGET', KEYS[1], 'conversation_id') or ''
-if KEYS[9] ~= KEYS[1] and redis.call('GET', KEYS[9]) == ARGV[1] then redis.call('DEL', KEYS[9]) end
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
-return {'deleted', conv}
-`;
+if redis.call('EXISTS', thread) == 0 then return {'missing'} end
+local conversationId = redis.call('HGET', thread, 'conversation_id') or ''
+if conversation ~= thread and redis.call('GET', conversation) == threadId then
+  redis.call('DEL', conversation)
+end
+redis.call('DEL', thread, threadQueue, threadRuns, threadMessages, messageDocs, held, sent)
+return {'deleted', conversationId}
+`,
+});
+
+/** Lua text of the claim and save scripts as sent (test/e2e/faults.test.ts fails them by SHA-1). */
+export const CLAIM = claimRun.lua;
+export const SAVE = saveRun.lua;

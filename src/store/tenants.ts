@@ -8,7 +8,7 @@ import type { Role } from "../security/roles";
 import { keys, TENANT_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { hgetAll, parseJson, type Redis } from "./redis";
-import { CREATE_TENANT } from "./scripts";
+import { createTenant } from "./scripts";
 
 export interface TenantLimits {
   /** null: the configured default applies. */
@@ -59,8 +59,10 @@ const limitFields = (l: TenantLimits) => ({
 
 export class TenantStore {
   private readonly redis: Redis;
+  private readonly createScript;
   constructor(redis: Redis) {
     this.redis = redis;
+    this.createScript = createTenant.bind<number>(redis);
   }
 
   async get(tenant: string): Promise<TenantRecord | null> {
@@ -74,12 +76,11 @@ export class TenantStore {
       [TENANT_FIELDS.secrets]: JSON.stringify(secrets),
       ...limitFields(t.limits),
     };
-    const created = await this.redis
-      .createScript<number>(CREATE_TENANT)
-      .exec(
-        [keys.tenant(t.id), keys.tenantIndex()],
-        [t.id, String(createdAtMs), ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)])],
-      );
+    const created = await this.createScript.exec({
+      keys: { tenant: keys.tenant(t.id), tenantIndex: keys.tenantIndex() },
+      args: { tenantId: t.id, createdMs: createdAtMs },
+      rest: Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
+    });
     return created === 1;
   }
 

@@ -1,0 +1,99 @@
+/** Messages, threads and tenants against the Upstash REST stand-in: the scripts beside the run ones. */
+import { describe, expect, it } from "vitest";
+import { newId } from "../../src/store/ids";
+import { keys } from "../../src/store/keys";
+import { MessageStore } from "../../src/store/messages";
+import { ThreadStore } from "../../src/store/records";
+import { RunStore } from "../../src/store/runs";
+import { TenantStore } from "../../src/store/tenants";
+import { useStoreRedis } from "../support/redis-rest";
+import { defaults, inspect, makeMessage, makeRun, makeThread, starter, TENANT } from "./fixtures";
+
+const ctx = useStoreRedis();
+
+describe("messages", () => {
+  it("deleting a message a run carried says which run and where; a held one leaves the held list", async () => {
+    const messages = new MessageStore(ctx.redis);
+    const runs = new RunStore(ctx.redis, defaults());
+    const thread = makeThread();
+    const sent = makeMessage(thread.id, "sent");
+    const run = makeRun(thread.id);
+    await runs.create(run, null, { mode: "queue", expectedHeld: [], newMessages: [sent], thread });
+    await runs.releaseThread(run, null, starter().start);
+    const held = makeMessage(thread.id, "held");
+    await messages.add(TENANT, thread.id, [held]);
+
+    expect(await messages.delete(TENANT, thread.id, sent.id)).toEqual({
+      kind: "deleted",
+      sentBy: { runId: run.id, index: 0 },
+    });
+    expect(await messages.delete(TENANT, thread.id, held.id)).toEqual({ kind: "deleted", sentBy: null });
+    expect(await messages.delete(TENANT, thread.id, held.id)).toEqual({ kind: "missing" });
+    const state = inspect(ctx.redis);
+    expect(await state.messageIds(thread.id)).toEqual([]);
+    expect(await state.held(thread.id)).toEqual([]);
+    expect(await messages.sentBy(TENANT, thread.id, sent.id)).toBeNull();
+  });
+});
+
+describe("threads", () => {
+  it("a busy thread is not deleted; an idle one goes with everything under it and its conversation key", async () => {
+    const threads = new ThreadStore(ctx.redis);
+    const runs = new RunStore(ctx.redis, defaults());
+    const thread = { ...makeThread(), conversation: "slack:T1:C2" };
+    const { threadId } = await threads.resolveConversation(TENANT, "slack:T1:C2", thread.id);
+    expect(threadId).toBe(thread.id);
+    const run = makeRun(thread.id);
+    await runs.create(run, null, {
+      mode: "queue",
+      expectedHeld: [],
+      newMessages: [makeMessage(thread.id, "hi")],
+      thread,
+    });
+    await threads.setConversationId(TENANT, thread.id, "conv_1");
+    expect(await threads.delete(TENANT, thread)).toEqual({ kind: "busy", activeRunId: run.id });
+    await runs.releaseThread(run, null, starter().start);
+
+    expect(await threads.delete(TENANT, thread)).toEqual({ kind: "deleted", conversationId: "conv_1" });
+    expect(await threads.delete(TENANT, thread)).toEqual({ kind: "missing" });
+    expect(await threads.conversationThread(TENANT, "slack:T1:C2")).toBeNull();
+    for (const key of [
+      keys.thread(TENANT, thread.id),
+      keys.threadMessages(TENANT, thread.id),
+      keys.threadMessageDocs(TENANT, thread.id),
+      keys.threadSent(TENANT, thread.id),
+      keys.threadRuns(TENANT, thread.id),
+    ])
+      expect(await ctx.redis.exists(key)).toBe(0);
+  });
+
+  it("a conversation key remapped to another thread is left alone when the old thread goes", async () => {
+    const threads = new ThreadStore(ctx.redis);
+    const old = { ...makeThread(), conversation: "key-1" };
+    await threads.put(TENANT, old);
+    const other = newId("thread");
+    await ctx.redis.set(keys.conversation(TENANT, "key-1"), other);
+    expect((await threads.delete(TENANT, old)).kind).toBe("deleted");
+    expect(await threads.conversationThread(TENANT, "key-1")).toBe(other);
+  });
+});
+
+describe("tenants", () => {
+  it("a tenant is created once, with its limits as plain fields, and listed", async () => {
+    const tenants = new TenantStore(ctx.redis);
+    const record = {
+      id: "t_once",
+      object: "tenant" as const,
+      name: "Once",
+      created_at: 1,
+      limits: { max_active_runs: 3, monthly_runs: null, monthly_tokens: 500 },
+    };
+    expect(await tenants.create(record, [], 1000)).toBe(true);
+    expect(await tenants.create({ ...record, name: "Twice" }, [], 2000)).toBe(false);
+    expect(await tenants.get("t_once")).toEqual(record);
+    expect(
+      await ctx.redis.hmget(keys.tenant("t_once"), "max_active_runs", "monthly_runs", "monthly_tokens"),
+    ).toEqual(["3", "", "500"]);
+    expect((await tenants.list({ limit: 10, order: "asc" })).data.map((t) => t.id)).toEqual(["t_once"]);
+  });
+});

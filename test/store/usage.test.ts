@@ -1,0 +1,95 @@
+/**
+ * UsageStore and the usage report against the Upstash REST stand-in: what the run scripts count is
+ * what a tenant's month reports, with costs from the price table.
+ */
+import { describe, expect, it } from "vitest";
+import { readUsage } from "../../src/commands/usage";
+import { monthOf } from "../../src/engine/usage";
+import { newId } from "../../src/store/ids";
+import { type CreateOptions, RunStore } from "../../src/store/runs";
+import { UsageStore } from "../../src/store/usage";
+import { useStoreRedis } from "../support/redis-rest";
+import { defaults, makeRun, starter, TENANT } from "./fixtures";
+
+const ctx = useStoreRedis();
+const opts: CreateOptions = { mode: "queue", expectedHeld: [], newMessages: [], thread: null };
+const prices = { modelPrices: { "gpt-priced": { input: 2, output: 8 } } };
+
+async function ran(runs: RunStore, model: string, now: number, input: number, output: number) {
+  const run = makeRun(newId("thread"), { model, now });
+  await runs.create(run, null, opts);
+  const usage = { prompt_tokens: input, completion_tokens: output, total_tokens: input + output };
+  await runs.releaseThread({ ...run, usage }, null, starter().start);
+  return run;
+}
+
+describe("usage", () => {
+  it("reports the month's runs and tokens per model, costing the priced ones", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const usage = new UsageStore(ctx.redis);
+    const now = Date.UTC(2031, 2, 15);
+    await ran(runs, "gpt-priced", now, 1000, 500);
+    await ran(runs, "gpt-priced", now, 3000, 0);
+    await ran(runs, "gpt-unpriced", now, 10, 20);
+    await ran(runs, "gpt-priced", Date.UTC(2031, 3, 1), 7, 7); // next month
+
+    expect(await usage.counters(TENANT, "2031-03")).toEqual({
+      runs: "3",
+      input_tokens: "4010",
+      output_tokens: "520",
+      "runs|gpt-priced": "2",
+      "input_tokens|gpt-priced": "4000",
+      "output_tokens|gpt-priced": "500",
+      "runs|gpt-unpriced": "1",
+      "input_tokens|gpt-unpriced": "10",
+      "output_tokens|gpt-unpriced": "20",
+    });
+    const report = await readUsage({ usage, config: prices }, TENANT, "2031-03");
+    expect(report).toMatchObject({
+      object: "usage",
+      tenant: TENANT,
+      month: "2031-03",
+      runs: 3,
+      input_tokens: 4010,
+      output_tokens: 520,
+      // (4000 × 2 + 500 × 8) / 1e6
+      estimated_cost_usd: 0.012,
+      unpriced_models: ["gpt-unpriced"],
+    });
+    expect(report.models.map((m) => [m.model, m.runs, m.estimated_cost_usd])).toEqual([
+      ["gpt-priced", 2, 0.012],
+      ["gpt-unpriced", 1, null],
+    ]);
+    expect((await readUsage({ usage, config: prices }, TENANT, "2031-04")).runs).toBe(1);
+  });
+
+  it("an abandoned run is taken back: neither counted nor listed", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const usage = new UsageStore(ctx.redis);
+    const now = Date.now();
+    await ran(runs, "gpt-priced", now, 100, 100);
+    const run = makeRun(newId("thread"), { model: "gpt-other", now });
+    await runs.create(run, null, opts);
+    await runs.abandon(run, null, opts, starter().start);
+    const report = await readUsage({ usage, config: prices }, TENANT, monthOf(now));
+    expect(report.runs).toBe(1);
+    expect(report.models.map((m) => m.model)).toEqual(["gpt-priced"]);
+    expect(report.unpriced_models).toEqual([]);
+  });
+
+  it("a month without usage is all zero", async () => {
+    const report = await readUsage({ usage: new UsageStore(ctx.redis), config: prices }, TENANT, "2020-01");
+    expect(report).toEqual({
+      object: "usage",
+      tenant: TENANT,
+      month: "2020-01",
+      runs: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      estimated_cost_usd: 0,
+      unpriced_models: [],
+      models: [],
+    });
+    expect(await new UsageStore(ctx.redis).counters("nobody", "2020-01")).toEqual({});
+  });
+});
