@@ -64,15 +64,3 @@ export const notFound = (what: string, id: string, param?: string) =>
 
 export const badRequest = (code: string, message: string, param?: string) =>
   new ApiError(400, code, message, { param: param ?? null });
-
-/** Infrastructure failure that should make the caller (or QStash) retry later. */
-class UpstreamUnavailable extends Error {
-  readonly service: string;
-  readonly retryAfterMs: number | null;
-  constructor(service: string, message: string, retryAfterMs: number | null = null) {
-    super(`${service}: ${message}`);
-    this.name = "UpstreamUnavailable";
-    this.service = service;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
