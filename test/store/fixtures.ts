@@ -1,12 +1,12 @@
 /** Records for the store tests: runs, messages and threads as the commands build them. */
 import type { Config } from "../../src/config";
 import { type MessageRecord, newMessage } from "../../src/engine/messages";
-import { createRunRecord } from "../../src/engine/new-run";
 import type { RunRecord } from "../../src/engine/types";
 import { newId } from "../../src/store/ids";
 import { keys } from "../../src/store/keys";
 import type { ThreadRecord } from "../../src/store/records";
 import type { Redis } from "../../src/store/redis";
+import { plainRun, runInput } from "../support/run-fixtures";
 
 export const TENANT = "t_store";
 export const MODEL = "gpt-sim";
@@ -20,25 +20,13 @@ export const defaults = (over: Partial<Config["tenantDefaults"]> = {}): Config["
 
 export function makeRun(threadId: string, opts: { now?: number; tenant?: string; model?: string } = {}) {
   const now = opts.now ?? Date.now();
-  return createRunRecord({
+  return plainRun({
     id: newId("run"),
     tenant: opts.tenant ?? TENANT,
     threadId,
-    conversationKey: null,
-    assistant: {
-      id: "asst_store",
-      model: opts.model ?? MODEL,
-      instructions: null,
-      temperature: null,
-      top_p: null,
-      tools: [],
-      response_format: "auto",
-    },
-    overrides: {},
+    assistant: { ...runInput().assistant, id: "asst_store", model: opts.model ?? MODEL },
     limits: { maxToolRounds: 4, requiresActionTimeoutS: 600 },
     input: "hello",
-    callback: null,
-    timeoutS: 600,
     now,
   });
 }

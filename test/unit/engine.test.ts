@@ -4,9 +4,7 @@ import { nextAction } from "../../src/engine/next";
 import { buildEvent, presentRun } from "../../src/engine/present";
 import { deliveryRetryMs, transition, upstreamBackoffMs } from "../../src/engine/run";
 import type { RunRecord } from "../../src/engine/types";
-import type { ObservedResponse } from "../../src/engine/upstream-types";
-
-const T0 = 1_700_000_000_000;
+import { resp, T0 } from "../support/run-fixtures";
 
 function newRun(over: Partial<Parameters<typeof createRunRecord>[0]> = {}): RunRecord {
   return createRunRecord({
@@ -39,21 +37,6 @@ function newRun(over: Partial<Parameters<typeof createRunRecord>[0]> = {}): RunR
     ...over,
   });
 }
-
-const resp = (
-  status: ObservedResponse["status"],
-  extra: Partial<ObservedResponse> = {},
-): ObservedResponse => ({
-  id: "resp_1",
-  status,
-  tool_calls: [],
-  message_id: null,
-  content: [],
-  usage: null,
-  error: null,
-  incomplete_reason: null,
-  ...extra,
-});
 
 /** A run that has a conversation and a live response. */
 function started(): RunRecord {

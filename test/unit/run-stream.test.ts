@@ -6,8 +6,8 @@ import { Hono } from "hono";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { runStream } from "../../src/api/assistants-v2/run-stream";
-import { createRunRecord } from "../../src/engine/new-run";
 import { transition } from "../../src/engine/run";
+import { plainRun, runInput } from "../support/run-fixtures";
 import type { RunRecord } from "../../src/engine/types";
 import type { ObservedResponse } from "../../src/engine/upstream-types";
 import type { FollowEvent } from "../../src/upstream/openai";
@@ -23,25 +23,12 @@ const resp = (status: ObservedResponse["status"], text = ""): ObservedResponse =
   error: null,
   incomplete_reason: null,
 });
-const base = createRunRecord({
+const base = plainRun({
   id: "run_x",
   tenant: "t",
   threadId: "thread_x",
-  conversationKey: null,
-  assistant: {
-    id: "asst_x",
-    model: "m",
-    instructions: null,
-    temperature: null,
-    top_p: null,
-    tools: [],
-    response_format: "auto",
-  },
-  overrides: {},
+  assistant: { ...runInput().assistant, id: "asst_x" },
   limits: { maxToolRounds: 3, requiresActionTimeoutS: 600 },
-  input: "hi",
-  callback: null,
-  timeoutS: 600,
   now: T0,
 });
 const running = transition(

@@ -3,14 +3,16 @@
  * an in-memory run store that behaves like the CLAIM / SAVE / UNLOCK scripts. No Redis, QStash or
  * Worker; each fake implements only the methods the steps call and records what was called.
  */
-import { createRunRecord, type NewRunInput } from "../../src/engine/new-run";
+import type { NewRunInput } from "../../src/engine/new-run";
 import { transition } from "../../src/engine/run";
 import type { RunRecord } from "../../src/engine/types";
 import type { ObservedResponse } from "../../src/engine/upstream-types";
 import type { ClaimOutcome, RunStore } from "../../src/store/runs";
 import type { Upstream } from "../../src/upstream/openai";
+import { plainRun, resp, T0 } from "../support/run-fixtures";
 
-export const T0 = 1_700_000_000_000;
+export { resp, T0 };
+
 export const S = 1_000;
 
 /** A clock that only moves when the code under test sleeps (or the test advances it). */
@@ -30,21 +32,6 @@ export function fakeClock(start = T0) {
   };
 }
 
-export const resp = (
-  status: ObservedResponse["status"],
-  extra: Partial<ObservedResponse> = {},
-): ObservedResponse => ({
-  id: "resp_1",
-  status,
-  tool_calls: [],
-  message_id: null,
-  content: [],
-  usage: null,
-  error: null,
-  incomplete_reason: null,
-  ...extra,
-});
-
 export const answer = (text: string, extra: Partial<ObservedResponse> = {}) =>
   resp("completed", {
     message_id: "msg_1",
@@ -54,30 +41,7 @@ export const answer = (text: string, extra: Partial<ObservedResponse> = {}) =>
   });
 
 /** A fresh `queued` run created at `now` (600 s timeout, no callback unless given). */
-export function newRun(now = T0, over: Partial<NewRunInput> = {}): RunRecord {
-  return createRunRecord({
-    id: "run_1",
-    tenant: "t1",
-    threadId: "thread_1",
-    conversationKey: null,
-    assistant: {
-      id: "asst_1",
-      model: "m",
-      instructions: null,
-      temperature: null,
-      top_p: null,
-      tools: [],
-      response_format: "auto",
-    },
-    limits: { maxToolRounds: 2, requiresActionTimeoutS: 600 },
-    overrides: {},
-    input: "hi",
-    callback: null,
-    timeoutS: 600,
-    now,
-    ...over,
-  });
-}
+export const newRun = (now = T0, over: Partial<NewRunInput> = {}): RunRecord => plainRun({ now, ...over });
 
 /** A run with a conversation whose response `resp_1` was created at `now` (status queued). */
 export const withResponse = (now = T0, run = newRun(now)) =>
