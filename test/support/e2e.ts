@@ -41,10 +41,7 @@ export async function startE2E(opts: StackOptions = {}) {
     openaiKey: ready.openai.apiKey,
   });
   await emitCanary(worker);
-  const client =
-    (key: string): Api =>
-    (method, path, body, headers = {}) =>
-      call(worker, key, method, path, body, headers);
+  const client = jsonClient((path, init) => fetch(`${worker}${path}`, init));
   const api = client(ready.apiKey as string);
   const admin = client(ready.operatorKey as string);
   const createAssistant = async (extra: Record<string, unknown> = {}, as: Api = api) => {
@@ -89,28 +86,25 @@ export async function startE2E(opts: StackOptions = {}) {
   };
 }
 
-async function call(
-  worker: string,
-  key: string,
-  method: string,
-  path: string,
-  body: unknown,
-  headers: Record<string, string>,
-) {
-  const res = await fetch(`${worker}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
-    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, body: json, headers: res.headers };
-}
+/** An API client over any fetch: JSON in, `{ status, body (JSON or text), headers }` out. */
+export const jsonClient =
+  (send: (path: string, init: RequestInit) => Promise<Response>) =>
+  (key: string): Api =>
+  async (method, path, body, headers = {}) => {
+    const res = await send(path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json, headers: res.headers };
+  };
 
 /**
  * Make the Worker log a line that carries a unique marker (a refused step delivery logs its

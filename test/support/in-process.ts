@@ -9,7 +9,7 @@
 import { createApp } from "../../src/app";
 import type { DepsFactory } from "../../src/deps";
 import { devWorkerVars, startStack } from "../../dev/stack.ts";
-import type { Api } from "./e2e";
+import { jsonClient } from "./e2e";
 import { registerSecrets } from "./log-capture/registry.ts";
 
 export type InProcess = Awaited<ReturnType<typeof startInProcess>>;
@@ -36,21 +36,7 @@ export async function startInProcess(opts: { vars?: Record<string, string>; deps
   /** A raw request, as a client would send it. */
   const fetchApp = (path: string, init: RequestInit = {}) =>
     Promise.resolve(app.request(`http://threadhook.test${path}`, init, env));
-  const client =
-    (key: string): Api =>
-    async (method, path, body, headers = {}) => {
-      const res = await fetchApp(path, {
-        method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
-        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      let json: any = text;
-      try {
-        json = JSON.parse(text);
-      } catch {}
-      return { status: res.status, body: json, headers: res.headers };
-    };
+  const client = jsonClient(fetchApp);
   return {
     app,
     env,
