@@ -6,6 +6,7 @@ import {
   generateApiKey,
   generateWebhookSecret,
   looksLikeApiKey,
+  secretProblem,
   sha256Hex,
 } from "../../src/security/credentials";
 import { roleAtLeast } from "../../src/security/roles";
@@ -90,6 +91,12 @@ describe("roles and credentials", () => {
     expect(looksLikeApiKey("thk_ with space")).toBe(false);
     expect(generateWebhookSecret()).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+  it("generates keys and secrets that pass the config's own strength rule (24 characters of entropy)", () => {
+    for (let i = 0; i < 200; i++) {
+      expect(secretProblem(generateApiKey(), false)).toBeNull();
+      expect(secretProblem(generateWebhookSecret().slice("whsec_".length), false)).toBeNull();
+    }
   });
 });
 
