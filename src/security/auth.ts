@@ -6,6 +6,7 @@
  *   Keys are looked up in Redis on every request (no per-isolate cache), so a revocation holds from
  *   the next request on. The configured API_KEY is the bootstrap key: admin of tenant "default".
  * - `requireRole("editor")`: 403 unless the key's role is at least that.
+ * - `requireUnscoped`: 403 for keys scoped to assistants (tenant-wide powers: secrets, usage).
  * - `requireOperator`: the operator key from config, for /v1/admin.
  */
 import type { Context } from "hono";
@@ -81,6 +82,17 @@ export const requireRole = (role: Role) =>
     }
     await next();
   });
+
+export const requireUnscoped = createMiddleware<AuthedEnv>(async (c, next) => {
+  if (c.var.principal.assistantIds !== null) {
+    throw new ApiError(
+      403,
+      "scoped_key_not_allowed",
+      "This acts on the whole tenant: it needs a key that is not scoped to assistants.",
+    );
+  }
+  await next();
+});
 
 export const requireOperator = createMiddleware<AppEnv>(async (c, next) => {
   const { operatorKey } = c.var.deps.config;
