@@ -69,12 +69,12 @@ export function listRunSteps(run: RunRecord, params: ListParams) {
 
 /** Runs of a thread the key may see (a key scoped to some assistants sees their runs only). */
 export async function listThreadRuns(
-  deps: { runs: Pick<RunStore, "list">; threads: Pick<ThreadStore, "get"> },
+  deps: { runs: Pick<RunStore, "list">; threads: Pick<ThreadStore, "get" | "belongsTo"> },
   principal: Principal,
   threadId: string,
   params: ListParams,
 ) {
-  const thread = await loadThread(deps, principal.tenant, threadId);
+  const thread = await loadThread(deps, principal, threadId);
   const page = await deps.runs.list(principal.tenant, thread.id, params);
   return { ...page, data: page.data.filter((r) => keyMayUse(principal, r.assistant_id)) };
 }

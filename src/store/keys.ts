@@ -74,3 +74,12 @@ export const TENANT_FIELDS = {
   monthlyRuns: "monthly_runs",
   monthlyTokens: "monthly_tokens",
 } as const;
+
+/**
+ * Fields of the thread hash besides its document: one per assistant the thread belongs to (a run
+ * of it was made on the thread, or a key scoped to it created the thread). Keys scoped to
+ * assistants read only threads that carry one of theirs.
+ */
+export const THREAD_FIELDS = {
+  assistant: (assistantId: string) => `asst:${assistantId}`,
+} as const;
