@@ -3,9 +3,10 @@ import type { ResponseFormat } from "../engine/types";
 import { notFound } from "../errors";
 import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
 import { newId } from "../store/ids";
-import type { ListPage, ListParams } from "../store/list";
+import { type ListPage, type ListParams, toPage } from "../store/list";
 import type { AssistantRecord, AssistantStore } from "../store/records";
 import { checkTools, type ToolInput } from "./tools";
+import { visiblePage } from "./visible-page";
 
 export type { AssistantRecord };
 
@@ -75,11 +76,14 @@ export async function listAssistants(
   principal: Principal,
   params: ListParams,
 ): Promise<ListPage<AssistantRecord>> {
-  const page = await deps.assistants.list(principal.tenant, params);
-  if (principal.assistantIds === null) return page;
-  // A scoped key sees only its assistants (a page may then hold fewer than `limit`).
-  const data = page.data.filter((a) => keyMayUse(principal, a.id));
-  return { ...page, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  const list = (p: ListParams) => deps.assistants.list(principal.tenant, p);
+  const scope = principal.assistantIds;
+  if (scope === null) return list(params);
+  // A scoped key sees only its assistants, and pages from them only: a cursor outside its scope
+  // names nothing it can see.
+  const cursor = params.after ?? params.before;
+  if (cursor !== undefined && !scope.includes(cursor)) return toPage([], false);
+  return visiblePage(list, (a) => keyMayUse(principal, a.id), params);
 }
 
 /** Apply a modify request to an assistant the caller loaded (loadAssistant) before reading the body. */

@@ -14,6 +14,7 @@ import type { RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { errorFields, log } from "../log";
 import { loadThread } from "./threads";
+import { visiblePage } from "./visible-page";
 
 export interface ControlDeps {
   runs: Pick<RunStore, "get" | "claim" | "save" | "requestCancel" | "unqueue" | "unlock" | "setMetadata">;
@@ -75,8 +76,9 @@ export async function listThreadRuns(
   params: ListParams,
 ) {
   const thread = await loadThread(deps, principal, threadId);
-  const page = await deps.runs.list(principal.tenant, thread.id, params);
-  return { ...page, data: page.data.filter((r) => keyMayUse(principal, r.assistant_id)) };
+  const list = (p: ListParams) => deps.runs.list(principal.tenant, thread.id, p);
+  if (principal.assistantIds === null) return list(params);
+  return visiblePage(list, (r) => keyMayUse(principal, r.assistant_id), params);
 }
 
 export async function setRunMetadata(
