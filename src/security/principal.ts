@@ -25,7 +25,7 @@ export const keyMayUse = (p: Pick<Principal, "assistantIds">, assistantId: strin
 /** A scope (null: every assistant) that is no wider than the key's own. */
 export const withinScope = (p: Pick<Principal, "assistantIds">, scope: string[] | null) => {
   const mine = p.assistantIds;
-  return mine === null || (scope !== null && scope.every((id) => mine.includes(id)));
+  return mine === null || (scope?.every((id) => mine.includes(id)) ?? false);
 };
 
 export function assertAssistantAllowed(

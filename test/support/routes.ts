@@ -21,6 +21,11 @@ export interface RouteCase {
   path: (ids: TenantIds) => string;
   /** A valid body (for the role test), built from the ids. */
   body?: (ids: TenantIds) => unknown;
+  /**
+   * A valid body that sets `canary` in every secret-bearing field the route takes (tool endpoint
+   * headers, callback headers): test/e2e/secrets.test.ts checks it never comes back.
+   */
+  secretBody?: (ids: TenantIds, canary: string) => unknown;
   /** The lowest role that may call it. */
   role: Role;
   /** Names an object by id, so another tenant's id must answer 404. */
@@ -46,11 +51,26 @@ const message = (ids: TenantIds, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** A function tool whose endpoint carries the canary in a header (the endpoint is `{callback}/tool`). */
+export const canaryTool = (ids: TenantIds, canary: string) => ({
+  type: "function",
+  function: { name: "canary_tool", parameters: { type: "object", properties: {} } },
+  endpoint: {
+    url: `${ids.callbackUrl}/tool`,
+    headers: { "x-canary": canary, authorization: `Bearer ${canary}` },
+  },
+});
+const canaryCallback = (ids: TenantIds, canary: string) => ({
+  callback_url: ids.callbackUrl,
+  callback_headers: { "x-canary": canary },
+});
+
 export const ROUTES: RouteCase[] = [
   {
     method: "POST",
     path: () => "/v1/assistants",
     body: () => ({ model: "gpt-sim" }),
+    secretBody: (i, canary) => ({ model: "gpt-sim", tools: [canaryTool(i, canary)] }),
     role: "editor",
     namesObject: false,
   },
@@ -60,6 +80,7 @@ export const ROUTES: RouteCase[] = [
     method: "POST",
     path: (i) => `/v1/assistants/${i.assistant}`,
     body: () => ({ name: "renamed" }),
+    secretBody: (i, canary) => ({ tools: [canaryTool(i, canary)] }),
     role: "editor",
     namesObject: true,
   },
@@ -67,10 +88,24 @@ export const ROUTES: RouteCase[] = [
     method: "PATCH",
     path: (i) => `/v1/assistants/${i.assistant}`,
     body: () => ({ name: "renamed" }),
+    secretBody: (i, canary) => ({ tools: [canaryTool(i, canary)] }),
     role: "editor",
     namesObject: true,
   },
-  { method: "POST", path: () => "/v1/messages", body: (i) => message(i), role: "member", namesObject: true },
+  {
+    method: "POST",
+    path: () => "/v1/messages",
+    body: (i) => message(i),
+    secretBody: (i, canary) => ({
+      ...message(i, {
+        input: `go #sim ${JSON.stringify({ tool_calls: [{ name: "canary_tool", arguments: {} }] })}`,
+      }),
+      tools: [canaryTool(i, canary)],
+      ...canaryCallback(i, canary),
+    }),
+    role: "member",
+    namesObject: true,
+  },
   { method: "GET", path: (i) => `/v1/runs/${i.run}`, role: "member", namesObject: true },
   { method: "GET", path: (i) => `/v1/runs/${i.run}/steps`, role: "member", namesObject: true },
   {
@@ -95,6 +130,13 @@ export const ROUTES: RouteCase[] = [
     method: "POST",
     path: () => "/v1/threads/runs",
     body: (i) => ({ assistant_id: i.assistant, thread: { messages: [{ role: "user", content: "hi" }] } }),
+    secretBody: (i, canary) => ({
+      assistant_id: i.assistant,
+      thread: { messages: [{ role: "user", content: "hi" }] },
+      tools: [canaryTool(i, canary)],
+      stream: true,
+      ...canaryCallback(i, canary),
+    }),
     role: "member",
     namesObject: true,
   },
@@ -131,6 +173,13 @@ export const ROUTES: RouteCase[] = [
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/runs`,
     body: (i) => ({ assistant_id: i.assistant }),
+    secretBody: (i, canary) => ({
+      assistant_id: i.assistant,
+      additional_messages: [{ role: "user", content: "again" }],
+      tools: [canaryTool(i, canary)],
+      stream: true,
+      ...canaryCallback(i, canary),
+    }),
     role: "member",
     namesObject: true,
   },
