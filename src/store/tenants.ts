@@ -14,15 +14,18 @@ import { createTenant } from "./scripts";
 /**
  * Store a new API key unless its tenant already holds `maxLive` live (unrevoked) keys: the count
  * and the write in one step, so parallel requests cannot pass the cap. → 1 stored | 0 at the cap.
+ * A live record's JSON holds `"revoked_at":null` (JSON.stringify writes no spaces; inside a string
+ * value a quote is escaped, so a name cannot fake it). No cjson: it refuses some valid JSON (lone
+ * surrogate escapes in a key's name, which the fuzz found).
  */
 const putApiKey = defineScript({
   name: "put_api_key",
   keys: ["apiKeys", "byHash"],
-  args: ["keyId", "doc", "maxLive"],
+  args: ["keyId", "doc", "maxLive", "liveMarker"],
   body: `
 local live = 0
 for _, raw in ipairs(redis.call('HVALS', apiKeys)) do
-  if cjson.decode(raw).revoked_at == cjson.null then live = live + 1 end
+  if string.find(raw, liveMarker, 1, true) then live = live + 1 end
 end
 if live >= tonumber(maxLive) then return 0 end
 redis.call('HSET', apiKeys, keyId, doc)
@@ -147,7 +150,7 @@ export class ApiKeyStore {
   async put(k: ApiKeyRecord, maxLive: number): Promise<boolean> {
     const stored = await this.putScript.exec({
       keys: { apiKeys: keys.apiKeys(k.tenant), byHash: keys.apiKeyByHash(k.hash) },
-      args: { keyId: k.id, doc: JSON.stringify(k), maxLive },
+      args: { keyId: k.id, doc: JSON.stringify(k), maxLive, liveMarker: '"revoked_at":null' },
     });
     return stored === 1;
   }
