@@ -114,7 +114,10 @@ describe("config", () => {
     const thin = parseConfig({ ...full, WEBHOOK_SECRET: "whsec_dGhyZWFkaG9vay1kZXYtd2Vi" });
     expect(thin.ok || thin.problems).toEqual([expect.stringMatching(/^WEBHOOK_SECRET: .*24/)]);
     // Development keeps the length rule only (the local stack's fixed keys are public anyway).
-    const dev = parseConfig({ THREADHOOK_ENV: "development", API_KEY: "thk_dev_0000000000000000000000000000" });
+    const dev = parseConfig({
+      THREADHOOK_ENV: "development",
+      API_KEY: "thk_dev_0000000000000000000000000000",
+    });
     expect(dev.ok).toBe(true);
     const devShort = parseConfig({ THREADHOOK_ENV: "development", API_KEY: "dev" });
     expect(devShort.ok || devShort.problems).toEqual(["API_KEY: must be at least 24 characters"]);
