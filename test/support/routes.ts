@@ -26,8 +26,15 @@ export interface RouteCase {
    * headers, callback headers): test/e2e/secrets.test.ts checks it never comes back.
    */
   secretBody?: (ids: TenantIds, canary: string) => unknown;
-  /** The lowest role that may call it. */
+  /** The lowest role that may call it (a lower one gets 403 insufficient_role). */
   role: Role;
+  /**
+   * What a key scoped to assistants gets (with a role high enough): `any` — the same as an
+   * unscoped key, its answer holding only what the key may see; `tenant-wide` — 403
+   * scoped_key_not_allowed; or the 403 code it gets when the object the route names (or, for
+   * POST /v1/keys, the scope it asks for) is outside its scope; within it, the route serves it.
+   */
+  scoped: "any" | "tenant-wide" | "assistant_not_allowed" | "thread_not_allowed" | "key_not_allowed";
   /** Names an object by id, so another tenant's id must answer 404. */
   namesObject: boolean;
 }
@@ -72,16 +79,24 @@ export const ROUTES: RouteCase[] = [
     body: () => ({ model: "gpt-sim" }),
     secretBody: (i, canary) => ({ model: "gpt-sim", tools: [canaryTool(i, canary)] }),
     role: "editor",
+    scoped: "any",
     namesObject: false,
   },
-  { method: "GET", path: () => "/v1/assistants", role: "member", namesObject: false },
-  { method: "GET", path: (i) => `/v1/assistants/${i.assistant}`, role: "member", namesObject: true },
+  { method: "GET", path: () => "/v1/assistants", role: "member", scoped: "any", namesObject: false },
+  {
+    method: "GET",
+    path: (i) => `/v1/assistants/${i.assistant}`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/assistants/${i.assistant}`,
     body: () => ({ name: "renamed" }),
     secretBody: (i, canary) => ({ tools: [canaryTool(i, canary)] }),
     role: "editor",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
@@ -90,6 +105,7 @@ export const ROUTES: RouteCase[] = [
     body: () => ({ name: "renamed" }),
     secretBody: (i, canary) => ({ tools: [canaryTool(i, canary)] }),
     role: "editor",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
@@ -104,26 +120,59 @@ export const ROUTES: RouteCase[] = [
       ...canaryCallback(i, canary),
     }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/runs/${i.run}`, role: "member", namesObject: true },
-  { method: "GET", path: (i) => `/v1/runs/${i.run}/steps`, role: "member", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/runs/${i.run}`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/runs/${i.run}/steps`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/runs/${i.run}/submit_tool_outputs`,
     body: () => ({ tool_outputs: [{ tool_call_id: "call_x", output: "42" }] }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
-  { method: "POST", path: (i) => `/v1/runs/${i.run}/redeliver`, role: "member", namesObject: true },
-  { method: "POST", path: (i) => `/v1/runs/${i.run}/cancel`, role: "member", namesObject: true },
-  { method: "GET", path: (i) => `/v1/threads/${i.thread}`, role: "member", namesObject: true },
+  {
+    method: "POST",
+    path: (i) => `/v1/runs/${i.run}/redeliver`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/runs/${i.run}/cancel`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/threads/${i.thread}`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
   // The Assistants v2 API.
   {
     method: "POST",
     path: () => "/v1/threads",
     body: () => ({ metadata: { k: "v" } }),
     role: "member",
+    scoped: "any",
     namesObject: false,
   },
   {
@@ -138,6 +187,7 @@ export const ROUTES: RouteCase[] = [
       ...canaryCallback(i, canary),
     }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
@@ -145,20 +195,29 @@ export const ROUTES: RouteCase[] = [
     path: (i) => `/v1/threads/${i.thread}`,
     body: () => ({ metadata: { k: "v" } }),
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/threads/${i.thread}/messages`, role: "member", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/threads/${i.thread}/messages`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/messages`,
     body: () => ({ role: "user", content: "more" }),
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
   {
     method: "GET",
     path: (i) => `/v1/threads/${i.thread}/messages/${i.message}`,
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
   {
@@ -166,9 +225,16 @@ export const ROUTES: RouteCase[] = [
     path: (i) => `/v1/threads/${i.thread}/messages/${i.message}`,
     body: () => ({ metadata: { k: "v" } }),
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/threads/${i.thread}/runs`, role: "member", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/threads/${i.thread}/runs`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/runs`,
@@ -181,14 +247,22 @@ export const ROUTES: RouteCase[] = [
       ...canaryCallback(i, canary),
     }),
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/threads/${i.thread}/runs/${i.run}`, role: "member", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/threads/${i.thread}/runs/${i.run}`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}`,
     body: () => ({ metadata: { k: "v" } }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
@@ -196,54 +270,91 @@ export const ROUTES: RouteCase[] = [
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}/submit_tool_outputs`,
     body: () => ({ tool_outputs: [{ tool_call_id: "call_x", output: "42" }] }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}/cancel`,
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
     method: "GET",
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}/steps`,
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
     method: "GET",
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}/steps/step_x`,
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/conversations/${i.conversation}`, role: "member", namesObject: true },
-  { method: "GET", path: () => "/v1/keys", role: "admin", namesObject: false },
+  {
+    method: "GET",
+    path: (i) => `/v1/conversations/${i.conversation}`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
+  { method: "GET", path: () => "/v1/keys", role: "admin", scoped: "any", namesObject: false },
   {
     method: "POST",
     path: () => "/v1/keys",
-    body: () => ({ role: "member" }),
+    body: (i) => ({ role: "member", assistant_ids: [i.assistant] }),
     role: "admin",
+    scoped: "assistant_not_allowed",
     namesObject: false,
   },
-  { method: "GET", path: () => "/v1/usage", role: "admin", namesObject: false },
+  { method: "GET", path: () => "/v1/usage", role: "admin", scoped: "tenant-wide", namesObject: false },
   {
     method: "POST",
     path: () => "/v1/webhook_secrets/rotate",
     body: () => ({ window_s: 3600 }),
     role: "admin",
+    scoped: "tenant-wide",
     namesObject: false,
   },
   // Destructive ones last: the role test runs the table in order.
-  { method: "DELETE", path: (i) => `/v1/conversations/${i.conversation}`, role: "member", namesObject: true },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/conversations/${i.conversation}`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
   {
     method: "DELETE",
     path: (i) => `/v1/threads/${i.thread}/messages/${i.message}`,
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
-  { method: "DELETE", path: (i) => `/v1/threads/${i.thread}`, role: "member", namesObject: true },
-  { method: "DELETE", path: (i) => `/v1/keys/${i.key}`, role: "admin", namesObject: true },
-  { method: "DELETE", path: (i) => `/v1/assistants/${i.assistant}`, role: "editor", namesObject: true },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/threads/${i.thread}`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/keys/${i.key}`,
+    role: "admin",
+    scoped: "key_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/assistants/${i.assistant}`,
+    role: "editor",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
 ];
 
 /** Body variants that name another tenant's object inside the body rather than the path. */
