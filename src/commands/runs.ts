@@ -13,6 +13,7 @@ import type { ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { errorFields, log } from "../log";
+import type { ThreadAccessDeps } from "./thread-access";
 import { loadThread } from "./threads";
 import { visiblePage } from "./visible-page";
 
@@ -70,7 +71,7 @@ export function listRunSteps(run: RunRecord, params: ListParams) {
 
 /** Runs of a thread the key may see (a key scoped to some assistants sees their runs only). */
 export async function listThreadRuns(
-  deps: { runs: Pick<RunStore, "list">; threads: Pick<ThreadStore, "get" | "belongsTo"> },
+  deps: ThreadAccessDeps & { threads: Pick<ThreadStore, "get"> },
   principal: Principal,
   threadId: string,
   params: ListParams,

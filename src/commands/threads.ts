@@ -1,10 +1,9 @@
 /**
  * Threads and their messages (Assistants API): create, modify, delete, with the conversation kept in
  * step. Every command takes the caller's principal: a key scoped to assistants reaches only the
- * threads that belong to one of them — those a run of the assistant was made on, and those a key
- * scoped to it created (store: the thread's `asst:` marks) — and gets 403 `thread_not_allowed` on
- * any other thread of its tenant (its conversation keys and messages included). Unscoped keys see
- * every thread of their tenant and pay no extra round trip.
+ * threads that belong to one of them (thread-access.ts) and gets 403 `thread_not_allowed` on any
+ * other thread of its tenant, its conversation keys and messages included. Unscoped keys see every
+ * thread of their tenant and pay no extra round trip.
  */
 import { type MessageRecord, newMessage } from "../engine/messages";
 import { ApiError, notFound } from "../errors";
@@ -18,71 +17,40 @@ import type { RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { UpstreamError } from "../upstream/openai";
 import { activeRun, type NewMessage } from "./intake";
+import { assertThreadAllowed, type ThreadAccessDeps, threadBelongs, threadNotAllowed } from "./thread-access";
 
 export type { ThreadRecord };
 
 export interface ThreadDeps {
   threads: Pick<
     ThreadStore,
-    "get" | "put" | "delete" | "belongsTo" | "conversationThread" | "forgetConversation"
+    | "get"
+    | "put"
+    | "delete"
+    | "belongsTo"
+    | "assistantMarks"
+    | "markAssistants"
+    | "conversationThread"
+    | "forgetConversation"
   >;
   messages: Pick<MessageStore, "add" | "get" | "delete" | "sentBy" | "list" | "setMetadata">;
-  runs: Pick<RunStore, "get">;
+  runs: Pick<RunStore, "get" | "list">;
   upstream: Pick<Upstream, "inputItemIds" | "deleteItem" | "deleteConversation">;
   now: () => number;
 }
 
-type ThreadReader = { threads: Pick<ThreadStore, "get" | "belongsTo"> };
-
-const threadNotAllowed = (threadId: string) =>
-  new ApiError(403, "thread_not_allowed", `This key may not use thread '${threadId}'.`, {
-    param: "thread_id",
-  });
+type ThreadReader = ThreadAccessDeps & { threads: Pick<ThreadStore, "get"> };
 
 /** The thread, if the key may use it: 404 when its tenant has none, 403 when it is not the key's. */
 export async function loadThread(deps: ThreadReader, principal: Principal, threadId: string) {
   const scope = principal.assistantIds;
   const [thread, belongs] = await Promise.all([
     deps.threads.get(principal.tenant, threadId),
-    scope ? deps.threads.belongsTo(principal.tenant, threadId, scope) : true,
+    scope ? threadBelongs(deps, principal.tenant, threadId, scope) : true,
   ]);
   if (!thread) throw notFound("thread", threadId, "thread_id");
   if (!belongs) throw threadNotAllowed(threadId);
   return thread;
-}
-
-/** The same checks without the record, for commands that do not need it (only scoped keys pay). */
-export async function assertThreadAllowed(
-  deps: { threads: Pick<ThreadStore, "belongsTo"> },
-  principal: Principal,
-  threadId: string,
-): Promise<void> {
-  if (!principal.assistantIds) return;
-  const belongs = await deps.threads.belongsTo(principal.tenant, threadId, principal.assistantIds);
-  if (belongs === null) throw notFound("thread", threadId, "thread_id");
-  if (!belongs) throw threadNotAllowed(threadId);
-}
-
-/**
- * The thread a new run names (by id or conversation key) must be one the key may use; a
- * conversation key that maps to no thread yet starts a new one, and is fine.
- */
-export async function assertRunTargetAllowed(
-  deps: { threads: Pick<ThreadStore, "belongsTo" | "conversationThread"> },
-  principal: Principal,
-  target: { kind: "id"; threadId: string } | { kind: "conversation"; key: string } | { kind: "new" },
-): Promise<void> {
-  if (!principal.assistantIds || target.kind === "new") return;
-  const threadId =
-    target.kind === "id"
-      ? target.threadId
-      : await deps.threads.conversationThread(principal.tenant, target.key);
-  // An unknown thread id is the intake's 404; an unknown conversation key starts a thread.
-  if (
-    threadId &&
-    (await deps.threads.belongsTo(principal.tenant, threadId, principal.assistantIds)) === false
-  )
-    throw threadNotAllowed(threadId);
 }
 
 /** A new thread; one a scoped key creates belongs to that key's assistants. */
@@ -128,7 +96,7 @@ export async function modifyThread(
 
 /** The thread a webhook-API conversation key maps to (404 when the key maps to none). */
 export async function conversationThread(
-  deps: Pick<ThreadDeps, "threads">,
+  deps: Pick<ThreadDeps, "threads" | "runs">,
   principal: Principal,
   key: string,
 ) {
@@ -142,7 +110,7 @@ export async function conversationThread(
 
 /** Forget a conversation key (its thread stays; the next message with the key starts a new one). */
 export async function forgetConversation(
-  deps: Pick<ThreadDeps, "threads">,
+  deps: Pick<ThreadDeps, "threads" | "runs">,
   principal: Principal,
   key: string,
 ) {
@@ -153,7 +121,7 @@ export async function forgetConversation(
 }
 
 export async function listMessages(
-  deps: Pick<ThreadDeps, "threads" | "messages">,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs">,
   principal: Principal,
   threadId: string,
   params: ListParams & { runId?: string | undefined },
@@ -163,7 +131,7 @@ export async function listMessages(
 }
 
 export async function getMessage(
-  deps: Pick<ThreadDeps, "threads" | "messages">,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs">,
   principal: Principal,
   threadId: string,
   messageId: string,
@@ -176,7 +144,7 @@ export async function getMessage(
 
 /** Set a message's metadata (`undefined`: leave it; `null`: clear it). */
 export async function modifyMessage(
-  deps: Pick<ThreadDeps, "threads" | "messages">,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs">,
   principal: Principal,
   threadId: string,
   messageId: string,
@@ -191,7 +159,7 @@ export async function modifyMessage(
 
 /** `POST /v1/threads/{id}/messages`: one message on an existing, idle thread. */
 export async function addThreadMessage(
-  deps: Pick<ThreadDeps, "threads" | "messages" | "now">,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs" | "now">,
   principal: Principal,
   threadId: string,
   message: NewMessage,

@@ -148,6 +148,22 @@ export class ThreadStore {
     return marks.some((m) => m !== null);
   }
 
+  /** The assistants a thread is marked as belonging to (see belongsTo). */
+  async assistantMarks(tenant: string, id: string): Promise<string[]> {
+    const prefix = THREAD_FIELDS.assistant("");
+    const fields = await this.redis.hkeys(keys.thread(tenant, id));
+    return fields.filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length));
+  }
+
+  /** Mark a thread as belonging to `assistants` (a thread that exists: its TTL is left as it is). */
+  async markAssistants(tenant: string, id: string, assistants: readonly string[]): Promise<void> {
+    if (assistants.length === 0) return;
+    await this.redis.hset(
+      keys.thread(tenant, id),
+      Object.fromEntries(assistants.map((a) => [THREAD_FIELDS.assistant(a), "1"])),
+    );
+  }
+
   /**
    * The thread mapped to a conversation key: `freshId` when the key is new (first writer wins), in
    * one round trip. The thread's record is written with its first run (`RunStore.create`).

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Api } from "../support/e2e";
 import { type InProcess, startInProcess } from "../support/in-process";
+import { keys, THREAD_FIELDS } from "../../src/store/keys";
 import { registerSecrets } from "../support/log-capture/registry.ts";
 
 let app: InProcess;
@@ -181,6 +182,27 @@ describe("keys scoped to assistants", () => {
     // Nothing changed: B's thread still maps, has one run and its one message.
     expect((await t.admin.api("GET", `/v1/conversations/${conversationB}`)).body.id).toBe(threadB);
     expect((await t.admin.api("GET", `/v1/threads/${threadB}/messages`)).body.data).toHaveLength(1);
+  });
+
+  it("mark a thread from before the marks by its runs' assistants, the first time a scoped key asks", async () => {
+    const t = await tenant();
+    const [a, b] = [await t.assistant("a"), await t.assistant("b")];
+    const run = await t.admin.api("POST", "/v1/messages", message(a));
+    const thread = run.body.thread_id;
+    // As a thread written before issue 17: no marks.
+    const { url, token } = app.stack.ready.redis;
+    const redis = (cmd: unknown[]) =>
+      fetch(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify(cmd),
+      });
+    await redis(["HDEL", keys.thread(t.id, thread), THREAD_FIELDS.assistant(a)]);
+    const keyB = await t.issue({ role: "member", assistant_ids: [b] });
+    const keyA = await t.issue({ role: "member", assistant_ids: [a] });
+    expect(refusal(await keyB.api("GET", `/v1/threads/${thread}`))).toMatchObject({ status: 403 });
+    expect((await keyA.api("GET", `/v1/threads/${thread}`)).status).toBe(200);
+    expect((await keyA.api("GET", `/v1/threads/${thread}/messages`)).status).toBe(200);
   });
 });
 

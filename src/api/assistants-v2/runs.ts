@@ -15,7 +15,7 @@ import {
   setRunMetadata,
   submitToolOutputs,
 } from "../../commands/runs";
-import { assertRunTargetAllowed } from "../../commands/threads";
+import { assertRunTargetAllowed } from "../../commands/thread-access";
 import { checkTools } from "../../commands/tools";
 import type { Config } from "../../config";
 import { presentRun, presentStep } from "../../engine/present";

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { callbackFor } from "../../commands/callback";
 import { acceptRun, type ThreadTarget } from "../../commands/intake";
-import { assertRunTargetAllowed } from "../../commands/threads";
+import { assertRunTargetAllowed } from "../../commands/thread-access";
 import { checkTools } from "../../commands/tools";
 import { presentRun } from "../../engine/present";
 import { type AuthedEnv, requireKey } from "../../security/auth";
