@@ -56,6 +56,18 @@ export function secretProblem(value: string, devMode: boolean): string | null {
   return null;
 }
 
+/** Why a `whsec_…` secret is too weak (fewer than MIN_SECRET_CHARS bytes of key, or repetitive), or null. */
+export function webhookSecretProblem(value: string, devMode: boolean): string | null {
+  const body = value.slice("whsec_".length);
+  let bytes = 0;
+  try {
+    bytes = atob(body).length;
+  } catch {}
+  if (bytes < MIN_SECRET_CHARS)
+    return `must carry at least ${MIN_SECRET_CHARS} bytes (whsec_ and 32 or more base64 characters)`;
+  return secretProblem(body, devMode);
+}
+
 /** Constant-time comparison (of SHA-256 digests, so lengths do not leak either). */
 export async function sameSecret(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();
