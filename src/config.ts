@@ -5,9 +5,12 @@
  */
 import { z } from "zod";
 import { ApiError } from "./errors";
+import { MIN_SECRET_CHARS, secretProblem, webhookSecretProblem } from "./security/credentials";
 
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 const secret = z.string().trim().min(1, "must not be empty");
+/** A key threadhook checks callers against (strength checked after parsing, see keyProblems). */
+const key = z.string().trim().min(MIN_SECRET_CHARS, `must be at least ${MIN_SECRET_CHARS} characters`);
 const whsec = z.string().regex(/^whsec_[A-Za-z0-9+/]{20,}={0,2}$/, "must look like whsec_<base64>");
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 /** Model → USD per million input and output tokens, as JSON: `{"gpt-4.1":{"input":2,"output":8}}`. */
@@ -26,11 +29,13 @@ const priceJson = z.string().transform((text, ctx) => {
 
 const EnvSchema = z.object({
   THREADHOOK_ENV: z.enum(["production", "development"]).default("production"),
-  API_KEY: secret.optional(),
-  OPERATOR_KEY: z.string().trim().min(24, "must be at least 24 characters").optional(),
+  API_KEY: key.optional(),
+  OPERATOR_KEY: key.optional(),
   WEBHOOK_SECRET: whsec.optional(),
   WEBHOOK_SECRET_ROTATION_WINDOW_S: int(0, 30 * 86_400).default(86_400),
   RATE_LIMIT_PER_MIN: int(0, 1_000_000).default(600),
+  AUTH_FAILURES_PER_MIN: int(0, 1_000_000).default(100),
+  MAX_KEYS_PER_TENANT: int(1, 100_000).default(100),
   MAX_ACTIVE_RUNS: int(1, 100_000).default(20),
   MONTHLY_RUN_QUOTA: int(0, 1e12).default(0),
   MONTHLY_TOKEN_QUOTA: int(0, 1e15).default(0),
@@ -72,6 +77,10 @@ export interface Config {
   secretRotationWindowS: number;
   /** Per key; a key's own limit wins. 0 = no limit. */
   rateLimitPerMin: number;
+  /** Failed authentications per minute from one client address before it gets 429. 0 = no limit. */
+  authFailuresPerMin: number;
+  /** Live (unrevoked) API keys a tenant may hold. */
+  maxKeysPerTenant: number;
   /** Per-tenant defaults; a tenant's own limits win. Quotas: 0 = none. */
   tenantDefaults: { maxActiveRuns: number; monthlyRuns: number; monthlyTokens: number };
   modelPrices: Record<string, { input: number; output: number }>;
@@ -130,6 +139,11 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   const devMode = e.THREADHOOK_ENV === "development";
   if (!devMode && e.PUBLIC_URL?.startsWith("http:"))
     problems.push("PUBLIC_URL: must be https outside development");
+  if (!devMode && !e.PUBLIC_URL && e.QSTASH_TOKEN)
+    problems.push(
+      "PUBLIC_URL: required in production when QStash is configured (steps are published to it and verified against it; the request's Host is never trusted)",
+    );
+  problems.push(...keyProblems(e, devMode));
   if (e.OPERATOR_KEY && e.OPERATOR_KEY === e.API_KEY) problems.push("OPERATOR_KEY: must differ from API_KEY");
   if (e.DRIVE_STRATEGY === "webhook" && !e.OPENAI_WEBHOOK_SECRET)
     problems.push(
@@ -137,6 +151,16 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
     );
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: toConfig(e, devMode) };
+}
+
+/** Keys and secrets with too little randomness (their length is checked by the schema). */
+function keyProblems(e: RawEnv, devMode: boolean): string[] {
+  const checks = [
+    ["API_KEY", e.API_KEY && secretProblem(e.API_KEY, devMode)],
+    ["OPERATOR_KEY", e.OPERATOR_KEY && secretProblem(e.OPERATOR_KEY, devMode)],
+    ["WEBHOOK_SECRET", e.WEBHOOK_SECRET && webhookSecretProblem(e.WEBHOOK_SECRET, devMode)],
+  ] as const;
+  return checks.flatMap(([name, problem]) => (problem ? [`${name}: ${problem}`] : []));
 }
 
 function toConfig(e: RawEnv, devMode: boolean): Config {
@@ -148,6 +172,8 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     webhookSecret: e.WEBHOOK_SECRET ?? null,
     secretRotationWindowS: e.WEBHOOK_SECRET_ROTATION_WINDOW_S,
     rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
+    authFailuresPerMin: e.AUTH_FAILURES_PER_MIN,
+    maxKeysPerTenant: e.MAX_KEYS_PER_TENANT,
     tenantDefaults: {
       maxActiveRuns: e.MAX_ACTIVE_RUNS,
       monthlyRuns: e.MONTHLY_RUN_QUOTA,

@@ -1,11 +1,17 @@
-/** Assistants: stored instructions, model and settings per tenant (Assistants v2 object shape). */
+/**
+ * Assistants: stored instructions, model and settings per tenant (Assistants v2 object shape).
+ * What the API shows of one is `presentAssistant`: tool endpoint header values masked (they are
+ * write-only, engine/secrets.ts), also in the answer to the create or modify that set them.
+ */
+import { maskTools, restoreMasked } from "../engine/secrets";
 import type { ResponseFormat } from "../engine/types";
 import { notFound } from "../errors";
 import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
 import { newId } from "../store/ids";
-import type { ListPage, ListParams } from "../store/list";
+import { type ListPage, type ListParams, toPage } from "../store/list";
 import type { AssistantRecord, AssistantStore } from "../store/records";
-import { checkTools, type ToolInput } from "./tools";
+import { checkTools, maskedValue, type ToolInput } from "./tools";
+import { visiblePage } from "./visible-page";
 
 export type { AssistantRecord };
 
@@ -31,6 +37,12 @@ export interface AssistantFields {
   reasoning_effort?: string | null | undefined;
 }
 
+/** An assistant as the API shows it: its tools' secret header values masked. */
+export const presentAssistant = (a: AssistantRecord): AssistantRecord => ({
+  ...a,
+  tools: maskTools(a.tools),
+});
+
 export async function createAssistant(
   deps: AssistantDeps,
   tenant: string,
@@ -55,7 +67,7 @@ export async function createAssistant(
     tool_errors: body.tool_errors ?? "continue",
   };
   await deps.assistants.put(tenant, record, now);
-  return record;
+  return presentAssistant(record);
 }
 
 /** The tenant's assistant (404 otherwise), if the key may use it (403 otherwise). */
@@ -75,11 +87,23 @@ export async function listAssistants(
   principal: Principal,
   params: ListParams,
 ): Promise<ListPage<AssistantRecord>> {
-  const page = await deps.assistants.list(principal.tenant, params);
-  if (principal.assistantIds === null) return page;
-  // A scoped key sees only its assistants (a page may then hold fewer than `limit`).
-  const data = page.data.filter((a) => keyMayUse(principal, a.id));
-  return { ...page, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  const page = await visibleAssistants(deps, principal, params);
+  return { ...page, data: page.data.map(presentAssistant) };
+}
+
+async function visibleAssistants(
+  deps: Pick<AssistantDeps, "assistants">,
+  principal: Principal,
+  params: ListParams,
+): Promise<ListPage<AssistantRecord>> {
+  const list = (p: ListParams) => deps.assistants.list(principal.tenant, p);
+  const scope = principal.assistantIds;
+  if (scope === null) return list(params);
+  // A scoped key sees only its assistants, and pages from them only: a cursor outside its scope
+  // names nothing it can see.
+  const cursor = params.after ?? params.before;
+  if (cursor !== undefined && !scope.includes(cursor)) return toPage([], false);
+  return visiblePage(list, (a) => keyMayUse(principal, a.id), params);
 }
 
 /** Apply a modify request to an assistant the caller loaded (loadAssistant) before reading the body. */
@@ -92,10 +116,14 @@ export async function modifyAssistant(
   const defined: Record<string, unknown> = Object.fromEntries(
     Object.entries(body).filter(([, v]) => v !== undefined),
   );
-  if (body.tools) defined.tools = checkTools(body.tools, deps.config.devMode);
+  if (body.tools) {
+    const restored = restoreMasked(checkTools(body.tools, deps.config.devMode, "tools", true), current.tools);
+    if (restored.unknown !== null) throw maskedValue(restored.unknown);
+    defined.tools = restored.tools;
+  }
   const next = { ...current, ...defined, metadata: body.metadata ?? current.metadata } as AssistantRecord;
   await deps.assistants.put(tenant, next, null);
-  return next;
+  return presentAssistant(next);
 }
 
 export async function deleteAssistant(

@@ -13,7 +13,9 @@ import type { ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { errorFields, log } from "../log";
+import type { ThreadAccessDeps } from "./thread-access";
 import { loadThread } from "./threads";
+import { visiblePage } from "./visible-page";
 
 export interface ControlDeps {
   runs: Pick<RunStore, "get" | "claim" | "save" | "requestCancel" | "unqueue" | "unlock" | "setMetadata">;
@@ -69,14 +71,15 @@ export function listRunSteps(run: RunRecord, params: ListParams) {
 
 /** Runs of a thread the key may see (a key scoped to some assistants sees their runs only). */
 export async function listThreadRuns(
-  deps: { runs: Pick<RunStore, "list">; threads: Pick<ThreadStore, "get"> },
+  deps: ThreadAccessDeps & { threads: Pick<ThreadStore, "get"> },
   principal: Principal,
   threadId: string,
   params: ListParams,
 ) {
-  const thread = await loadThread(deps, principal.tenant, threadId);
-  const page = await deps.runs.list(principal.tenant, thread.id, params);
-  return { ...page, data: page.data.filter((r) => keyMayUse(principal, r.assistant_id)) };
+  const thread = await loadThread(deps, principal, threadId);
+  const list = (p: ListParams) => deps.runs.list(principal.tenant, thread.id, p);
+  if (principal.assistantIds === null) return list(params);
+  return visiblePage(list, (r) => keyMayUse(principal, r.assistant_id), params);
 }
 
 export async function setRunMetadata(

@@ -1,10 +1,15 @@
 /**
  * What the admin API (operator) and tenant admins ask for: tenants, API keys, webhook secrets.
  * Keys and secrets are returned in clear exactly once, by the call that makes them.
+ *
+ * Least privilege inside a tenant: a key never issues a key with a higher role, a wider assistant
+ * scope or a looser rate limit than its own, and a key scoped to assistants sees and revokes only
+ * keys within its scope (tenant-wide powers — the webhook secret, usage — need an unscoped key:
+ * security/auth.ts requireUnscoped).
  */
 import type { Config } from "../config";
 import { ApiError, notFound } from "../errors";
-import { DEFAULT_TENANT, type Principal } from "../security/principal";
+import { DEFAULT_TENANT, type Principal, withinScope } from "../security/principal";
 import { generateApiKey, generateWebhookSecret, keyHint, sha256Hex } from "../security/credentials";
 import { type Role, roleAtLeast } from "../security/roles";
 import { liveSecrets, publicSecret, rotated } from "../security/webhook-secrets";
@@ -22,7 +27,7 @@ import type {
 export interface TenantDeps {
   tenants: Pick<TenantStore, "get" | "create" | "update" | "secrets" | "setSecrets" | "list">;
   apiKeys: Pick<ApiKeyStore, "put" | "get" | "list" | "revoke">;
-  config: Pick<Config, "webhookSecret" | "secretRotationWindowS">;
+  config: Pick<Config, "webhookSecret" | "secretRotationWindowS" | "rateLimitPerMin" | "maxKeysPerTenant">;
   now: () => number;
 }
 
@@ -94,8 +99,9 @@ export interface KeyRequest {
 }
 
 /**
- * Issue a key. `issuer` is the operator, or a tenant admin key: that one cannot hand out more than
- * it has (a higher role, or assistants outside its own scope).
+ * Issue a key. `issuer` is the operator, or a tenant key: that one cannot hand out more than it has
+ * (a higher role, assistants outside its own scope, a looser rate limit); a key it issues without a
+ * limit gets its own. A tenant holds at most MAX_KEYS_PER_TENANT live keys, whoever issues them.
  */
 export async function issueKey(
   deps: TenantDeps,
@@ -105,7 +111,9 @@ export async function issueKey(
 ) {
   await getTenant(deps, tenant);
   const scope = req.assistant_ids ?? null;
-  if (issuer !== "operator") checkIssuer(issuer, req.role, scope);
+  const limit = req.rate_limit_per_min ?? (issuer === "operator" ? null : issuer.rateLimitPerMin);
+  if (issuer !== "operator")
+    checkIssuer(issuer, { role: req.role, scope, limit }, deps.config.rateLimitPerMin);
   const key = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId("key"),
@@ -114,24 +122,44 @@ export async function issueKey(
     name: req.name ?? null,
     role: req.role,
     assistant_ids: scope,
-    rate_limit_per_min: req.rate_limit_per_min ?? null,
+    rate_limit_per_min: limit,
     hint: keyHint(key),
     created_at: seconds(deps.now()),
     revoked_at: null,
     hash: await sha256Hex(key),
   };
-  await deps.apiKeys.put(record);
+  if (!(await deps.apiKeys.put(record, deps.config.maxKeysPerTenant))) {
+    throw new ApiError(
+      409,
+      "key_limit_reached",
+      `This tenant already holds ${deps.config.maxKeysPerTenant} live keys: revoke one first.`,
+    );
+  }
   return { ...publicKey(record), key };
 }
 
-function checkIssuer(issuer: Principal, role: Role, scope: string[] | null): void {
-  if (!roleAtLeast(issuer.role, role)) {
-    throw new ApiError(403, "insufficient_role", `A '${issuer.role}' key cannot issue '${role}' keys.`, {
-      param: "role",
-    });
+/** Requests per minute a limit allows: null is the configured default, 0 is no limit. */
+const perMinute = (limit: number | null, configured: number) => {
+  const n = limit ?? configured;
+  return n === 0 ? Number.POSITIVE_INFINITY : n;
+};
+
+function checkIssuer(
+  issuer: Principal,
+  wanted: { role: Role; scope: string[] | null; limit: number | null },
+  configuredLimit: number,
+): void {
+  if (!roleAtLeast(issuer.role, wanted.role)) {
+    throw new ApiError(
+      403,
+      "insufficient_role",
+      `A '${issuer.role}' key cannot issue '${wanted.role}' keys.`,
+      {
+        param: "role",
+      },
+    );
   }
-  const mine = issuer.assistantIds;
-  if (mine !== null && (scope === null || scope.some((id) => !mine.includes(id)))) {
+  if (!withinScope(issuer, wanted.scope)) {
     throw new ApiError(
       403,
       "assistant_not_allowed",
@@ -141,19 +169,43 @@ function checkIssuer(issuer: Principal, role: Role, scope: string[] | null): voi
       },
     );
   }
+  if (perMinute(wanted.limit, configuredLimit) > perMinute(issuer.rateLimitPerMin, configuredLimit)) {
+    throw new ApiError(
+      403,
+      "rate_limit_not_allowed",
+      "A key cannot issue a key with a higher rate limit than its own (0 means no limit).",
+      { param: "rate_limit_per_min" },
+    );
+  }
 }
 
 const publicKey = ({ hash: _hash, ...rest }: ApiKeyRecord) => rest;
 
-export async function listKeys(deps: TenantDeps, tenant: string) {
+/** The tenant's keys: all of them for the operator or an unscoped key, else those within its scope. */
+export async function listKeys(
+  deps: TenantDeps,
+  tenant: string,
+  viewer: Principal | "operator" = "operator",
+) {
   await getTenant(deps, tenant);
   const all = await deps.apiKeys.list(tenant);
-  return { object: "list" as const, data: all.map(publicKey) };
+  const visible = viewer === "operator" ? all : all.filter((k) => withinScope(viewer, k.assistant_ids));
+  return { object: "list" as const, data: visible.map(publicKey) };
 }
 
-export async function revokeKey(deps: TenantDeps, tenant: string, keyId: string) {
+export async function revokeKey(
+  deps: TenantDeps,
+  tenant: string,
+  keyId: string,
+  revoker: Principal | "operator" = "operator",
+) {
   const found = await deps.apiKeys.get(tenant, keyId);
   if (!found) throw notFound("api_key", keyId, "key_id");
+  if (revoker !== "operator" && !withinScope(revoker, found.assistant_ids)) {
+    throw new ApiError(403, "key_not_allowed", "A scoped key can only revoke keys within its own scope.", {
+      param: "key_id",
+    });
+  }
   return publicKey(await deps.apiKeys.revoke(found, seconds(deps.now())));
 }
 

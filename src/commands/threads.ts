@@ -1,7 +1,14 @@
-/** Threads and their messages (Assistants API): create, modify, delete, with the conversation kept in step. */
+/**
+ * Threads and their messages (Assistants API): create, modify, delete, with the conversation kept in
+ * step. Every command takes the caller's principal: a key scoped to assistants reaches only the
+ * threads that belong to one of them (thread-access.ts) and gets 403 `thread_not_allowed` on any
+ * other thread of its tenant, its conversation keys and messages included. Unscoped keys see every
+ * thread of their tenant and pay no extra round trip.
+ */
 import { type MessageRecord, newMessage } from "../engine/messages";
 import { ApiError, notFound } from "../errors";
 import { errorFields, log } from "../log";
+import type { Principal } from "../security/principal";
 import { newId } from "../store/ids";
 import type { MessageStore } from "../store/messages";
 import type { ListParams } from "../store/list";
@@ -10,32 +17,49 @@ import type { RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { UpstreamError } from "../upstream/openai";
 import { activeRun, type NewMessage } from "./intake";
+import { assertThreadAllowed, type ThreadAccessDeps, threadBelongs, threadNotAllowed } from "./thread-access";
 
 export type { ThreadRecord };
 
 export interface ThreadDeps {
-  threads: Pick<ThreadStore, "get" | "put" | "delete" | "conversationThread" | "forgetConversation">;
+  threads: Pick<
+    ThreadStore,
+    | "get"
+    | "put"
+    | "delete"
+    | "belongsTo"
+    | "assistantMarks"
+    | "markAssistants"
+    | "conversationThread"
+    | "forgetConversation"
+  >;
   messages: Pick<MessageStore, "add" | "get" | "delete" | "sentBy" | "list" | "setMetadata">;
-  runs: Pick<RunStore, "get">;
+  runs: Pick<RunStore, "get" | "list">;
   upstream: Pick<Upstream, "inputItemIds" | "deleteItem" | "deleteConversation">;
   now: () => number;
 }
 
-export async function loadThread(
-  deps: { threads: Pick<ThreadStore, "get"> },
-  tenant: string,
-  threadId: string,
-) {
-  const thread = await deps.threads.get(tenant, threadId);
+type ThreadReader = ThreadAccessDeps & { threads: Pick<ThreadStore, "get"> };
+
+/** The thread, if the key may use it: 404 when its tenant has none, 403 when it is not the key's. */
+export async function loadThread(deps: ThreadReader, principal: Principal, threadId: string) {
+  const scope = principal.assistantIds;
+  const [thread, belongs] = await Promise.all([
+    deps.threads.get(principal.tenant, threadId),
+    scope ? threadBelongs(deps, principal.tenant, threadId, scope) : true,
+  ]);
   if (!thread) throw notFound("thread", threadId, "thread_id");
+  if (!belongs) throw threadNotAllowed(threadId);
   return thread;
 }
 
+/** A new thread; one a scoped key creates belongs to that key's assistants. */
 export async function createThread(
   deps: ThreadDeps,
-  tenant: string,
+  principal: Principal,
   body: { messages?: NewMessage[]; metadata?: Record<string, string> | null; tool_resources?: unknown },
 ): Promise<ThreadRecord> {
+  const { tenant } = principal;
   const now = deps.now();
   const thread: ThreadRecord = {
     id: newId("thread"),
@@ -45,7 +69,7 @@ export async function createThread(
     tool_resources: (body.tool_resources as Record<string, unknown> | null) ?? {},
     conversation: null,
   };
-  await deps.threads.put(tenant, thread);
+  await deps.threads.put(tenant, thread, principal.assistantIds ?? []);
   if (body.messages?.length) await addMessages(deps, tenant, thread.id, body.messages);
   return thread;
 }
@@ -71,65 +95,77 @@ export async function modifyThread(
 }
 
 /** The thread a webhook-API conversation key maps to (404 when the key maps to none). */
-export async function conversationThread(deps: Pick<ThreadDeps, "threads">, tenant: string, key: string) {
-  const threadId = await deps.threads.conversationThread(tenant, key);
-  const thread = threadId ? await deps.threads.get(tenant, threadId) : null;
-  if (!thread) throw notFound("conversation", key, "conversation");
-  return thread;
+export async function conversationThread(
+  deps: Pick<ThreadDeps, "threads" | "runs">,
+  principal: Principal,
+  key: string,
+) {
+  const threadId = await deps.threads.conversationThread(principal.tenant, key);
+  if (!threadId) throw notFound("conversation", key, "conversation");
+  return loadThread(deps, principal, threadId).catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404) throw notFound("conversation", key, "conversation");
+    throw err;
+  });
 }
 
 /** Forget a conversation key (its thread stays; the next message with the key starts a new one). */
-export async function forgetConversation(deps: Pick<ThreadDeps, "threads">, tenant: string, key: string) {
-  if (!(await deps.threads.forgetConversation(tenant, key)))
+export async function forgetConversation(
+  deps: Pick<ThreadDeps, "threads" | "runs">,
+  principal: Principal,
+  key: string,
+) {
+  if (principal.assistantIds) await conversationThread(deps, principal, key);
+  if (!(await deps.threads.forgetConversation(principal.tenant, key)))
     throw notFound("conversation", key, "conversation");
   return { id: key, object: "conversation.deleted" as const, deleted: true };
 }
 
 export async function listMessages(
-  deps: Pick<ThreadDeps, "threads" | "messages">,
-  tenant: string,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs">,
+  principal: Principal,
   threadId: string,
   params: ListParams & { runId?: string | undefined },
 ) {
-  const thread = await loadThread(deps, tenant, threadId);
-  return deps.messages.list(tenant, thread.id, params);
+  const thread = await loadThread(deps, principal, threadId);
+  return deps.messages.list(principal.tenant, thread.id, params);
 }
 
 export async function getMessage(
-  deps: Pick<ThreadDeps, "messages">,
-  tenant: string,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs">,
+  principal: Principal,
   threadId: string,
   messageId: string,
 ) {
-  const message = await deps.messages.get(tenant, threadId, messageId);
+  await assertThreadAllowed(deps, principal, threadId);
+  const message = await deps.messages.get(principal.tenant, threadId, messageId);
   if (!message) throw notFound("message", messageId, "message_id");
   return message;
 }
 
 /** Set a message's metadata (`undefined`: leave it; `null`: clear it). */
 export async function modifyMessage(
-  deps: Pick<ThreadDeps, "messages">,
-  tenant: string,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs">,
+  principal: Principal,
   threadId: string,
   messageId: string,
   metadata: Record<string, string> | null | undefined,
 ) {
-  const current = await getMessage(deps, tenant, threadId, messageId);
+  const current = await getMessage(deps, principal, threadId, messageId);
   if (metadata === undefined) return current;
-  const next = await deps.messages.setMetadata(tenant, threadId, messageId, metadata ?? {});
+  const next = await deps.messages.setMetadata(principal.tenant, threadId, messageId, metadata ?? {});
   if (!next) throw notFound("message", messageId, "message_id");
   return next;
 }
 
 /** `POST /v1/threads/{id}/messages`: one message on an existing, idle thread. */
 export async function addThreadMessage(
-  deps: Pick<ThreadDeps, "threads" | "messages" | "now">,
-  tenant: string,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs" | "now">,
+  principal: Principal,
   threadId: string,
   message: NewMessage,
 ): Promise<MessageRecord> {
-  const thread = await loadThread(deps, tenant, threadId);
-  const [added] = await addMessages(deps, tenant, thread.id, [message]);
+  const thread = await loadThread(deps, principal, threadId);
+  const [added] = await addMessages(deps, principal.tenant, thread.id, [message]);
   return added as MessageRecord;
 }
 
@@ -148,8 +184,9 @@ async function addMessages(
   return records;
 }
 
-export async function deleteThread(deps: ThreadDeps, tenant: string, threadId: string) {
-  const thread = await loadThread(deps, tenant, threadId);
+export async function deleteThread(deps: ThreadDeps, principal: Principal, threadId: string) {
+  const { tenant } = principal;
+  const thread = await loadThread(deps, principal, threadId);
   const outcome = await deps.threads.delete(tenant, thread);
   if (outcome.kind === "missing") throw notFound("thread", threadId, "thread_id");
   if (outcome.kind === "busy")
@@ -177,8 +214,14 @@ export async function deleteThread(deps: ThreadDeps, tenant: string, threadId: s
  * (so later runs do not see it): an answer's message id is its item id; a user message is found at
  * its position in the input of the response that carried it.
  */
-export async function deleteMessage(deps: ThreadDeps, tenant: string, threadId: string, messageId: string) {
-  const thread = await loadThread(deps, tenant, threadId);
+export async function deleteMessage(
+  deps: ThreadDeps,
+  principal: Principal,
+  threadId: string,
+  messageId: string,
+) {
+  const { tenant } = principal;
+  const thread = await loadThread(deps, principal, threadId);
   const message = await deps.messages.get(tenant, threadId, messageId);
   if (!message) throw notFound("message", messageId, "message_id");
   const itemId = await upstreamItemId(deps, tenant, threadId, message);

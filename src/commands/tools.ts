@@ -2,6 +2,7 @@
  * Tool definitions as assistants and runs store them: semantic checks zod cannot do alone (unique
  * function names; endpoint URLs through the outbound URL policy) and endpoint defaults filled in.
  */
+import { MASKED } from "../engine/secrets";
 import type { ToolDef } from "../engine/types";
 import { ApiError } from "../errors";
 import { checkOutboundUrl } from "../security/url-policy";
@@ -15,7 +16,16 @@ export interface ToolInput {
   endpoint?: { url: string; headers?: Record<string, string> | undefined; timeout_ms?: number | undefined };
 }
 
-export function checkTools(tools: readonly ToolInput[], devMode: boolean, param = "tools"): ToolDef[] {
+/**
+ * `allowMasked`: a header may carry the masked placeholder (an assistant modify, which then keeps the
+ * stored value: engine/secrets.ts restoreMasked); anywhere else it is refused, there is nothing to keep.
+ */
+export function checkTools(
+  tools: readonly ToolInput[],
+  devMode: boolean,
+  param = "tools",
+  allowMasked = false,
+): ToolDef[] {
   const names = new Set<string>();
   return tools.map((t, i) => {
     if (t.type !== "function" || !t.function) return t as unknown as ToolDef;
@@ -29,6 +39,8 @@ export function checkTools(tools: readonly ToolInput[], devMode: boolean, param 
     }
     names.add(t.function.name);
     if (!t.endpoint) return t as unknown as ToolDef;
+    const masked = Object.entries(t.endpoint.headers ?? {}).find(([, v]) => v === MASKED);
+    if (masked && !allowMasked) throw maskedValue(`${param}.${i}.endpoint.headers.${masked[0]}`);
     const verdict = checkOutboundUrl(t.endpoint.url, { devMode });
     if (!verdict.ok) {
       throw new ApiError(
@@ -48,3 +60,12 @@ export function checkTools(tools: readonly ToolInput[], devMode: boolean, param 
     } as unknown as ToolDef;
   });
 }
+
+/** A masked placeholder sent where no stored value stands behind it. */
+export const maskedValue = (param: string) =>
+  new ApiError(
+    400,
+    "masked_value",
+    `${param} is the masked placeholder '${MASKED}': send the real value (secret values are never shown, so a modify that sends the placeholder back keeps the stored one).`,
+    { param },
+  );

@@ -2,16 +2,8 @@
  * Public shapes: a stored run as the Assistants v2 `thread.run` object plus threadhook's fields,
  * and the callback event built from it. Pure, shared by the API and delivery.
  */
-import type { RunRecord, RunStep, ToolDef } from "./types";
-
-/** Tools as the Assistants API showed them (threadhook's endpoint kept, minus its headers). */
-function presentTools(tools: ToolDef[]) {
-  return tools.map((t) => {
-    if (t.type !== "function" || !t.endpoint) return t;
-    const { headers: _secret, ...endpoint } = t.endpoint;
-    return { ...t, endpoint };
-  });
-}
+import { maskHeaders, maskTools } from "./secrets";
+import type { RunRecord, RunStep } from "./types";
 
 function requiredAction(run: RunRecord) {
   if (run.status !== "requires_action") return null;
@@ -53,7 +45,7 @@ export function presentRun(run: RunRecord) {
     incomplete_details: run.incomplete_details,
     model: run.params.model,
     instructions: run.params.instructions ?? "",
-    tools: presentTools(run.params.tools),
+    tools: maskTools(run.params.tools),
     metadata: run.params.metadata,
     usage: terminal ? run.usage : null,
     temperature: run.params.temperature,
@@ -79,6 +71,7 @@ export function presentRun(run: RunRecord) {
           state: run.delivery.state,
           event_id: run.delivery.event_id,
           callback_url: run.callback.url,
+          callback_headers: maskHeaders(run.callback.headers),
           attempts: run.delivery.attempts.map((a) => ({ ...a, at: new Date(a.at_ms).toISOString() })),
           next_attempt_at: run.delivery.next_attempt_at_ms
             ? new Date(run.delivery.next_attempt_at_ms).toISOString()

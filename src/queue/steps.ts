@@ -48,10 +48,14 @@ export function createStepQueue(cfg: {
   nextSigningKey: string;
   baseUrl: string;
 }): StepQueue {
-  const client = new Client({ baseUrl: cfg.url, token: cfg.token, retry: { retries: 2 } });
+  // devMode: false, always: otherwise QSTASH_DEV in `process.env` (which nodejs_compat fills with
+  // the Worker's variables) makes the Receiver accept the public dev signing keys instead of ours,
+  // and the Client try to download and start a dev server. The local stack passes its keys explicitly.
+  const client = new Client({ baseUrl: cfg.url, token: cfg.token, retry: { retries: 2 }, devMode: false });
   const receiver = new Receiver({
     currentSigningKey: cfg.currentSigningKey,
     nextSigningKey: cfg.nextSigningKey,
+    devMode: false,
   });
   const destination = `${cfg.baseUrl}${STEP_PATH}`;
   return {

@@ -6,7 +6,13 @@
  *   Keys are looked up in Redis on every request (no per-isolate cache), so a revocation holds from
  *   the next request on. The configured API_KEY is the bootstrap key: admin of tenant "default".
  * - `requireRole("editor")`: 403 unless the key's role is at least that.
- * - `requireOperator`: the operator key from config, for /v1/admin.
+ * - `requireUnscoped`: 403 for keys scoped to assistants (tenant-wide powers: secrets, usage).
+ * - `requireOperator`: the operator key from config, for /v1/admin and /health's details.
+ *
+ * Failed authentications are counted per client address (CF-Connecting-IP): past
+ * AUTH_FAILURES_PER_MIN in a minute, every request from that address answers 429
+ * `auth_rate_limited` — with a valid key too, so the 429 says nothing about whether a key exists.
+ * The check runs beside the key lookup (no added latency).
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -15,7 +21,7 @@ import { ApiError } from "../errors";
 import { keys } from "../store/keys";
 import { bearer, looksLikeApiKey, sameSecret, sha256Hex } from "./credentials";
 import { BOOTSTRAP_KEY_ID, DEFAULT_TENANT, type Principal } from "./principal";
-import { takeToken } from "./rate-limit";
+import { type AuthVerdict, authThrottled, clientAddress, countAuthFailure, takeToken } from "./rate-limit";
 import { type Role, roleAtLeast } from "./roles";
 
 export type AuthedEnv = AppEnv & {
@@ -49,12 +55,72 @@ async function resolvePrincipal(deps: Deps, presented: string): Promise<Principa
   };
 }
 
+const throttled = (v: Extract<AuthVerdict, { blocked: true }>) =>
+  new ApiError(
+    429,
+    "auth_rate_limited",
+    `Too many failed authentication attempts from this address; retry in ${v.retryAfterS} s.`,
+    { headers: { "Retry-After": String(v.retryAfterS) } },
+  );
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+/**
+ * Authenticate with `check` (which throws a 401 on a wrong credential), throttled per client
+ * address: refused with 429 while the address is over its failures, and a 401 counted. The
+ * address's check runs beside `check` and then `after` (the key's own rate limit), so it adds a
+ * Redis command but no round trip.
+ */
+async function authenticate<T>(
+  deps: Deps,
+  address: string | undefined,
+  check: () => Promise<T>,
+  after: (value: T) => Promise<void> = async () => {},
+): Promise<T> {
+  const { config } = deps;
+  const perMinute = config.authFailuresPerMin;
+  if (perMinute <= 0 || !config.redis) {
+    const value = await check();
+    await after(value);
+    return value;
+  }
+  const { redis } = deps;
+  const client = clientAddress(address);
+  const now = deps.now();
+  const throttle = authThrottled(redis, client, perMinute, now);
+  const outcome = await settle(check());
+  if (!outcome.ok) {
+    const verdict = await throttle;
+    if (verdict.blocked) throw throttled(verdict);
+    if (outcome.error instanceof ApiError && outcome.error.status === 401) {
+      const counted = await countAuthFailure(redis, client, perMinute, now).catch(
+        (): AuthVerdict => ({ blocked: false }),
+      );
+      if (counted.blocked) throw throttled(counted);
+    }
+    throw outcome.error;
+  }
+  const [verdict, done] = await Promise.all([throttle, settle(after(outcome.value))]);
+  if (verdict.blocked) throw throttled(verdict);
+  if (!done.ok) throw done.error;
+  return outcome.value;
+}
+
 export const requireKey = createMiddleware<AuthedEnv>(async (c, next) => {
   const { deps } = c.var;
-  const principal = await resolvePrincipal(deps, bearer(c.req.header("authorization")));
+  const principal = await authenticate(
+    deps,
+    c.req.header("cf-connecting-ip"),
+    () => resolvePrincipal(deps, bearer(c.req.header("authorization"))),
+    (p) => rateLimit(c, deps, p),
+  );
   c.set("tenant", principal.tenant);
   c.set("principal", principal);
-  await rateLimit(c, deps, principal);
   await next();
 });
 
@@ -82,6 +148,17 @@ export const requireRole = (role: Role) =>
     await next();
   });
 
+export const requireUnscoped = createMiddleware<AuthedEnv>(async (c, next) => {
+  if (c.var.principal.assistantIds !== null) {
+    throw new ApiError(
+      403,
+      "scoped_key_not_allowed",
+      "This acts on the whole tenant: it needs a key that is not scoped to assistants.",
+    );
+  }
+  await next();
+});
+
 export const requireOperator = createMiddleware<AppEnv>(async (c, next) => {
   const { operatorKey } = c.var.deps.config;
   if (!operatorKey) {
@@ -91,13 +168,22 @@ export const requireOperator = createMiddleware<AppEnv>(async (c, next) => {
       "OPERATOR_KEY is not configured: the admin API is off.",
     );
   }
-  const presented = bearer(c.req.header("authorization"));
-  if (!presented || !(await sameSecret(presented, operatorKey))) {
-    throw new ApiError(
-      401,
-      "invalid_operator_key",
-      "The admin API needs 'Authorization: Bearer <operator key>'.",
-    );
-  }
+  await authenticate(c.var.deps, c.req.header("cf-connecting-ip"), async () => {
+    const presented = bearer(c.req.header("authorization"));
+    if (!presented || !(await sameSecret(presented, operatorKey))) {
+      throw new ApiError(
+        401,
+        "invalid_operator_key",
+        "The admin API needs 'Authorization: Bearer <operator key>'.",
+      );
+    }
+  });
   await next();
 });
+
+/** Whether an Authorization header carries the OPERATOR_KEY of a raw env (for when config is invalid). */
+export async function operatorFromEnv(env: Record<string, unknown>, authorization: string): Promise<boolean> {
+  const configured = typeof env.OPERATOR_KEY === "string" ? env.OPERATOR_KEY.trim() : "";
+  const presented = bearer(authorization);
+  return configured.length > 0 && presented.length > 0 && (await sameSecret(presented, configured));
+}

@@ -29,6 +29,45 @@ export function generateWebhookSecret(): string {
   return `whsec_${btoa(String.fromCharCode(...bytes))}`;
 }
 
+/** Secrets threadhook is configured with, and makes, carry at least this many characters… */
+export const MIN_SECRET_CHARS = 24;
+/** …and, outside development, at least this much estimated randomness (24 random hex digits: ~86). */
+const MIN_SECRET_BITS = 72;
+
+/**
+ * A rough ceiling on a string's randomness: the Shannon entropy of its own characters, times its
+ * length. It cannot tell a random key from a memorable one, but it refuses the repetitive ones
+ * (`kkkk…`, `abcabc…`) that a length rule alone lets through.
+ */
+export function estimatedBits(text: string): number {
+  const chars = [...text];
+  const counts = new Map<string, number>();
+  for (const ch of chars) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / chars.length) * Math.log2(n / chars.length);
+  return perChar * chars.length;
+}
+
+/** Why a secret is too weak, or null. Development keeps the length rule only (its keys are public). */
+export function secretProblem(value: string, devMode: boolean): string | null {
+  if ([...value].length < MIN_SECRET_CHARS) return `must be at least ${MIN_SECRET_CHARS} characters`;
+  if (!devMode && estimatedBits(value) < MIN_SECRET_BITS)
+    return "is too repetitive to be random: generate it (e.g. openssl rand -base64 32)";
+  return null;
+}
+
+/** Why a `whsec_…` secret is too weak (fewer than MIN_SECRET_CHARS bytes of key, or repetitive), or null. */
+export function webhookSecretProblem(value: string, devMode: boolean): string | null {
+  const body = value.slice("whsec_".length);
+  let bytes = 0;
+  try {
+    bytes = atob(body).length;
+  } catch {}
+  if (bytes < MIN_SECRET_CHARS)
+    return `must carry at least ${MIN_SECRET_CHARS} bytes (whsec_ and 32 or more base64 characters)`;
+  return secretProblem(body, devMode);
+}
+
 /** Constant-time comparison (of SHA-256 digests, so lengths do not leak either). */
 export async function sameSecret(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();

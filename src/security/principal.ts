@@ -22,6 +22,12 @@ export interface Principal {
 export const keyMayUse = (p: Pick<Principal, "assistantIds">, assistantId: string) =>
   p.assistantIds === null || p.assistantIds.includes(assistantId);
 
+/** A scope (null: every assistant) that is no wider than the key's own. */
+export const withinScope = (p: Pick<Principal, "assistantIds">, scope: string[] | null) => {
+  const mine = p.assistantIds;
+  return mine === null || (scope?.every((id) => mine.includes(id)) ?? false);
+};
+
 export function assertAssistantAllowed(
   p: Pick<Principal, "assistantIds">,
   assistantId: string,

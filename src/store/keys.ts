@@ -44,9 +44,16 @@ export const keys = {
    * is resolved; the record inside says which tenant the key belongs to.
    */
   apiKeyByHash: (hash: string) => `thg:apikey:${hash}`,
+  /**
+   * `@upstash/ratelimit` identifier of a client address's failed authentications; with
+   * GLOBAL_RATE_LIMIT_PREFIX its keys are `thg:authfail:{address}:…`. Global: a failed request
+   * has no tenant.
+   */
+  authFailuresId: (client: string) => `authfail:${client}`,
 };
 
 export const RATE_LIMIT_PREFIX = "th";
+export const GLOBAL_RATE_LIMIT_PREFIX = "thg";
 
 /**
  * Fields of the run hash: the JSON record, its fencing sequence, the step lease, flags. The Lua
@@ -73,4 +80,13 @@ export const TENANT_FIELDS = {
   maxActiveRuns: "max_active_runs",
   monthlyRuns: "monthly_runs",
   monthlyTokens: "monthly_tokens",
+} as const;
+
+/**
+ * Fields of the thread hash besides its document: one per assistant the thread belongs to (a run
+ * of it was made on the thread, or a key scoped to it created the thread). Keys scoped to
+ * assistants read only threads that carry one of theirs.
+ */
+export const THREAD_FIELDS = {
+  assistant: (assistantId: string) => `asst:${assistantId}`,
 } as const;

@@ -1,7 +1,7 @@
 /** Assistants and threads: JSON documents per tenant, indexed by creation time for listing. */
 import { THREAD_TTL_S } from "../engine/constants";
 import type { ResponseFormat, ToolDef } from "../engine/types";
-import { keys } from "./keys";
+import { keys, THREAD_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { parseJson, type Redis } from "./redis";
 import { deleteThread } from "./scripts";
@@ -123,12 +123,45 @@ export class ThreadStore {
     return doc ? { ...doc, conversation_id: conversationId ?? null } : null;
   }
 
-  async put(tenant: string, t: ThreadRecord): Promise<void> {
+  /** Store a thread's record; `assistants` (optional) are marked as ones the thread belongs to. */
+  async put(tenant: string, t: ThreadRecord, assistants: readonly string[] = []): Promise<void> {
+    const marks = Object.fromEntries(assistants.map((id) => [THREAD_FIELDS.assistant(id), "1"]));
     await this.redis
       .multi()
-      .hset(keys.thread(tenant, t.id), { doc: JSON.stringify(t) })
+      .hset(keys.thread(tenant, t.id), { doc: JSON.stringify(t), ...marks })
       .expire(keys.thread(tenant, t.id), THREAD_TTL_S)
       .exec();
+  }
+
+  /**
+   * Whether the thread belongs to one of `assistants` (a run of it, or created by a key scoped to
+   * it); null when the thread does not exist. One round trip.
+   */
+  async belongsTo(tenant: string, id: string, assistants: readonly string[]): Promise<boolean | null> {
+    const [doc, ...marks] =
+      ((await this.redis.hmget(
+        keys.thread(tenant, id),
+        "doc",
+        ...assistants.map(THREAD_FIELDS.assistant),
+      )) as unknown as (string | null)[] | null) ?? [];
+    if (doc === null || doc === undefined) return null;
+    return marks.some((m) => m !== null);
+  }
+
+  /** The assistants a thread is marked as belonging to (see belongsTo). */
+  async assistantMarks(tenant: string, id: string): Promise<string[]> {
+    const prefix = THREAD_FIELDS.assistant("");
+    const fields = await this.redis.hkeys(keys.thread(tenant, id));
+    return fields.filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length));
+  }
+
+  /** Mark a thread as belonging to `assistants` (a thread that exists: its TTL is left as it is). */
+  async markAssistants(tenant: string, id: string, assistants: readonly string[]): Promise<void> {
+    if (assistants.length === 0) return;
+    await this.redis.hset(
+      keys.thread(tenant, id),
+      Object.fromEntries(assistants.map((a) => [THREAD_FIELDS.assistant(a), "1"])),
+    );
   }
 
   /**

@@ -15,7 +15,7 @@ import {
 import type { MessageRecord } from "../engine/messages";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
-import { keys, RUN_FIELDS as F } from "./keys";
+import { keys, RUN_FIELDS as F, THREAD_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
 import type { ThreadRecord } from "./records";
@@ -134,6 +134,7 @@ export class RunStore {
         expectedHeld: opts.expectedHeld.join(" "),
         threadTtlS: THREAD_TTL_S,
         threadDoc: opts.thread ? JSON.stringify(opts.thread) : "",
+        assistantField: THREAD_FIELDS.assistant(run.assistant_id),
       },
       rest: messageArgs(opts.newMessages),
     });

@@ -119,7 +119,8 @@ return 1
  * Create a run. Refuse it when its thread has an active run (`mode` "exclusive"), when the
  * thread's held messages are not `expectedHeld` (space-separated ids its input was built with), or
  * over a monthly quota; else write it, count it, record its messages (held ones, then the new
- * `messages` (id, doc) pairs, as sent by this run) and queue it. `threadDoc` is the thread's record,
+ * `messages` (id, doc) pairs, as sent by this run) and queue it. `assistantField` marks the thread
+ * as one the run's assistant has run on (what keys scoped to it may read). `threadDoc` is the thread's record,
  * written when it has none yet (a new thread; "" = leave it). `idempotency` is the run key again
  * when `useIdem` is "0". A run whose thread is busy waits in the thread's FIFO; one that gets its
  * thread takes one of the tenant's active-run slots, or waits in the tenant's slot queue (FIFO) when
@@ -165,6 +166,7 @@ export const createRun = defineScript({
     "expectedHeld",
     "threadTtlS",
     "threadDoc",
+    "assistantField",
   ],
   rest: "messages",
   body: `${TENANT_LIMIT}${APPEND_MESSAGES}
@@ -192,6 +194,7 @@ end
 local ttl = tonumber(ttlS)
 local nowMs = tonumber(now)
 if threadDoc ~= '' then redis.call('HSETNX', thread, 'doc', threadDoc) end
+redis.call('HSET', thread, assistantField, '1')
 if useIdem == '1' then redis.call('SET', idempotency, idemValue, 'EX', tonumber(idemTtlS)) end
 redis.call('HSET', run, 'doc', doc, 'seq', 0)
 redis.call('EXPIRE', run, ttl)

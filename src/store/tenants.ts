@@ -7,8 +7,32 @@
 import type { Role } from "../security/roles";
 import { keys, TENANT_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
+import { defineScript } from "./lua";
 import { hgetAll, parseJson, type Redis } from "./redis";
 import { createTenant } from "./scripts";
+
+/**
+ * Store a new API key unless its tenant already holds `maxLive` live (unrevoked) keys: the count
+ * and the write in one step, so parallel requests cannot pass the cap. → 1 stored | 0 at the cap.
+ * A live record's JSON holds `"revoked_at":null` (JSON.stringify writes no spaces; inside a string
+ * value a quote is escaped, so a name cannot fake it). No cjson: it refuses some valid JSON (lone
+ * surrogate escapes in a key's name, which the fuzz found).
+ */
+const putApiKey = defineScript({
+  name: "put_api_key",
+  keys: ["apiKeys", "byHash"],
+  args: ["keyId", "doc", "maxLive", "liveMarker"],
+  body: `
+local live = 0
+for _, raw in ipairs(redis.call('HVALS', apiKeys)) do
+  if string.find(raw, liveMarker, 1, true) then live = live + 1 end
+end
+if live >= tonumber(maxLive) then return 0 end
+redis.call('HSET', apiKeys, keyId, doc)
+redis.call('SET', byHash, doc)
+return 1
+`,
+});
 
 export interface TenantLimits {
   /** null: the configured default applies. */
@@ -111,8 +135,10 @@ export class TenantStore {
 
 export class ApiKeyStore {
   private readonly redis: Redis;
+  private readonly putScript;
   constructor(redis: Redis) {
     this.redis = redis;
+    this.putScript = putApiKey.bind<number>(redis);
   }
 
   /** The live key with this hash, or null (unknown or revoked). One round trip per request. */
@@ -120,12 +146,13 @@ export class ApiKeyStore {
     return parseJson<ApiKeyRecord>(await this.redis.get(keys.apiKeyByHash(hash)));
   }
 
-  async put(k: ApiKeyRecord): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(keys.apiKeys(k.tenant), { [k.id]: JSON.stringify(k) })
-      .set(keys.apiKeyByHash(k.hash), JSON.stringify(k))
-      .exec();
+  /** Store a new key; false (nothing stored) when its tenant already holds `maxLive` live keys. */
+  async put(k: ApiKeyRecord, maxLive: number): Promise<boolean> {
+    const stored = await this.putScript.exec({
+      keys: { apiKeys: keys.apiKeys(k.tenant), byHash: keys.apiKeyByHash(k.hash) },
+      args: { keyId: k.id, doc: JSON.stringify(k), maxLive, liveMarker: '"revoked_at":null' },
+    });
+    return stored === 1;
   }
 
   async get(tenant: string, id: string): Promise<ApiKeyRecord | null> {

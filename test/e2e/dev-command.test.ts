@@ -64,7 +64,11 @@ describe("npm run dev", () => {
       nextSigningKey: expect.stringMatching(/^sig_/),
     });
     expect(ready.openai.baseURL).toMatch(/\/v1$/);
-    const health = await fetch(`${ready.worker}/health`);
+    expect(await (await fetch(`${ready.worker}/health`)).json()).toEqual({ status: "ok" });
+    // The details are the operator's.
+    const health = await fetch(`${ready.worker}/health`, {
+      headers: { authorization: `Bearer ${ready.operatorKey}` },
+    });
     const body = (await health.json()) as any;
     expect(health.status).toBe(200);
     expect(body.drive_strategy).toBe("stream"); // the default, auto, with no OpenAI webhook secret

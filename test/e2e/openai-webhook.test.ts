@@ -70,7 +70,10 @@ const ended = (responseId: string) =>
 
 describe("webhook drive strategy", () => {
   it("delivers the callback right after the model finishes, with one poll of the response", async () => {
-    expect(((await (await fetch(`${e2e.worker}/health`)).json()) as any).drive_strategy).toBe("webhook");
+    const health = await fetch(`${e2e.worker}/health`, {
+      headers: { authorization: `Bearer ${e2e.stack.ready.operatorKey}` },
+    });
+    expect(((await health.json()) as any).drive_strategy).toBe("webhook");
     const before = await simStats();
     const path = hookPath("wh-fast");
     const sent = Date.now();

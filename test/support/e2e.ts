@@ -25,6 +25,8 @@ export async function startE2E(opts: StackOptions = {}) {
       DELIVERY_BACKOFF_S: "0.2,0.5",
       // Tests poll hard with the bootstrap key; rate limits are tested with keys that have their own.
       RATE_LIMIT_PER_MIN: "0",
+      // Tests send wrong keys on purpose from one address (the fuzz); throttling: test/http/edges.test.ts.
+      AUTH_FAILURES_PER_MIN: "0",
       ...opts.workerVars,
     },
   });

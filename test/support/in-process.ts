@@ -21,6 +21,8 @@ export async function startInProcess(opts: { vars?: Record<string, string>; deps
     // Nothing listens on port 9 (discard): published steps are never driven here.
     PUBLIC_URL: "http://127.0.0.1:9",
     RATE_LIMIT_PER_MIN: "0",
+    // Every request comes from one address here; failed-auth throttling is tested with its own limit.
+    AUTH_FAILURES_PER_MIN: "0",
     LOG_LEVEL: "warn",
     ...opts.vars,
   };

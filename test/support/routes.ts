@@ -21,8 +21,20 @@ export interface RouteCase {
   path: (ids: TenantIds) => string;
   /** A valid body (for the role test), built from the ids. */
   body?: (ids: TenantIds) => unknown;
-  /** The lowest role that may call it. */
+  /**
+   * A valid body that sets `canary` in every secret-bearing field the route takes (tool endpoint
+   * headers, callback headers): test/e2e/secrets.test.ts checks it never comes back.
+   */
+  secretBody?: (ids: TenantIds, canary: string) => unknown;
+  /** The lowest role that may call it (a lower one gets 403 insufficient_role). */
   role: Role;
+  /**
+   * What a key scoped to assistants gets (with a role high enough): `any` — the same as an
+   * unscoped key, its answer holding only what the key may see; `tenant-wide` — 403
+   * scoped_key_not_allowed; or the 403 code it gets when the object the route names (or, for
+   * POST /v1/keys, the scope it asks for) is outside its scope; within it, the route serves it.
+   */
+  scoped: "any" | "tenant-wide" | "assistant_not_allowed" | "thread_not_allowed" | "key_not_allowed";
   /** Names an object by id, so another tenant's id must answer 404. */
   namesObject: boolean;
 }
@@ -46,56 +58,136 @@ const message = (ids: TenantIds, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** A function tool whose endpoint carries the canary in a header (the endpoint is `{callback}/tool`). */
+export const canaryTool = (ids: TenantIds, canary: string) => ({
+  type: "function",
+  function: { name: "canary_tool", parameters: { type: "object", properties: {} } },
+  endpoint: {
+    url: `${ids.callbackUrl}/tool`,
+    headers: { "x-canary": canary, authorization: `Bearer ${canary}` },
+  },
+});
+const canaryCallback = (ids: TenantIds, canary: string) => ({
+  callback_url: ids.callbackUrl,
+  callback_headers: { "x-canary": canary },
+});
+
 export const ROUTES: RouteCase[] = [
   {
     method: "POST",
     path: () => "/v1/assistants",
     body: () => ({ model: "gpt-sim" }),
+    secretBody: (i, canary) => ({ model: "gpt-sim", tools: [canaryTool(i, canary)] }),
     role: "editor",
+    scoped: "any",
     namesObject: false,
   },
-  { method: "GET", path: () => "/v1/assistants", role: "member", namesObject: false },
-  { method: "GET", path: (i) => `/v1/assistants/${i.assistant}`, role: "member", namesObject: true },
+  { method: "GET", path: () => "/v1/assistants", role: "member", scoped: "any", namesObject: false },
+  {
+    method: "GET",
+    path: (i) => `/v1/assistants/${i.assistant}`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/assistants/${i.assistant}`,
     body: () => ({ name: "renamed" }),
+    secretBody: (i, canary) => ({ tools: [canaryTool(i, canary)] }),
     role: "editor",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
     method: "PATCH",
     path: (i) => `/v1/assistants/${i.assistant}`,
     body: () => ({ name: "renamed" }),
+    secretBody: (i, canary) => ({ tools: [canaryTool(i, canary)] }),
     role: "editor",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
-  { method: "POST", path: () => "/v1/messages", body: (i) => message(i), role: "member", namesObject: true },
-  { method: "GET", path: (i) => `/v1/runs/${i.run}`, role: "member", namesObject: true },
-  { method: "GET", path: (i) => `/v1/runs/${i.run}/steps`, role: "member", namesObject: true },
+  {
+    method: "POST",
+    path: () => "/v1/messages",
+    body: (i) => message(i),
+    secretBody: (i, canary) => ({
+      ...message(i, {
+        input: `go #sim ${JSON.stringify({ tool_calls: [{ name: "canary_tool", arguments: {} }] })}`,
+      }),
+      tools: [canaryTool(i, canary)],
+      ...canaryCallback(i, canary),
+    }),
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/runs/${i.run}`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/runs/${i.run}/steps`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/runs/${i.run}/submit_tool_outputs`,
     body: () => ({ tool_outputs: [{ tool_call_id: "call_x", output: "42" }] }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
-  { method: "POST", path: (i) => `/v1/runs/${i.run}/redeliver`, role: "member", namesObject: true },
-  { method: "POST", path: (i) => `/v1/runs/${i.run}/cancel`, role: "member", namesObject: true },
-  { method: "GET", path: (i) => `/v1/threads/${i.thread}`, role: "member", namesObject: true },
+  {
+    method: "POST",
+    path: (i) => `/v1/runs/${i.run}/redeliver`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/runs/${i.run}/cancel`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/threads/${i.thread}`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
   // The Assistants v2 API.
   {
     method: "POST",
     path: () => "/v1/threads",
     body: () => ({ metadata: { k: "v" } }),
     role: "member",
+    scoped: "any",
     namesObject: false,
   },
   {
     method: "POST",
     path: () => "/v1/threads/runs",
     body: (i) => ({ assistant_id: i.assistant, thread: { messages: [{ role: "user", content: "hi" }] } }),
+    secretBody: (i, canary) => ({
+      assistant_id: i.assistant,
+      thread: { messages: [{ role: "user", content: "hi" }] },
+      tools: [canaryTool(i, canary)],
+      stream: true,
+      ...canaryCallback(i, canary),
+    }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
@@ -103,20 +195,29 @@ export const ROUTES: RouteCase[] = [
     path: (i) => `/v1/threads/${i.thread}`,
     body: () => ({ metadata: { k: "v" } }),
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/threads/${i.thread}/messages`, role: "member", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/threads/${i.thread}/messages`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/messages`,
     body: () => ({ role: "user", content: "more" }),
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
   {
     method: "GET",
     path: (i) => `/v1/threads/${i.thread}/messages/${i.message}`,
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
   {
@@ -124,22 +225,44 @@ export const ROUTES: RouteCase[] = [
     path: (i) => `/v1/threads/${i.thread}/messages/${i.message}`,
     body: () => ({ metadata: { k: "v" } }),
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/threads/${i.thread}/runs`, role: "member", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/threads/${i.thread}/runs`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/runs`,
     body: (i) => ({ assistant_id: i.assistant }),
+    secretBody: (i, canary) => ({
+      assistant_id: i.assistant,
+      additional_messages: [{ role: "user", content: "again" }],
+      tools: [canaryTool(i, canary)],
+      stream: true,
+      ...canaryCallback(i, canary),
+    }),
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/threads/${i.thread}/runs/${i.run}`, role: "member", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/threads/${i.thread}/runs/${i.run}`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
   {
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}`,
     body: () => ({ metadata: { k: "v" } }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
@@ -147,54 +270,91 @@ export const ROUTES: RouteCase[] = [
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}/submit_tool_outputs`,
     body: () => ({ tool_outputs: [{ tool_call_id: "call_x", output: "42" }] }),
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
     method: "POST",
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}/cancel`,
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
     method: "GET",
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}/steps`,
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
   {
     method: "GET",
     path: (i) => `/v1/threads/${i.thread}/runs/${i.run}/steps/step_x`,
     role: "member",
+    scoped: "assistant_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: (i) => `/v1/conversations/${i.conversation}`, role: "member", namesObject: true },
-  { method: "GET", path: () => "/v1/keys", role: "admin", namesObject: false },
+  {
+    method: "GET",
+    path: (i) => `/v1/conversations/${i.conversation}`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
+  { method: "GET", path: () => "/v1/keys", role: "admin", scoped: "any", namesObject: false },
   {
     method: "POST",
     path: () => "/v1/keys",
-    body: () => ({ role: "member" }),
+    body: (i) => ({ role: "member", assistant_ids: [i.assistant] }),
     role: "admin",
+    scoped: "assistant_not_allowed",
     namesObject: false,
   },
-  { method: "GET", path: () => "/v1/usage", role: "admin", namesObject: false },
+  { method: "GET", path: () => "/v1/usage", role: "admin", scoped: "tenant-wide", namesObject: false },
   {
     method: "POST",
     path: () => "/v1/webhook_secrets/rotate",
     body: () => ({ window_s: 3600 }),
     role: "admin",
+    scoped: "tenant-wide",
     namesObject: false,
   },
   // Destructive ones last: the role test runs the table in order.
-  { method: "DELETE", path: (i) => `/v1/conversations/${i.conversation}`, role: "member", namesObject: true },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/conversations/${i.conversation}`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
   {
     method: "DELETE",
     path: (i) => `/v1/threads/${i.thread}/messages/${i.message}`,
     role: "member",
+    scoped: "thread_not_allowed",
     namesObject: true,
   },
-  { method: "DELETE", path: (i) => `/v1/threads/${i.thread}`, role: "member", namesObject: true },
-  { method: "DELETE", path: (i) => `/v1/keys/${i.key}`, role: "admin", namesObject: true },
-  { method: "DELETE", path: (i) => `/v1/assistants/${i.assistant}`, role: "editor", namesObject: true },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/threads/${i.thread}`,
+    role: "member",
+    scoped: "thread_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/keys/${i.key}`,
+    role: "admin",
+    scoped: "key_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/assistants/${i.assistant}`,
+    role: "editor",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
 ];
 
 /** Body variants that name another tenant's object inside the body rather than the path. */

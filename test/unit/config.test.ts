@@ -3,7 +3,8 @@ import { parseConfig, requireService } from "../../src/config";
 
 const full = {
   THREADHOOK_ENV: "production",
-  API_KEY: "k".repeat(32),
+  API_KEY: "thk_q8ZrT2vLx0Wm4Nc7Yb1Hs9Kd3Pf6Ga5E",
+  PUBLIC_URL: "https://threadhook.example.workers.dev",
   WEBHOOK_SECRET: "whsec_dGhyZWFkaG9vay1kZXYtd2ViaG9vay1zZWNyZXQtMDE=",
   UPSTASH_REDIS_REST_URL: "https://eu1-x.upstash.io",
   UPSTASH_REDIS_REST_TOKEN: "tok",
@@ -92,5 +93,57 @@ describe("config", () => {
     if (!r.ok) throw new Error(r.problems.join());
     expect(r.config.redis).toBeNull();
     expect(() => requireService(r.config, "redis")).toThrow(/UPSTASH_REDIS_REST_URL/);
+  });
+
+  it("refuses an API_KEY, OPERATOR_KEY or WEBHOOK_SECRET with less than 24 characters of entropy, naming it", () => {
+    const short = parseConfig({ ...full, API_KEY: "admin-key-2024" });
+    expect(short.ok || short.problems).toEqual(["API_KEY: must be at least 24 characters"]);
+    const repetitive = parseConfig({
+      ...full,
+      API_KEY: "k".repeat(32),
+      OPERATOR_KEY: "abcabcabcabcabcabcabcabcabc",
+      WEBHOOK_SECRET: `whsec_${"A".repeat(44)}`,
+    });
+    expect(repetitive.ok || repetitive.problems.map((p) => p.split(":")[0])).toEqual([
+      "API_KEY",
+      "OPERATOR_KEY",
+      "WEBHOOK_SECRET",
+    ]);
+    expect(JSON.stringify(repetitive)).not.toContain("kkkk");
+    // whsec_ with fewer than 24 bytes of key
+    const thin = parseConfig({ ...full, WEBHOOK_SECRET: "whsec_dGhyZWFkaG9vay1kZXYtd2Vi" });
+    expect(thin.ok || thin.problems).toEqual([expect.stringMatching(/^WEBHOOK_SECRET: .*24/)]);
+    // Development keeps the length rule only (the local stack's fixed keys are public anyway).
+    const dev = parseConfig({
+      THREADHOOK_ENV: "development",
+      API_KEY: "thk_dev_0000000000000000000000000000",
+    });
+    expect(dev.ok).toBe(true);
+    const devShort = parseConfig({ THREADHOOK_ENV: "development", API_KEY: "dev" });
+    expect(devShort.ok || devShort.problems).toEqual(["API_KEY: must be at least 24 characters"]);
+  });
+
+  it("refuses production steps without PUBLIC_URL: destinations never follow the request's Host", () => {
+    const r = parseConfig({ ...full, PUBLIC_URL: undefined });
+    expect(r.ok || r.problems).toEqual([expect.stringMatching(/^PUBLIC_URL: required in production/)]);
+    const noQstash = parseConfig({
+      ...full,
+      PUBLIC_URL: undefined,
+      QSTASH_TOKEN: undefined,
+      QSTASH_CURRENT_SIGNING_KEY: undefined,
+      QSTASH_NEXT_SIGNING_KEY: undefined,
+    });
+    expect(noQstash.ok).toBe(true);
+    expect(parseConfig({ ...full, PUBLIC_URL: undefined, THREADHOOK_ENV: "development" }).ok).toBe(true);
+  });
+
+  it("has defaults for failed-authentication throttling and keys per tenant", () => {
+    const r = parseConfig(full);
+    if (!r.ok) throw new Error(r.problems.join());
+    expect(r.config.authFailuresPerMin).toBe(100);
+    expect(r.config.maxKeysPerTenant).toBe(100);
+    const set = parseConfig({ ...full, AUTH_FAILURES_PER_MIN: "5", MAX_KEYS_PER_TENANT: "3" });
+    if (!set.ok) throw new Error(set.problems.join());
+    expect([set.config.authFailuresPerMin, set.config.maxKeysPerTenant]).toEqual([5, 3]);
   });
 });

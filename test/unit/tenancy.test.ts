@@ -1,11 +1,13 @@
 /** Pure parts of issue 7: usage reports and costs, secret rotation, roles, key credentials. */
 import { describe, expect, it } from "vitest";
+import { issueKey } from "../../src/commands/tenants";
 import { parseConfig } from "../../src/config";
 import { monthOf, msToNextMonth, usageReport } from "../../src/engine/usage";
 import {
   generateApiKey,
   generateWebhookSecret,
   looksLikeApiKey,
+  secretProblem,
   sha256Hex,
 } from "../../src/security/credentials";
 import { roleAtLeast } from "../../src/security/roles";
@@ -91,6 +93,12 @@ describe("roles and credentials", () => {
     expect(generateWebhookSecret()).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   });
+  it("generates keys and secrets that pass the config's own strength rule (24 characters of entropy)", () => {
+    for (let i = 0; i < 200; i++) {
+      expect(secretProblem(generateApiKey(), false)).toBeNull();
+      expect(secretProblem(generateWebhookSecret().slice("whsec_".length), false)).toBeNull();
+    }
+  });
 });
 
 describe("config of issue 7", () => {
@@ -112,5 +120,65 @@ describe("config of issue 7", () => {
     expect(bad.ok || bad.problems.map((p) => p.split(":")[0])).toEqual(["OPERATOR_KEY", "MODEL_PRICES"]);
     const same = parseConfig({ ...base, OPERATOR_KEY: "k".repeat(32) });
     expect(same.ok || same.problems).toEqual(["OPERATOR_KEY: must differ from API_KEY"]);
+  });
+});
+
+describe("issuing keys (issue 17)", () => {
+  const deps = (rateLimitPerMin: number) => {
+    const stored: unknown[] = [];
+    return {
+      stored,
+      deps: {
+        tenants: { get: async () => null } as any,
+        apiKeys: {
+          put: async (k: unknown) => {
+            stored.push(k);
+            return true;
+          },
+        } as any,
+        config: { webhookSecret: null, secretRotationWindowS: 60, rateLimitPerMin, maxKeysPerTenant: 10 },
+        now: () => 0,
+      },
+    };
+  };
+  const issuer = (rateLimitPerMin: number | null, assistantIds: string[] | null = null) => ({
+    tenant: "default",
+    keyId: "key_issuer",
+    role: "admin" as const,
+    assistantIds,
+    rateLimitPerMin,
+  });
+  const limitOf = async (
+    d: ReturnType<typeof deps>,
+    i: ReturnType<typeof issuer>,
+    wanted?: number | null,
+  ) => {
+    try {
+      return (await issueKey(d.deps, "default", { role: "member", rate_limit_per_min: wanted }, i))
+        .rate_limit_per_min;
+    } catch (err) {
+      return `${(err as { status: number }).status} ${(err as { code: string }).code}`;
+    }
+  };
+
+  it("compares limits with the configured default standing for null, and 0 as no limit", async () => {
+    const d = deps(600);
+    // An issuer on the default (600/min): up to 600, never 0 (unlimited); none given inherits null.
+    expect(await limitOf(d, issuer(null), 600)).toBe(600);
+    expect(await limitOf(d, issuer(null), 601)).toBe("403 rate_limit_not_allowed");
+    expect(await limitOf(d, issuer(null), 0)).toBe("403 rate_limit_not_allowed");
+    expect(await limitOf(d, issuer(null))).toBeNull();
+    // An issuer with its own limit: null inherits it too (the default would be looser).
+    expect(await limitOf(d, issuer(30), null)).toBe(30);
+    expect(await limitOf(d, issuer(30), 31)).toBe("403 rate_limit_not_allowed");
+    // With no default limit (0), a null issuer is unlimited and may hand out anything.
+    const open = deps(0);
+    expect(await limitOf(open, issuer(null), 0)).toBe(0);
+    expect(await limitOf(open, issuer(5), 0)).toBe("403 rate_limit_not_allowed");
+    // The operator is bound by none of it.
+    expect(
+      (await issueKey(d.deps, "default", { role: "admin", rate_limit_per_min: 0 }, "operator"))
+        .rate_limit_per_min,
+    ).toBe(0);
   });
 });

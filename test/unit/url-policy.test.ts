@@ -119,6 +119,39 @@ const hostile: [string, string][] = [
   ["https://10.0.0.1.nip.io/", "private_address"],
   ["https://app-192-168-1-1.sslip.io/", "private_address"],
   ["https://169.254.169.254.nip.io/", "link_local_address"],
+  // Issue 17: bypasses of the name checks found by the 2026-12 review, each refused now.
+  ["https://a.b.10.0.0.1.nip.io/", "private_address"], // several labels before the address
+  ["https://0a000001.nip.io/", "private_address"], // nip.io's hex form
+  ["https://app-7f000001.nip.io/", "loopback_address"], // hex after a prefix
+  ["https://--1.sslip.io/", "loopback_address"], // sslip.io IPv6 (::1)
+  ["https://fe80--1.sslip.io/", "link_local_address"],
+  ["https://ffff-a9fe-a9fe.sslip.io/", "ambiguous_hostname"], // spells no one public address
+  ["https://localhost.direct/", "loopback_address"],
+  ["https://x.localhost.direct/", "loopback_address"],
+  ["https://lacolhost.com/", "loopback_address"],
+  ["https://make-127-0-0-1-rr.1u.ms/", "ambiguous_hostname"], // DNS-rebinding services
+  ["https://7f000001.c0a80001.rbndr.us/", "ambiguous_hostname"],
+  ["https://metadata.google.internal../", "internal_hostname"], // every trailing dot stripped
+  ["https://localhost../", "internal_hostname"],
+  ["https://intranet../", "internal_hostname"],
+  ["https://[64:ff9b:1:a00:0:100:808:808]/", "reserved_address"], // NAT64 local-use 64:ff9b:1::/48
+  // Issue 17: empty labels, and more bypasses of the same kinds found while fixing them.
+  ["https://a..b.example.com/", "invalid_url"],
+  ["https://.example.com/", "invalid_url"],
+  ["https://ex%2e%2eample.com/", "invalid_url"],
+  ["https://localhost\u3002\u3002/", "internal_hostname"], // ideographic full stops become dots
+  ["https://x.app-10-0-0-1.sslip.io/", "private_address"], // dashed address after the first label
+  ["https://a.b.192.168.1.1.example.com/", "private_address"], // any wildcard service, any position
+  ["https://c0a80101.xip.io/", "private_address"],
+  ["https://app-10-0-0-1.traefik.me/", "private_address"],
+  ["https://nothing-here.nip.io/", "ambiguous_hostname"],
+  ["https://1.1.1.1.10.0.0.1.nip.io/", "private_address"], // two addresses: any refused one wins
+  ["https://fuf.me/", "loopback_address"],
+  ["https://yoogle.com/", "loopback_address"],
+  ["https://x.rebind.it/", "ambiguous_hostname"],
+  ["https://a.1.2.3.4.1time.b.127.0.0.1.forever.rebind.network/", "ambiguous_hostname"],
+  ["https://[64:ff9b:1::1]/", "reserved_address"],
+  ["https://[5f00::1]/", "reserved_address"], // SRv6 SIDs, never routed on the internet
   // credentials and ports in other spellings
   ["https://:secret@example.com/", "userinfo_not_allowed"],
   ["https://user@127.0.0.1/", "userinfo_not_allowed"],
@@ -149,6 +182,15 @@ const allowed = [
   "https://169.253.255.255/",
   "https:example.com/no-slashes",
   "https://EXAMPLE.com/Path?Q=1",
+  // Issue 17: what the stricter name checks still allow.
+  "https://example.com../two-trailing-dots",
+  "https://app-8-8-8-8.sslip.io/",
+  "https://2606-4700-4700--1111.sslip.io/",
+  "https://08080808.nip.io/",
+  "https://deadbeef.example.com/", // hex labels spell addresses only on wildcard-DNS services
+  "https://0a000001.example.com/",
+  "https://release-1-2-3.example.com/",
+  "https://v1.2.3.example.com/",
 ];
 
 describe("outbound URL policy", () => {

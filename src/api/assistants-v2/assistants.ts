@@ -6,6 +6,7 @@ import {
   listAssistants,
   loadAssistant,
   modifyAssistant,
+  presentAssistant,
 } from "../../commands/assistants";
 import { type AuthedEnv, requireKey, requireRole } from "../../security/auth";
 import { ListQuery } from "../schemas";
@@ -18,7 +19,9 @@ export const assistants = new Hono<AuthedEnv>()
     c.json(await createAssistant(c.var.deps, c.var.tenant, await parseBody(c, CreateAssistant))),
   )
   .get("/", async (c) => c.json(await listAssistants(c.var.deps, c.var.principal, parseQuery(c, ListQuery))))
-  .get("/:id", async (c) => c.json(await loadAssistant(c.var.deps, c.var.principal, c.req.param("id"))))
+  .get("/:id", async (c) =>
+    c.json(presentAssistant(await loadAssistant(c.var.deps, c.var.principal, c.req.param("id")))),
+  )
   .on(["POST", "PATCH"], "/:id", requireRole("editor"), async (c) => {
     const { deps, principal } = c.var;
     // The assistant is looked up before the body is read: an unknown id is a 404 whatever the body.

@@ -18,24 +18,24 @@ const MessageListQuery = ListQuery.extend({ run_id: z.string().max(64).optional(
 export const messages = new Hono<AuthedEnv>()
   .post("/:thread/messages", async (c) => {
     const body = await parseBody(c, CreateMessage);
-    return c.json(await addThreadMessage(c.var.deps, c.var.tenant, c.req.param("thread"), body));
+    return c.json(await addThreadMessage(c.var.deps, c.var.principal, c.req.param("thread"), body));
   })
   .get("/:thread/messages", async (c) => {
     const q = parseQuery(c, MessageListQuery);
     return c.json(
-      await listMessages(c.var.deps, c.var.tenant, c.req.param("thread"), { ...q, runId: q.run_id }),
+      await listMessages(c.var.deps, c.var.principal, c.req.param("thread"), { ...q, runId: q.run_id }),
     );
   })
   .get("/:thread/messages/:id", async (c) => {
     const { thread, id } = c.req.param();
-    return c.json(await getMessage(c.var.deps, c.var.tenant, thread, id));
+    return c.json(await getMessage(c.var.deps, c.var.principal, thread, id));
   })
   .post("/:thread/messages/:id", async (c) => {
     const body = await parseBody(c, ModifyMetadata);
     const { thread, id } = c.req.param();
-    return c.json(await modifyMessage(c.var.deps, c.var.tenant, thread, id, body.metadata));
+    return c.json(await modifyMessage(c.var.deps, c.var.principal, thread, id, body.metadata));
   })
   .delete("/:thread/messages/:id", async (c) => {
     const { thread, id } = c.req.param();
-    return c.json(await deleteMessage(c.var.deps, c.var.tenant, thread, id));
+    return c.json(await deleteMessage(c.var.deps, c.var.principal, thread, id));
   });

@@ -15,6 +15,7 @@ import {
   setRunMetadata,
   submitToolOutputs,
 } from "../../commands/runs";
+import { assertRunTargetAllowed } from "../../commands/thread-access";
 import { checkTools } from "../../commands/tools";
 import type { Config } from "../../config";
 import { presentRun, presentStep } from "../../engine/present";
@@ -100,6 +101,7 @@ async function createRun(
   text: string,
 ) {
   const { deps, principal } = c.var;
+  if (thread.kind === "id") await assertRunTargetAllowed(deps, principal, thread);
   const callbackUrl = body.callback_url ?? body.metadata?.callback_url;
   const callback = callbackUrl
     ? await callbackFor(deps, principal.tenant, callbackUrl, body.callback_headers)

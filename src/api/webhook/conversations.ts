@@ -10,9 +10,9 @@ export const conversations = new Hono<AuthedEnv>()
   .use("*", requireKey)
   .get("/:key{.+}", async (c) => {
     const key = parse(ConversationKey, c.req.param("key"));
-    return c.json(presentThread(await conversationThread(c.var.deps, c.var.tenant, key)));
+    return c.json(presentThread(await conversationThread(c.var.deps, c.var.principal, key)));
   })
   .delete("/:key{.+}", async (c) => {
     const key = parse(ConversationKey, c.req.param("key"));
-    return c.json(await forgetConversation(c.var.deps, c.var.tenant, key));
+    return c.json(await forgetConversation(c.var.deps, c.var.principal, key));
   });

@@ -2,7 +2,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { callbackFor } from "../../commands/callback";
-import { acceptRun } from "../../commands/intake";
+import { acceptRun, type ThreadTarget } from "../../commands/intake";
+import { assertRunTargetAllowed } from "../../commands/thread-access";
 import { checkTools } from "../../commands/tools";
 import { presentRun } from "../../engine/present";
 import { type AuthedEnv, requireKey } from "../../security/auth";
@@ -57,14 +58,16 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
   const text = await c.req.text();
   const body = parse(MessageRequest, parseJsonText(text));
   const callback = await callbackFor(deps, principal.tenant, body.callback_url, body.callback_headers);
+  const thread: ThreadTarget = body.thread_id
+    ? { kind: "id", threadId: body.thread_id }
+    : body.conversation
+      ? { kind: "conversation", key: body.conversation }
+      : { kind: "new" };
+  await assertRunTargetAllowed(deps, principal, thread);
   const { run, replayed } = await acceptRun(deps, {
     tenant: principal.tenant,
     assistantId: body.assistant_id,
-    thread: body.thread_id
-      ? { kind: "id", threadId: body.thread_id }
-      : body.conversation
-        ? { kind: "conversation", key: body.conversation }
-        : { kind: "new" },
+    thread,
     messages: [
       {
         role: "user",
