@@ -1,17 +1,19 @@
 /** Assistants: stored instructions, model and settings per tenant (Assistants v2 object shape). */
+import type { Config } from "../config";
 import type { ResponseFormat } from "../engine/types";
 import { notFound } from "../errors";
 import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
 import { newId } from "../store/ids";
 import type { ListPage, ListParams } from "../store/list";
 import type { AssistantRecord, AssistantStore } from "../store/records";
+import { checkModel } from "./models";
 import { checkTools, type ToolInput } from "./tools";
 
 export type { AssistantRecord };
 
 export interface AssistantDeps {
   assistants: Pick<AssistantStore, "get" | "put" | "delete" | "list">;
-  config: { devMode: boolean };
+  config: { devMode: boolean } & Pick<Config, "allowedModels">;
   now: () => number;
 }
 
@@ -36,6 +38,7 @@ export async function createAssistant(
   tenant: string,
   body: AssistantFields & { model: string },
 ): Promise<AssistantRecord> {
+  checkModel(deps.config, body.model);
   const now = deps.now();
   const record: AssistantRecord = {
     id: newId("asst"),
@@ -89,6 +92,7 @@ export async function modifyAssistant(
   current: AssistantRecord,
   body: AssistantFields,
 ): Promise<AssistantRecord> {
+  checkModel(deps.config, body.model);
   const defined: Record<string, unknown> = Object.fromEntries(
     Object.entries(body).filter(([, v]) => v !== undefined),
   );

@@ -301,3 +301,24 @@ describe.each(CLIENTS)("%s", (_name, make) => {
     });
   });
 });
+
+describe("1. runs without new messages, on an upstream that insists on an input", () => {
+  it("the assistant still speaks first: threadhook sends a developer nudge instead", async () => {
+    const sim = e2e.stack.ready.openai.baseURL.replace(/\/v1$/, "");
+    const strict = (on: boolean) =>
+      fetch(`${sim}/__sim/config`, { method: "POST", body: JSON.stringify({ require_input: on }) });
+    await strict(true);
+    try {
+      const sdk = new OpenAI(options());
+      const assistant = await sdk.beta.assistants.create({ model: "gpt-sim" });
+      const thread = await sdk.beta.threads.create({ messages: [{ role: "user", content: "once" }] });
+      const first = await sdk.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id });
+      const again = await sdk.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id });
+      expect([first.status, again.status]).toEqual(["completed", "completed"]);
+      const [reply] = (await sdk.beta.threads.messages.list(thread.id)).data;
+      expect(textOf(reply)).toBe("echo: once");
+    } finally {
+      await strict(false);
+    }
+  });
+});

@@ -55,6 +55,8 @@ export const ROUTES: RouteCase[] = [
     namesObject: false,
   },
   { method: "GET", path: () => "/v1/assistants", role: "member", namesObject: false },
+  { method: "GET", path: () => "/v1/models", role: "member", namesObject: false },
+  { method: "GET", path: () => "/v1/models/gpt-sim", role: "member", namesObject: false },
   { method: "GET", path: (i) => `/v1/assistants/${i.assistant}`, role: "member", namesObject: true },
   {
     method: "POST",
