@@ -298,6 +298,12 @@ describe.each(CLIENTS)("%s", (_name, make) => {
         object: "model",
       });
       await expect(sdk.models.retrieve("gpt-unknown")).rejects.toMatchObject({ status: 404 });
+      // A model the deployment does not serve is refused where it is named.
+      await expect(sdk.beta.assistants.create({ model: "gpt-unknown" })).rejects.toMatchObject({
+        status: 400,
+        code: "model_not_allowed",
+        param: "model",
+      });
     });
   });
 });

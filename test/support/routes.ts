@@ -56,7 +56,8 @@ export const ROUTES: RouteCase[] = [
   },
   { method: "GET", path: () => "/v1/assistants", role: "member", namesObject: false },
   { method: "GET", path: () => "/v1/models", role: "member", namesObject: false },
-  { method: "GET", path: () => "/v1/models/gpt-sim", role: "member", namesObject: false },
+  // Any name is a model when the deployment does not restrict them (ALLOWED_MODELS unset).
+  { method: "GET", path: () => "/v1/models/{model}", role: "member", namesObject: false },
   { method: "GET", path: (i) => `/v1/assistants/${i.assistant}`, role: "member", namesObject: true },
   {
     method: "POST",
