@@ -83,12 +83,17 @@ class Follower {
   private readonly followed = new Set<string>();
   private relayable = true;
 
-  constructor(
-    private readonly deps: StreamDeps,
-    private readonly emitted: Set<string>,
-    private readonly write: Write,
-    private readonly signal: AbortSignal,
-  ) {}
+  private readonly deps: StreamDeps;
+  private readonly emitted: Set<string>;
+  private readonly write: Write;
+  private readonly signal: AbortSignal;
+
+  constructor(deps: StreamDeps, emitted: Set<string>, write: Write, signal: AbortSignal) {
+    this.deps = deps;
+    this.emitted = emitted;
+    this.write = write;
+    this.signal = signal;
+  }
 
   async follow(start: RunRecord): Promise<void> {
     const giveUpAt = start.deadline_ms + STREAM_GRACE_MS;
