@@ -177,7 +177,7 @@ describe.each(CLIENTS)("%s", (_name, make) => {
 
   it("4. a streamed run's events come in the reference order", async () => {
     const thread = await sdk.beta.threads.create({
-      messages: [{ role: "user", content: 'in order #sim {"chunks": 6, "delay_ms": 50000}' }],
+      messages: [{ role: "user", content: 'in order #sim {"chunks": 6, "delay_ms": 150000}' }],
     });
     const events: string[] = [];
     const deltas: string[] = [];
