@@ -35,7 +35,10 @@ function captureStreamEnds(): { ended: Map<string, Ended>; stop: () => void } {
     scan(chunk);
     return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write;
-  return { ended, stop: () => void (process.stdout.write = original) };
+  const stop = () => {
+    process.stdout.write = original;
+  };
+  return { ended, stop };
 }
 
 async function measure(strategy: (typeof STRATEGIES)[number], ended: Map<string, Ended>) {
