@@ -40,6 +40,10 @@ const EnvSchema = z.object({
   MONTHLY_RUN_QUOTA: int(0, 1e12).default(0),
   MONTHLY_TOKEN_QUOTA: int(0, 1e15).default(0),
   MODEL_PRICES: priceJson.default({}),
+  ALLOWED_MODELS: z
+    .string()
+    .regex(/^[^,\s]{1,256}(\s*,\s*[^,\s]{1,256})*$/, "must be a comma-separated list of model names")
+    .optional(),
   PUBLIC_URL: url.optional(),
   UPSTASH_REDIS_REST_URL: url.optional(),
   UPSTASH_REDIS_REST_TOKEN: secret.optional(),
@@ -84,6 +88,8 @@ export interface Config {
   /** Per-tenant defaults; a tenant's own limits win. Quotas: 0 = none. */
   tenantDefaults: { maxActiveRuns: number; monthlyRuns: number; monthlyTokens: number };
   modelPrices: Record<string, { input: number; output: number }>;
+  /** The models assistants and runs may use, as `/v1/models` lists them; empty: any model. */
+  allowedModels: string[];
   publicUrl: string | null;
   redis: { url: string; token: string } | null;
   qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string } | null;
@@ -180,6 +186,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
       monthlyTokens: e.MONTHLY_TOKEN_QUOTA,
     },
     modelPrices: e.MODEL_PRICES,
+    allowedModels: e.ALLOWED_MODELS?.split(",").map((m) => m.trim()) ?? [],
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, "") ?? null,
     redis:
       e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN

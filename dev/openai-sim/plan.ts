@@ -25,7 +25,11 @@ export function parseInput(input: Item[]): ParsedText {
 
 export function makePlan(input: Item[], context: Item[], params: PlanParams): Plan {
   const hasOutputs = input.some((item) => item.type === "function_call_output");
-  const { script, text, wantsCalls } = hasOutputs ? toolRound(input, context) : firstRound(input);
+  const { script, text, wantsCalls } = hasOutputs
+    ? toolRound(input, context)
+    : lastUserIndex(input) < 0
+      ? continuation(context)
+      : firstRound(input);
   const calls = wantsCalls ? allowedCalls(script, params) : [];
   let plan: Plan = {
     delayMs: script?.delay_ms ?? params.defaultDelayMs,
@@ -44,6 +48,21 @@ export function makePlan(input: Item[], context: Item[], params: PlanParams): Pl
 function firstRound(input: Item[]): { script: Script | null; text: string; wantsCalls: boolean } {
   const { echo, script } = parseInput(input);
   return { script, text: script?.reply ?? `echo: ${echo}`, wantsCalls: true };
+}
+
+/** What the model says when nothing in its context came from a user. */
+export const GREETING = "Hello! How can I help?";
+
+/**
+ * No user message in its own input (the conversation alone, or only a developer nudge): the model answers the context's last user message
+ * again, as a follow-up would (inheriting `delay_ms`, `chunks`, `tool_calls`, `tool_rounds`), or
+ * greets when there is none.
+ */
+function continuation(context: Item[]): { script: Script | null; text: string; wantsCalls: boolean } {
+  const item = context[lastUserIndex(context)];
+  if (!item) return { script: null, text: GREETING, wantsCalls: false };
+  const { echo, script } = parseUserText(userText(item) ?? "");
+  return { script: inherit(script), text: `echo: ${echo}`, wantsCalls: true };
 }
 
 /** Input carries function outputs: call the tools again while rounds remain, else report the results. */

@@ -13,8 +13,8 @@ import { validateCreate } from "./validate.ts";
 export const QUEUED_MS = 100;
 
 export function createResponse(state: SimState, body: Record<string, unknown>): ResponseRecord {
-  const params = validateCreate(body);
-  const input = normalizeInput(body.input);
+  const params = validateCreate(body, state.requireInput);
+  const input = body.input === undefined || body.input === null ? [] : normalizeInput(body.input);
   injectHttpError(state, input);
   const { context, conversation } = resolveContext(state, params.conversation, params.previous_response_id);
   checkToolPairs(context, input);

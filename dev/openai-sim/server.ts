@@ -16,6 +16,11 @@ export type OpenAISimOptions = {
   defaultDelayMs?: number;
   /** POST signed `response.*` webhooks for background responses here. */
   webhook?: WebhookConfig;
+  /**
+   * Answer a create without `input` 400 (`missing_required_parameter`, param `input`) even when it
+   * names a conversation, as an upstream stricter than the published spec would (default false).
+   */
+  requireInput?: boolean;
 };
 
 export type OpenAISimStats = SimStats & { responses: number; conversations: number };
@@ -50,6 +55,7 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
     webhook: opts.webhook ?? null,
     timeScale: opts.timeScale ?? 1,
     defaultDelayMs: opts.defaultDelayMs ?? DEFAULT_DELAY_MS,
+    requireInput: opts.requireInput ?? false,
   };
   const stats = (): OpenAISimStats => ({
     ...structuredClone(state.stats),
@@ -107,6 +113,11 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
       const input = body.length ? (JSON.parse(body.toString("utf8")) as WebhookConfig | null) : null;
       state.webhook = input?.url && input.secret ? { url: input.url, secret: input.secret } : null;
       return sendJson(res, 200, { webhook: state.webhook ? { url: state.webhook.url } : null });
+    }
+    if (key === "POST /__sim/config") {
+      const input = body.length ? (JSON.parse(body.toString("utf8")) as { require_input?: unknown }) : {};
+      if (typeof input.require_input === "boolean") state.requireInput = input.require_input;
+      return sendJson(res, 200, { require_input: state.requireInput });
     }
     if (key === "GET /__sim/responses") {
       return sendJson(res, 200, { data: [...state.responses.values()].map(simResponseInfo) });

@@ -107,6 +107,8 @@ export type SimState = {
   webhook: WebhookConfig | null;
   timeScale: number;
   defaultDelayMs: number;
+  /** Refuse a create without `input` even on a conversation (the stricter API some expected). */
+  requireInput: boolean;
 };
 
 /** A timer the instance can clear on reset/close. */

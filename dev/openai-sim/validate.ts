@@ -31,10 +31,8 @@ const typeError = (param: string, expected: string, value: unknown): SimError =>
 const describe = (value: unknown): string =>
   Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`;
 
-export function validateCreate(body: Record<string, unknown>): CreateParams {
+export function validateCreate(body: Record<string, unknown>, requireInput = false): CreateParams {
   if (typeof body.model !== "string" || body.model === "") throw missingParam("model");
-  // Upstream: a response cannot be created from the conversation alone (DESIGN.md §1).
-  if (body.input === undefined || body.input === null) throw missingParam("input");
   const params: CreateParams = { model: body.model };
   if (
     body.instructions !== undefined &&
@@ -59,6 +57,11 @@ export function validateCreate(body: Record<string, unknown>): CreateParams {
       { code: "mutually_exclusive_parameters" },
     );
   }
+  // The published spec requires no field: a response on a conversation (or after a previous one)
+  // may come from that context alone. With neither, there is nothing to answer.
+  const noInput = body.input === undefined || body.input === null;
+  const context = params.conversation !== undefined || params.previous_response_id !== undefined;
+  if (noInput && (requireInput || !context)) throw missingParam("input");
   if (body.tools !== undefined && body.tools !== null) params.tools = validateTools(body.tools);
   if (body.tool_choice !== undefined && body.tool_choice !== null) params.tool_choice = body.tool_choice;
   for (const key of ["parallel_tool_calls", "store", "background", "stream"] as const) {

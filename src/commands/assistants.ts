@@ -4,12 +4,14 @@
  * write-only, engine/secrets.ts), also in the answer to the create or modify that set them.
  */
 import { maskTools, restoreMasked } from "../engine/secrets";
+import type { Config } from "../config";
 import type { ResponseFormat } from "../engine/types";
 import { notFound } from "../errors";
 import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
 import { newId } from "../store/ids";
 import { type ListPage, type ListParams, toPage } from "../store/list";
 import type { AssistantRecord, AssistantStore } from "../store/records";
+import { checkModel } from "./models";
 import { checkTools, maskedValue, type ToolInput } from "./tools";
 import { visiblePage } from "./visible-page";
 
@@ -17,7 +19,7 @@ export type { AssistantRecord };
 
 export interface AssistantDeps {
   assistants: Pick<AssistantStore, "get" | "put" | "delete" | "list">;
-  config: { devMode: boolean };
+  config: { devMode: boolean } & Pick<Config, "allowedModels">;
   now: () => number;
 }
 
@@ -48,6 +50,7 @@ export async function createAssistant(
   tenant: string,
   body: AssistantFields & { model: string },
 ): Promise<AssistantRecord> {
+  checkModel(deps.config, body.model);
   const now = deps.now();
   const record: AssistantRecord = {
     id: newId("asst"),
@@ -113,6 +116,7 @@ export async function modifyAssistant(
   current: AssistantRecord,
   body: AssistantFields,
 ): Promise<AssistantRecord> {
+  checkModel(deps.config, body.model);
   const defined: Record<string, unknown> = Object.fromEntries(
     Object.entries(body).filter(([, v]) => v !== undefined),
   );

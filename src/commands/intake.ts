@@ -19,7 +19,7 @@ import type { CreateOptions, RunStore } from "../store/runs";
 
 export interface IntakeDeps {
   assistants: Pick<AssistantStore, "get">;
-  threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation" | "activeRun">;
+  threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
   runs: Pick<RunStore, "create" | "get" | "abandon" | "pump">;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
@@ -83,9 +83,9 @@ export async function acceptRun(
   }
   const { id: threadId, created } = thread;
   const newMessages = req.messages.map((m) => newMessage({ ...m, id: newId("msg"), threadId, nowMs: now }));
-  // The Assistants API usually runs on messages added before; the webhook API brings its own.
+  // The Assistants API usually runs on messages added before; the webhook API brings its own. A run
+  // with nothing new (the assistant speaks first, a retry, "regenerate") runs on the thread as it is.
   let held = req.mode === "exclusive" ? await deps.messages.heldMessages(req.tenant, threadId) : [];
-  if (held.length + newMessages.length === 0) throw await nothingToRun(deps, req.tenant, threadId);
   for (let attempt = 0; ; attempt++) {
     const input = runInput([...held, ...newMessages]);
     const run = createRunRecord({
@@ -144,28 +144,18 @@ function quotaExceeded(q: { quota: "runs" | "tokens"; limit: number }, now: numb
 const publishStart = (deps: IntakeDeps, tenant: string, runId: string) =>
   deps.queue.publish({ tenant, run_id: runId, seq: 0 }, { delayMs: 0, reason: "start" });
 
-/** The Assistants API's error for a second run, or a message, on a thread with an active run. */
+/**
+ * The Assistants API's error for a second run, or a message, on a thread with an active run: word
+ * for word the original's, whose `code` and `param` were null (client code matches the message).
+ */
 export const activeRun = (threadId: string, runId: string, what: "run" | "message" = "run") =>
   new ApiError(
     400,
-    "thread_run_active",
+    null,
     what === "run"
       ? `Thread ${threadId} already has an active run ${runId}.`
       : `Can't add messages to ${threadId} while a run ${runId} is active.`,
-    { param: "thread_id" },
   );
-
-/** Why a run with no input cannot start: its thread is busy, or it has nothing new to answer. */
-async function nothingToRun(deps: IntakeDeps, tenant: string, threadId: string): Promise<ApiError> {
-  const active = await deps.threads.activeRun(tenant, threadId);
-  if (active) return activeRun(threadId, active);
-  return new ApiError(
-    400,
-    "no_new_messages",
-    "The thread has no new messages for this run: add a message first, or pass additional_messages.",
-    { param: "thread_id" },
-  );
-}
 
 /** A single text message travels as plain text; anything else as message items. */
 function runInput(messages: MessageRecord[]): RunInput {

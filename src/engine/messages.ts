@@ -72,7 +72,7 @@ export function newMessage(m: {
     content,
     assistant_id: null,
     run_id: null,
-    attachments: m.attachments ?? null,
+    attachments: m.attachments ?? [],
     metadata: m.metadata ?? {},
   };
 }

@@ -83,6 +83,22 @@ export function presentRun(run: RunRecord) {
 
 export type PublicRun = ReturnType<typeof presentRun>;
 
+/**
+ * Why a run ended `incomplete`, in the Assistants API's words where it has them: its run object
+ * knew only `max_completion_tokens` and `max_prompt_tokens`. threadhook's own reasons
+ * (`max_tool_rounds`, `content_filter`) have no Assistants equivalent and are shown as they are.
+ */
+const ASSISTANTS_REASON: Record<string, string> = { max_output_tokens: "max_completion_tokens" };
+
+/** A run as the Assistants front door shows it (the webhook API keeps `presentRun`'s shape). */
+export function presentAssistantsRun(run: RunRecord) {
+  const reason = run.incomplete_details?.reason;
+  return {
+    ...presentRun(run),
+    incomplete_details: reason === undefined ? null : { reason: ASSISTANTS_REASON[reason] ?? reason },
+  };
+}
+
 export interface CallbackEvent {
   id: string;
   type: string;
@@ -130,6 +146,9 @@ export function presentStep(run: RunRecord, step: RunStep) {
     failed_at: end("failed"),
     completed_at: end("completed"),
     metadata: {},
-    usage: step.usage,
+    // Null only while the step runs (as the original's); a finished step always has its tokens.
+    usage: step.status === "in_progress" ? null : (step.usage ?? NO_USAGE),
   };
 }
+
+const NO_USAGE = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };

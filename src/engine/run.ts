@@ -88,7 +88,7 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     }
     case "tool_outputs_submitted":
       if (run.status !== "requires_action") return run;
-      return setStatus(applyCallerOutputs(run, event.outputs), "queued", now, "tool outputs submitted");
+      return setStatus(applyCallerOutputs(run, event.outputs, now), "queued", now, "tool outputs submitted");
     case "calls_closed":
       return { ...run, calls_closed: true };
     case "thread_released":

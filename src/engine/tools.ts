@@ -1,6 +1,6 @@
 /** The function-calling part of the state machine: tool rounds, endpoint results, caller outputs. */
 import { queueEvent } from "./events";
-import type { PendingCall, RunRecord, RunStep, ToolEndpoint } from "./types";
+import type { PendingCall, RunRecord, RunStep, ToolEndpoint, Usage } from "./types";
 import type { ObservedResponse } from "./upstream-types";
 
 /** Attempts per endpoint call before the model gets an error output (or the run fails). */
@@ -11,7 +11,8 @@ export type ToolResult =
   | { call_id: string; ok: true; output: string }
   | { call_id: string; ok: false; error: string };
 
-const stepId = (run: RunRecord) => `step_${run.id.replace(/^run_/, "")}_${run.steps.length + 1}`;
+/** The id of the run's next step (a live stream announces an answer's step under it before it exists). */
+export const nextStepId = (run: RunRecord) => `step_${run.id.replace(/^run_/, "")}_${run.steps.length + 1}`;
 
 function endpointOf(run: RunRecord, name: string): ToolEndpoint | null {
   for (const t of run.params.tools)
@@ -34,13 +35,13 @@ export function startToolRound(
     last_error: null,
   }));
   const step: RunStep = {
-    id: stepId(run),
+    id: nextStepId(run),
     type: "tool_calls",
     status: "in_progress",
     created_at_ms: now,
     completed_at_ms: null,
     tool_calls: calls.map((c) => ({ id: c.call_id, name: c.name, arguments: c.arguments, output: null })),
-    usage: null,
+    usage: stepUsage(response),
   };
   const next = {
     ...run,
@@ -101,18 +102,19 @@ export function applyToolResults(
       output: JSON.stringify({ error: r.error }),
     };
   });
-  return { run: withStepOutputs({ ...run, pending_calls: pending }), fatal };
+  return { run: withStepOutputs({ ...run, pending_calls: pending }, now), fatal };
 }
 
 export function applyCallerOutputs(
   run: RunRecord,
   outputs: { tool_call_id: string; output: string }[],
+  now: number,
 ): RunRecord {
   const byId = new Map(outputs.map((o) => [o.tool_call_id, o.output]));
   const pending = run.pending_calls.map((c) =>
     c.output === null && byId.has(c.call_id) ? { ...c, output: byId.get(c.call_id) ?? "" } : c,
   );
-  return withStepOutputs({ ...run, pending_calls: pending, action_deadline_ms: null });
+  return withStepOutputs({ ...run, pending_calls: pending, action_deadline_ms: null }, now);
 }
 
 /** Check submitted outputs against the open caller calls: every one answered, nothing unknown. */
@@ -131,17 +133,21 @@ export function checkCallerOutputs(run: RunRecord, outputs: { tool_call_id: stri
   return null;
 }
 
-function withStepOutputs(run: RunRecord): RunRecord {
+/** The round's outputs onto its step; a step whose every call is answered is complete (as the original's). */
+function withStepOutputs(run: RunRecord, now: number): RunRecord {
   const outputs = new Map(run.pending_calls.map((c) => [c.call_id, c.output]));
-  const steps = run.steps.map((s, i) =>
-    i === run.steps.length - 1 && s.type === "tool_calls"
-      ? { ...s, tool_calls: s.tool_calls?.map((t) => ({ ...t, output: outputs.get(t.id) ?? t.output })) }
-      : s,
-  );
+  const steps = run.steps.map((s, i) => {
+    if (i !== run.steps.length - 1 || s.type !== "tool_calls") return s;
+    const tool_calls = s.tool_calls?.map((t) => ({ ...t, output: outputs.get(t.id) ?? t.output }));
+    const answered = s.status === "in_progress" && (tool_calls ?? []).every((t) => t.output !== null);
+    return answered
+      ? { ...s, tool_calls, status: "completed" as const, completed_at_ms: now }
+      : { ...s, tool_calls };
+  });
   return { ...run, steps };
 }
 
-/** The new response of a tool round was created: the round's step is complete. */
+/** The new response of a tool round was created: the round's step is complete (if it was not yet). */
 export function closeRound(run: RunRecord, now: number): RunRecord {
   const steps = run.steps.map((s) =>
     s.type === "tool_calls" && s.status === "in_progress"
@@ -162,13 +168,21 @@ export function endSteps(run: RunRecord, status: RunStep["status"], now: number)
 export function messageStep(run: RunRecord, response: ObservedResponse, now: number): RunRecord {
   if (!response.message_id) return run;
   const step: RunStep = {
-    id: stepId(run),
+    id: nextStepId(run),
     type: "message_creation",
     status: "completed",
     created_at_ms: now,
     completed_at_ms: now,
     message_id: response.message_id,
-    usage: null,
+    usage: stepUsage(response),
   };
   return { ...run, steps: [...run.steps, step] };
+}
+
+/** A step's tokens: those of the response that made it (each response makes one step). */
+function stepUsage(response: ObservedResponse): Usage | null {
+  const u = response.usage;
+  return u
+    ? { prompt_tokens: u.input_tokens, completion_tokens: u.output_tokens, total_tokens: u.total_tokens }
+    : null;
 }

@@ -84,7 +84,9 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
   const body = (req: ResponseRequest) =>
     ({
       model: req.model,
-      input: req.input,
+      // Nothing new for the model (the assistant speaks first, a retry, "regenerate"): the
+      // conversation alone is the context, as the published spec allows (no field is required).
+      ...(hasInput(req.input) ? { input: req.input } : {}),
       conversation: req.conversation,
       background: true,
       store: true,
@@ -107,7 +109,9 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
   return {
     createConversation: () => translate(async () => (await client.conversations.create({})).id),
     createResponse: (req) =>
-      translate(async () => observe(await client.responses.create({ ...body(req), stream: false }))),
+      translate(() =>
+        withInput(req, async (r) => observe(await client.responses.create({ ...body(r), stream: false }))),
+      ),
     getResponse: (id) => translate(async () => observe(await client.responses.retrieve(id))),
     addItems: (conversationId, items) =>
       translate(async () => {
@@ -148,11 +152,13 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
     },
     createAndStream: (req, untilMs, onProgress) =>
       translate(() =>
-        watch(
-          untilMs,
-          null,
-          (signal) => client.responses.create({ ...body(req), stream: true }, { signal }).asResponse(),
-          onProgress,
+        withInput(req, (r) =>
+          watch(
+            untilMs,
+            null,
+            (signal) => client.responses.create({ ...body(r), stream: true }, { signal }).asResponse(),
+            onProgress,
+          ),
         ),
       ),
     streamResponse: (id, cursor, untilMs, onProgress) =>
@@ -172,6 +178,35 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
         ),
       ),
   };
+}
+
+const hasInput = (input: ResponseRequest["input"]) => typeof input === "string" || input.length > 0;
+
+/**
+ * What a response with nothing new carries when the upstream insists on an `input`: one developer
+ * message that asks the model to take its turn (it joins the conversation as an item).
+ */
+const TAKE_YOUR_TURN = [
+  { role: "developer", content: "Continue the conversation: reply to it as the assistant." },
+] as unknown as ResponseRequest["input"]; // a role the engine's own input messages never have
+
+/** Set once an upstream refused a create without `input` (per isolate): later ones send the nudge. */
+let upstreamNeedsInput = false;
+
+/**
+ * Create a response that may have no input of its own. Sent without `input` first; an upstream that
+ * answers 400 about the missing `input` gets it again with a short developer message instead.
+ */
+async function withInput<T>(req: ResponseRequest, create: (req: ResponseRequest) => Promise<T>): Promise<T> {
+  if (hasInput(req.input)) return create(req);
+  if (upstreamNeedsInput) return create({ ...req, input: TAKE_YOUR_TURN });
+  try {
+    return await create(req);
+  } catch (err) {
+    if (!(err instanceof OpenAI.BadRequestError) || err.param !== "input") throw err;
+    upstreamNeedsInput = true;
+    return create({ ...req, input: TAKE_YOUR_TURN });
+  }
 }
 
 const WATCHED = new Set([...STREAM_PROGRESS, ...STREAM_TERMINAL]);

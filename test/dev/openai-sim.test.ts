@@ -68,15 +68,46 @@ describe("responses", () => {
     expect(error.status).toBe(400);
   });
 
-  it("refuses a missing input with 400 missing_required_parameter", async () => {
-    const conversation = await client.conversations.create({});
-    const error = await apiError(
-      client.responses.create({ model: MODEL, conversation: conversation.id } as never),
-    );
-    expect(error.status).toBe(400);
-    expect(error.param).toBe("input");
-    expect(error.code).toBe("missing_required_parameter");
-    expect(error.type).toBe("invalid_request_error");
+  it("answers from the conversation alone when a create has no input (the spec requires no field)", async () => {
+    const conversation = await client.conversations.create({
+      items: [
+        { type: "message", role: "user", content: 'first #sim {"delay_ms": 400}' },
+        { type: "message", role: "assistant", content: "echo: first" },
+      ],
+    });
+    const again = await client.responses.create({
+      model: MODEL,
+      conversation: conversation.id,
+      background: true,
+    });
+    const done = await settle(client, again.id, []);
+    expect(done.output_text).toBe("echo: first");
+    const info = await simInfo(sim, again.id);
+    // The script's delay is inherited, as a follow-up's is.
+    expect(Number(info.delay_ms)).toBe(400);
+    const empty = await client.conversations.create({});
+    const first = await client.responses.create({ model: MODEL, conversation: empty.id });
+    expect(first.output_text).toBe("Hello! How can I help?");
+    const items = await client.conversations.items.list(empty.id, { order: "asc" });
+    expect(items.data.map((i: any) => i.role)).toEqual(["assistant"]);
+  });
+
+  it("refuses a create with neither input nor conversation, and any create without input when told to", async () => {
+    for (const request of [
+      () => client.responses.create({ model: MODEL } as never),
+      async () => {
+        const conversation = await client.conversations.create({});
+        await fetch(`${sim.url}/__sim/config`, { method: "POST", body: '{"require_input": true}' });
+        return client.responses.create({ model: MODEL, conversation: conversation.id });
+      },
+    ]) {
+      const error = await apiError(request());
+      expect(error.status).toBe(400);
+      expect(error.param).toBe("input");
+      expect(error.code).toBe("missing_required_parameter");
+      expect(error.type).toBe("invalid_request_error");
+    }
+    await fetch(`${sim.url}/__sim/config`, { method: "POST", body: '{"require_input": false}' });
   });
 
   it("refuses conversation together with previous_response_id", async () => {

@@ -111,9 +111,10 @@ describe("Assistants v2 API through the official SDK", () => {
     const thread = await client.beta.threads.create();
     await client.beta.threads.messages.create(thread.id, {
       role: "user",
-      content: 'stream me #sim {"chunks": 6, "delay_ms": 50000}',
+      content: 'stream me #sim {"chunks": 6, "delay_ms": 150000}',
     });
-    // 0.5 s of model time (time scale 0.01): the answer is relayed while it is being written.
+    // 1.5 s of model time (time scale 0.01): the stream finds the response (reads 0.1, 0.3, 0.7 s in)
+    // and relays the answer while it is being written, even on a busy machine.
     const deltas: string[] = [];
     const events: string[] = [];
     const stream = client.beta.threads.runs

@@ -185,12 +185,16 @@ async function fuzzRoute(
   return { findings, statuses };
 }
 
+/** The Assistants API's active-run 400s carry code null, as the original's did (issue 16). */
+const ACTIVE_RUN =
+  /^(Thread \S+ already has an active run \S+\.|Can't add messages to \S+ while a run \S+ is active\.)$/;
+
 function isErrorBody(text: string): boolean {
   try {
     const e = JSON.parse(text).error;
     return (
       typeof e?.type === "string" &&
-      typeof e.code === "string" &&
+      (typeof e.code === "string" || ACTIVE_RUN.test(e.message)) &&
       typeof e.message === "string" &&
       "param" in e
     );

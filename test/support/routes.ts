@@ -90,6 +90,9 @@ export const ROUTES: RouteCase[] = [
     scoped: "assistant_not_allowed",
     namesObject: true,
   },
+  { method: "GET", path: () => "/v1/models", role: "member", scoped: "any", namesObject: false },
+  // Any name is a model when the deployment does not restrict them (ALLOWED_MODELS unset).
+  { method: "GET", path: () => "/v1/models/{model}", role: "member", scoped: "any", namesObject: false },
   {
     method: "POST",
     path: (i) => `/v1/assistants/${i.assistant}`,

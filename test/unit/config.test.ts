@@ -24,6 +24,17 @@ describe("config", () => {
     expect(r.config.runTimeoutS).toBe(600);
   });
 
+  it("reads ALLOWED_MODELS as a comma-separated list (none: any model)", () => {
+    const listed = parseConfig({ ...full, ALLOWED_MODELS: "gpt-4.1, gpt-4.1-mini" });
+    if (!listed.ok) throw new Error(listed.problems.join());
+    expect(listed.config.allowedModels).toEqual(["gpt-4.1", "gpt-4.1-mini"]);
+    const any = parseConfig(full);
+    if (!any.ok) throw new Error(any.problems.join());
+    expect(any.config.allowedModels).toEqual([]);
+    const bad = parseConfig({ ...full, ALLOWED_MODELS: "gpt-4.1,,x" });
+    expect(bad.ok ? [] : bad.problems).toEqual([expect.stringMatching(/^ALLOWED_MODELS: /)]);
+  });
+
   it("lists every bad or missing variable in one result", () => {
     const r = parseConfig({
       ...full,

@@ -220,7 +220,8 @@ describe("acceptRun", () => {
   it("a busy thread in exclusive mode is the Assistants API's 400", async () => {
     const f = fakes([{ kind: "busy", activeRunId: "run_active" }]);
     const err = await refusal(acceptRun(f.deps, request({ mode: "exclusive" })));
-    expect([err.status, err.code]).toEqual([400, "thread_run_active"]);
+    expect([err.status, err.code, err.param]).toEqual([400, null, null]);
+    expect(err.message).toMatch(/^Thread thread_\w+ already has an active run run_active\.$/);
   });
 
   it("a first step that cannot be published withdraws the run and answers 503: nothing was accepted", async () => {

@@ -46,18 +46,35 @@ const done = transition(
   T0 + 4,
 );
 
+/** The record a reader finds at `now`: the last one saved at or before it (as QStash steps save them). */
+const savedAt = (saves: [number, RunRecord][], now: number) =>
+  saves.filter(([at]) => at <= now).at(-1)?.[1] ?? base;
+
+/**
+ * Stream a run through the SDK's AssistantStream with a fake clock: sleeping advances it, reading
+ * the run counts a Redis request, the upstream stream advances the clock as the model writes.
+ */
 async function streamOf(
-  records: RunRecord[],
-  follow: (emit: (e: FollowEvent) => Promise<void>) => Promise<void>,
+  saves: [number, RunRecord][],
+  follow: (emit: (e: FollowEvent) => Promise<void>, clock: { now: number }) => Promise<void>,
 ) {
-  let i = 0;
+  const clock = { now: T0 };
+  let reads = 0;
   const deps = {
-    runs: { get: async () => ({ run: records[Math.min(i++, records.length - 1)] as RunRecord, seq: 0 }) },
+    runs: {
+      get: async () => {
+        reads++;
+        return { run: savedAt(saves, clock.now - T0), seq: 0 };
+      },
+    },
     upstream: {
       follow: (_id: string, _signal: AbortSignal, onEvent: (e: FollowEvent) => void | Promise<void>) =>
-        follow(async (e) => void (await onEvent(e))),
+        follow(async (e) => void (await onEvent(e)), clock),
     },
-    sleep: async () => {},
+    sleep: async (ms: number) => {
+      clock.now += ms;
+    },
+    now: () => clock.now,
   };
   const app = new Hono().post("/v1/threads/:thread/runs", (c) =>
     runStream(c, deps, base, { first: [{ event: "thread.run.created", data: base }], emitted: new Set() }),
@@ -70,29 +87,97 @@ async function streamOf(
   });
   const stream = client.beta.threads.runs.stream("thread_x", { assistant_id: "asst_x" });
   const deltas: string[] = [];
-  stream.on("textDelta", (d) => deltas.push(d.value ?? ""));
+  const events: string[] = [];
+  stream.on("textDelta", (d) => deltas.push(d.value ?? "")).on("event", (e) => events.push(e.event));
   const run = await stream.finalRun();
-  return { run, deltas, messages: await stream.finalMessages() };
+  return { run, deltas, events, reads, messages: await stream.finalMessages(), elapsed: clock.now - T0 };
 }
+
+const unavailable = async () => {
+  throw new Error("stream not available");
+};
 
 describe("run stream", () => {
   it("without an upstream stream, sends the answer in one piece once the run has it", async () => {
-    const out = await streamOf([running, running, done], async () => {
-      throw new Error("stream not available");
-    });
+    const out = await streamOf(
+      [
+        [250, running],
+        [1_000, done],
+      ],
+      unavailable,
+    );
     expect(out.run.status).toBe("completed");
     expect(out.deltas).toEqual(["hello world"]);
     expect(out.messages).toHaveLength(1);
   });
 
   it("finishes an answer whose upstream stream broke off from the record: the rest of its text, once", async () => {
-    const out = await streamOf([running, running, done], async (emit) => {
-      await emit({ type: "message_started", item_id: "msg_1" });
-      await emit({ type: "text_delta", item_id: "msg_1", content_index: 0, delta: "hello" });
-      throw new Error("connection reset");
-    });
+    const out = await streamOf(
+      [
+        [250, running],
+        [1_000, done],
+      ],
+      async (emit) => {
+        await emit({ type: "message_started", item_id: "msg_1" });
+        await emit({ type: "text_delta", item_id: "msg_1", content_index: 0, delta: "hello" });
+        throw new Error("connection reset");
+      },
+    );
     expect(out.deltas).toEqual(["hello", " world"]);
     expect(out.messages.map((m) => m.id)).toEqual(["msg_1"]);
     expect(out.run.status).toBe("completed");
+  });
+
+  it("relays a 5 s answer live with at most 4 reads of the run (Redis), in the reference order", async () => {
+    const out = await streamOf(
+      [
+        [250, running],
+        [5_030, done], // the drive step saves the end 30 ms after the model's last event
+      ],
+      async (emit, clock) => {
+        await emit({ type: "message_started", item_id: "msg_1" });
+        for (const word of ["hello", " ", "world"]) {
+          clock.now += 1_500;
+          await emit({ type: "text_delta", item_id: "msg_1", content_index: 0, delta: word });
+        }
+        clock.now = T0 + 5_000;
+        const content = [{ type: "text" as const, text: { value: "hello world", annotations: [] } }];
+        await emit({ type: "message_done", item_id: "msg_1", content });
+      },
+    );
+    expect(out.run.status).toBe("completed");
+    expect(out.deltas).toEqual(["hello", " ", "world"]);
+    expect(out.events.filter((e, i) => e !== out.events[i - 1])).toEqual([
+      "thread.run.created",
+      "thread.run.queued",
+      "thread.run.in_progress",
+      "thread.run.step.created",
+      "thread.run.step.in_progress",
+      "thread.message.created",
+      "thread.message.in_progress",
+      "thread.message.delta",
+      "thread.message.completed",
+      "thread.run.step.completed",
+      "thread.run.completed",
+    ]);
+    // Measured: 3 reads (old loop: 6, one every 100 ms whenever it was not relaying).
+    expect(out.reads).toBeLessThanOrEqual(4);
+    // The end reaches the client within one short re-read of the step saving it.
+    expect(out.elapsed).toBeLessThan(5_030 + 200);
+  });
+
+  it("without a relay, a 20 s run costs about a dozen reads, not 10 a second", async () => {
+    const out = await streamOf(
+      [
+        [250, running],
+        [20_050, done],
+      ],
+      unavailable,
+    );
+    expect(out.run.status).toBe("completed");
+    // Measured: 11 reads (old loop: 203).
+    expect(out.reads).toBeLessThanOrEqual(12);
+    // Reads thin out to one per READ_DELAYS_MS's last value: the end shows within 5 s.
+    expect(out.elapsed).toBeLessThanOrEqual(20_050 + 5_000);
   });
 });

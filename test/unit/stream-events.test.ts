@@ -69,6 +69,7 @@ describe("stream events", () => {
     const events = newEvents(done, emitted, new Set());
     expect(names(events)).toEqual([
       "thread.run.step.created",
+      "thread.run.step.in_progress",
       "thread.message.created",
       "thread.message.in_progress",
       "thread.message.delta",
@@ -76,8 +77,15 @@ describe("stream events", () => {
       "thread.run.step.completed",
       "thread.run.completed",
     ]);
-    expect((events[3]?.data as any).delta.content[0].text.value).toBe("hello");
-    expect((events[4]?.data as any).id).toBe(outputMessage(done)?.id);
+    expect((events[4]?.data as any).delta.content[0].text.value).toBe("hello");
+    expect((events[5]?.data as any).id).toBe(outputMessage(done)?.id);
+    // The step opens without usage and ends with the response's.
+    expect((events[0]?.data as any).usage).toBeNull();
+    expect((events[6]?.data as any).usage).toEqual({
+      prompt_tokens: 3,
+      completion_tokens: 2,
+      total_tokens: 5,
+    });
     expect(newEvents(done, emitted, new Set())).toEqual([]);
   });
 
@@ -88,8 +96,9 @@ describe("stream events", () => {
     expect(names(events)).toContain("thread.run.step.completed");
   });
 
-  it("ends a tool round at requires_action, with the calls as a step delta; a later stream picks up from there", () => {
-    const calls = [{ call_id: "call_1", name: "lookup", arguments: '{"q":1}' }];
+  it("ends a tool round at requires_action, with the calls as step deltas; a later stream picks up from there", () => {
+    const args = '{"query":"a question long enough for two fragments"}';
+    const calls = [{ call_id: "call_1", name: "lookup", arguments: args }];
     const waiting = transition(
       started(),
       { type: "response_observed", response: resp("r1", "completed", { tool_calls: calls }) },
@@ -100,14 +109,22 @@ describe("stream events", () => {
       "thread.run.queued",
       "thread.run.in_progress",
       "thread.run.step.created",
+      "thread.run.step.in_progress",
+      "thread.run.step.delta",
+      "thread.run.step.delta",
+      "thread.run.step.delta",
       "thread.run.step.delta",
       "thread.run.requires_action",
     ]);
-    expect((first[3]?.data as any).delta.step_details.tool_calls[0]).toMatchObject({
+    const callDeltas = first.slice(4, 8).map((e) => (e.data as any).delta.step_details.tool_calls[0]);
+    // The call opens with empty arguments (as the original's did); fragments follow.
+    expect(callDeltas[0]).toMatchObject({
       index: 0,
       id: "call_1",
-      function: { name: "lookup", arguments: '{"q":1}' },
+      function: { name: "lookup", arguments: "" },
     });
+    expect(callDeltas.slice(1).every((d) => d.index === 0 && d.id === undefined)).toBe(true);
+    expect(callDeltas.map((d) => d.function.arguments).join("")).toBe(args);
     const submitted = transition(
       waiting,
       { type: "tool_outputs_submitted", outputs: [{ tool_call_id: "call_1", output: "42" }] },
@@ -121,13 +138,19 @@ describe("stream events", () => {
     );
     next = transition(next, { type: "response_observed", response: answer("r2", "done") }, T0 + 8);
     const second = names(newEvents(next, emitted, new Set()));
-    // The tool step ends (one active step at a time) before the answer's step opens.
-    expect(second.indexOf("thread.run.step.completed")).toBeGreaterThanOrEqual(0);
-    expect(second.indexOf("thread.run.step.completed")).toBeLessThan(
-      second.indexOf("thread.run.step.created"),
-    );
-    expect(second.at(-1)).toBe("thread.run.completed");
-    expect(second.filter((n) => n === "thread.run.step.created")).toHaveLength(1);
-    expect(second.filter((n) => n.startsWith("thread.run.requires_action"))).toEqual([]);
+    // The answered tool step ends first, the run is queued again, then the answer as in any run.
+    expect(second).toEqual([
+      "thread.run.step.completed",
+      "thread.run.queued",
+      "thread.run.in_progress",
+      "thread.run.step.created",
+      "thread.run.step.in_progress",
+      "thread.message.created",
+      "thread.message.in_progress",
+      "thread.message.delta",
+      "thread.message.completed",
+      "thread.run.step.completed",
+      "thread.run.completed",
+    ]);
   });
 });

@@ -1,12 +1,17 @@
 /**
  * Assistants-style streaming (`stream: true`): an SSE response that follows a run while QStash
- * steps drive it. The stream only observes: it re-reads the run record and emits the facts it has
- * not emitted yet (engine/stream-events.ts), and while a response is running it relays the
- * answer's text deltas from the upstream response's own stream. Ends with `event: done`.
+ * steps drive it. The stream only observes. While a response of the run is being written it relays
+ * that response's own event stream (the answer's text as it comes: no Redis reads at all); between
+ * responses it reads the run's record, soon after a change and then less and less often, and emits
+ * the facts it has not emitted yet (engine/stream-events.ts). A plain run costs a handful of reads:
+ * one or two until the response exists, one or two after it ends. Ends with `event: done`.
  */
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
+import { findRun, type RunReader } from "../../commands/runs";
+import { outputMessage } from "../../engine/messages";
 import {
+  liveMessageStart,
   messageDelta,
   messageEnd,
   newEvents,
@@ -14,21 +19,24 @@ import {
   STREAM_END,
   type StreamEvent,
 } from "../../engine/stream-events";
-import { outputMessage } from "../../engine/messages";
 import type { RunRecord } from "../../engine/types";
 import { isUpstreamTerminal } from "../../engine/upstream-types";
 import { errorFields, log } from "../../log";
-import { findRun, type RunReader } from "../../commands/runs";
 import type { FollowEvent, Upstream } from "../../upstream/openai";
 
 export interface StreamDeps {
   runs: RunReader;
   upstream: Pick<Upstream, "follow">;
   sleep: (ms: number) => Promise<void>;
+  now: () => number;
 }
 
-/** How often the run record is re-read while no upstream stream is being relayed. */
-const STREAM_POLL_MS = 100;
+/**
+ * Waits before each re-read of the run while nothing can be relayed: the first soon after the
+ * stream starts or the run changes (a step saves within milliseconds of what it observes), then
+ * doubling; the last repeats. Without a relay a 20 s run costs about 9 reads, a minute about 17.
+ */
+export const READ_DELAYS_MS = [100, 200, 400, 800, 1600, 3200, 5000];
 /** A stream outlives the run's deadline by this much at most (the run expires by then). */
 const STREAM_GRACE_MS = 30_000;
 
@@ -44,9 +52,10 @@ export function runStream(
     const abort = new AbortController();
     stream.onAbort(() => abort.abort());
     const write: Write = (e) => stream.writeSSE({ event: e.event, data: JSON.stringify(e.data) });
+    const follower = new Follower(deps, opts.emitted, write, abort.signal);
     try {
       for (const e of opts.first) await write(e);
-      await follow(deps, run, opts.emitted, write, abort.signal);
+      await follower.follow(run);
     } catch (err) {
       log("error", "run stream failed", { run_id: run.id, ...errorFields(err) });
       const error = {
@@ -57,6 +66,7 @@ export function runStream(
       };
       await write({ event: "error", data: { error } });
     }
+    log("debug", "run stream ended", { run_id: run.id, reads: follower.reads, relays: follower.relays });
     await stream.writeSSE({ event: "done", data: "[DONE]" });
   });
 }
@@ -64,83 +74,124 @@ export function runStream(
 /** A live message: the text relayed so far, and whether its completion was sent. */
 type Live = Map<string, { text: string; done: boolean }>;
 
-async function follow(
-  deps: StreamDeps,
-  start: RunRecord,
-  emitted: Set<string>,
-  write: Write,
-  signal: AbortSignal,
-) {
-  const live: Live = new Map();
-  const followed = new Set<string>();
-  let relay = true;
-  const giveUpAt = start.deadline_ms + STREAM_GRACE_MS;
-  while (!signal.aborted && Date.now() < giveUpAt) {
-    const run = await findRun(deps, start.tenant, start.id);
-    if (!run) return;
-    await finishLiveAnswer(run, live, write);
-    for (const e of newEvents(run, emitted, new Set(live.keys()))) await write(e);
-    if (STREAM_END.has(run.status)) return;
-    const response = run.upstream.response_id;
-    if (relay && response && !followed.has(response) && !isUpstreamTerminal(run.upstream.response_status)) {
-      followed.add(response);
-      relay = await relayResponse(deps, run, response, live, write, signal);
-      continue;
+/** One stream's view of a run: what it emitted, what it relays, what it costs. */
+class Follower {
+  /** Reads of the run record (Redis requests) and upstream streams opened: the stream's subrequests. */
+  reads = 0;
+  relays = 0;
+  private readonly live: Live = new Map();
+  private readonly followed = new Set<string>();
+  private relayable = true;
+
+  private readonly deps: StreamDeps;
+  private readonly emitted: Set<string>;
+  private readonly write: Write;
+  private readonly signal: AbortSignal;
+
+  constructor(deps: StreamDeps, emitted: Set<string>, write: Write, signal: AbortSignal) {
+    this.deps = deps;
+    this.emitted = emitted;
+    this.write = write;
+    this.signal = signal;
+  }
+
+  async follow(start: RunRecord): Promise<void> {
+    const giveUpAt = start.deadline_ms + STREAM_GRACE_MS;
+    let run = start;
+    let fingerprint = "";
+    let wait = 0;
+    for (;;) {
+      await this.finishLiveAnswer(run);
+      for (const e of newEvents(run, this.emitted, new Set(this.live.keys()))) await this.write(e);
+      if (STREAM_END.has(run.status)) return;
+      const changed = changeOf(run) !== fingerprint;
+      fingerprint = changeOf(run);
+      const response = run.upstream.response_id;
+      if (
+        this.relayable &&
+        response &&
+        !this.followed.has(response) &&
+        !isUpstreamTerminal(run.upstream.response_status)
+      ) {
+        this.followed.add(response);
+        this.relayable = await this.relay(run, response);
+        wait = 0; // the run's record follows the response's end within milliseconds
+      } else {
+        wait = changed ? 0 : wait + 1;
+      }
+      if (this.signal.aborted) return;
+      const delay = READ_DELAYS_MS[Math.min(wait, READ_DELAYS_MS.length - 1)] ?? 0;
+      if (this.deps.now() + delay >= giveUpAt) return;
+      await this.deps.sleep(delay);
+      if (this.signal.aborted) return;
+      const next = await findRun(this.deps, start.tenant, start.id);
+      this.reads++;
+      if (!next) return;
+      run = next;
     }
-    await deps.sleep(STREAM_POLL_MS);
+  }
+
+  /** Relay a response's answer as it is written; false when the upstream cannot be followed. */
+  private async relay(run: RunRecord, responseId: string): Promise<boolean> {
+    this.relays++;
+    const onEvent = async (e: FollowEvent) => {
+      if (e.type === "message_started") {
+        if (this.live.has(e.item_id) || [...this.live.values()].some((m) => !m.done)) return;
+        this.live.set(e.item_id, { text: "", done: false });
+        for (const ev of liveMessageStart(run, e.item_id, this.emitted, this.deps.now()))
+          await this.write(ev);
+        return;
+      }
+      const m = this.live.get(e.item_id);
+      if (!m || m.done) return;
+      if (e.type === "text_delta") {
+        m.text += e.delta;
+        await this.write(
+          messageDelta(e.item_id, e.content_index, {
+            type: "text",
+            text: { value: e.delta, annotations: [] },
+          }),
+        );
+      } else {
+        m.done = true;
+        const now = this.deps.now();
+        const done = { ...openingMessage(run, e.item_id, now), status: "completed", content: e.content };
+        await this.write({
+          event: "thread.message.completed",
+          data: { ...done, completed_at: Math.floor(now / 1000) },
+        });
+      }
+    };
+    try {
+      await this.deps.upstream.follow(responseId, this.signal, onEvent);
+      return true;
+    } catch (err) {
+      if (!this.signal.aborted)
+        log("info", "cannot relay the response's stream; following the run only", errorFields(err));
+      return false;
+    }
+  }
+
+  /** A relayed answer whose stream broke off is finished from the run's record: the rest of its text. */
+  private async finishLiveAnswer(run: RunRecord) {
+    const answer = outputMessage(run);
+    const m = answer ? this.live.get(answer.id) : undefined;
+    if (!answer || !m || m.done) return;
+    m.done = true;
+    const full = answer.content.map((p) => (p.type === "text" ? p.text.value : "")).join("");
+    const rest = full.startsWith(m.text) ? full.slice(m.text.length) : "";
+    if (rest)
+      await this.write(messageDelta(answer.id, 0, { type: "text", text: { value: rest, annotations: [] } }));
+    await this.write(messageEnd(answer));
   }
 }
 
-/** Relay a response's answer as it is written; false when the upstream cannot be followed. */
-async function relayResponse(
-  deps: StreamDeps,
-  run: RunRecord,
-  responseId: string,
-  live: Live,
-  write: Write,
-  signal: AbortSignal,
-): Promise<boolean> {
-  const onEvent = async (e: FollowEvent) => {
-    if (e.type === "message_started" && !live.has(e.item_id) && ![...live.values()].some((m) => !m.done)) {
-      live.set(e.item_id, { text: "", done: false });
-      const opening = openingMessage(run, e.item_id, Date.now());
-      await write({ event: "thread.message.created", data: opening });
-      await write({ event: "thread.message.in_progress", data: opening });
-    }
-    const m = live.get(e.item_id);
-    if (!m || m.done) return;
-    if (e.type === "text_delta") {
-      m.text += e.delta;
-      await write(
-        messageDelta(e.item_id, e.content_index, { type: "text", text: { value: e.delta, annotations: [] } }),
-      );
-    } else if (e.type === "message_done") {
-      m.done = true;
-      const done = { ...openingMessage(run, e.item_id, Date.now()), status: "completed", content: e.content };
-      await write({
-        event: "thread.message.completed",
-        data: { ...done, completed_at: Math.floor(Date.now() / 1000) },
-      });
-    }
-  };
-  try {
-    await deps.upstream.follow(responseId, signal, onEvent);
-    return true;
-  } catch (err) {
-    if (!signal.aborted)
-      log("info", "cannot relay the response's stream; following the run only", errorFields(err));
-    return false;
-  }
-}
-
-/** A relayed answer whose stream broke off is finished from the run's record: the rest of its text. */
-async function finishLiveAnswer(run: RunRecord, live: Live, write: Write) {
-  const answer = outputMessage(run);
-  const m = answer ? live.get(answer.id) : undefined;
-  if (!answer || !m || m.done) return;
-  m.done = true;
-  const full = answer.content.map((p) => (p.type === "text" ? p.text.value : "")).join("");
-  const rest = full.startsWith(m.text) ? full.slice(m.text.length) : "";
-  if (rest) await write(messageDelta(answer.id, 0, { type: "text", text: { value: rest, annotations: [] } }));
-  await write(messageEnd(answer));
-}
+/** What makes a re-read worth doing soon again: the run's status, response, round or steps moved. */
+const changeOf = (run: RunRecord) =>
+  [
+    run.status,
+    run.upstream.response_id,
+    run.upstream.response_status,
+    run.tool_rounds,
+    run.steps.length,
+  ].join("|");

@@ -16,9 +16,10 @@ import {
   submitToolOutputs,
 } from "../../commands/runs";
 import { assertRunTargetAllowed } from "../../commands/thread-access";
+import { checkModel } from "../../commands/models";
 import { checkTools } from "../../commands/tools";
 import type { Config } from "../../config";
-import { presentRun, presentStep } from "../../engine/present";
+import { presentAssistantsRun, presentStep } from "../../engine/present";
 import { alreadyEmitted, type StreamEvent } from "../../engine/stream-events";
 import { notFound } from "../../errors";
 import type { AuthedEnv } from "../../security/auth";
@@ -60,25 +61,27 @@ export const runs = new Hono<AuthedEnv>()
   .get("/:thread/runs", async (c) => {
     const q = parseQuery(c, ListQuery);
     const page = await listThreadRuns(c.var.deps, c.var.principal, c.req.param("thread"), q);
-    return c.json({ ...page, data: page.data.map(presentRun) });
+    return c.json({ ...page, data: page.data.map(presentAssistantsRun) });
   })
   .get("/:thread/runs/:run", async (c) => {
     const { run } = await runOf(c);
-    return c.json(presentRun(run), 200, { "openai-poll-after-ms": String(POLL_AFTER_MS) });
+    return c.json(presentAssistantsRun(run), 200, { "openai-poll-after-ms": String(POLL_AFTER_MS) });
   })
   .post("/:thread/runs/:run", async (c) => {
     const { run } = await runOf(c);
     const body = await parseBody(c, ModifyMetadata);
-    return c.json(presentRun(await setRunMetadata(c.var.deps, run, body.metadata)));
+    return c.json(presentAssistantsRun(await setRunMetadata(c.var.deps, run, body.metadata)));
   })
   .post("/:thread/runs/:run/cancel", async (c) =>
-    c.json(presentRun(await cancelRun(c.var.deps, c.var.principal, c.req.param("run"), scopeOf(c)))),
+    c.json(
+      presentAssistantsRun(await cancelRun(c.var.deps, c.var.principal, c.req.param("run"), scopeOf(c))),
+    ),
   )
   .post("/:thread/runs/:run/submit_tool_outputs", async (c) => {
     const { deps, principal } = c.var;
     const body = await parseBody(c, SubmitToolOutputs);
     const next = await submitToolOutputs(deps, principal, c.req.param("run"), body.tool_outputs, scopeOf(c));
-    if (!body.stream) return c.json(presentRun(next));
+    if (!body.stream) return c.json(presentAssistantsRun(next));
     return runStream(c, deps, next, { first: [], emitted: alreadyEmitted(next) });
   })
   .get("/:thread/runs/:run/steps", async (c) => {
@@ -113,10 +116,10 @@ async function createRun(
     allowedAssistants: principal.assistantIds,
   });
   const headers: Record<string, string> = accepted.replayed ? { "idempotent-replayed": "true" } : {};
-  if (!body.stream) return c.json(presentRun(accepted.run), 200, headers);
+  if (!body.stream) return c.json(presentAssistantsRun(accepted.run), 200, headers);
   const first: StreamEvent[] = [
     ...(accepted.thread ? [{ event: "thread.created", data: presentThread(accepted.thread) }] : []),
-    { event: "thread.run.created", data: presentRun(accepted.run) },
+    { event: "thread.run.created", data: presentAssistantsRun(accepted.run) },
   ];
   return runStream(c, deps, accepted.run, { first, emitted: new Set() });
 }
@@ -128,6 +131,7 @@ function intakeRequest(
   parts: Pick<IntakeRequest, "thread" | "messages" | "callback">,
 ): Omit<IntakeRequest, "idempotency" | "tenant"> {
   const opt = <T>(v: T | null | undefined) => v ?? undefined;
+  checkModel(config, body.model);
   return {
     ...parts,
     assistantId: body.assistant_id,

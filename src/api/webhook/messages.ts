@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { callbackFor } from "../../commands/callback";
 import { acceptRun, type ThreadTarget } from "../../commands/intake";
+import { checkModel } from "../../commands/models";
 import { assertRunTargetAllowed } from "../../commands/thread-access";
 import { checkTools } from "../../commands/tools";
 import { presentRun } from "../../engine/present";
@@ -57,6 +58,7 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
   const { config } = deps;
   const text = await c.req.text();
   const body = parse(MessageRequest, parseJsonText(text));
+  checkModel(config, body.model);
   const callback = await callbackFor(deps, principal.tenant, body.callback_url, body.callback_headers);
   const thread: ThreadTarget = body.thread_id
     ? { kind: "id", threadId: body.thread_id }
