@@ -312,7 +312,7 @@ function toAnnotations(list: OpenAI.Responses.ResponseOutputText["annotations"])
   return out;
 }
 
-async function translate<T>(fn: () => Promise<T>): Promise<T> {
+export async function translate<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -320,7 +320,7 @@ async function translate<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function toUpstreamError(err: unknown): UpstreamError {
+export function toUpstreamError(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (err instanceof OpenAI.APIConnectionError || !(err instanceof OpenAI.APIError)) {
     const message = err instanceof Error ? err.message : String(err);

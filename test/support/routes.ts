@@ -14,6 +14,11 @@ export interface TenantIds {
   message: string;
   key: string;
   callbackUrl: string;
+  /** One of the tenant's files, in `vectorStore`. */
+  file: string;
+  vectorStore: string;
+  /** A file batch of `vectorStore`. */
+  batch: string;
 }
 
 export interface RouteCase {
@@ -37,6 +42,9 @@ const PLACEHOLDER_IDS: TenantIds = {
   message: "{message}",
   key: "{key}",
   callbackUrl: "{callback}",
+  file: "{file}",
+  vectorStore: "{vector_store}",
+  batch: "{batch}",
 };
 
 const message = (ids: TenantIds, extra: Record<string, unknown> = {}) => ({
@@ -184,7 +192,86 @@ export const ROUTES: RouteCase[] = [
     role: "admin",
     namesObject: false,
   },
+  // Files and vector stores.
+  {
+    method: "POST",
+    path: () => "/v1/files",
+    body: () => ({ purpose: "assistants" }),
+    role: "member",
+    namesObject: false,
+  },
+  { method: "GET", path: () => "/v1/files", role: "member", namesObject: false },
+  { method: "GET", path: (i) => `/v1/files/${i.file}`, role: "member", namesObject: true },
+  { method: "GET", path: (i) => `/v1/files/${i.file}/content`, role: "member", namesObject: true },
+  {
+    method: "POST",
+    path: () => "/v1/vector_stores",
+    body: () => ({ name: "kb" }),
+    role: "member",
+    namesObject: false,
+  },
+  { method: "GET", path: () => "/v1/vector_stores", role: "member", namesObject: false },
+  { method: "GET", path: (i) => `/v1/vector_stores/${i.vectorStore}`, role: "member", namesObject: true },
+  {
+    method: "POST",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}`,
+    body: () => ({ metadata: { k: "v" } }),
+    role: "member",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/files`,
+    body: (i) => ({ file_id: i.file }),
+    role: "member",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/files`,
+    role: "member",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/files/${i.file}`,
+    role: "member",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/file_batches`,
+    body: (i) => ({ file_ids: [i.file] }),
+    role: "member",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/file_batches/${i.batch}`,
+    role: "member",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/file_batches/${i.batch}/files`,
+    role: "member",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/file_batches/${i.batch}/cancel`,
+    role: "member",
+    namesObject: true,
+  },
   // Destructive ones last: the role test runs the table in order.
+  {
+    method: "DELETE",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/files/${i.file}`,
+    role: "member",
+    namesObject: true,
+  },
+  { method: "DELETE", path: (i) => `/v1/vector_stores/${i.vectorStore}`, role: "member", namesObject: true },
+  { method: "DELETE", path: (i) => `/v1/files/${i.file}`, role: "member", namesObject: true },
   { method: "DELETE", path: (i) => `/v1/conversations/${i.conversation}`, role: "member", namesObject: true },
   {
     method: "DELETE",

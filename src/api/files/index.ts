@@ -1,0 +1,10 @@
+/**
+ * Files and vector stores (mounted at /v1), for both front doors: the Assistants SDK's
+ * `openai.files` / `openai.vectorStores` and the webhook API's attachments use the same records.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../../deps";
+import { files } from "./files";
+import { vectorStores } from "./vector-stores";
+
+export const filesApi = new Hono<AppEnv>().route("/files", files).route("/vector_stores", vectorStores);
