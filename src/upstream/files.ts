@@ -42,7 +42,12 @@ export interface FilesUpstream {
     contentType: string,
     length: number | null,
   ): Promise<UpstreamFile>;
-  upload(bytes: Uint8Array<ArrayBuffer>, filename: string, purpose: string, type: string): Promise<UpstreamFile>;
+  upload(
+    bytes: Uint8Array<ArrayBuffer>,
+    filename: string,
+    purpose: string,
+    type: string,
+  ): Promise<UpstreamFile>;
   deleteFile(id: string): Promise<void>;
   /** The file's bytes as OpenAI serves them (a streaming Response). */
   fileContent(id: string): Promise<Response>;
