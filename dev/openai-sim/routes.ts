@@ -106,5 +106,7 @@ export function simResponseInfo(record: ResponseRecord): Record<string, unknown>
     events: record.events.length,
     script: record.plan.script,
     metadata: record.params.metadata ?? {},
+    input: record.input,
+    tools: record.params.tools ?? [],
   };
 }

@@ -5,11 +5,13 @@ import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/p
 import { newId } from "../store/ids";
 import type { ListPage, ListParams } from "../store/list";
 import type { AssistantRecord, AssistantStore } from "../store/records";
+import { checkFileRefs, resolveToolResources, type ToolResourcesInput } from "./file-refs";
 import { checkTools, type ToolInput } from "./tools";
+import type { VectorStoreDeps } from "./vector-stores";
 
 export type { AssistantRecord };
 
-export interface AssistantDeps {
+export interface AssistantDeps extends Omit<VectorStoreDeps, "now"> {
   assistants: Pick<AssistantStore, "get" | "put" | "delete" | "list">;
   config: { devMode: boolean };
   now: () => number;
@@ -23,7 +25,7 @@ export interface AssistantFields {
   instructions?: string | null | undefined;
   tools?: ToolInput[] | undefined;
   tool_errors?: "continue" | "fail" | undefined;
-  tool_resources?: Record<string, unknown> | null | undefined;
+  tool_resources?: ToolResourcesInput | null | undefined;
   metadata?: Record<string, string> | null | undefined;
   temperature?: number | null | undefined;
   top_p?: number | null | undefined;
@@ -37,16 +39,19 @@ export async function createAssistant(
   body: AssistantFields & { model: string },
 ): Promise<AssistantRecord> {
   const now = deps.now();
+  const id = newId("asst");
+  const tools = checkTools(body.tools ?? [], deps.config.devMode);
+  await checkFileRefs(deps, tenant, { tools });
   const record: AssistantRecord = {
-    id: newId("asst"),
+    id,
     object: "assistant",
     created_at: Math.floor(now / 1000),
     name: body.name ?? null,
     description: body.description ?? null,
     model: body.model,
     instructions: body.instructions ?? null,
-    tools: checkTools(body.tools ?? [], deps.config.devMode),
-    tool_resources: body.tool_resources ?? {},
+    tools,
+    tool_resources: await resolveToolResources(deps, tenant, body.tool_resources, { assistant_id: id }),
     metadata: body.metadata ?? {},
     temperature: body.temperature ?? 1,
     top_p: body.top_p ?? 1,
@@ -92,7 +97,14 @@ export async function modifyAssistant(
   const defined: Record<string, unknown> = Object.fromEntries(
     Object.entries(body).filter(([, v]) => v !== undefined),
   );
-  if (body.tools) defined.tools = checkTools(body.tools, deps.config.devMode);
+  if (body.tools) {
+    defined.tools = checkTools(body.tools, deps.config.devMode);
+    await checkFileRefs(deps, tenant, { tools: defined.tools as AssistantRecord["tools"] });
+  }
+  if (body.tool_resources !== undefined)
+    defined.tool_resources = await resolveToolResources(deps, tenant, body.tool_resources, {
+      assistant_id: current.id,
+    });
   const next = { ...current, ...defined, metadata: body.metadata ?? current.metadata } as AssistantRecord;
   await deps.assistants.put(tenant, next, null);
   return next;

@@ -9,6 +9,7 @@ import { errorFields, log } from "../log";
 import type { FileRecord, FileStore } from "../store/files";
 import type { ListPage, ListParams } from "../store/list";
 import type { FilesUpstream, UpstreamFile } from "../upstream/files";
+import { checkFileLink } from "../delivery/file-links";
 import { fromUpstream, upstreamCall } from "./upstream-errors";
 
 export type { FileRecord };
@@ -54,6 +55,8 @@ export const extensionOf = (name: string) => {
 };
 export const mimeOf = (name: string) => MIME[extensionOf(name)] ?? "application/octet-stream";
 export const isImage = (name: string) => IMAGE_TYPES.has(extensionOf(name));
+/** A file type the Assistants tools (file_search, code interpreter) read. */
+export const isAssistantsFile = (name: string) => ASSISTANTS_TYPES.has(extensionOf(name));
 
 export const fileNotFound = (id: string, param = "file_id") => notFound("file", id, param);
 
@@ -140,7 +143,7 @@ function checkUpload(f: UpstreamFile, limit: number): ApiError | null {
 
 /** Make an upstream file the tenant's: its record, shown with `purpose` (generated: `assistants_output`). */
 export async function registerFile(
-  deps: Pick<FileDeps, "files" | "now">,
+  deps: { files: Pick<FileStore, "put">; now: () => number },
   tenant: string,
   f: UpstreamFile,
   opts: { runId: string | null; purpose: string },
@@ -239,4 +242,29 @@ export async function fileContent(deps: FileDeps, tenant: string, id: string): P
   const length = upstream.headers.get("content-length");
   if (length) headers.set("content-length", length);
   return new Response(upstream.body, { status: 200, headers });
+}
+
+/**
+ * A signed download link (a callback's `download_url`): no API key, the signature and expiry are
+ * the credential. Expired → 403 `download_link_expired`; not signed by the tenant → 403
+ * `invalid_signature`, the same for an unknown tenant or file.
+ */
+export async function downloadByLink(
+  deps: FileDeps & { webhookSecrets: (tenant: string) => Promise<string[]> },
+  link: { fileId: string; tenant: string; expires: number; signature: string },
+): Promise<Response> {
+  const verdict = await checkFileLink({
+    ...link,
+    secrets: await deps.webhookSecrets(link.tenant),
+    nowMs: deps.now(),
+  });
+  if (verdict === "expired")
+    throw new ApiError(
+      403,
+      "download_link_expired",
+      "This download link has expired; ask for the run again.",
+    );
+  if (verdict === "invalid" || !(await deps.files.get(link.tenant, link.fileId)))
+    throw new ApiError(403, "invalid_signature", "This download link is not valid.");
+  return fileContent(deps, link.tenant, link.fileId);
 }

@@ -74,7 +74,7 @@ export async function ownedStore(
 
 /** Every id must be one of the tenant's stores: the first that is not answers 404. */
 export async function requireStores(
-  deps: Pick<VectorStoreDeps, "vectorStores">,
+  deps: { vectorStores: Pick<VectorStoreStore, "many"> },
   tenant: string,
   ids: readonly string[],
   param: (index: number) => string,

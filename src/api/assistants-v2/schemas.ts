@@ -14,6 +14,7 @@ import {
   Temperature,
   TimeoutS,
   ToolChoice,
+  ToolResources as ToolResourcesBody,
   Tools,
   TopP,
 } from "../schemas";
@@ -26,7 +27,7 @@ export const ModifyAssistant = z.strictObject({
   instructions: LongText.nullable().optional(),
   tools: Tools.optional(),
   tool_errors: z.enum(["continue", "fail"]).optional(),
-  tool_resources: z.record(z.string(), z.unknown()).nullable().optional(),
+  tool_resources: ToolResourcesBody.nullable().optional(),
   metadata: Metadata.nullable().optional(),
   temperature: Temperature.nullable().optional(),
   top_p: TopP.nullable().optional(),
@@ -64,7 +65,7 @@ export const CreateMessage = z.strictObject({
   metadata: Metadata.nullable().optional(),
 });
 
-const ToolResources = z.record(z.string(), z.unknown()).nullable().optional();
+const ToolResources = ToolResourcesBody.nullable().optional();
 
 export const CreateThread = z.strictObject({
   messages: z.array(CreateMessage).max(32).optional(),

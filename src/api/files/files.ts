@@ -3,10 +3,24 @@
  * each file the uploading tenant's alone.
  */
 import { Hono } from "hono";
-import { deleteFile, fileContent, getFile, listFiles, presentFile, uploadFile } from "../../commands/files";
+import {
+  deleteFile,
+  downloadByLink,
+  fileContent,
+  getFile,
+  listFiles,
+  presentFile,
+  uploadFile,
+} from "../../commands/files";
 import { type AuthedEnv, requireKey } from "../../security/auth";
 import { parseQuery } from "../validate";
-import { FileListQuery } from "./schemas";
+import { DownloadQuery, FileListQuery } from "./schemas";
+
+/** `GET /v1/files/{id}/download?tenant&expires&signature`: a callback's signed link, no API key. */
+export const downloads = new Hono<AuthedEnv>().get("/:id/download", async (c) => {
+  const q = parseQuery(c, DownloadQuery);
+  return downloadByLink(c.var.deps, { fileId: c.req.param("id"), ...q });
+});
 
 export const files = new Hono<AuthedEnv>()
   .use("*", requireKey)

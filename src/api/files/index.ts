@@ -4,7 +4,11 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../../deps";
-import { files } from "./files";
+import { downloads, files } from "./files";
 import { vectorStores } from "./vector-stores";
 
-export const filesApi = new Hono<AppEnv>().route("/files", files).route("/vector_stores", vectorStores);
+// Signed download links first: they need no API key (the files group requires one).
+export const filesApi = new Hono<AppEnv>()
+  .route("/files", downloads)
+  .route("/files", files)
+  .route("/vector_stores", vectorStores);

@@ -54,3 +54,9 @@ export const CreateFileBatch = z.strictObject({
 export const StoreFilesQuery = ListQuery.extend({
   filter: z.enum(["in_progress", "completed", "failed", "cancelled"]).optional(),
 });
+
+export const DownloadQuery = z.object({
+  tenant: z.string().min(1).max(64),
+  expires: z.coerce.number().int().min(0),
+  signature: z.string().min(1).max(128),
+});

@@ -2,11 +2,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { callbackFor } from "../../commands/callback";
+import { splitAttachments } from "../../commands/file-refs";
 import { acceptRun } from "../../commands/intake";
 import { checkTools } from "../../commands/tools";
 import { presentRun } from "../../engine/present";
 import { type AuthedEnv, requireKey } from "../../security/auth";
 import {
+  AttachmentTools,
   CallbackUrl,
   ConversationKey,
   Id,
@@ -24,6 +26,17 @@ import {
 import { idempotencyOf, parse, parseJsonText } from "../validate";
 
 const TextPart = z.strictObject({ type: z.enum(["text", "input_text"]), text: LongText.min(1) });
+
+/** A file for the run's tools (default: file_search), by id or by URL (fetched before the run starts). */
+const Tools_ = AttachmentTools.default([{ type: "file_search" }]);
+const MessageAttachment = z.union([
+  z.strictObject({ file_id: Id, tools: Tools_ }),
+  z.strictObject({
+    url: z.string().min(1).max(2048),
+    filename: z.string().min(1).max(256).optional(),
+    tools: Tools_,
+  }),
+]);
 
 const MessageRequest = z
   .strictObject({
@@ -45,6 +58,7 @@ const MessageRequest = z
     tool_choice: ToolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
     response_format: ResponseFormat.optional(),
+    attachments: z.array(MessageAttachment).max(10).optional(),
   })
   .refine((b) => !(b.thread_id && b.conversation), {
     message: "give thread_id or conversation, not both",
@@ -55,7 +69,8 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
   const { deps, principal } = c.var;
   const { config } = deps;
   const text = await c.req.text();
-  const body = parse(MessageRequest, parseJsonText(text));
+  const { attachments: attached, ...body } = parse(MessageRequest, parseJsonText(text));
+  const { attachments, urls } = splitAttachments(attached ?? [], config.devMode);
   const callback = await callbackFor(deps, principal.tenant, body.callback_url, body.callback_headers);
   const { run, replayed } = await acceptRun(deps, {
     tenant: principal.tenant,
@@ -69,8 +84,10 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
       {
         role: "user",
         content: typeof body.input === "string" ? body.input : body.input.map((p) => p.text).join("\n"),
+        ...(attachments.length > 0 ? { attachments } : {}),
       },
     ],
+    attachmentUrls: urls,
     overrides: { ...body, tools: body.tools ? checkTools(body.tools, config.devMode) : undefined },
     callback,
     timeoutS: body.timeout_s ?? config.runTimeoutS,
