@@ -59,6 +59,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   MAX_UPLOAD_BYTES: int(1, 512 * MIB).default(512 * MIB),
   ATTACHMENT_MAX_BYTES: int(1, 100 * MIB).default(32 * MIB),
+  ATTACHMENT_TIMEOUT_MS: int(100, 60_000).default(20_000),
   FILE_LINK_TTL_S: int(60, 30 * 86_400).default(86_400),
 });
 
@@ -97,6 +98,8 @@ export interface Config {
     maxUploadBytes: number;
     /** Largest file fetched from a webhook-API attachment URL (read into memory, then uploaded). */
     attachmentMaxBytes: number;
+    /** How long fetching one attachment URL may take. */
+    attachmentTimeoutMs: number;
     /** How long a callback's `download_url` works. */
     linkTtlS: number;
   };
@@ -200,6 +203,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     files: {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
+      attachmentTimeoutMs: e.ATTACHMENT_TIMEOUT_MS,
       linkTtlS: e.FILE_LINK_TTL_S,
     },
   };

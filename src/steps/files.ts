@@ -16,9 +16,6 @@ import type { ThreadStore } from "../store/records";
 import type { FilesUpstream } from "../upstream/files";
 import { UpstreamError } from "../upstream/openai";
 
-/** How long fetching one URL attachment may take. */
-const ATTACHMENT_TIMEOUT_MS = 20_000;
-
 export interface FileStepDeps {
   config: Pick<Config, "devMode" | "files">;
   threads: Pick<ThreadStore, "get" | "setFilesStore">;
@@ -60,7 +57,7 @@ async function fetchAttachment(deps: FileStepDeps, run: RunRecord, index: number
   if (!attachment) return run;
   const fetched = await fetchFile(attachment.url, {
     maxBytes: deps.config.files.attachmentMaxBytes,
-    timeoutMs: ATTACHMENT_TIMEOUT_MS,
+    timeoutMs: deps.config.files.attachmentTimeoutMs,
     policy: { devMode: deps.config.devMode },
     filename: attachment.filename,
   });

@@ -28,13 +28,13 @@ import { idempotencyOf, parse, parseJsonText } from "../validate";
 const TextPart = z.strictObject({ type: z.enum(["text", "input_text"]), text: LongText.min(1) });
 
 /** A file for the run's tools (default: file_search), by id or by URL (fetched before the run starts). */
-const Tools_ = AttachmentTools.default([{ type: "file_search" }]);
+const ForTools = AttachmentTools.default([{ type: "file_search" }]);
 const MessageAttachment = z.union([
-  z.strictObject({ file_id: Id, tools: Tools_ }),
+  z.strictObject({ file_id: Id, tools: ForTools }),
   z.strictObject({
     url: z.string().min(1).max(2048),
     filename: z.string().min(1).max(256).optional(),
-    tools: Tools_,
+    tools: ForTools,
   }),
 ]);
 
