@@ -105,6 +105,8 @@ const FunctionTool = z.strictObject({
 
 export const Tool = z.union([
   z.strictObject({ type: z.literal("code_interpreter") }),
+  // Assistants v1: the `retrieval` tool is file_search (commands/tools.ts maps it).
+  z.strictObject({ type: z.literal("retrieval") }),
   z.strictObject({
     type: z.literal("file_search"),
     file_search: z

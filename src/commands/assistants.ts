@@ -7,6 +7,7 @@ import type { ListPage, ListParams } from "../store/list";
 import type { AssistantRecord, AssistantStore } from "../store/records";
 import { checkFileRefs, resolveToolResources, type ToolResourcesInput } from "./file-refs";
 import { checkTools, type ToolInput } from "./tools";
+import { v1Resources } from "./v1-files";
 import type { VectorStoreDeps } from "./vector-stores";
 
 export type { AssistantRecord };
@@ -31,6 +32,8 @@ export interface AssistantFields {
   top_p?: number | null | undefined;
   response_format?: ResponseFormat | undefined;
   reasoning_effort?: string | null | undefined;
+  /** Assistants v1: files for its code_interpreter and retrieval tools (v1-files.ts). */
+  file_ids?: string[] | undefined;
 }
 
 export async function createAssistant(
@@ -59,13 +62,17 @@ export async function createAssistant(
     reasoning_effort: body.reasoning_effort ?? null,
     tool_errors: body.tool_errors ?? "continue",
   };
+  if (body.file_ids) {
+    record.tool_resources = await v1Resources(deps, tenant, record, body.file_ids);
+    (record as AssistantRecord & { file_ids?: string[] }).file_ids = body.file_ids;
+  }
   await deps.assistants.put(tenant, record, now);
   return record;
 }
 
 /** The tenant's assistant (404 otherwise), if the key may use it (403 otherwise). */
 export async function loadAssistant(
-  deps: Pick<AssistantDeps, "assistants">,
+  deps: { assistants: Pick<AssistantStore, "get"> },
   principal: Principal,
   id: string,
 ): Promise<AssistantRecord> {
@@ -106,6 +113,7 @@ export async function modifyAssistant(
       assistant_id: current.id,
     });
   const next = { ...current, ...defined, metadata: body.metadata ?? current.metadata } as AssistantRecord;
+  if (body.file_ids) next.tool_resources = await v1Resources(deps, tenant, next, body.file_ids);
   await deps.assistants.put(tenant, next, null);
   return next;
 }

@@ -19,6 +19,7 @@ export interface FileRefDeps {
 interface MessageRefs {
   content: ContentInput;
   attachments?: Attachment[] | null | undefined;
+  file_ids?: string[] | null | undefined;
 }
 
 /** Check every file id in messages (attachments, `image_file` parts) and every store id on tools. */
@@ -32,6 +33,7 @@ export async function checkFileRefs(
     messages.length === 1 && !refs.messagesParam ? rest : `${refs.messagesParam ?? "messages"}.${i}.${rest}`;
   const fileRefs = messages.flatMap((m, i) => [
     ...(m.attachments ?? []).map((a, j) => ({ id: a.file_id, param: at(i, `attachments.${j}.file_id`) })),
+    ...(m.file_ids ?? []).map((id, j) => ({ id, param: at(i, `file_ids.${j}`) })),
     ...(typeof m.content === "string" ? [] : m.content).flatMap((p, k) =>
       p.type === "image_file"
         ? [{ id: p.image_file.file_id, param: at(i, `content.${k}.image_file.file_id`) }]

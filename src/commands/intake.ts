@@ -38,6 +38,8 @@ export interface NewMessage {
   content: ContentInput;
   attachments?: MessageRecord["attachments"] | undefined;
   metadata?: Record<string, string> | null | undefined;
+  /** v1 form (see engine/files.ts). */
+  file_ids?: string[] | null | undefined;
 }
 
 export interface IntakeRequest {
@@ -114,7 +116,7 @@ export async function acceptRun(
       now,
       files: runFilesFor({
         assistantResources: assistant.tool_resources,
-        attachments: [...held, ...newMessages].map((m) => m.attachments),
+        messages: [...held, ...newMessages],
         urls: req.attachmentUrls ?? [],
         tools: req.overrides.tools ?? assistant.tools,
       }),

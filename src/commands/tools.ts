@@ -18,6 +18,7 @@ export interface ToolInput {
 export function checkTools(tools: readonly ToolInput[], devMode: boolean, param = "tools"): ToolDef[] {
   const names = new Set<string>();
   return tools.map((t, i) => {
+    if (t.type === "retrieval") return { type: "file_search" } as ToolDef; // Assistants v1
     if (t.type !== "function" || !t.function) return t as unknown as ToolDef;
     if (names.has(t.function.name)) {
       throw new ApiError(

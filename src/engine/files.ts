@@ -5,7 +5,7 @@
  * and the code interpreter's files to collect after the last one (copied out of its container,
  * shown as `image_file` parts and `file_path` annotations with the copies' ids).
  */
-import type { Attachment } from "./messages";
+import type { MessageRecord } from "./messages";
 import type {
   GeneratedFile,
   OutputPart,
@@ -50,12 +50,19 @@ export const toolStoreIds = (tools: readonly ToolDef[]) =>
  */
 export function runFilesFor(input: {
   assistantResources: unknown;
-  attachments: (Attachment[] | null)[];
+  messages: Pick<MessageRecord, "attachments" | "file_ids">[];
   urls: UrlAttachment[];
   tools: ToolDef[];
 }): { toolResources: RunToolResources; files: RunFiles | null; tools: ToolDef[] } | undefined {
   const own = resourcesOf(input.assistantResources);
-  const attached = input.attachments.flatMap((a) => a ?? []);
+  // v1 `file_ids` on a message: for whichever hosted tools the run has.
+  const v1Tools = (["file_search", "code_interpreter"] as const)
+    .filter((t) => hasTool(input.tools, t))
+    .map((type) => ({ type }));
+  const attached = input.messages.flatMap((m) => [
+    ...(m.attachments ?? []),
+    ...(m.file_ids ?? []).map((file_id) => ({ file_id, tools: v1Tools })),
+  ]);
   const by = (tool: string) =>
     attached.filter((a) => a.tools.some((t) => t.type === tool)).map((a) => a.file_id);
   const searchIds = unique(by("file_search"));

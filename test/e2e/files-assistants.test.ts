@@ -317,3 +317,95 @@ describe("ownership", () => {
     ).toMatchObject(fileGone);
   });
 });
+
+describe("Assistants v1 forms", () => {
+  const v1 = (method: string, path: string, body?: unknown) =>
+    e2e.api(method, path, body, { "OpenAI-Beta": "assistants=v1" });
+
+  it("file_ids + the retrieval tool on an assistant: file_search over a store of those files", async () => {
+    const doc = await client.files.create({
+      file: await file("handbook.md", "Holidays start on the first Monday."),
+      purpose: "assistants",
+    });
+    const created = await v1("POST", "/v1/assistants", {
+      model: "gpt-sim",
+      tools: [{ type: "retrieval" }],
+      file_ids: [doc.id],
+    });
+    expect(created.status).toBe(200);
+    expect(created.body.tools).toEqual([{ type: "file_search" }]);
+    expect(created.body.file_ids).toEqual([doc.id]);
+    const [store] = created.body.tool_resources.file_search.vector_store_ids;
+    expect((await client.vectorStores.files.list(store)).data.map((f) => f.id)).toEqual([doc.id]);
+    const run = await client.beta.threads.createAndRunPoll(
+      {
+        assistant_id: created.body.id,
+        thread: { messages: [{ role: "user", content: "When do holidays start?" }] },
+      },
+      POLL,
+    );
+    expect(run.status).toBe("completed");
+    expect(textOf(await lastReply(run.thread_id))).toBe(
+      'According to handbook.md: "Holidays start on the first Monday."',
+    );
+  });
+
+  it("/v1/assistants/{id}/files attaches, lists, retrieves and detaches files", async () => {
+    const a = await v1("POST", "/v1/assistants", {
+      model: "gpt-sim",
+      tools: [{ type: "code_interpreter" }, { type: "retrieval" }],
+    });
+    const one = await client.files.create({ file: await file("one.txt", "first"), purpose: "assistants" });
+    const two = await client.files.create({ file: await file("two.txt", "second"), purpose: "assistants" });
+    for (const f of [one, two]) {
+      const attached = await v1("POST", `/v1/assistants/${a.body.id}/files`, { file_id: f.id });
+      expect(attached.body).toEqual({
+        id: f.id,
+        object: "assistant.file",
+        created_at: f.created_at,
+        assistant_id: a.body.id,
+      });
+    }
+    const list = await v1("GET", `/v1/assistants/${a.body.id}/files?order=asc`);
+    expect(list.body.data.map((f: any) => f.id)).toEqual([one.id, two.id]);
+    expect((await v1("GET", `/v1/assistants/${a.body.id}/files/${two.id}`)).body.object).toBe(
+      "assistant.file",
+    );
+    let assistant = (await v1("GET", `/v1/assistants/${a.body.id}`)).body;
+    expect(assistant.tool_resources.code_interpreter.file_ids).toEqual([one.id, two.id]);
+    const store = assistant.tool_resources.file_search.vector_store_ids[0];
+    expect((await client.vectorStores.files.list(store)).data.map((f) => f.id).sort()).toEqual(
+      [one.id, two.id].sort(),
+    );
+    expect((await v1("DELETE", `/v1/assistants/${a.body.id}/files/${one.id}`)).body).toEqual({
+      id: one.id,
+      object: "assistant.file.deleted",
+      deleted: true,
+    });
+    assistant = (await v1("GET", `/v1/assistants/${a.body.id}`)).body;
+    expect(assistant.file_ids).toEqual([two.id]);
+    expect(assistant.tool_resources.code_interpreter.file_ids).toEqual([two.id]);
+    expect((await client.vectorStores.files.list(store)).data.map((f) => f.id)).toEqual([two.id]);
+    expect((await v1("GET", `/v1/assistants/${a.body.id}/files/${one.id}`)).status).toBe(404);
+    // The file itself stays.
+    expect((await client.files.retrieve(one.id)).id).toBe(one.id);
+  });
+
+  it("file_ids on a message go to the run's code interpreter", async () => {
+    const a = await v1("POST", "/v1/assistants", { model: "gpt-sim", tools: [{ type: "code_interpreter" }] });
+    const csv = await client.files.create({ file: await file("v1.csv", "x,y\n"), purpose: "assistants" });
+    const thread = await client.beta.threads.create();
+    const m = await v1("POST", `/v1/threads/${thread.id}/messages`, {
+      role: "user",
+      content: 'Go #sim {"code_interpreter": {"files": ["out.csv"]}}',
+      file_ids: [csv.id],
+    });
+    expect(m.status).toBe(200);
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: a.body.id }, POLL);
+    expect(run.status).toBe("completed");
+    const [sent] = await sentFor(run.id);
+    expect(sent?.tools).toEqual([
+      { type: "code_interpreter", container: { type: "auto", file_ids: [csv.id] } },
+    ]);
+  });
+});

@@ -263,6 +263,27 @@ export const ROUTES: RouteCase[] = [
     role: "member",
     namesObject: true,
   },
+  // Assistants v1: an assistant's files.
+  {
+    method: "POST",
+    path: (i) => `/v1/assistants/${i.assistant}/files`,
+    body: (i) => ({ file_id: i.file }),
+    role: "editor",
+    namesObject: true,
+  },
+  { method: "GET", path: (i) => `/v1/assistants/${i.assistant}/files`, role: "member", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/assistants/${i.assistant}/files/${i.file}`,
+    role: "member",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/assistants/${i.assistant}/files/${i.file}`,
+    role: "editor",
+    namesObject: true,
+  },
   // Destructive ones last: the role test runs the table in order.
   {
     method: "DELETE",

@@ -33,6 +33,8 @@ export const ModifyAssistant = z.strictObject({
   top_p: TopP.nullable().optional(),
   response_format: ResponseFormat.optional(),
   reasoning_effort: z.string().max(16).nullable().optional(),
+  // Assistants v1: files for the assistant's code_interpreter and retrieval tools.
+  file_ids: z.array(Id).max(20).optional(),
 });
 export const CreateAssistant = ModifyAssistant.extend({ model: Model });
 
@@ -63,6 +65,8 @@ export const CreateMessage = z.strictObject({
   content: z.union([LongText.min(1), z.array(ContentPart).min(1).max(32)]),
   attachments: z.array(Attachment).max(20).nullable().optional(),
   metadata: Metadata.nullable().optional(),
+  // Assistants v1: files for the run's code_interpreter and retrieval tools.
+  file_ids: z.array(Id).max(10).optional(),
 });
 
 const ToolResources = ToolResourcesBody.nullable().optional();
