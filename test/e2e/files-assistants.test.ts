@@ -128,8 +128,9 @@ describe("code interpreter", () => {
 describe("message attachments", () => {
   it("file_search attachments go into a store made for the thread, reused, deleted with the thread", async () => {
     const assistant = await client.beta.assistants.create({ model: "gpt-sim" });
+    // Ingestion takes ~300 ms here: the run must wait for it, or it would not find the zebra.
     const first = await client.files.create({
-      file: await file("zebra.txt", "The zebra sleeps at noon."),
+      file: await file("zebra.txt", 'The zebra sleeps at noon.\n#sim {"ingest_delay_ms": 30000}'),
       purpose: "assistants",
     });
     const thread = await client.beta.threads.create();

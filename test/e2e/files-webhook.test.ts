@@ -10,6 +10,7 @@ import { type E2E, hookPath, startE2E } from "../support/e2e";
 import { uploadFile } from "../support/files";
 
 const MAX_ATTACHMENT = 4096;
+const MAX_UPLOAD = 8 * 1024 * 1024;
 let e2e: E2E;
 let files: http.Server;
 let filesUrl: string;
@@ -37,7 +38,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => files.listen(0, "127.0.0.1", resolve));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
   e2e = await startE2E({
-    workerVars: { ATTACHMENT_MAX_BYTES: String(MAX_ATTACHMENT), ATTACHMENT_TIMEOUT_MS: "1000" },
+    workerVars: {
+      ATTACHMENT_MAX_BYTES: String(MAX_ATTACHMENT),
+      ATTACHMENT_TIMEOUT_MS: "1000",
+      MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
+    },
   });
   assistantId = (await e2e.createAssistant()).id;
 });
@@ -203,5 +208,30 @@ describe("attachments by file id", () => {
         param: "attachments.0.file_id",
       });
     }
+  });
+});
+
+describe("uploads through the Worker", () => {
+  it("streams a file far over the 1 MiB JSON body limit, and refuses one over MAX_UPLOAD_BYTES with 413", async () => {
+    const send_ = (path: string, init: RequestInit) => fetch(`${e2e.worker}${path}`, init);
+    const key = e2e.stack.ready.apiKey as string;
+    const big = new Uint8Array(3 * 1024 * 1024).fill(97);
+    const uploaded = await uploadFile(send_, key, "big.txt", big, "user_data");
+    expect(uploaded.bytes).toBe(big.length);
+    const back = await fetch(`${e2e.worker}/v1/files/${uploaded.id}/content`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(Buffer.from(await back.arrayBuffer()).equals(Buffer.from(big))).toBe(true);
+    const form = new FormData();
+    form.set("purpose", "assistants");
+    form.set("file", new File([new Uint8Array(MAX_UPLOAD + 1)], "huge.txt"));
+    const r = await send_("/v1/files", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}` },
+      body: form,
+    });
+    const body = (await r.json()) as any;
+    expect([r.status, body.error.code]).toEqual([413, "file_too_large"]);
+    expect(body.error.message).toContain(String(MAX_UPLOAD));
   });
 });
