@@ -1,6 +1,8 @@
 /** Assistants: stored instructions, model and settings per tenant (Assistants v2 object shape). */
+import { resourcesOf } from "../engine/files";
 import type { ResponseFormat } from "../engine/types";
 import { notFound } from "../errors";
+import { errorFields, log } from "../log";
 import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
 import { newId } from "../store/ids";
 import type { ListPage, ListParams } from "../store/list";
@@ -8,7 +10,7 @@ import type { AssistantRecord, AssistantStore } from "../store/records";
 import { checkFileRefs, resolveToolResources, type ToolResourcesInput } from "./file-refs";
 import { checkTools, type ToolInput } from "./tools";
 import { v1Resources } from "./v1-files";
-import type { VectorStoreDeps } from "./vector-stores";
+import { ignore404, type VectorStoreDeps } from "./vector-stores";
 
 export type { AssistantRecord };
 
@@ -118,12 +120,28 @@ export async function modifyAssistant(
   return next;
 }
 
-export async function deleteAssistant(
-  deps: Pick<AssistantDeps, "assistants">,
-  principal: Principal,
-  id: string,
-) {
-  await loadAssistant(deps, principal, id);
+export async function deleteAssistant(deps: AssistantDeps, principal: Principal, id: string) {
+  const current = await loadAssistant(deps, principal, id);
   if (!(await deps.assistants.delete(principal.tenant, id))) throw notFound("assistant", id, "assistant_id");
+  await deleteStoresMadeFor(deps, principal.tenant, current);
   return { id, object: "assistant.deleted", deleted: true };
+}
+
+/** Stores threadhook made for the assistant (v1 `file_ids`, the `vector_stores` helper) go with it. */
+async function deleteStoresMadeFor(deps: AssistantDeps, tenant: string, a: AssistantRecord) {
+  const ids = resourcesOf(a.tool_resources).vector_store_ids;
+  const made = (await deps.vectorStores.many(tenant, ids)).filter(
+    (s) => s.made_for && "assistant_id" in s.made_for && s.made_for.assistant_id === a.id,
+  );
+  for (const store of made) {
+    try {
+      await deps.openaiFiles.deleteStore(store.id).catch(ignore404);
+      await deps.vectorStores.delete(tenant, store.id);
+    } catch (err) {
+      log("warn", "could not delete a deleted assistant's vector store", {
+        assistant_id: a.id,
+        ...errorFields(err),
+      });
+    }
+  }
 }

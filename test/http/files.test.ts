@@ -156,6 +156,27 @@ describe("vector stores", () => {
     });
   });
 
+  it("deleting a file takes it out of its stores (as OpenAI does); the vector_stores helper makes a store", async () => {
+    const f = await mine.files.create({ file: await file("gone.txt", "soon gone"), purpose: "assistants" });
+    const store = await mine.vectorStores.create({ file_ids: [f.id] });
+    expect((await mine.vectorStores.files.list(store.id)).data.map((x) => x.id)).toEqual([f.id]);
+    await mine.files.delete(f.id);
+    expect((await mine.vectorStores.files.list(store.id)).data).toEqual([]);
+
+    const doc = await mine.files.create({ file: await file("doc.txt", "text"), purpose: "assistants" });
+    const assistant = await mine.beta.assistants.create({
+      model: "gpt-sim",
+      tools: [{ type: "file_search" }],
+      tool_resources: { file_search: { vector_stores: [{ file_ids: [doc.id], metadata: { k: "v" } }] } },
+    });
+    const [made] = assistant.tool_resources?.file_search?.vector_store_ids ?? [];
+    expect(await mine.vectorStores.retrieve(made as string)).toMatchObject({ metadata: { k: "v" } });
+    expect((await mine.vectorStores.files.list(made as string)).data.map((x) => x.id)).toEqual([doc.id]);
+    // A store made for the assistant goes with it.
+    await mine.beta.assistants.delete(assistant.id);
+    expect(await refusal(mine.vectorStores.retrieve(made as string))).toMatchObject({ status: 404 });
+  });
+
   it("keeps stores per tenant and takes only the tenant's own files into them", async () => {
     const store = await mine.vectorStores.create({ name: "private" });
     const f = await mine.files.create({ file: await file("mine.txt", "x"), purpose: "assistants" });
