@@ -199,6 +199,17 @@ export function storesChecked(run: RunRecord, ready: boolean, now: number): RunR
   );
 }
 
+/** A tool round's response used code interpreter containers: remember them for the end. */
+export function noteContainers(run: RunRecord, containers: string[] | undefined): RunRecord {
+  if (!containers?.length) return run;
+  const files = run.files ?? { prep: null, collect: null, generated: [] };
+  return { ...run, files: { ...files, containers: unique([...(files.containers ?? []), ...containers]) } };
+}
+
+/** The containers whose files a finished answer waits for: this response's and earlier rounds'. */
+export const containersToCollect = (run: RunRecord, containers: string[] | undefined) =>
+  unique([...(run.files?.containers ?? []), ...(containers ?? [])]);
+
 /** A finished answer made in code interpreter containers: hold it while their files are copied out. */
 export function startCollect(
   run: RunRecord,

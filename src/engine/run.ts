@@ -7,6 +7,8 @@ import { queueEvent } from "./events";
 import {
   attachmentReady,
   collected,
+  containersToCollect,
+  noteContainers,
   searchFilesAdded,
   startCollect,
   storesChecked,
@@ -214,12 +216,14 @@ function onResponse(
     case "queued":
     case "in_progress":
       return next;
-    case "completed":
-      if (response.tool_calls.length > 0) return onToolCalls(next, response, now);
+    case "completed": {
+      if (response.tool_calls.length > 0)
+        return onToolCalls(noteContainers(next, response.containers), response, now);
       // Files its code interpreter made are copied out before the run completes (engine/files.ts).
-      if (response.containers?.length)
-        return startCollect(next, response.containers, response.message_id, response.content);
+      const containers = containersToCollect(next, response.containers);
+      if (containers.length > 0) return startCollect(next, containers, response.message_id, response.content);
       return complete(next, response, now);
+    }
     case "incomplete": {
       const reason = response.incomplete_reason ?? "unknown";
       const withOutput = {

@@ -284,4 +284,6 @@ export interface RunFiles {
   /** The finished answer, held while its containers' files are copied out (null: none). */
   collect: { containers: string[]; message_id: string | null; content: TextPart[] } | null;
   generated: GeneratedFile[];
+  /** Containers the code interpreter used in earlier tool rounds (their files are collected at the end too). */
+  containers?: string[];
 }

@@ -175,6 +175,37 @@ describe("collecting what the code interpreter made", () => {
   });
 });
 
+describe("containers of earlier tool rounds", () => {
+  it("are collected when the final answer comes, even if it used no container itself", () => {
+    const tools: ToolDef[] = [{ type: "function", function: { name: "f" } }, { type: "code_interpreter" }];
+    let run = newRun(T0, { overrides: { tools } });
+    run = transition(run, { type: "conversation_ready", conversation_id: "conv_1" }, T0);
+    const round = answer("", {
+      containers: ["cntr_1"],
+      tool_calls: [{ call_id: "call_1", name: "f", arguments: "{}" }],
+    });
+    run = transition(run, { type: "response_created", response: { ...round, status: "in_progress" } }, T0);
+    run = transition(run, { type: "response_observed", response: round }, T0 + 1);
+    expect(run.status).toBe("requires_action");
+    run = transition(
+      run,
+      { type: "tool_outputs_submitted", outputs: [{ tool_call_id: "call_1", output: "1" }] },
+      T0 + 2,
+    );
+    const final = answer("done", { id: "resp_2" });
+    run = transition(
+      run,
+      { type: "response_created", response: { ...final, status: "in_progress" } },
+      T0 + 3,
+    );
+    run = transition(run, { type: "response_observed", response: final }, T0 + 4);
+    expect(nextAction(run, T0 + 4)).toEqual({ type: "collect_files", containers: ["cntr_1"] });
+    run = transition(run, { type: "files_collected", files: [] }, T0 + 5);
+    expect(run.status).toBe("completed");
+    expect(run.output?.text).toBe("done");
+  });
+});
+
 describe("download links", () => {
   const secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
   const other = "whsec_ISEhISEhISEhISEhISEhISEhISEhISEhISEhISE=";
