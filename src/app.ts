@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
 import { assistantsV2Api } from "./api/assistants-v2";
+import { filesApi } from "./api/files";
 import { MAX_BODY_BYTES, MAX_STEP_BODY_BYTES } from "./api/limits";
 import { health } from "./api/system/health";
 import { openaiWebhook } from "./api/system/openai-webhook";
@@ -28,7 +29,11 @@ export function createApp(options: { deps?: DepsFactory } = {}) {
     if (config.ok) setLogLevel(config.config.logLevel);
     await next();
   });
-  app.use("/v1/*", limitBody(MAX_BODY_BYTES));
+  // File uploads are streamed through with their own limit (MAX_UPLOAD_BYTES, see api/files).
+  const jsonLimit = limitBody(MAX_BODY_BYTES);
+  app.use("/v1/*", (c, next) =>
+    c.req.method === "POST" && c.req.path === "/v1/files" ? next() : jsonLimit(c, next),
+  );
   // Step deliveries are small; a larger body is refused before it is read for verification.
   app.use("/internal/*", limitBody(MAX_STEP_BODY_BYTES));
   app.route("/", health);
@@ -37,6 +42,7 @@ export function createApp(options: { deps?: DepsFactory } = {}) {
   app.route("/v1", webhookApi);
   app.route("/v1", assistantsV2Api);
   app.route("/v1", adminApi);
+  app.route("/v1", filesApi);
   app.notFound(() => {
     throw new ApiError(404, "route_not_found", "No route matches this method and path.");
   });

@@ -13,6 +13,7 @@ const secret = z.string().trim().min(1, "must not be empty");
 const key = z.string().trim().min(MIN_SECRET_CHARS, `must be at least ${MIN_SECRET_CHARS} characters`);
 const whsec = z.string().regex(/^whsec_[A-Za-z0-9+/]{20,}={0,2}$/, "must look like whsec_<base64>");
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const MIB = 1024 * 1024;
 /** Model → USD per million input and output tokens, as JSON: `{"gpt-4.1":{"input":2,"output":8}}`. */
 const PriceTable = z.record(
   z.string().min(1).max(256),
@@ -65,6 +66,10 @@ const EnvSchema = z.object({
     .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, "must be a comma-separated list of seconds")
     .default("5,30,120,600,1800,3600,7200,14400,28800,86400"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  MAX_UPLOAD_BYTES: int(1, 512 * MIB).default(512 * MIB),
+  ATTACHMENT_MAX_BYTES: int(1, 100 * MIB).default(32 * MIB),
+  ATTACHMENT_TIMEOUT_MS: int(100, 60_000).default(20_000),
+  FILE_LINK_TTL_S: int(60, 30 * 86_400).default(86_400),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -103,6 +108,16 @@ export interface Config {
   /** Delay before each delivery retry, in seconds (the last one repeats). */
   deliveryBackoffS: number[];
   logLevel: RawEnv["LOG_LEVEL"];
+  files: {
+    /** Largest upload through `POST /v1/files` (OpenAI's own limit is 512 MB). */
+    maxUploadBytes: number;
+    /** Largest file fetched from a webhook-API attachment URL (read into memory, then uploaded). */
+    attachmentMaxBytes: number;
+    /** How long fetching one attachment URL may take. */
+    attachmentTimeoutMs: number;
+    /** How long a callback's `download_url` works. */
+    linkTtlS: number;
+  };
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -218,6 +233,12 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     deliveryRetries: e.DELIVERY_RETRIES,
     deliveryBackoffS: e.DELIVERY_BACKOFF_S.split(",").map(Number),
     logLevel: e.LOG_LEVEL,
+    files: {
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
+      attachmentTimeoutMs: e.ATTACHMENT_TIMEOUT_MS,
+      linkTtlS: e.FILE_LINK_TTL_S,
+    },
   };
 }
 

@@ -11,12 +11,14 @@
 import { signingSecrets } from "./commands/tenants";
 import { type Config, requireConfig, requireService } from "./config";
 import { createStepQueue, type StepQueue } from "./queue/steps";
+import { FileStore, VectorStoreStore } from "./store/files";
 import { MessageStore } from "./store/messages";
 import { AssistantStore, ThreadStore } from "./store/records";
 import { createRedis, type Redis } from "./store/redis";
 import { RunStore } from "./store/runs";
 import { ApiKeyStore, TenantStore } from "./store/tenants";
 import { UsageStore } from "./store/usage";
+import { createFilesUpstream, type FilesUpstream } from "./upstream/files";
 import { createUpstream, type Upstream } from "./upstream/openai";
 
 export interface Deps {
@@ -29,9 +31,15 @@ export interface Deps {
   readonly tenants: TenantStore;
   readonly apiKeys: ApiKeyStore;
   readonly usage: UsageStore;
+  readonly files: FileStore;
+  readonly vectorStores: VectorStoreStore;
   /** QStash, publishing steps to this deployment (PUBLIC_URL, else the request's origin). */
   readonly queue: StepQueue;
   readonly upstream: Upstream;
+  /** OpenAI's Files, Vector Stores and container files. */
+  readonly openaiFiles: FilesUpstream;
+  /** Where this deployment is reached (PUBLIC_URL, else the request's origin): for links it hands out. */
+  readonly baseUrl: string;
   /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
   webhookSecrets(tenant: string): Promise<string[]>;
   now(): number;
@@ -76,11 +84,23 @@ export const createDeps: DepsFactory = (env, origin) => {
     get usage() {
       return s().usage;
     },
+    get files() {
+      return s().files;
+    },
+    get vectorStores() {
+      return s().vectorStores;
+    },
     get queue() {
       return stepQueue(config(), origin);
     },
     get upstream() {
       return upstream(config());
+    },
+    get openaiFiles() {
+      return filesUpstream(config());
+    },
+    get baseUrl() {
+      return config().publicUrl ?? origin;
     },
     webhookSecrets: (tenant) =>
       signingSecrets({ tenants: s().tenants, config: config() }, tenant, Date.now()),
@@ -98,6 +118,8 @@ interface Stores {
   tenants: TenantStore;
   apiKeys: ApiKeyStore;
   usage: UsageStore;
+  files: FileStore;
+  vectorStores: VectorStoreStore;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -115,6 +137,8 @@ function stores(config: Config): Stores {
       tenants: new TenantStore(redis),
       apiKeys: new ApiKeyStore(redis),
       usage: new UsageStore(redis),
+      files: new FileStore(redis),
+      vectorStores: new VectorStoreStore(redis),
     };
     storeCache.set(config, s);
   }
@@ -138,6 +162,16 @@ function upstream(config: Config): Upstream {
   if (!u) {
     u = createUpstream(requireService(config, "openai"));
     upstreamCache.set(config, u);
+  }
+  return u;
+}
+
+const filesUpstreamCache = new WeakMap<Config, FilesUpstream>();
+function filesUpstream(config: Config): FilesUpstream {
+  let u = filesUpstreamCache.get(config);
+  if (!u) {
+    u = createFilesUpstream(requireService(config, "openai"));
+    filesUpstreamCache.set(config, u);
   }
   return u;
 }

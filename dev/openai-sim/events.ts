@@ -18,10 +18,14 @@ export function buildOutput(plan: Plan): Item[] {
       name: call.name,
     }));
   }
-  const annotations = plan.annotations
-    ? [{ type: "file_citation", file_id: SIM_FILE_ID, filename: "sim-source.txt", index: plan.text.length }]
-    : [];
+  const annotations = [
+    ...plan.citations,
+    ...(plan.annotations
+      ? [{ type: "file_citation", file_id: SIM_FILE_ID, filename: "sim-source.txt", index: plan.text.length }]
+      : []),
+  ];
   return [
+    ...plan.toolItems,
     {
       id: newId("msg"),
       type: "message",
@@ -60,7 +64,8 @@ export function buildEvents(
     const from = timing.inProgressAtMs + (span * index) / output.length;
     const to = timing.inProgressAtMs + (span * (index + 1)) / output.length;
     if (item.type === "message") messageEvents(push, item, index, from, to, plan.chunks);
-    else callEvents(push, item, index, from, to, plan.chunks);
+    else if (item.type === "function_call") callEvents(push, item, index, from, to, plan.chunks);
+    else hostedToolEvents(push, item, index, from, to);
   });
   push(timing.terminalAtMs, `response.${final}`, { response: null });
   return events;
@@ -118,5 +123,11 @@ function callEvents(push: Push, item: Item, index: number, from: number, to: num
     });
   });
   push(to, "response.function_call_arguments.done", { ...ids, name: item.name, arguments: args });
+  push(to, "response.output_item.done", { output_index: index, item });
+}
+
+/** A hosted tool's call (`file_search_call`, `code_interpreter_call`): added in progress, then done. */
+function hostedToolEvents(push: Push, item: Item, index: number, from: number, to: number): void {
+  push(from, "response.output_item.added", { output_index: index, item: { ...item, status: "in_progress" } });
   push(to, "response.output_item.done", { output_index: index, item });
 }

@@ -39,6 +39,8 @@ export function makePlan(input: Item[], context: Item[], params: PlanParams): Pl
     fail: script?.fail ?? null,
     incomplete: script?.incomplete ?? null,
     annotations: script?.annotations === true,
+    toolItems: [],
+    citations: [],
     script,
   };
   if (plan.incomplete) plan = { ...plan, toolCalls: [] };

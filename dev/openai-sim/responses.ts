@@ -6,6 +6,7 @@ import { checkToolPairs, type Item, itemText, normalizeInput } from "./items.ts"
 import { responseObject, schedule } from "./lifecycle.ts";
 import { makePlan, parseInput } from "./plan.ts";
 import { tokens } from "./script.ts";
+import { hostedTools, withHostedTools } from "./tools.ts";
 import type { Conversation, FinalStatus, Plan, ResponseRecord, SimState, Usage } from "./state.ts";
 import { validateCreate } from "./validate.ts";
 
@@ -18,13 +19,15 @@ export function createResponse(state: SimState, body: Record<string, unknown>): 
   injectHttpError(state, input);
   const { context, conversation } = resolveContext(state, params.conversation, params.previous_response_id);
   checkToolPairs(context, input);
-  const plan = makePlan(input, context, {
+  const hosted = hostedTools(state, params.tools ?? []);
+  const planned = makePlan(input, context, {
     tools: params.tools ?? [],
     toolChoice: params.tool_choice,
     parallelToolCalls: params.parallel_tool_calls !== false,
     maxOutputTokens: params.max_output_tokens ?? null,
     defaultDelayMs: state.defaultDelayMs,
   });
+  const plan = withHostedTools(state, planned, hosted, parseInput(input).echo);
   const record = newRecord(state, params, input, context, plan);
   if (conversation) conversation.activeResponseId = record.id;
   state.responses.set(record.id, record);

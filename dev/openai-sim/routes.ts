@@ -1,5 +1,4 @@
 // The /v1 route table: Responses and Conversations endpoints.
-import type http from "node:http";
 import {
   addItems,
   conversationObject,
@@ -11,31 +10,13 @@ import {
   paginate,
   updateConversation,
 } from "./conversations.ts";
-import { notFound, SimError, sendJson } from "./http.ts";
+import { notFound, SimError } from "./http.ts";
+import { FILE_ROUTES } from "./file-routes.ts";
 import { cancel, remove, responseObject } from "./lifecycle.ts";
+import { ID, json, type Route, type RouteContext, route } from "./route-kit.ts";
 import { createResponse } from "./responses.ts";
-import type { ResponseRecord, SimState } from "./state.ts";
+import type { ResponseRecord } from "./state.ts";
 import { streamEvents, waitTerminal } from "./stream.ts";
-
-export type RouteContext = {
-  state: SimState;
-  res: http.ServerResponse;
-  params: string[];
-  query: URLSearchParams;
-  body: () => Record<string, unknown>;
-};
-
-type Route = { method: string; pattern: RegExp; name: string; handle: (ctx: RouteContext) => unknown };
-
-const ID = "([^/]+)";
-const route = (method: string, path: string, handle: Route["handle"]): Route => ({
-  method,
-  name: `${method} /v1${path.replaceAll(ID, "{id}")}`,
-  pattern: new RegExp(`^${path}$`),
-  handle,
-});
-
-const json = (ctx: RouteContext, body: unknown): void => sendJson(ctx.res, 200, body);
 
 function findResponse(ctx: RouteContext): ResponseRecord {
   const id = ctx.params[0] ?? "";
@@ -68,7 +49,7 @@ async function retrieve(ctx: RouteContext): Promise<void> {
   return streamEvents(ctx.state, record, after, ctx.res);
 }
 
-export const ROUTES: Route[] = [
+const RESPONSE_ROUTES: Route[] = [
   route("POST", "/responses", create),
   route("GET", `/responses/${ID}`, retrieve),
   route("DELETE", `/responses/${ID}`, (ctx) => {
@@ -106,6 +87,8 @@ export const ROUTES: Route[] = [
   ),
 ];
 
+export const ROUTES: Route[] = [...RESPONSE_ROUTES, ...FILE_ROUTES];
+
 /** `GET /__sim/responses/{id}`: the exact timeline, for tests and benchmarks. */
 export function simResponseInfo(record: ResponseRecord): Record<string, unknown> {
   return {
@@ -123,5 +106,7 @@ export function simResponseInfo(record: ResponseRecord): Record<string, unknown>
     events: record.events.length,
     script: record.plan.script,
     metadata: record.params.metadata ?? {},
+    input: record.input,
+    tools: record.params.tools ?? [],
   };
 }

@@ -13,6 +13,8 @@ export type Script = {
   incomplete?: string;
   http_error?: { status: number; retry_after_s?: number; times: number };
   annotations?: boolean;
+  /** The code interpreter writes these files (images by extension) into its container. */
+  code_interpreter?: { files: string[] };
 };
 
 export type ParsedText = {
@@ -48,7 +50,7 @@ export function parseUserText(text: string): ParsedText {
 }
 
 /** Index of the `}` closing the object that starts at `open`, skipping braces inside strings. */
-function matchingBrace(text: string, open: number): number {
+export function matchingBrace(text: string, open: number): number {
   let depth = 0;
   let inString = false;
   for (let i = open; i < text.length; i++) {
@@ -91,6 +93,13 @@ function normalizeScript(raw: unknown): Script {
     };
   }
   if (r.annotations === true) script.annotations = true;
+  if (r.code_interpreter === true) script.code_interpreter = { files: ["chart.png"] };
+  else if (r.code_interpreter && typeof r.code_interpreter === "object") {
+    const files = (r.code_interpreter as { files?: unknown }).files;
+    script.code_interpreter = {
+      files: Array.isArray(files) ? files.filter((f): f is string => typeof f === "string" && f !== "") : [],
+    };
+  }
   return script;
 }
 

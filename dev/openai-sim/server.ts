@@ -2,7 +2,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseJsonObject, readBody, SimError, sendError, sendJson } from "./http.ts";
-import { ROUTES, type RouteContext, simResponseInfo } from "./routes.ts";
+import type { RouteContext } from "./route-kit.ts";
+import { ROUTES, simResponseInfo } from "./routes.ts";
 import { clearState, freshStats, notify, type SimState, type SimStats, type WebhookConfig } from "./state.ts";
 
 export type OpenAISimOptions = {
@@ -14,6 +15,8 @@ export type OpenAISimOptions = {
   timeScale?: number;
   /** Creation → terminal status when no script says otherwise, before scaling (default 1500). */
   defaultDelayMs?: number;
+  /** Vector store ingestion time per file, before scaling (default 500). */
+  ingestDelayMs?: number;
   /** POST signed `response.*` webhooks for background responses here. */
   webhook?: WebhookConfig;
   /**
@@ -23,7 +26,13 @@ export type OpenAISimOptions = {
   requireInput?: boolean;
 };
 
-export type OpenAISimStats = SimStats & { responses: number; conversations: number };
+export type OpenAISimStats = SimStats & {
+  responses: number;
+  conversations: number;
+  files: number;
+  vectorStores: number;
+  containers: number;
+};
 
 export type OpenAISimHandle = {
   /** Base URL for the SDK, ending with `/v1`. */
@@ -40,12 +49,17 @@ export type OpenAISimHandle = {
 
 export const DEFAULT_API_KEY = "sk-threadhook-dev";
 export const DEFAULT_DELAY_MS = 1500;
+export const DEFAULT_INGEST_DELAY_MS = 500;
 
 export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenAISimHandle> {
   const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
   const state: SimState = {
     responses: new Map(),
     conversations: new Map(),
+    files: new Map(),
+    vectorStores: new Map(),
+    containers: new Map(),
+    ingestDelayMs: opts.ingestDelayMs ?? DEFAULT_INGEST_DELAY_MS,
     httpErrorsServed: new Map(),
     stats: freshStats(),
     timers: new Set(),
@@ -61,6 +75,9 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
     ...structuredClone(state.stats),
     responses: state.responses.size,
     conversations: state.conversations.size,
+    files: state.files.size,
+    vectorStores: state.vectorStores.size,
+    containers: state.containers.size,
   });
 
   const server = http.createServer((req, res) => {
@@ -94,6 +111,8 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
       params: (route.pattern.exec(path) ?? []).slice(1).map(decodeURIComponent),
       query: url.searchParams,
       body: () => parseJsonObject(body),
+      raw: body,
+      contentType: String(req.headers["content-type"] ?? ""),
     };
     await route.handle(ctx);
   }

@@ -1,4 +1,5 @@
 // In-memory state of one simulator instance (nothing is process-global), plus its timers.
+import type { SimContainer, SimFile, SimVectorStore } from "./files-state.ts";
 import type { Item } from "./items.ts";
 import type { Script, ScriptToolCall } from "./script.ts";
 
@@ -17,6 +18,10 @@ export type Plan = {
   fail: { code: string; message: string } | null;
   incomplete: string | null;
   annotations: boolean;
+  /** Output items that come before the answer: `file_search_call`, `code_interpreter_call`. */
+  toolItems: Item[];
+  /** Annotations of the answer's text (file_search citations, generated container files). */
+  citations: Record<string, unknown>[];
   script: Script | null;
 };
 
@@ -76,6 +81,9 @@ export type SimStats = {
   conversationsCreated: number;
   conversationLocked: number;
   httpErrorsInjected: number;
+  filesUploaded: number;
+  vectorStoresCreated: number;
+  containersCreated: number;
   streamsOpened: number;
   webhooks: { attempts: number; delivered: number; failed: number };
 };
@@ -89,6 +97,9 @@ export const freshStats = (): SimStats => ({
   conversationsCreated: 0,
   conversationLocked: 0,
   httpErrorsInjected: 0,
+  filesUploaded: 0,
+  vectorStoresCreated: 0,
+  containersCreated: 0,
   streamsOpened: 0,
   webhooks: { attempts: 0, delivered: 0, failed: 0 },
 });
@@ -96,6 +107,11 @@ export const freshStats = (): SimStats => ({
 export type SimState = {
   responses: Map<string, ResponseRecord>;
   conversations: Map<string, Conversation>;
+  files: Map<string, SimFile>;
+  vectorStores: Map<string, SimVectorStore>;
+  containers: Map<string, SimContainer>;
+  /** Vector store ingestion time per file, before time scaling (a file's `#sim` may say otherwise). */
+  ingestDelayMs: number;
   /** `http_error` attempts already answered, per script text. */
   httpErrorsServed: Map<string, number>;
   stats: SimStats;
@@ -151,6 +167,9 @@ export function clearState(state: SimState): void {
   for (const record of state.responses.values()) notify(record);
   state.responses.clear();
   state.conversations.clear();
+  state.files.clear();
+  state.vectorStores.clear();
+  state.containers.clear();
   state.httpErrorsServed.clear();
   state.stats = freshStats();
   state.epoch++;

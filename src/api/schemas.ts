@@ -105,6 +105,8 @@ const FunctionTool = z.strictObject({
 
 export const Tool = z.union([
   z.strictObject({ type: z.literal("code_interpreter") }),
+  // Assistants v1: the `retrieval` tool is file_search (commands/tools.ts maps it).
+  z.strictObject({ type: z.literal("retrieval") }),
   z.strictObject({
     type: z.literal("file_search"),
     file_search: z
@@ -156,3 +158,28 @@ export const SubmitToolOutputs = z.strictObject({
     .max(128),
   stream: z.boolean().optional(),
 });
+
+/** `tool_resources` of assistants and threads (at most one store each, as the Assistants API had it). */
+export const ToolResources = z.strictObject({
+  code_interpreter: z.strictObject({ file_ids: z.array(Id).max(20).optional() }).optional(),
+  file_search: z
+    .strictObject({
+      vector_store_ids: z.array(Id).max(1).optional(),
+      vector_stores: z
+        .array(
+          z.strictObject({
+            file_ids: z.array(Id).max(10_000).optional(),
+            chunking_strategy: z.record(z.string(), z.unknown()).optional(),
+            metadata: Metadata.nullable().optional(),
+          }),
+        )
+        .max(1)
+        .optional(),
+    })
+    .optional(),
+});
+
+/** The tools a message attachment is for. */
+export const AttachmentTools = z
+  .array(z.strictObject({ type: z.enum(["code_interpreter", "file_search"]) }))
+  .max(2);

@@ -6,8 +6,9 @@
  * run or the tenant's active runs, whose end starts it.
  */
 import { type ContentInput, type MessageRecord, newMessage, toInputMessage } from "../engine/messages";
+import { runFilesFor } from "../engine/files";
 import { createRunRecord, type NewRunInput } from "../engine/new-run";
-import type { RunInput, RunRecord } from "../engine/types";
+import type { RunInput, RunRecord, UrlAttachment } from "../engine/types";
 import { msToNextMonth } from "../engine/usage";
 import { ApiError, notFound } from "../errors";
 import { errorFields, log } from "../log";
@@ -16,8 +17,9 @@ import { newId } from "../store/ids";
 import type { MessageStore } from "../store/messages";
 import type { AssistantStore, ThreadRecord, ThreadStore } from "../store/records";
 import type { CreateOptions, RunStore } from "../store/runs";
+import { checkFileRefs, type FileRefDeps } from "./file-refs";
 
-export interface IntakeDeps {
+export interface IntakeDeps extends FileRefDeps {
   assistants: Pick<AssistantStore, "get">;
   threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
   runs: Pick<RunStore, "create" | "get" | "abandon" | "pump">;
@@ -36,6 +38,8 @@ export interface NewMessage {
   content: ContentInput;
   attachments?: MessageRecord["attachments"] | undefined;
   metadata?: Record<string, string> | null | undefined;
+  /** v1 form (see engine/files.ts). */
+  file_ids?: string[] | null | undefined;
 }
 
 export interface IntakeRequest {
@@ -53,6 +57,10 @@ export interface IntakeRequest {
   mode: CreateOptions["mode"];
   /** The assistants the caller's key may use (null: all); checked after the tenant lookup (404 first). */
   allowedAssistants?: string[] | null | undefined;
+  /** Files attached by URL (webhook API): fetched and uploaded by the run before it starts. */
+  attachmentUrls?: UrlAttachment[] | undefined;
+  /** How the messages are named in error params (`additional_messages`, `thread.messages`, …). */
+  messagesParam?: string | undefined;
 }
 
 /** Attempts when held messages change between reading them and writing the run. */
@@ -63,10 +71,16 @@ export async function acceptRun(
   req: IntakeRequest,
 ): Promise<{ run: RunRecord; replayed: boolean; thread: ThreadRecord | null }> {
   const now = deps.now();
-  // Independent lookups side by side: one round trip of latency instead of two.
+  // Independent lookups side by side: one round trip of latency instead of two. The files and
+  // stores the request names must be the tenant's (engine/files.ts puts them to use).
   const [assistant, thread] = await Promise.all([
     deps.assistants.get(req.tenant, req.assistantId),
     resolveThread(deps, req, now),
+    checkFileRefs(deps, req.tenant, {
+      messages: req.messages,
+      tools: req.overrides.tools,
+      messagesParam: req.messagesParam,
+    }),
   ]);
   const refusal = !assistant
     ? notFound("assistant", req.assistantId, "assistant_id")
@@ -100,6 +114,12 @@ export async function acceptRun(
       timeoutS: req.timeoutS,
       limits: req.limits,
       now,
+      files: runFilesFor({
+        assistantResources: assistant.tool_resources,
+        messages: [...held, ...newMessages],
+        urls: req.attachmentUrls ?? [],
+        tools: req.overrides.tools ?? assistant.tools,
+      }),
     });
     const opts: CreateOptions = {
       mode: req.mode,

@@ -16,12 +16,14 @@ import type { ThreadRecord, ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { UpstreamError } from "../upstream/openai";
+import { checkFileRefs, resolveToolResources, type ToolResourcesInput } from "./file-refs";
 import { activeRun, type NewMessage } from "./intake";
 import { assertThreadAllowed, type ThreadAccessDeps, threadBelongs, threadNotAllowed } from "./thread-access";
+import { ignore404, type VectorStoreDeps } from "./vector-stores";
 
 export type { ThreadRecord };
 
-export interface ThreadDeps {
+export interface ThreadDeps extends Omit<VectorStoreDeps, "now"> {
   threads: Pick<
     ThreadStore,
     | "get"
@@ -57,16 +59,22 @@ export async function loadThread(deps: ThreadReader, principal: Principal, threa
 export async function createThread(
   deps: ThreadDeps,
   principal: Principal,
-  body: { messages?: NewMessage[]; metadata?: Record<string, string> | null; tool_resources?: unknown },
+  body: {
+    messages?: NewMessage[];
+    metadata?: Record<string, string> | null;
+    tool_resources?: ToolResourcesInput | null;
+  },
 ): Promise<ThreadRecord> {
   const { tenant } = principal;
   const now = deps.now();
+  const id = newId("thread");
+  await checkFileRefs(deps, tenant, { messages: body.messages ?? [], messagesParam: "messages" });
   const thread: ThreadRecord = {
-    id: newId("thread"),
+    id,
     object: "thread",
     created_at: Math.floor(now / 1000),
     metadata: body.metadata ?? {},
-    tool_resources: (body.tool_resources as Record<string, unknown> | null) ?? {},
+    tool_resources: await resolveToolResources(deps, tenant, body.tool_resources, { thread_id: id }),
     conversation: null,
   };
   await deps.threads.put(tenant, thread, principal.assistantIds ?? []);
@@ -76,22 +84,25 @@ export async function createThread(
 
 /** Apply a modify request to a thread the caller loaded (loadThread) before reading the body. */
 export async function modifyThread(
-  deps: Pick<ThreadDeps, "threads">,
+  deps: ThreadDeps,
   tenant: string,
-  loaded: ThreadRecord & { conversation_id?: string | null },
+  loaded: ThreadRecord & { conversation_id?: string | null; files_store?: string | null },
   body: {
     metadata?: Record<string, string> | null | undefined;
-    tool_resources?: Record<string, unknown> | null | undefined;
+    tool_resources?: ToolResourcesInput | null | undefined;
   },
 ) {
-  const { conversation_id: _upstream, ...current } = loaded;
+  const { conversation_id: _upstream, files_store: store, ...current } = loaded;
   const next: ThreadRecord = {
     ...current,
     metadata: body.metadata === undefined ? current.metadata : (body.metadata ?? {}),
-    tool_resources: body.tool_resources === undefined ? current.tool_resources : (body.tool_resources ?? {}),
+    tool_resources:
+      body.tool_resources === undefined
+        ? current.tool_resources
+        : await resolveToolResources(deps, tenant, body.tool_resources, { thread_id: current.id }),
   };
   await deps.threads.put(tenant, next);
-  return next;
+  return { ...next, files_store: store ?? null };
 }
 
 /** The thread a webhook-API conversation key maps to (404 when the key maps to none). */
@@ -159,12 +170,13 @@ export async function modifyMessage(
 
 /** `POST /v1/threads/{id}/messages`: one message on an existing, idle thread. */
 export async function addThreadMessage(
-  deps: Pick<ThreadDeps, "threads" | "messages" | "runs" | "now">,
+  deps: Pick<ThreadDeps, "threads" | "messages" | "runs" | "now" | "files" | "vectorStores">,
   principal: Principal,
   threadId: string,
   message: NewMessage,
 ): Promise<MessageRecord> {
   const thread = await loadThread(deps, principal, threadId);
+  await checkFileRefs(deps, principal.tenant, { messages: [message] });
   const [added] = await addMessages(deps, principal.tenant, thread.id, [message]);
   return added as MessageRecord;
 }
@@ -206,6 +218,8 @@ export async function deleteThread(deps: ThreadDeps, principal: Principal, threa
       }),
     );
   }
+  // The store made for the thread's attachments goes with it (as on the Assistants API).
+  if (thread.files_store) await deleteFilesStore(deps, tenant, threadId, thread.files_store);
   return { id: threadId, object: "thread.deleted" as const, deleted: true };
 }
 
@@ -248,4 +262,16 @@ async function upstreamItemId(
   const responseId = (await deps.runs.get(tenant, sent.runId))?.run.upstream.response_ids[0];
   if (!responseId) return null;
   return (await deps.upstream.inputItemIds(responseId))[sent.index] ?? null;
+}
+
+async function deleteFilesStore(deps: ThreadDeps, tenant: string, threadId: string, storeId: string) {
+  try {
+    await deps.openaiFiles.deleteStore(storeId).catch(ignore404);
+    await deps.vectorStores.delete(tenant, storeId);
+  } catch (err) {
+    log("warn", "could not delete a deleted thread's attachment store", {
+      thread_id: threadId,
+      ...errorFields(err),
+    });
+  }
 }

@@ -28,6 +28,7 @@ export function checkTools(
 ): ToolDef[] {
   const names = new Set<string>();
   return tools.map((t, i) => {
+    if (t.type === "retrieval") return { type: "file_search" } as ToolDef; // Assistants v1
     if (t.type !== "function" || !t.function) return t as unknown as ToolDef;
     if (names.has(t.function.name)) {
       throw new ApiError(

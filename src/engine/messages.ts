@@ -38,6 +38,8 @@ export interface MessageRecord {
   run_id: string | null;
   attachments: Attachment[] | null;
   metadata: Record<string, string>;
+  /** v1 form: files for whichever of the run's hosted tools there are (engine/files.ts). */
+  file_ids?: string[];
 }
 
 /** Content as callers send it: a string, or parts (`text` with a string, images). */
@@ -52,6 +54,7 @@ export function newMessage(m: {
   content: ContentInput;
   attachments?: Attachment[] | null | undefined;
   metadata?: Record<string, string> | null | undefined;
+  file_ids?: string[] | null | undefined;
   nowMs: number;
 }): MessageRecord {
   const content: MessageContent[] =
@@ -74,6 +77,7 @@ export function newMessage(m: {
     run_id: null,
     attachments: m.attachments ?? [],
     metadata: m.metadata ?? {},
+    ...(m.file_ids?.length ? { file_ids: m.file_ids } : {}),
   };
 }
 

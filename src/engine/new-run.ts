@@ -1,4 +1,13 @@
-import type { ResponseFormat, RunInput, RunParams, RunRecord, ToolChoice, ToolDef } from "./types";
+import type {
+  ResponseFormat,
+  RunFiles,
+  RunInput,
+  RunParams,
+  RunRecord,
+  RunToolResources,
+  ToolChoice,
+  ToolDef,
+} from "./types";
 
 export interface NewRunInput {
   id: string;
@@ -37,6 +46,8 @@ export interface NewRunInput {
   callback: RunRecord["callback"];
   timeoutS: number;
   now: number;
+  /** Hosted-tool resources and attachments (engine/files.ts `runFilesFor`); its tools win. */
+  files?: { toolResources: RunToolResources; files: RunFiles | null; tools: ToolDef[] } | undefined;
 }
 
 /** A fresh `queued` run: the assistant's settings with the run's overrides applied. */
@@ -52,7 +63,7 @@ export function createRunRecord(i: NewRunInput): RunRecord {
     top_p: o.top_p ?? i.assistant.top_p,
     max_output_tokens: o.max_output_tokens ?? null,
     metadata: o.metadata ?? {},
-    tools: o.tools ?? i.assistant.tools,
+    tools: i.files?.tools ?? o.tools ?? i.assistant.tools,
     tool_choice: o.tool_choice ?? "auto",
     parallel_tool_calls: o.parallel_tool_calls ?? true,
     response_format: o.response_format ?? i.assistant.response_format,
@@ -62,6 +73,7 @@ export function createRunRecord(i: NewRunInput): RunRecord {
     max_prompt_tokens: o.max_prompt_tokens ?? null,
     truncation_strategy: o.truncation_strategy ?? { type: "auto", last_messages: null },
     reasoning_effort: o.reasoning_effort ?? i.assistant.reasoning_effort ?? null,
+    ...(i.files ? { tool_resources: i.files.toolResources } : {}),
   };
   return {
     id: i.id,
@@ -110,5 +122,6 @@ export function createRunRecord(i: NewRunInput): RunRecord {
       cycle_start: 0,
       next_attempt_at_ms: null,
     },
+    ...(i.files?.files ? { files: i.files.files } : {}),
   };
 }

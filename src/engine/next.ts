@@ -1,4 +1,5 @@
 /** What the step runner should do next for a run. Pure: decided from the record and `now`. */
+import { type FileAction, fileAction } from "./files";
 import { allAnswered, callerCallsOpen, endpointCallsOpen } from "./tools";
 import { isTerminal, type PendingCall, type RunRecord } from "./types";
 import {
@@ -19,7 +20,8 @@ export type Action =
   | { type: "deliver" }
   /** `external`: waiting for someone else (the caller's tool outputs), so the step must not hold the run. */
   | { type: "wait"; until_ms: number; external?: boolean }
-  | { type: "done" };
+  | { type: "done" }
+  | FileAction;
 
 export function nextAction(run: RunRecord, now: number): Action {
   return isTerminal(run.status) ? afterEnd(run, now) : whileActive(run, now);
@@ -39,6 +41,8 @@ function whileActive(run: RunRecord, now: number): Action {
   if (run.status === "cancelling" && live && !upstream.cancel_sent)
     return { type: "cancel_response", response_id: live };
   if (run.pending_calls.length > 0) return duringToolRound(run, now);
+  const files = fileAction(run, now);
+  if (files) return files;
   if (upstream.conversation_id === null) return { type: "create_conversation" };
   if (upstream.response_id === null)
     return { type: "create_response", request: responseRequest(run, upstream.conversation_id, run.input) };
@@ -107,6 +111,7 @@ export function responseRequest(run: RunRecord, conversation: string, input: Res
     top_p: p.top_p,
     max_output_tokens: p.max_output_tokens,
     reasoning_effort: p.reasoning_effort ?? null,
+    ...(p.tool_resources ? { tool_resources: p.tool_resources } : {}),
     metadata: {
       [RESPONSE_METADATA.tenant]: run.tenant,
       [RESPONSE_METADATA.run]: run.id,

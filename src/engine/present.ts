@@ -60,6 +60,17 @@ export function presentRun(run: RunRecord) {
     // threadhook's additions
     conversation: run.conversation_key,
     output: run.output,
+    // Files the run's code interpreter made (a callback adds a signed `download_url` to each).
+    ...(run.files?.generated.length
+      ? {
+          files: run.files.generated.map((f) => ({
+            file_id: f.file_id,
+            filename: f.filename,
+            mime_type: f.mime_type,
+            bytes: f.bytes,
+          })),
+        }
+      : {}),
     ...(run.output_json ? { output_json: run.output_json } : {}),
     timeline: run.timeline.map((t) => ({
       status: t.status,

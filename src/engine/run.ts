@@ -5,6 +5,16 @@
 import { UPSTREAM_BACKOFF_BASE_MS, UPSTREAM_BACKOFF_MAX_MS, UPSTREAM_MAX_FAILURES } from "./constants";
 import { queueEvent } from "./events";
 import {
+  attachmentReady,
+  collected,
+  containersToCollect,
+  noteContainers,
+  searchFilesAdded,
+  startCollect,
+  storesChecked,
+  withThreadResources,
+} from "./files";
+import {
   applyCallerOutputs,
   applyToolResults,
   closeRound,
@@ -14,7 +24,14 @@ import {
   startToolRound,
   type ToolResult,
 } from "./tools";
-import { isTerminal, type LastError, type RunRecord, type RunStatus } from "./types";
+import {
+  type GeneratedFile,
+  isTerminal,
+  type LastError,
+  type OutputPart,
+  type RunRecord,
+  type RunStatus,
+} from "./types";
 import { isUpstreamTerminal, type ObservedResponse } from "./upstream-types";
 
 export type RunEvent =
@@ -37,7 +54,14 @@ export type RunEvent =
       /** When not ok: delay before the next attempt, or null when attempts are exhausted. */
       retry_in_ms: number | null;
     }
-  | { type: "redeliver" };
+  | { type: "redeliver" }
+  // Files (engine/files.ts): resources the thread adds, attachments prepared, generated files collected.
+  | { type: "thread_resources"; thread: { tool_resources?: unknown; files_store?: string | null } }
+  | { type: "attachment_ready"; index: number; file_id: string }
+  | { type: "attachments_unavailable"; message: string }
+  | { type: "search_files_added"; vector_store_id: string }
+  | { type: "stores_checked"; ready: boolean }
+  | { type: "files_collected"; files: GeneratedFile[] };
 
 const STEP_END: Partial<Record<RunStatus, "completed" | "cancelled" | "failed" | "expired">> = {
   completed: "completed",
@@ -95,6 +119,32 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return { ...run, thread_released: true };
     case "delivery_attempted":
       return onDeliveryAttempt(run, event, now);
+    case "thread_resources":
+      return isTerminal(run.status) ? run : withThreadResources(run, event.thread);
+    case "attachment_ready":
+      return attachmentReady(run, event.index, event.file_id);
+    case "attachments_unavailable":
+      return isTerminal(run.status)
+        ? run
+        : fail(
+            { ...run, files: run.files ? { ...run.files, prep: null } : null },
+            {
+              code: "attachment_unavailable",
+              message: event.message,
+            },
+            now,
+          );
+    case "search_files_added":
+      return searchFilesAdded(run, event.vector_store_id);
+    case "stores_checked":
+      return storesChecked(run, event.ready, now);
+    case "files_collected": {
+      const held = run.files?.collect;
+      if (!held || isTerminal(run.status)) return run;
+      const done = collected(run, event.files);
+      const response = { ...HELD_RESPONSE, id: run.upstream.response_id ?? "", message_id: held.message_id };
+      return complete(done.run, { ...response, content: held.content }, now, done.parts);
+    }
     case "redeliver":
       return run.delivery.event_id
         ? {
@@ -166,10 +216,14 @@ function onResponse(
     case "queued":
     case "in_progress":
       return next;
-    case "completed":
-      return response.tool_calls.length > 0
-        ? onToolCalls(next, response, now)
-        : complete(next, response, now);
+    case "completed": {
+      if (response.tool_calls.length > 0)
+        return onToolCalls(noteContainers(next, response.containers), response, now);
+      // Files its code interpreter made are copied out before the run completes (engine/files.ts).
+      const containers = containersToCollect(next, response.containers);
+      if (containers.length > 0) return startCollect(next, containers, response.message_id, response.content);
+      return complete(next, response, now);
+    }
     case "incomplete": {
       const reason = response.incomplete_reason ?? "unknown";
       const withOutput = {
@@ -207,8 +261,8 @@ function onToolCalls(run: RunRecord, response: ObservedResponse, now: number): R
   );
 }
 
-function complete(run: RunRecord, response: ObservedResponse, now: number): RunRecord {
-  const output = toOutput(response);
+function complete(run: RunRecord, response: ObservedResponse, now: number, parts?: OutputPart[]): RunRecord {
+  const output = toOutput(response, parts);
   const format = run.params.response_format;
   const wantsJson =
     typeof format === "object" && (format.type === "json_object" || format.type === "json_schema");
@@ -244,9 +298,21 @@ function addUsage(run: RunRecord, response: ObservedResponse): RunRecord {
   };
 }
 
-function toOutput(response: ObservedResponse): RunRecord["output"] {
-  return { text: response.content.map((p) => p.text.value).join(""), content: response.content };
+function toOutput(response: ObservedResponse, parts?: OutputPart[]): RunRecord["output"] {
+  return { text: response.content.map((p) => p.text.value).join(""), content: parts ?? response.content };
 }
+
+/** The answer held while its files were collected, as the response it came in (engine/files.ts). */
+const HELD_RESPONSE: ObservedResponse = {
+  id: "",
+  tool_calls: [],
+  message_id: null,
+  status: "completed",
+  content: [],
+  usage: null,
+  error: null,
+  incomplete_reason: null,
+};
 
 function onUpstreamFailure(
   run: RunRecord,

@@ -36,12 +36,23 @@ export interface Annotation {
   end_index: number;
   file_citation?: { file_id: string };
   file_path?: { file_id: string };
+  /** Internal: a code interpreter container's file, until the run copies it out (engine/files.ts). */
+  container_id?: string;
 }
 
 export interface TextPart {
   type: "text";
   text: { value: string; annotations: Annotation[] };
 }
+
+/** An image a run's code interpreter made, as a message content part (Assistants `image_file`). */
+export interface ImageFileContent {
+  type: "image_file";
+  image_file: { file_id: string };
+}
+
+/** What an answer holds: text (with annotations), and images the code interpreter made. */
+export type OutputPart = TextPart | ImageFileContent;
 
 export interface ToolEndpoint {
   url: string;
@@ -106,6 +117,13 @@ export interface RunParams {
   truncation_strategy: { type: "auto" | "last_messages"; last_messages: number | null };
   /** Reasoning effort for reasoning models (Responses `reasoning.effort`). */
   reasoning_effort: string | null;
+  /** What the hosted tools work on: vector stores for file_search, files for the code interpreter. */
+  tool_resources?: RunToolResources;
+}
+
+export interface RunToolResources {
+  vector_store_ids: string[];
+  code_interpreter_file_ids: string[];
 }
 
 /** A function call of the current tool round. */
@@ -221,7 +239,7 @@ export interface RunRecord {
   };
   /** Set by the cancel endpoint; the engine acts on it. */
   cancel_requested: boolean;
-  output: { text: string; content: TextPart[] } | null;
+  output: { text: string; content: OutputPart[] } | null;
   usage: Usage;
   last_error: LastError | null;
   incomplete_details: { reason: string } | null;
@@ -229,4 +247,43 @@ export interface RunRecord {
   /** Thread released and its next queued run started. */
   thread_released: boolean;
   delivery: Delivery;
+  /** Attachments to prepare before the first response, code interpreter files to collect after the last. */
+  files?: RunFiles | null;
+}
+
+/** A file a caller attached by URL (webhook API): fetched and uploaded before the run starts. */
+export interface UrlAttachment {
+  url: string;
+  filename: string | null;
+  tools: ("file_search" | "code_interpreter")[];
+  /** Set once fetched and uploaded. */
+  file_id: string | null;
+}
+
+/** A file the run's code interpreter made, copied out of its container into the tenant's files. */
+export interface GeneratedFile {
+  file_id: string;
+  filename: string;
+  mime_type: string;
+  bytes: number;
+  container_id: string;
+  container_file_id: string;
+}
+
+export interface RunFiles {
+  /** Work before the first response (null: none, or done). */
+  prep: {
+    urls: UrlAttachment[];
+    /** Files of this run's messages to add to the thread's vector store. */
+    search_file_ids: string[];
+    /** Stores whose ingestion the run waits for before it starts. */
+    wait_store_ids: string[];
+    /** When to look at the stores again. */
+    check_at_ms: number | null;
+  } | null;
+  /** The finished answer, held while its containers' files are copied out (null: none). */
+  collect: { containers: string[]; message_id: string | null; content: TextPart[] } | null;
+  generated: GeneratedFile[];
+  /** Containers the code interpreter used in earlier tool rounds (their files are collected at the end too). */
+  containers?: string[];
 }

@@ -1,4 +1,4 @@
-import type { ResponseFormat, RunInput, TextPart, ToolChoice, ToolDef } from "./types";
+import type { ResponseFormat, RunInput, RunToolResources, TextPart, ToolChoice, ToolDef } from "./types";
 
 /** What the engine needs to know about an upstream (OpenAI) response. */
 export interface ObservedCall {
@@ -19,6 +19,8 @@ export interface ObservedResponse {
   incomplete_reason: string | null;
   /** The run that created it, from the metadata threadhook writes on every response it creates. */
   owner?: { tenant: string; run_id: string } | null;
+  /** Containers its code interpreter calls ran in (their generated files are collected at the end). */
+  containers?: string[];
 }
 
 /** Metadata keys threadhook puts on each response it creates (see `responseRequest`). */
@@ -45,6 +47,7 @@ export interface ResponseRequest {
   max_output_tokens: number | null;
   reasoning_effort: string | null;
   metadata: Record<string, string>;
+  tool_resources?: RunToolResources;
 }
 
 const UPSTREAM_TERMINAL = new Set(["completed", "failed", "cancelled", "incomplete"]);

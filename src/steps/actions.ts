@@ -10,23 +10,28 @@ import type { PendingCall, RunRecord, ToolEndpoint } from "../engine/types";
 import { log } from "../log";
 import { z } from "zod";
 import type { ObservedResponse } from "../engine/upstream-types";
+import { withFileLinks } from "../delivery/file-links";
 import { sendSigned } from "../delivery/send";
 import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import { type Upstream, UpstreamError } from "../upstream/openai";
+import { threadHasResources } from "../engine/files";
 import { driveFor } from "./drive";
+import { collectFiles, type FileStepDeps, prepareFiles } from "./files";
 import type { ActionContext, ActionResult } from "./drive/types";
 import { observed } from "./drive/shared";
 
-export interface Deps {
+export interface Deps extends Omit<FileStepDeps, "config" | "threads"> {
   config: Config;
   runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread">;
-  threads: Pick<ThreadStore, "get" | "setConversationId">;
+  threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
   queue: Pick<StepQueue, "publish">;
   upstream: Upstream;
   /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
   webhookSecrets: (tenant: string) => Promise<string[]>;
+  /** Where this deployment is reached, for the download links callbacks carry. */
+  baseUrl: string;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
 }
@@ -66,6 +71,10 @@ export async function performAction(
           deps.now(),
         ),
       );
+    case "prepare_files":
+      return keepGoing(await prepareFiles(deps, run));
+    case "collect_files":
+      return keepGoing(await collectFiles(deps, run, action.containers));
     case "close_calls": {
       const items = action.call_ids.map((call_id) => ({
         type: "function_call_output" as const,
@@ -87,7 +96,11 @@ async function ensureConversation(deps: Deps, run: RunRecord): Promise<RunRecord
       run.thread_id,
       await deps.upstream.createConversation(),
     );
-  return transition(run, { type: "conversation_ready", conversation_id: id }, deps.now());
+  const ready = transition(run, { type: "conversation_ready", conversation_id: id }, deps.now());
+  // The thread's tool_resources and its attachment store join the run (engine/files.ts).
+  return thread && threadHasResources(thread)
+    ? transition(ready, { type: "thread_resources", thread }, deps.now())
+    : ready;
 }
 
 async function cancelResponse(deps: Deps, run: RunRecord, responseId: string): Promise<RunRecord> {
@@ -103,14 +116,21 @@ async function cancelResponse(deps: Deps, run: RunRecord, responseId: string): P
 }
 
 async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
-  const event = buildEvent(run);
   const callback = run.callback;
   if (!callback) return run;
+  const secrets = await deps.webhookSecrets(run.tenant);
+  // Generated files travel with signed download links (the newest secret signs them).
+  const event = await withFileLinks(buildEvent(run), run, {
+    baseUrl: deps.baseUrl,
+    secret: secrets.at(-1),
+    ttlS: deps.config.files.linkTtlS,
+    nowMs: deps.now(),
+  });
   const result = await sendSigned({
     url: callback.url,
     body: JSON.stringify(event),
     webhookId: event.id,
-    secrets: await deps.webhookSecrets(run.tenant),
+    secrets,
     headers: callback.headers,
     timeoutMs: DELIVERY_TIMEOUT_MS,
     policy: { devMode: deps.config.devMode },

@@ -21,6 +21,14 @@ export const keys = {
   /** Which run carried each sent message, and where in its input: message id → "run_id index". */
   threadSent: (tenant: string, id: string) => `${root(tenant)}:thread:${id}:sent`,
   conversation: (tenant: string, key: string) => `${root(tenant)}:conv:${key}`,
+  /** A file the tenant uploaded (or a run of theirs generated): the record that makes it theirs. */
+  file: (tenant: string, id: string) => `${root(tenant)}:file:${id}`,
+  /** Sorted set of the tenant's file ids (score = creation ms), for listing. */
+  fileIndex: (tenant: string) => `${root(tenant)}:files`,
+  /** A vector store the tenant created (directly, or for a thread or assistant of theirs). */
+  vectorStore: (tenant: string, id: string) => `${root(tenant)}:vs:${id}`,
+  /** Sorted set of the tenant's vector store ids (score = creation ms). */
+  vectorStoreIndex: (tenant: string) => `${root(tenant)}:vss`,
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
   idempotency: (tenant: string, key: string) => `${root(tenant)}:idem:${key}`,
   /** Hash: the tenant document, its webhook secrets and its limits as plain fields (read by Lua). */

@@ -113,14 +113,33 @@ export class ThreadStore {
     return { kind: "deleted", conversationId: detail || null };
   }
 
-  async get(tenant: string, id: string): Promise<(ThreadRecord & { conversation_id: string | null }) | null> {
-    const [raw, conversationId] = (await this.redis.hmget(
+  /**
+   * The thread, with the upstream ids kept beside its document: its conversation, and the vector
+   * store threadhook made for its messages' file_search attachments (`files_store`).
+   */
+  async get(
+    tenant: string,
+    id: string,
+  ): Promise<(ThreadRecord & { conversation_id: string | null; files_store: string | null }) | null> {
+    const [raw, conversationId, filesStore] = (await this.redis.hmget(
       keys.thread(tenant, id),
       "doc",
       "conversation_id",
+      "files_store",
     )) as unknown as (string | null)[];
     const doc = parseJson<ThreadRecord>(raw ?? null);
-    return doc ? { ...doc, conversation_id: conversationId ?? null } : null;
+    return doc ? { ...doc, conversation_id: conversationId ?? null, files_store: filesStore ?? null } : null;
+  }
+
+  /** Record the thread's attachment store; returns the one that won if set concurrently. */
+  async setFilesStore(tenant: string, threadId: string, storeId: string): Promise<string> {
+    const key = keys.thread(tenant, threadId);
+    const [, current] = await this.redis
+      .multi()
+      .hsetnx(key, "files_store", storeId)
+      .hget<string>(key, "files_store")
+      .exec<[number, string]>();
+    return current;
   }
 
   /** Store a thread's record; `assistants` (optional) are marked as ones the thread belongs to. */

@@ -3,7 +3,15 @@
  * vendor errors translated into `UpstreamError` (retryable or not) at this boundary.
  */
 import OpenAI from "openai";
-import type { Annotation, ResponseFormat, TextPart, ToolChoice, ToolDef } from "../engine/types";
+import { MAX_CONTAINER_FILES } from "../engine/files";
+import type {
+  Annotation,
+  ResponseFormat,
+  RunToolResources,
+  TextPart,
+  ToolChoice,
+  ToolDef,
+} from "../engine/types";
 import { type ObservedResponse, RESPONSE_METADATA, type ResponseRequest } from "../engine/upstream-types";
 import { EventScanner } from "./sse";
 
@@ -91,13 +99,7 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
       background: true,
       store: true,
       metadata: req.metadata,
-      ...(req.tools.length > 0
-        ? {
-            tools: req.tools.map(toResponsesTool),
-            tool_choice: toToolChoice(req.tool_choice),
-            parallel_tool_calls: req.parallel_tool_calls,
-          }
-        : {}),
+      ...toolsOf(req),
       ...textFormat(req.response_format),
       ...(req.instructions ? { instructions: req.instructions } : {}),
       ...(req.temperature !== null ? { temperature: req.temperature } : {}),
@@ -272,7 +274,7 @@ function textParts(parts: OpenAI.Responses.ResponseOutputMessage["content"]): Te
       ? [
           {
             type: "text" as const,
-            text: { value: part.text, annotations: toAnnotations(part.annotations ?? []) },
+            text: { value: part.text, annotations: toAnnotations(part.annotations ?? [], part.text) },
           },
         ]
       : [],
@@ -283,9 +285,11 @@ export function observe(r: OpenAI.Responses.Response): ObservedResponse {
   const content: TextPart[] = [];
   const tool_calls: ObservedResponse["tool_calls"] = [];
   let message_id: string | null = null;
+  const containers: string[] = [];
   for (const item of r.output ?? []) {
     if (item.type === "function_call")
       tool_calls.push({ call_id: item.call_id, name: item.name, arguments: item.arguments });
+    if (item.type === "code_interpreter_call" && item.container_id) containers.push(item.container_id);
     if (item.type !== "message") continue;
     message_id ??= item.id;
     content.push(...textParts(item.content));
@@ -306,6 +310,7 @@ export function observe(r: OpenAI.Responses.Response): ObservedResponse {
     error: r.error ? { code: String(r.error.code), message: r.error.message } : null,
     incomplete_reason: r.incomplete_details?.reason ?? null,
     owner: ownerOf(r.metadata),
+    ...(containers.length > 0 ? { containers } : {}),
   };
 }
 
@@ -315,7 +320,7 @@ function ownerOf(metadata: OpenAI.Responses.Response["metadata"]): ObservedRespo
   return tenant && run_id ? { tenant, run_id } : null;
 }
 
-function toAnnotations(list: OpenAI.Responses.ResponseOutputText["annotations"]): Annotation[] {
+function toAnnotations(list: OpenAI.Responses.ResponseOutputText["annotations"], text: string): Annotation[] {
   const out: Annotation[] = [];
   for (const a of list) {
     if (a.type === "file_citation") {
@@ -335,19 +340,21 @@ function toAnnotations(list: OpenAI.Responses.ResponseOutputText["annotations"])
         file_path: { file_id: a.file_id },
       });
     } else if (a.type === "container_file_citation") {
+      // A container's file: the run copies it out and swaps in the copy's id (engine/files.ts).
       out.push({
         type: "file_path",
-        text: a.filename,
+        text: text.slice(a.start_index, a.end_index) || a.filename,
         start_index: a.start_index,
         end_index: a.end_index,
         file_path: { file_id: a.file_id },
+        container_id: a.container_id,
       });
     }
   }
   return out;
 }
 
-async function translate<T>(fn: () => Promise<T>): Promise<T> {
+export async function translate<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -355,7 +362,7 @@ async function translate<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function toUpstreamError(err: unknown): UpstreamError {
+export function toUpstreamError(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (err instanceof OpenAI.APIConnectionError || !(err instanceof OpenAI.APIError)) {
     const message = err instanceof Error ? err.message : String(err);
@@ -388,8 +395,12 @@ function toUpstreamError(err: unknown): UpstreamError {
   });
 }
 
-/** Assistants-shaped tool → the flat Responses shape (threadhook's `endpoint` stays home). */
-function toResponsesTool(t: ToolDef): Record<string, unknown> {
+/**
+ * Assistants-shaped tool → the flat Responses shape (threadhook's `endpoint` stays home). The hosted
+ * tools get the run's resources: file_search its vector stores, the code interpreter a container
+ * with its files.
+ */
+function toResponsesTool(t: ToolDef, resources: RunToolResources | undefined): Record<string, unknown> {
   if (t.type === "function") {
     const f = t.function;
     return {
@@ -403,10 +414,34 @@ function toResponsesTool(t: ToolDef): Record<string, unknown> {
   if (t.type === "file_search")
     return {
       type: "file_search",
-      vector_store_ids: t.file_search?.vector_store_ids ?? [],
+      vector_store_ids: [
+        ...new Set([...(resources?.vector_store_ids ?? []), ...(t.file_search?.vector_store_ids ?? [])]),
+      ],
       ...(t.file_search?.max_num_results ? { max_num_results: t.file_search.max_num_results } : {}),
     };
-  return { type: "code_interpreter", container: { type: "auto" } };
+  const fileIds = (resources?.code_interpreter_file_ids ?? []).slice(-MAX_CONTAINER_FILES);
+  return {
+    type: "code_interpreter",
+    container: { type: "auto", ...(fileIds.length > 0 ? { file_ids: fileIds } : {}) },
+  };
+}
+
+/**
+ * The request's tools. A file_search tool with no vector store to search is left out (the Responses
+ * tool needs stores; on the Assistants API such a run simply found nothing), and a tool_choice that
+ * named it falls back to `auto`.
+ */
+function toolsOf(req: ResponseRequest): Record<string, unknown> {
+  const tools = req.tools.map((t) => toResponsesTool(t, req.tool_resources));
+  const kept = tools.filter((t) => t.type !== "file_search" || (t.vector_store_ids as string[]).length > 0);
+  if (kept.length === 0) return {};
+  const dropped = kept.length < tools.length;
+  const choice = typeof req.tool_choice === "object" && req.tool_choice.type === "file_search" && dropped;
+  return {
+    tools: kept,
+    tool_choice: toToolChoice(choice ? "auto" : req.tool_choice),
+    parallel_tool_calls: req.parallel_tool_calls,
+  };
 }
 
 function toToolChoice(c: ToolChoice): unknown {

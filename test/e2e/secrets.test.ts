@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MASKED } from "../../src/engine/secrets";
 import { type E2E, hookPath, startE2E } from "../support/e2e";
+import { fileFixtures } from "../support/files";
 import { registerSecrets } from "../support/log-capture/registry.ts";
 import { label, ROUTES, type TenantIds } from "../support/routes";
 
@@ -44,6 +45,11 @@ describe("secret-bearing fields", () => {
       message: "",
       key: member.body.id,
       callbackUrl,
+      ...(await fileFixtures(
+        (p, init) => fetch(`${e2e.worker}${p}`, init),
+        e2e.stack.ready.apiKey as string,
+        "secrets",
+      )),
     };
 
     const writes = ROUTES.filter((r) => r.secretBody);

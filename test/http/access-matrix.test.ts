@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES, type Role } from "../../src/security/roles";
 import { type Expected, expected, OPERATOR_ONLY, type Scope, SCOPES } from "../support/access-matrix";
+import { fileFixtures } from "../support/files";
 import { type InProcess, startInProcess } from "../support/in-process";
 import { registerSecrets } from "../support/log-capture/registry.ts";
 import { ADMIN_ROUTES, label, ROUTES, type TenantIds } from "../support/routes";
@@ -26,7 +27,7 @@ async function fixture(role: Role, scope: Scope) {
     const k = await app.admin("POST", `/v1/admin/tenants/${t.body.id}/keys`, body);
     expect(k.status, JSON.stringify(k.body)).toBe(201);
     registerSecrets({ [`key ${k.body.id}`]: k.body.key });
-    return { id: k.body.id as string, api: app.client(k.body.key) };
+    return { id: k.body.id as string, key: k.body.key as string, api: app.client(k.body.key) };
   };
   const owner = await issue({ role: "admin" });
   const assistant = async () => (await owner.api("POST", "/v1/assistants", { model: "gpt-sim" })).body.id;
@@ -52,6 +53,7 @@ async function fixture(role: Role, scope: Scope) {
     message: message.id,
     key: victim.id,
     callbackUrl,
+    ...(await fileFixtures(app.fetch, owner.key, `matrix-${role}-${scope.replace(" ", "-")}`)),
   };
   return { tenant: t.body.id as string, ids, api: key.api };
 }

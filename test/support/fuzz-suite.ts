@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Api } from "./e2e";
+import { fileFixtures } from "./files";
 import { fuzzBody, fuzzId, fuzzQuery, rng, type Rng } from "./fuzz";
 import { registerSecrets } from "./log-capture/registry.ts";
 import { ADMIN_ROUTES, label, ROUTES, type TenantIds } from "./routes";
@@ -52,6 +53,7 @@ export function fuzzSuite(name: string, perRoute: number, start: () => Promise<F
     const member = await admin("POST", "/v1/admin/tenants/default/keys", { role: "member" });
     registerSecrets({ fuzzMember: member.body.key });
     ids = {
+      ...(await fileFixtures(target.send, target.apiKey, "fuzz")),
       assistant: assistant.id,
       thread: run.body.thread_id,
       run: run.body.id,
@@ -212,5 +214,8 @@ const withRandomIds = (r: Rng, base: TenantIds): TenantIds =>
         run: fuzzId(r),
         conversation: fuzzId(r),
         key: fuzzId(r),
+        file: fuzzId(r),
+        vectorStore: fuzzId(r),
+        batch: fuzzId(r),
       }
     : base;

@@ -14,6 +14,11 @@ export interface TenantIds {
   message: string;
   key: string;
   callbackUrl: string;
+  /** One of the tenant's files, in `vectorStore`. */
+  file: string;
+  vectorStore: string;
+  /** A file batch of `vectorStore`. */
+  batch: string;
 }
 
 export interface RouteCase {
@@ -49,6 +54,9 @@ const PLACEHOLDER_IDS: TenantIds = {
   message: "{message}",
   key: "{key}",
   callbackUrl: "{callback}",
+  file: "{file}",
+  vectorStore: "{vector_store}",
+  batch: "{batch}",
 };
 
 const message = (ids: TenantIds, extra: Record<string, unknown> = {}) => ({
@@ -322,7 +330,145 @@ export const ROUTES: RouteCase[] = [
     scoped: "tenant-wide",
     namesObject: false,
   },
+  // Files and vector stores.
+  {
+    method: "POST",
+    path: () => "/v1/files",
+    body: () => ({ purpose: "assistants" }),
+    role: "member",
+    scoped: "any",
+    namesObject: false,
+  },
+  { method: "GET", path: () => "/v1/files", role: "member", scoped: "any", namesObject: false },
+  { method: "GET", path: (i) => `/v1/files/${i.file}`, role: "member", scoped: "any", namesObject: true },
+  {
+    method: "GET",
+    path: (i) => `/v1/files/${i.file}/content`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: () => "/v1/vector_stores",
+    body: () => ({ name: "kb" }),
+    role: "member",
+    scoped: "any",
+    namesObject: false,
+  },
+  { method: "GET", path: () => "/v1/vector_stores", role: "member", scoped: "any", namesObject: false },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}`,
+    body: () => ({ metadata: { k: "v" } }),
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/files`,
+    body: (i) => ({ file_id: i.file }),
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/files`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/files/${i.file}`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/file_batches`,
+    body: (i) => ({ file_ids: [i.file] }),
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/file_batches/${i.batch}`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/file_batches/${i.batch}/files`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/file_batches/${i.batch}/cancel`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  // Assistants v1: an assistant's files.
+  {
+    method: "POST",
+    path: (i) => `/v1/assistants/${i.assistant}/files`,
+    body: (i) => ({ file_id: i.file }),
+    role: "editor",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/assistants/${i.assistant}/files`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/assistants/${i.assistant}/files/${i.file}`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/assistants/${i.assistant}/files/${i.file}`,
+    role: "editor",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
   // Destructive ones last: the role test runs the table in order.
+  {
+    method: "DELETE",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}/files/${i.file}`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/vector_stores/${i.vectorStore}`,
+    role: "member",
+    scoped: "any",
+    namesObject: true,
+  },
+  { method: "DELETE", path: (i) => `/v1/files/${i.file}`, role: "member", scoped: "any", namesObject: true },
   {
     method: "DELETE",
     path: (i) => `/v1/conversations/${i.conversation}`,

@@ -104,6 +104,8 @@ function fakes(outcomes: CreateOutcome[], opts: { publishFails?: boolean; held?:
         published.push(msg);
       },
     },
+    files: { many: async () => [] },
+    vectorStores: { many: async () => [] },
     now: () => NOW,
   } as IntakeDeps;
   return { deps, calls, published, created };

@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { callbackFor } from "../../commands/callback";
+import { resolveToolResources } from "../../commands/file-refs";
 import { acceptRun, type IntakeRequest, type NewMessage, type ThreadTarget } from "../../commands/intake";
 import {
   cancelRun,
@@ -45,10 +46,13 @@ export const runs = new Hono<AuthedEnv>()
   .post("/runs", async (c) => {
     const text = await c.req.text();
     const body = parse(CreateThreadAndRun, parseJsonText(text));
+    const resources = body.thread?.tool_resources ?? body.tool_resources;
     const target: ThreadTarget = {
       kind: "new",
       metadata: body.thread?.metadata ?? undefined,
-      toolResources: body.thread?.tool_resources ?? body.tool_resources ?? undefined,
+      toolResources: resources
+        ? await resolveToolResources(c.var.deps, c.var.tenant, resources, null)
+        : undefined,
     };
     return createRun(c, body, target, body.thread?.messages ?? [], text);
   })

@@ -14,6 +14,7 @@ import {
   Temperature,
   TimeoutS,
   ToolChoice,
+  ToolResources as ToolResourcesBody,
   Tools,
   TopP,
 } from "../schemas";
@@ -26,12 +27,14 @@ export const ModifyAssistant = z.strictObject({
   instructions: LongText.nullable().optional(),
   tools: Tools.optional(),
   tool_errors: z.enum(["continue", "fail"]).optional(),
-  tool_resources: z.record(z.string(), z.unknown()).nullable().optional(),
+  tool_resources: ToolResourcesBody.nullable().optional(),
   metadata: Metadata.nullable().optional(),
   temperature: Temperature.nullable().optional(),
   top_p: TopP.nullable().optional(),
   response_format: ResponseFormat.optional(),
   reasoning_effort: z.string().max(16).nullable().optional(),
+  // Assistants v1: files for the assistant's code_interpreter and retrieval tools.
+  file_ids: z.array(Id).max(20).optional(),
 });
 export const CreateAssistant = ModifyAssistant.extend({ model: Model });
 
@@ -62,9 +65,11 @@ export const CreateMessage = z.strictObject({
   content: z.union([LongText.min(1), z.array(ContentPart).min(1).max(32)]),
   attachments: z.array(Attachment).max(20).nullable().optional(),
   metadata: Metadata.nullable().optional(),
+  // Assistants v1: files for the run's code_interpreter and retrieval tools.
+  file_ids: z.array(Id).max(10).optional(),
 });
 
-const ToolResources = z.record(z.string(), z.unknown()).nullable().optional();
+const ToolResources = ToolResourcesBody.nullable().optional();
 
 export const CreateThread = z.strictObject({
   messages: z.array(CreateMessage).max(32).optional(),

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { callbackFor } from "../../commands/callback";
+import { splitAttachments } from "../../commands/file-refs";
 import { acceptRun, type ThreadTarget } from "../../commands/intake";
 import { checkModel } from "../../commands/models";
 import { assertRunTargetAllowed } from "../../commands/thread-access";
@@ -9,6 +10,7 @@ import { checkTools } from "../../commands/tools";
 import { presentRun } from "../../engine/present";
 import { type AuthedEnv, requireKey } from "../../security/auth";
 import {
+  AttachmentTools,
   CallbackUrl,
   ConversationKey,
   Id,
@@ -26,6 +28,17 @@ import {
 import { idempotencyOf, parse, parseJsonText } from "../validate";
 
 const TextPart = z.strictObject({ type: z.enum(["text", "input_text"]), text: LongText.min(1) });
+
+/** A file for the run's tools (default: file_search), by id or by URL (fetched before the run starts). */
+const ForTools = AttachmentTools.default([{ type: "file_search" }]);
+const MessageAttachment = z.union([
+  z.strictObject({ file_id: Id, tools: ForTools }),
+  z.strictObject({
+    url: z.string().min(1).max(2048),
+    filename: z.string().min(1).max(256).optional(),
+    tools: ForTools,
+  }),
+]);
 
 const MessageRequest = z
   .strictObject({
@@ -47,6 +60,7 @@ const MessageRequest = z
     tool_choice: ToolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
     response_format: ResponseFormat.optional(),
+    attachments: z.array(MessageAttachment).max(10).optional(),
   })
   .refine((b) => !(b.thread_id && b.conversation), {
     message: "give thread_id or conversation, not both",
@@ -57,8 +71,9 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
   const { deps, principal } = c.var;
   const { config } = deps;
   const text = await c.req.text();
-  const body = parse(MessageRequest, parseJsonText(text));
+  const { attachments: attached, ...body } = parse(MessageRequest, parseJsonText(text));
   checkModel(config, body.model);
+  const { attachments, urls } = splitAttachments(attached ?? [], config.devMode);
   const callback = await callbackFor(deps, principal.tenant, body.callback_url, body.callback_headers);
   const thread: ThreadTarget = body.thread_id
     ? { kind: "id", threadId: body.thread_id }
@@ -74,8 +89,10 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
       {
         role: "user",
         content: typeof body.input === "string" ? body.input : body.input.map((p) => p.text).join("\n"),
+        ...(attachments.length > 0 ? { attachments } : {}),
       },
     ],
+    attachmentUrls: urls,
     overrides: { ...body, tools: body.tools ? checkTools(body.tools, config.devMode) : undefined },
     callback,
     timeoutS: body.timeout_s ?? config.runTimeoutS,

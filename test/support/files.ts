@@ -1,0 +1,43 @@
+/** Test fixtures for files: an upload through the API, a vector store holding it, a batch of it. */
+type Send = (path: string, init: RequestInit) => Promise<Response>;
+
+async function call(send: Send, key: string, path: string, init: RequestInit) {
+  const res = await send(path, {
+    ...init,
+    headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string> | undefined) },
+  });
+  const body = (await res.json()) as any;
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** `POST /v1/files` with a multipart body, as the SDK sends it. */
+export function uploadFile(
+  send: Send,
+  key: string,
+  name: string,
+  content: string | Uint8Array<ArrayBuffer>,
+  purpose = "assistants",
+): Promise<{ id: string; bytes: number }> {
+  const form = new FormData();
+  form.set("purpose", purpose);
+  form.set("file", new File([content], name));
+  return call(send, key, "/v1/files", { method: "POST", body: form });
+}
+
+/** A file, a vector store holding it and a file batch of it, all the key's tenant's. */
+export async function fileFixtures(send: Send, key: string, marker: string) {
+  const file = await uploadFile(send, key, `${marker}.txt`, `private file ${marker}`);
+  const json = { "content-type": "application/json" };
+  const store = await call(send, key, "/v1/vector_stores", {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ name: marker, file_ids: [file.id] }),
+  });
+  const batch = await call(send, key, `/v1/vector_stores/${store.id}/file_batches`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ file_ids: [file.id] }),
+  });
+  return { file: file.id as string, vectorStore: store.id as string, batch: batch.id as string };
+}
