@@ -55,9 +55,6 @@ export const ROUTES: RouteCase[] = [
     namesObject: false,
   },
   { method: "GET", path: () => "/v1/assistants", role: "member", namesObject: false },
-  { method: "GET", path: () => "/v1/models", role: "member", namesObject: false },
-  // Any name is a model when the deployment does not restrict them (ALLOWED_MODELS unset).
-  { method: "GET", path: () => "/v1/models/{model}", role: "member", namesObject: false },
   { method: "GET", path: (i) => `/v1/assistants/${i.assistant}`, role: "member", namesObject: true },
   {
     method: "POST",
@@ -198,6 +195,10 @@ export const ROUTES: RouteCase[] = [
   { method: "DELETE", path: (i) => `/v1/threads/${i.thread}`, role: "member", namesObject: true },
   { method: "DELETE", path: (i) => `/v1/keys/${i.key}`, role: "admin", namesObject: true },
   { method: "DELETE", path: (i) => `/v1/assistants/${i.assistant}`, role: "editor", namesObject: true },
+  // Appended last: the fuzz seeds each route by its index, so earlier rows keep theirs.
+  { method: "GET", path: () => "/v1/models", role: "member", namesObject: false },
+  // Any name is a model when the deployment does not restrict them (ALLOWED_MODELS unset).
+  { method: "GET", path: () => "/v1/models/{model}", role: "member", namesObject: false },
 ];
 
 /** Body variants that name another tenant's object inside the body rather than the path. */
