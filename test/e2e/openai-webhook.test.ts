@@ -118,7 +118,12 @@ describe("webhook drive strategy", () => {
     const path = hookPath("wh-dup");
     const res = await send(path, "twice");
     await e2e.inbox.waitFor(1, { path, timeoutMs: 5_000 });
-    const done = await e2e.waitForRun(res.body.id, ["completed"]);
+    await e2e.waitForRun(res.body.id, ["completed"]);
+    // The delivery step saves its attempt just after the inbox has the callback: wait for that too.
+    const done = await waitFor(async () => {
+      const run = (await e2e.api("GET", `/v1/runs/${res.body.id}`)).body;
+      return run.delivery?.state === "delivered" ? run : null;
+    });
     const responseId = (await responseOf(res.body.id)).id;
     const [qBefore, simBefore] = [e2e.stack.qstash.stats(), await simStats()];
     const body = ended(responseId);

@@ -98,9 +98,6 @@ export const ROUTES: RouteCase[] = [
     scoped: "assistant_not_allowed",
     namesObject: true,
   },
-  { method: "GET", path: () => "/v1/models", role: "member", scoped: "any", namesObject: false },
-  // Any name is a model when the deployment does not restrict them (ALLOWED_MODELS unset).
-  { method: "GET", path: () => "/v1/models/{model}", role: "member", scoped: "any", namesObject: false },
   {
     method: "POST",
     path: (i) => `/v1/assistants/${i.assistant}`,
@@ -504,6 +501,10 @@ export const ROUTES: RouteCase[] = [
     scoped: "assistant_not_allowed",
     namesObject: true,
   },
+  // Appended last: the fuzz seeds each route by its index, so earlier rows keep theirs.
+  { method: "GET", path: () => "/v1/models", role: "member", scoped: "any", namesObject: false },
+  // Any name is a model when the deployment does not restrict them (ALLOWED_MODELS unset).
+  { method: "GET", path: () => "/v1/models/{model}", role: "member", scoped: "any", namesObject: false },
 ];
 
 /** Body variants that name another tenant's object inside the body rather than the path. */
