@@ -5,6 +5,7 @@
 import OpenAI from "openai";
 import type { Annotation, ResponseFormat, TextPart, ToolChoice, ToolDef } from "../engine/types";
 import { type ObservedResponse, RESPONSE_METADATA, type ResponseRequest } from "../engine/upstream-types";
+import { modelOptions } from "../engine/models";
 import { EventScanner } from "./sse";
 
 export class UpstreamError extends Error {
@@ -81,28 +82,7 @@ const STREAM_PROGRESS = new Set(["response.created", "response.queued", "respons
 
 export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstream {
   const client = new OpenAI({ apiKey: cfg.apiKey, baseURL: cfg.baseURL, maxRetries: 0, timeout: 30_000 });
-  const body = (req: ResponseRequest) =>
-    ({
-      model: req.model,
-      input: req.input,
-      conversation: req.conversation,
-      background: true,
-      store: true,
-      metadata: req.metadata,
-      ...(req.tools.length > 0
-        ? {
-            tools: req.tools.map(toResponsesTool),
-            tool_choice: toToolChoice(req.tool_choice),
-            parallel_tool_calls: req.parallel_tool_calls,
-          }
-        : {}),
-      ...textFormat(req.response_format),
-      ...(req.instructions ? { instructions: req.instructions } : {}),
-      ...(req.temperature !== null ? { temperature: req.temperature } : {}),
-      ...(req.top_p !== null ? { top_p: req.top_p } : {}),
-      ...(req.max_output_tokens !== null ? { max_output_tokens: req.max_output_tokens } : {}),
-      ...(req.reasoning_effort ? { reasoning: { effort: req.reasoning_effort } } : {}),
-    }) as Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "stream">;
+  const body = (req: ResponseRequest) => responseBody(req, { background: true });
 
   return {
     createConversation: () => translate(async () => (await client.conversations.create({})).id),
@@ -172,6 +152,40 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
         ),
       ),
   };
+}
+
+/**
+ * The JSON body of a create for `req`: `background` for the responses a Worker step follows, or a
+ * foreground create (the `call` strategy: QStash holds the request until the response ends).
+ * Sampling parameters go only to models that accept them and only when the assistant or the run set
+ * them; a reasoning effort only to reasoning models (engine/models.ts).
+ */
+export function responseBody(
+  req: ResponseRequest,
+  mode: { background: boolean },
+): Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "stream"> {
+  const accepts = modelOptions(req.model);
+  return {
+    model: req.model,
+    input: req.input,
+    conversation: req.conversation,
+    background: mode.background,
+    store: true,
+    metadata: req.metadata,
+    ...(req.tools.length > 0
+      ? {
+          tools: req.tools.map(toResponsesTool),
+          tool_choice: toToolChoice(req.tool_choice),
+          parallel_tool_calls: req.parallel_tool_calls,
+        }
+      : {}),
+    ...textFormat(req.response_format),
+    ...(req.instructions ? { instructions: req.instructions } : {}),
+    ...(accepts.sampling && req.temperature !== null ? { temperature: req.temperature } : {}),
+    ...(accepts.sampling && req.top_p !== null ? { top_p: req.top_p } : {}),
+    ...(req.max_output_tokens !== null ? { max_output_tokens: req.max_output_tokens } : {}),
+    ...(accepts.reasoning && req.reasoning_effort ? { reasoning: { effort: req.reasoning_effort } } : {}),
+  } as Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "stream">;
 }
 
 const WATCHED = new Set([...STREAM_PROGRESS, ...STREAM_TERMINAL]);
