@@ -14,6 +14,7 @@ import { createStepQueue, type StepQueue } from "./queue/steps";
 import { MessageStore } from "./store/messages";
 import { AssistantStore, ThreadStore } from "./store/records";
 import { createRedis, type Redis } from "./store/redis";
+import { ResponseIndex } from "./store/responses";
 import { RunStore } from "./store/runs";
 import { ApiKeyStore, TenantStore } from "./store/tenants";
 import { UsageStore } from "./store/usage";
@@ -29,6 +30,8 @@ export interface Deps {
   readonly tenants: TenantStore;
   readonly apiKeys: ApiKeyStore;
   readonly usage: UsageStore;
+  /** Which run a background response belongs to (for OpenAI's project-wide webhooks). */
+  readonly responses: ResponseIndex;
   /** QStash, publishing steps to this deployment (PUBLIC_URL, else the request's origin). */
   readonly queue: StepQueue;
   readonly upstream: Upstream;
@@ -76,6 +79,9 @@ export const createDeps: DepsFactory = (env, origin) => {
     get usage() {
       return s().usage;
     },
+    get responses() {
+      return s().responses;
+    },
     get queue() {
       return stepQueue(config(), origin);
     },
@@ -98,6 +104,7 @@ interface Stores {
   tenants: TenantStore;
   apiKeys: ApiKeyStore;
   usage: UsageStore;
+  responses: ResponseIndex;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -115,6 +122,7 @@ function stores(config: Config): Stores {
       tenants: new TenantStore(redis),
       apiKeys: new ApiKeyStore(redis),
       usage: new UsageStore(redis),
+      responses: new ResponseIndex(redis),
     };
     storeCache.set(config, s);
   }

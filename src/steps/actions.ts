@@ -13,6 +13,7 @@ import type { ObservedResponse } from "../engine/upstream-types";
 import { sendSigned } from "../delivery/send";
 import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
+import type { ResponseIndex } from "../store/responses";
 import type { RunStore } from "../store/runs";
 import { type Upstream, UpstreamError } from "../upstream/openai";
 import { driveFor } from "./drive";
@@ -25,6 +26,8 @@ export interface Deps {
   threads: Pick<ThreadStore, "get" | "setConversationId">;
   queue: Pick<StepQueue, "publish">;
   upstream: Upstream;
+  /** Remembers which run a background response belongs to (absent in narrow test fakes). */
+  responses?: Pick<ResponseIndex, "remember">;
   /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
   webhookSecrets: (tenant: string) => Promise<string[]>;
   now: () => number;

@@ -44,6 +44,11 @@ export const keys = {
    * is resolved; the record inside says which tenant the key belongs to.
    */
   apiKeyByHash: (hash: string) => `thg:apikey:${hash}`,
+  /**
+   * A background response threadhook created → "tenant run_id". Global, because OpenAI's webhook
+   * names only the response: its receiver drops responses that are not threadhook's with this read.
+   */
+  responseOwner: (responseId: string) => `thg:resp:${responseId}`,
 };
 
 export const RATE_LIMIT_PREFIX = "th";

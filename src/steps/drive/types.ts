@@ -1,6 +1,7 @@
 /** The common shape of the drive strategies: how a step follows a run's response (DRIVE_STRATEGY). */
 import type { RunRecord } from "../../engine/types";
 import type { ResponseRequest } from "../../engine/upstream-types";
+import type { ResponseIndex } from "../../store/responses";
 import type { Upstream } from "../../upstream/openai";
 
 /** A step's limits while it performs an action: its wall-time budget, and how to save progress. */
@@ -18,6 +19,8 @@ export interface ActionResult {
 /** What a strategy may use: the upstream calls that create and watch responses, the clock. */
 export interface DriveDeps {
   upstream: Pick<Upstream, "createResponse" | "createAndStream" | "streamResponse" | "getResponse">;
+  /** Remembers which run a background response belongs to, for OpenAI's webhook receiver. */
+  responses?: Pick<ResponseIndex, "remember">;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
 }
