@@ -64,6 +64,15 @@ export function setStatus(run: RunRecord, status: RunStatus, now: number, cause:
   return queueEvent(ended, `run.${status}`, now);
 }
 
+/**
+ * A line in the run's timeline that explains a delay without changing the status (e.g. QStash
+ * refused the next step). Repeats of the last cause are not added again.
+ */
+export function withNote(run: RunRecord, now: number, cause: string): RunRecord {
+  if (run.timeline.at(-1)?.cause === cause) return run;
+  return { ...run, timeline: [...run.timeline, { status: run.status, at_ms: now, cause }] };
+}
+
 export function transition(run: RunRecord, event: RunEvent, now: number): RunRecord {
   switch (event.type) {
     case "tick":

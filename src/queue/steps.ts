@@ -8,7 +8,14 @@
  * which needs nothing but QStash to publish the step again later. An outage delays a run; it never
  * drops one.
  */
-import { Client, Receiver } from "@upstash/qstash";
+import {
+  Client,
+  QstashDailyRatelimitError,
+  QstashError,
+  QstashRatelimitError,
+  Receiver,
+} from "@upstash/qstash";
+import { queueRefused } from "../errors";
 
 export interface StepMessage {
   tenant: string;
@@ -41,6 +48,26 @@ export const rescueDelayMs = (rescue: number) => Math.min(3_600_000, 60_000 * 2 
 /** Rescues before a step is given up (with the 1 h cap: about two days of outage). */
 export const MAX_RESCUES = 54;
 
+/**
+ * QStash's 429s (its daily message quota, its rate limit) become `queueRefused` errors: 503 with
+ * `Retry-After` until the reset QStash announces (unix seconds), at least 1 s.
+ */
+export async function refusals<T>(publish: () => Promise<T>, now = Date.now()): Promise<T> {
+  try {
+    return await publish();
+  } catch (err) {
+    const untilReset = (reset: string | null | undefined, fallbackS: number) => {
+      const at = Number(reset);
+      return Number.isFinite(at) && at > 0 ? at - now / 1000 : fallbackS;
+    };
+    if (err instanceof QstashDailyRatelimitError)
+      throw queueRefused("daily_quota", untilReset(err.reset, 3600));
+    if (err instanceof QstashRatelimitError) throw queueRefused("rate_limit", untilReset(err.reset, 1));
+    if (err instanceof QstashError && err.status === 429) throw queueRefused("rate_limit", 1);
+    throw err;
+  }
+}
+
 export function createStepQueue(cfg: {
   url: string;
   token: string;
@@ -57,24 +84,28 @@ export function createStepQueue(cfg: {
   return {
     async publish(msg, { delayMs, reason }) {
       const delay = Math.ceil(delayMs / 1000);
-      await client.publishJSON({
-        url: destination,
-        body: msg,
-        retries: STEP_RETRIES,
-        retryDelay: STEP_RETRY_DELAY_EXPR,
-        failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
-        deduplicationId: `${msg.tenant}.${msg.run_id}.${msg.seq}.${reason}`,
-        ...(delay > 0 ? { delay } : {}),
-      });
+      await refusals(() =>
+        client.publishJSON({
+          url: destination,
+          body: msg,
+          retries: STEP_RETRIES,
+          retryDelay: STEP_RETRY_DELAY_EXPR,
+          failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
+          deduplicationId: `${msg.tenant}.${msg.run_id}.${msg.seq}.${reason}`,
+          ...(delay > 0 ? { delay } : {}),
+        }),
+      );
     },
     async notifyEnded(responseId) {
-      await client.publishJSON({
-        url: `${cfg.baseUrl}${OBSERVE_PATH}`,
-        body: { response_id: responseId },
-        retries: STEP_RETRIES,
-        retryDelay: STEP_RETRY_DELAY_EXPR,
-        deduplicationId: `ended.${responseId}`,
-      });
+      await refusals(() =>
+        client.publishJSON({
+          url: `${cfg.baseUrl}${OBSERVE_PATH}`,
+          body: { response_id: responseId },
+          retries: STEP_RETRIES,
+          retryDelay: STEP_RETRY_DELAY_EXPR,
+          deduplicationId: `ended.${responseId}`,
+        }),
+      );
     },
     async verify(signature, body, url) {
       if (!signature) return false;
