@@ -34,11 +34,30 @@ export interface StepQueue {
    */
   notifyEnded(responseId: string): Promise<void>;
   verify(signature: string | null, body: string, url: string): Promise<boolean>;
+  /**
+   * Have QStash make `call` (a foreground model request), once — no retries: a create must not be
+   * sent twice — and POST its answer to the `called` route with `ref` in the query (the callback and,
+   * should the call fail, the failure callback; both retried). `timeoutS` ends a call QStash holds.
+   */
+  publishCall(call: CallMessage): Promise<void>;
+}
+
+export interface CallMessage {
+  request: { url: string; headers: Record<string, string>; body: string };
+  /** Identifies the run and attempt in the callback's URL (signed with it). */
+  ref: { tenant: string; run_id: string; key: string };
+  timeoutS: number;
 }
 
 export const STEP_PATH = "/internal/steps/drive";
 export const RESCUE_PATH = "/internal/steps/rescue";
 export const OBSERVE_PATH = "/internal/steps/observe";
+/** QStash's callback with the answer of a call it made for a run (the `call` strategy). */
+export const CALLED_PATH = "/internal/steps/called";
+
+/** The callback URL's query for a call: the run and the attempt it answers. */
+export const calledQuery = (ref: CallMessage["ref"]) =>
+  new URLSearchParams({ tenant: ref.tenant, run: ref.run_id, key: ref.key }).toString();
 /** QStash retries of a step that answered non-2xx (the free plan's maximum). */
 const STEP_RETRIES = 3;
 /** Delay before QStash's n-th retry (`retried` = 0 before the first): 1 s, 4 s, 16 s. */
@@ -104,6 +123,30 @@ export function createStepQueue(cfg: {
           retries: STEP_RETRIES,
           retryDelay: STEP_RETRY_DELAY_EXPR,
           deduplicationId: `ended.${responseId}`,
+        }),
+      );
+    },
+    async publishCall({ request, ref, timeoutS }) {
+      const callback = `${cfg.baseUrl}${CALLED_PATH}?${calledQuery(ref)}`;
+      const retried = {
+        "Upstash-Callback-Retries": String(STEP_RETRIES),
+        "Upstash-Callback-Retry-Delay": STEP_RETRY_DELAY_EXPR,
+        "Upstash-Failure-Callback-Retries": String(STEP_RETRIES),
+        "Upstash-Failure-Callback-Retry-Delay": STEP_RETRY_DELAY_EXPR,
+      };
+      await refusals(() =>
+        client.publish({
+          url: request.url,
+          method: "POST",
+          body: request.body,
+          // The SDK sends Authorization as Upstash-Forward-Authorization; QStash keeps it out of its logs.
+          headers: { ...request.headers, ...retried },
+          redact: { header: ["Authorization"] },
+          retries: 0,
+          timeout: Math.max(1, Math.ceil(timeoutS)),
+          callback,
+          failureCallback: callback,
+          deduplicationId: `call.${ref.tenant}.${ref.run_id}.${ref.key}`,
         }),
       );
     },

@@ -24,7 +24,7 @@ export interface Deps {
   config: Config;
   runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread">;
   threads: Pick<ThreadStore, "get" | "setConversationId">;
-  queue: Pick<StepQueue, "publish">;
+  queue: Pick<StepQueue, "publish" | "publishCall">;
   upstream: Upstream;
   /** Remembers which run a background response belongs to (absent in narrow test fakes). */
   responses?: Pick<ResponseIndex, "remember">;

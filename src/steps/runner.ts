@@ -15,7 +15,7 @@ import { UpstreamError } from "../upstream/openai";
 import { performAction, type Deps } from "./actions";
 import { claimWithWait } from "../store/claim";
 
-type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
+export type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
 
 /** Waits shorter than this (and inside the budget) are slept through instead of scheduled. */
 const INLINE_WAIT_MAX_MS = 3_000;
@@ -64,7 +64,13 @@ export async function driveEnded(deps: Deps, responseId: string): Promise<StepOu
   }
 }
 
-async function drive(deps: Deps, msg: StepMessage, claimed: RunRecord, owner: string): Promise<StepOutcome> {
+/** Drive a run this step has claimed (under `owner`) from `claimed` on, as far as it goes now. */
+export async function drive(
+  deps: Deps,
+  msg: StepMessage,
+  claimed: RunRecord,
+  owner: string,
+): Promise<StepOutcome> {
   let run = claimed;
   const save = async (r: RunRecord) => {
     if ((await deps.runs.save(r, owner, false)) === null) throw new Error("lease lost");
@@ -100,6 +106,8 @@ async function driveLoop(
     const action = nextAction(run, deps.now());
     if (action.type === "done") return finish(deps, run, msg.seq, owner, null);
     if (action.type === "wait") {
+      // QStash's callback with the call's answer wakes the run: nothing to schedule.
+      if (action.call) return finish(deps, run, msg.seq, owner, null);
       const ms = action.until_ms - deps.now();
       if (action.external || ms > INLINE_WAIT_MAX_MS || deps.now() + ms > budgetEnd)
         return finish(deps, run, msg.seq, owner, ms);

@@ -67,7 +67,19 @@ export interface Upstream {
   deleteConversation(conversationId: string): Promise<void>;
   /** Check an OpenAI webhook's Standard Webhooks signature with `secret`; the event, or null if forged. */
   verifyWebhook(body: string, headers: Headers, secret: string): Promise<unknown | null>;
+  /**
+   * The HTTP request that creates `req` as a foreground response (it answers when the response has
+   * ended), for someone else to send: QStash, in the `call` strategy. Carries the API key.
+   */
+  callRequest(req: ResponseRequest): { url: string; headers: Record<string, string>; body: string };
 }
+
+/** What a create sent by someone else (QStash) came to, read from OpenAI's HTTP answer. */
+export type CallAnswer =
+  | { kind: "response"; response: ObservedResponse }
+  /** The answer was cut (QStash's message size): the response, by id, must be fetched. */
+  | { kind: "truncated"; responseId: string }
+  | { kind: "error"; error: UpstreamError };
 
 export type OnProgress = (r: ObservedResponse, cursor: number) => Promise<void>;
 
@@ -126,6 +138,11 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
         return null;
       }
     },
+    callRequest: (req) => ({
+      url: `${cfg.baseURL}/responses`,
+      headers: { Authorization: `Bearer ${cfg.apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify(responseBody(req, { background: false })),
+    }),
     createAndStream: (req, untilMs, onProgress) =>
       translate(() =>
         watch(
@@ -325,6 +342,52 @@ function toAnnotations(list: OpenAI.Responses.ResponseOutputText["annotations"])
   }
   return out;
 }
+
+/**
+ * Read OpenAI's answer to a create someone else sent (`status` 1xx–5xx; the caller handles "no
+ * answer"): the response, a cut answer's response id, or the error as `UpstreamError`, classified
+ * as the SDK's errors are (429, 5xx, 408/409 and `conversation_locked` retryable).
+ */
+export function readCallAnswer(status: number, headers: Record<string, string[]>, body: string): CallAnswer {
+  if (status >= 200 && status < 300) {
+    try {
+      return { kind: "response", response: observe(JSON.parse(body) as OpenAI.Responses.Response) };
+    } catch {
+      const id = /"id"\s*:\s*"(resp_[A-Za-z0-9_-]+)"/.exec(body.slice(0, 512))?.[1];
+      if (id) return { kind: "truncated", responseId: id };
+      return {
+        kind: "error",
+        error: callError(502, "server_error", "unreadable answer from OpenAI", null, true),
+      };
+    }
+  }
+  let error: { message?: unknown; code?: unknown } = {};
+  try {
+    error = (JSON.parse(body) as { error?: typeof error }).error ?? {};
+  } catch {}
+  const header = (name: string) =>
+    Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1]?.[0] ?? null;
+  const retryAfterS = Number(header("retry-after"));
+  const retryAfterMs = Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : null;
+  const code = typeof error.code === "string" ? error.code : null;
+  const message = typeof error.message === "string" ? error.message : `OpenAI answered ${status}`;
+  const locked = code === "conversation_locked";
+  const retryable = locked || status === 408 || status === 409 || status === 429 || status >= 500;
+  const mapped =
+    status === 429 ? "rate_limit_exceeded" : status >= 500 ? "server_error" : (code ?? "invalid_prompt");
+  return {
+    kind: "error",
+    error: callError(status, mapped, message, locked ? (retryAfterMs ?? 1000) : retryAfterMs, retryable),
+  };
+}
+
+const callError = (
+  status: number,
+  code: string,
+  message: string,
+  retryAfterMs: number | null,
+  retryable: boolean,
+) => new UpstreamError({ message, code, retryable, status, retryAfterMs });
 
 async function translate<T>(fn: () => Promise<T>): Promise<T> {
   try {
