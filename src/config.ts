@@ -109,7 +109,7 @@ function driveStrategy(e: RawEnv, devMode: boolean): DriveStrategy {
 }
 
 /** Slack between a run's timeout and the end of QStash's call, so a timed-out run is seen ending. */
-export const CALL_TIMEOUT_MARGIN_S = 5;
+export const CALL_TIMEOUT_MARGIN_S = 2;
 
 /**
  * QStash (a public service) must reach the OpenAI base URL — https and not a local address, except

@@ -81,7 +81,7 @@ function duringToolRound(run: RunRecord, now: number): Action {
   return { type: "wait", until_ms: Math.min(...wakeups), external: true };
 }
 
-/** The thread stays with the run until its call answers: the conversation is busy until then. */
+/** The thread stays with the run until its call answers: its conversation is busy until then. */
 const awaitCall = (call: NonNullable<RunRecord["upstream"]["call"]>): Action => ({
   type: "wait",
   until_ms: call.until_ms,
@@ -93,7 +93,12 @@ function afterEnd(run: RunRecord, now: number): Action {
   const { upstream, delivery } = run;
   const live = liveResponse(run);
   if (live && !upstream.cancel_sent) return { type: "cancel_response", response_id: live };
-  if (upstream.call) return awaitCall(upstream.call);
+  if (upstream.call) {
+    // The caller hears of the end now; the thread waits for the call's answer (late function calls
+    // are closed then, see run.ts `leftOpen`).
+    const due = delivery.state === "pending" && (delivery.next_attempt_at_ms ?? now) <= now;
+    return due ? { type: "deliver" } : awaitCall(upstream.call);
+  }
   const unanswered = run.pending_calls.filter((c) => c.output === null).map((c) => c.call_id);
   if (unanswered.length > 0 && !run.calls_closed && upstream.conversation_id) {
     return { type: "close_calls", conversation_id: upstream.conversation_id, call_ids: unanswered };

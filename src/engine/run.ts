@@ -140,10 +140,8 @@ function onTick(run: RunRecord, now: number): RunRecord {
   }
   if (run.cancel_requested) {
     // A call in flight cannot be stopped (its response is neither background nor known yet): the
-    // run shows `cancelling` until QStash calls back with it.
-    const live =
-      (run.upstream.response_id !== null && !isUpstreamTerminal(run.upstream.response_status)) ||
-      Boolean(run.upstream.call);
+    // run ends `cancelled` at once and keeps its thread until the call answers (see nextAction).
+    const live = run.upstream.response_id !== null && !isUpstreamTerminal(run.upstream.response_status);
     return setStatus(run, live ? "cancelling" : "cancelled", now, "cancel requested");
   }
   return run;

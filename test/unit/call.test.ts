@@ -72,10 +72,10 @@ describe("the step that starts a round", () => {
   it("hands the create to QStash once, timed to the run's deadline, and schedules no step", async () => {
     const t = await sent();
     expect(t.calls).toHaveLength(1);
-    expect(t.calls[0]).toMatchObject({ request: REQUEST, ref: ref(), timeoutS: 605 });
+    expect(t.calls[0]).toMatchObject({ request: REQUEST, ref: ref(), timeoutS: 602 });
     expect(t.published).toEqual([]);
     expect(t.store.state.run?.status).toBe("in_progress");
-    expect(t.store.state.run?.upstream.call).toMatchObject({ key: "0.0.0", until_ms: T0 + 605 * S });
+    expect(t.store.state.run?.upstream.call).toMatchObject({ key: "0.0.0", until_ms: T0 + 602 * S });
     expect(t.upstreamCalls).toEqual(["callRequest"]);
   });
 
