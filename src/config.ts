@@ -61,6 +61,9 @@ const EnvSchema = z.object({
 
 type RawEnv = z.infer<typeof EnvSchema>;
 
+/** Every variable the Worker reads (for the deploy preflight, scripts/deploy-check.ts). */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as readonly (keyof RawEnv)[];
+
 export interface Config {
   env: RawEnv["THREADHOOK_ENV"];
   devMode: boolean;
