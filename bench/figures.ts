@@ -27,6 +27,8 @@ export interface Figures {
     redis_commands: number;
     invocations: number;
   };
+  /** Requests an invocation sent (Redis, QStash, OpenAI, callbacks, tools), measured alone (c1 only). */
+  subrequests: { p50: number | null; max: number | null };
   /** CPU ms: per invocation measured alone (c1 only), mean per invocation and per run from totals. */
   cpu: {
     samples: number;
@@ -98,11 +100,16 @@ export function computeFigures(config: string, raw: RawScenario, lengthS: number
     },
     per_run: {
       upstream: per(after.upstream.requests - before.upstream.requests, runs),
-      qstash: per(after.qstash.published - before.qstash.published, runs),
+      // Published messages plus QStash's callbacks (each a message on QStash's bill).
+      qstash: per(
+        after.qstash.published + after.qstash.callbacks - (before.qstash.published + before.qstash.callbacks),
+        runs,
+      ),
       redis_round_trips: per(after.redis.requests - before.redis.requests, runs),
       redis_commands: per(after.redis.commands - before.redis.commands, runs),
       invocations: per(invocations, runs),
     },
+    subrequests: subrequestFigures(raw.invocations),
     cpu: {
       samples: samples.length,
       p50_ms: percentile(samples, 50),
@@ -115,6 +122,11 @@ export function computeFigures(config: string, raw: RawScenario, lengthS: number
     load: loadShares(raw),
     wall_ms: raw.wall_ms,
   };
+}
+
+function subrequestFigures(invocations: Invocation[]): Figures["subrequests"] {
+  const counts = invocations.map((i) => i.subrequests).filter((n): n is number => n !== null);
+  return { p50: percentile(counts, 50), max: percentile(counts, 100) };
 }
 
 function intakeFigures(raw: RawScenario): Figures["intake"] {

@@ -1,5 +1,7 @@
 /** Bench options: the scenario plan (full, --quick, --smoke) and command-line overrides. */
-export const STRATEGIES = ["poll", "budget-poll", "stream", "webhook"] as const;
+import type { Network } from "./network.ts";
+
+export const STRATEGIES = ["call", "poll", "budget-poll", "stream", "webhook"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 export type Config = Strategy | "baseline";
 
@@ -37,23 +39,26 @@ export interface Plan {
   outDir: string;
   /** Write the result table into docs/performance.md (`--update-docs`; `--update-readme` is its old name). */
   updateDocs: boolean;
+  /** `production`: the hops are delayed as bench/network.ts models them (`--network=production`). */
+  network: Network;
 }
 
-const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs" | "updateDocs" | "kinds" | "burstAll"> = {
-  mode: "full",
-  scale: 1,
-  lengthsS: [1, 5, 20, 60],
-  c1Runs: (l) => (l <= 1 ? 10 : l <= 5 ? 4 : l <= 20 ? 2 : 1),
-  concurrency: 50,
-  maxRatePerS: 50,
-  concurrentRuns: (l) => (l <= 20 ? 100 : 60),
-  burst: 500,
-  burstLengthS: 1,
-  warmupRuns: 3,
-  replyChars: 1000,
-  chunks: 250,
-  baselineIntervalMs: 1200,
-};
+const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs" | "updateDocs" | "kinds" | "burstAll" | "network"> =
+  {
+    mode: "full",
+    scale: 1,
+    lengthsS: [1, 5, 20, 60],
+    c1Runs: (l) => (l <= 1 ? 10 : l <= 5 ? 4 : l <= 20 ? 2 : 1),
+    concurrency: 50,
+    maxRatePerS: 50,
+    concurrentRuns: (l) => (l <= 20 ? 100 : 60),
+    burst: 500,
+    burstLengthS: 1,
+    warmupRuns: 3,
+    replyChars: 1000,
+    chunks: 250,
+    baselineIntervalMs: 1200,
+  };
 
 const QUICK: typeof FULL = {
   ...FULL,
@@ -78,7 +83,9 @@ const SMOKE: typeof FULL = {
 
 const USAGE = `usage: npm run bench -- [--quick | --smoke] [--configs=baseline,stream,…] [--lengths=1,5]
   [--kinds=c1,concurrent,burst] [--budget-ms=N] [--burst=N] [--chunks=N] [--out=DIR] [--update-docs]
+  [--network=local|production]
   --quick   model time ×0.1 and fewer runs (a few minutes); --smoke: seconds, for the test
+  --network=production  delay every hop as bench/network.ts models it (docs/performance.md)
   --configs baseline and the drive strategies: ${STRATEGIES.join(", ")} (default: all)
   --update-docs  put the result table into docs/performance.md`;
 
@@ -101,6 +108,7 @@ export function parseArgs(argv: string[]): Plan {
     "out",
     "update-docs",
     "update-readme",
+    "network",
     "help",
   ];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
@@ -111,6 +119,9 @@ export function parseArgs(argv: string[]): Plan {
     if (c !== "baseline" && !STRATEGIES.includes(c as Strategy)) throw new Error(`unknown config ${c}`);
   const lengths = flags.get("lengths")?.split(",").map(Number);
   const budget = flags.get("budget-ms");
+  const network = flags.get("network") ?? "local";
+  if (network !== "local" && network !== "production")
+    throw new Error(`unknown network ${network}\n${USAGE}`);
   return {
     ...base,
     configs,
@@ -122,6 +133,7 @@ export function parseArgs(argv: string[]): Plan {
     updateDocs: flags.has("update-docs") || flags.has("update-readme"),
     kinds: flags.get("kinds")?.split(",") ?? ["c1", "concurrent", "burst"],
     burstAll: base.mode === "full" || flags.has("kinds"),
+    network,
   };
 }
 

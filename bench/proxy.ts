@@ -17,6 +17,8 @@ export interface Invocation {
   wall_ms: number;
   /** Main-thread CPU of workerd during this request, in ns; null when not measured alone. */
   cpu_ns: number | null;
+  /** Requests the Worker sent while serving this one (its subrequests); null when not measured alone. */
+  subrequests: number | null;
   /** The first bytes of the request and response bodies (run ids, step messages). */
   req_head: string;
   res_head: string;
@@ -31,6 +33,10 @@ export interface MeterOptions {
   cpu: () => number | null;
   /** Other CPU counters (ns) reported next to it, for diagnosis. */
   others: () => Record<string, number | null>;
+  /** Requests the Worker has sent so far (to Redis, QStash, OpenAI, callback and tool URLs). */
+  subrequests?: () => number;
+  /** Latency added before a request reaches the Worker (QStash's delivery, OpenAI's webhook). */
+  inboundDelayMs?: (req: http.IncomingMessage) => number;
 }
 
 export async function startMeter(opts: MeterOptions) {
@@ -64,9 +70,12 @@ export async function startMeter(opts: MeterOptions) {
     const body = await readAll(req);
     const url = req.url ?? "/";
     if (url.startsWith("/__bench/")) return control(req.method ?? "GET", url, body, res);
+    const inbound = opts.inboundDelayMs?.(req) ?? 0;
+    if (inbound > 0) await new Promise((r) => setTimeout(r, inbound));
     await admit();
     const measured = serialize;
     const cpuStart = measured ? opts.cpu() : null;
+    const subStart = measured ? (opts.subrequests?.() ?? null) : null;
     const started = Date.now();
     const t0 = performance.now();
     const reply = await forward(req, body).catch((err: unknown) => ({
@@ -79,6 +88,7 @@ export async function startMeter(opts: MeterOptions) {
     res.end(reply.body);
     if (measured) await new Promise((r) => setTimeout(r, SETTLE_MS));
     const cpuEnd = measured ? opts.cpu() : null;
+    const subEnd = measured ? (opts.subrequests?.() ?? null) : null;
     log.push({
       method: req.method ?? "GET",
       path: url.split("?")[0] ?? url,
@@ -86,6 +96,7 @@ export async function startMeter(opts: MeterOptions) {
       started_ms: started,
       wall_ms: wall,
       cpu_ns: cpuStart !== null && cpuEnd !== null ? cpuEnd - cpuStart : null,
+      subrequests: subStart !== null && subEnd !== null ? subEnd - subStart : null,
       req_head: body.subarray(0, HEAD_BYTES).toString("utf8"),
       res_head: reply.body.subarray(0, HEAD_BYTES).toString("utf8"),
     });

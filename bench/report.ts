@@ -1,5 +1,6 @@
 /** Tables (console and markdown), ratios against the baseline, and the issue's targets. */
 import type { Figures } from "./figures.ts";
+import { HOPS, type Network } from "./network.ts";
 
 export const TARGETS = {
   callbackP50Ms: 150,
@@ -33,6 +34,8 @@ const HEAD = [
   "Redis cmds /run",
   "invocations /run",
   "CPU /inv p50 / p99 ms",
+  "CPU /inv max ms",
+  "subreq /inv p50 / max",
   "CPU /inv mean ms",
   "CPU /run ms",
   "others' load",
@@ -54,6 +57,8 @@ function row(x: Figures): string[] {
     f(x.per_run.redis_commands),
     f(x.per_run.invocations),
     pair(x.cpu.p50_ms, x.cpu.p99_ms, 2),
+    f(x.cpu.max_ms, 2),
+    pair(x.subrequests?.p50 ?? null, x.subrequests?.max ?? null, 0),
     f(x.cpu.mean_ms, 2),
     f(x.cpu.per_run_ms, 2),
     `${f(x.load.others, 2)}${(x.load.others ?? 0) > NOISY_CORES ? " (noisy)" : ""}`,
@@ -103,6 +108,123 @@ export interface TargetCheck {
   ok: boolean | null;
   detail: string;
 }
+
+/** Workers Free: CPU per invocation above the runtime's floor, and subrequests per invocation. */
+export const FREE_PLAN = { cpuAboveFloorMs: 10, subrequests: 50 } as const;
+/** QStash Free: messages a day. */
+const QSTASH_FREE_PER_DAY = 1_000;
+
+/**
+ * The acceptance targets of the production-shaped bench (issue 15), on one strategy: per
+ * invocation within Workers Free (CPU above the floor, subrequests), the callback within one QStash
+ * hop and one Redis round trip of the model's end, few messages and requests per short run, CPU
+ * per run against the baseline, and no growth of the per-run counts in the burst.
+ */
+export function acceptanceTargets(
+  all: Figures[],
+  strategy: string,
+  floorMs: number | null,
+  network: Network,
+): TargetCheck[] {
+  const c1 = all.filter((x) => x.config === strategy && x.kind === "c1");
+  const base = new Map(all.filter((x) => x.config === "baseline").map((x) => [x.scenario, x]));
+  const short = c1.filter((x) => x.length_s < 20);
+  const hop = HOPS.qstashDelivery.median_ms + HOPS.redis.median_ms;
+  const rest = all.find((x) => x.config === strategy && x.scenario === "c1-1s");
+  const burst = all.find((x) => x.config === strategy && x.kind === "burst");
+  const growth = (pick: (x: Figures) => number) =>
+    rest && burst && pick(rest) > 0 ? pick(burst) / pick(rest) : null;
+  const cpuVsBase = (x: Figures) => {
+    const b = base.get(x.scenario)?.cpu.per_run_ms;
+    return b && x.cpu.per_run_ms !== null ? x.cpu.per_run_ms / b : null;
+  };
+  return [
+    worstOf(
+      `CPU /invocation − floor ≤ ${FREE_PLAN.cpuAboveFloorMs} ms (c1, max; floor ${f(floorMs, 2)} ms)`,
+      c1,
+      (x) => (x.cpu.max_ms === null || floorMs === null ? null : x.cpu.max_ms - floorMs),
+      FREE_PLAN.cpuAboveFloorMs,
+    ),
+    worstOf(
+      `subrequests /invocation ≤ ${FREE_PLAN.subrequests} (c1, max)`,
+      c1,
+      (x) => x.subrequests?.max ?? null,
+      FREE_PLAN.subrequests,
+    ),
+    network === "production"
+      ? worstOf(
+          `callback p50 ≤ one QStash hop + one Redis trip (${hop} ms; c1)`,
+          c1,
+          (x) => x.callback.p50_ms,
+          hop,
+        )
+      : {
+          target: "callback p50 ≤ one QStash hop + one Redis trip",
+          ok: null,
+          detail: "production network only",
+        },
+    worstOf("QStash messages /run ≤ 3, runs under 20 s (c1)", short, (x) => x.per_run.qstash, 3),
+    worstOf("upstream requests /run ≤ 2, runs under 20 s (c1)", short, (x) => x.per_run.upstream, 2),
+    worstOf(
+      "CPU /run ≤ the baseline's, runs of 5 s and more (c1)",
+      c1.filter((x) => x.length_s >= 5),
+      cpuVsBase,
+      1,
+    ),
+    worstOf(
+      "CPU /run ≤ 2× the baseline's, 1 s runs (c1)",
+      c1.filter((x) => x.length_s < 5),
+      cpuVsBase,
+      2,
+    ),
+    ...(["upstream", "qstash", "invocations"] as const).map((k) => {
+      const g = growth((x) => x.per_run[k]);
+      return {
+        target: `burst: ${k} /run as at rest (burst ÷ c1-1s ≤ 1)`,
+        ok: g === null ? null : g <= 1.0001,
+        detail: g === null ? "no data" : `${f(g, 2)}×`,
+      } satisfies TargetCheck;
+    }),
+    worstOf("no accepted run lost in the burst", burst ? [burst] : [], (x) => x.callback.lost, 0),
+  ];
+}
+
+/** Which plans each strategy fits, from its c1 figures (per invocation) and its 20 s run's messages. */
+export function planRows(all: Figures[], floors: Record<string, number | null>): string[][] {
+  const strategies = [...new Set(all.map((x) => x.config))].filter((c) => c !== "baseline");
+  return strategies.map((s) => {
+    const c1 = all.filter((x) => x.config === s && x.kind === "c1");
+    const floor = floors[s] ?? null;
+    const cpu = Math.max(...c1.map((x) => (x.cpu.max_ms ?? 0) - (floor ?? 0)));
+    const sub = Math.max(...c1.map((x) => x.subrequests?.max ?? 0));
+    const free = cpu <= FREE_PLAN.cpuAboveFloorMs && sub <= FREE_PLAN.subrequests;
+    const twenty = all.find((x) => x.config === s && x.scenario === "c1-20s") ?? c1.at(-1);
+    const msgs = twenty?.per_run.qstash ?? null;
+    return [
+      s,
+      `${f(cpu, 1)} ms / ${sub}`,
+      free ? "yes" : "no",
+      "yes",
+      msgs === null ? "—" : f(msgs, 1),
+      msgs ? String(Math.floor(QSTASH_FREE_PER_DAY / msgs)) : "—",
+      s === "call" ? "runs ≤ 15 min (Free), ≤ 2 h (PAYG)" : "any",
+    ];
+  });
+}
+
+export const planTable = (all: Figures[], floors: Record<string, number | null>, render = markdownTable) =>
+  render(
+    [
+      "strategy",
+      "worst CPU − floor / subrequests per invocation (c1)",
+      "Workers Free",
+      "Workers Paid",
+      "QStash msgs per 20 s run",
+      "20 s runs/day on QStash Free",
+      "QStash call length",
+    ],
+    planRows(all, floors),
+  );
 
 /** The issue's targets, checked on one strategy's figures (and the baseline's, for upstream calls). */
 export function checkTargets(all: Figures[], strategy: string): TargetCheck[] {

@@ -10,7 +10,16 @@ import path from "node:path";
 import { type ConfigResult, runConfig } from "./config-run.ts";
 import type { Figures } from "./figures.ts";
 import { type Config, parseArgs, type Plan } from "./options.ts";
-import { checkTargets, figuresTable, NOISY_CORES, ratioTable, targetsTable, textTable } from "./report.ts";
+import {
+  acceptanceTargets,
+  checkTargets,
+  figuresTable,
+  NOISY_CORES,
+  planTable,
+  ratioTable,
+  targetsTable,
+  textTable,
+} from "./report.ts";
 import { type WorkerDefaults, workerDefaults } from "./worker-defaults.ts";
 
 async function main() {
@@ -24,7 +33,7 @@ async function main() {
   // The default (`auto`) is one strategy with OpenAI webhooks configured and another without.
   const defaults = [...new Set([worker.withWebhooks, worker.strategy])];
   log(
-    `mode ${plan.mode} (model time ×${plan.scale}); Worker default strategy: auto = ${worker.withWebhooks} with OpenAI webhooks, ${worker.strategy} without`,
+    `mode ${plan.mode} (model time ×${plan.scale}), network ${plan.network}; Worker default strategy: auto = ${worker.withWebhooks} with OpenAI webhooks, ${worker.strategy} without`,
   );
   const results: ConfigResult[] = [];
   for (const config of plan.configs) {
@@ -34,8 +43,10 @@ async function main() {
     results.push(await runConfig(plan, config, worker, withBurst, log));
   }
   const figures = results.flatMap((r) => r.figures);
+  const floors = Object.fromEntries(results.map((r) => [r.config, r.floor_cpu_ms]));
   const report = {
     mode: plan.mode,
+    network: plan.network,
     scale: plan.scale,
     started_at: new Date(started).toISOString(),
     duration_s: (Date.now() - started) / 1000,
@@ -46,6 +57,11 @@ async function main() {
     targets: Object.fromEntries(
       defaults.filter((s) => plan.configs.includes(s as Config)).map((s) => [s, checkTargets(figures, s)]),
     ),
+    acceptance: Object.fromEntries(
+      defaults
+        .filter((s) => plan.configs.includes(s as Config))
+        .map((s) => [s, acceptanceTargets(figures, s, floors[s] ?? null, plan.network)]),
+    ),
     figures,
   };
   console.log(`\n${figuresTable(figures, textTable)}\n`);
@@ -54,9 +70,12 @@ async function main() {
       console.log(`${strategy} ÷ baseline:\n${ratioTable(figures, strategy, textTable)}\n`);
     console.log(`targets (${strategy}):\n${targetsTable(targets, textTable)}\n`);
   }
+  for (const [strategy, checks] of Object.entries(report.acceptance))
+    console.log(`acceptance (${strategy}, ${plan.network} network):\n${targetsTable(checks, textTable)}\n`);
+  console.log(`plans:\n${planTable(figures, floors, textTable)}\n`);
   const md = markdown(plan, report, figures);
   const files = writeResults(plan, report, md);
-  if (plan.updateDocs) files.push(updateDocs(md));
+  if (plan.updateDocs) files.push(updateDocs(md, plan.network === "production" ? "production" : "table"));
   log(`wrote ${files.join(", ")} in ${report.duration_s.toFixed(0)} s`);
 }
 
@@ -64,6 +83,7 @@ function markdown(
   plan: Plan,
   report: {
     targets: Record<string, ReturnType<typeof checkTargets>>;
+    acceptance: Record<string, ReturnType<typeof acceptanceTargets>>;
     worker_default: WorkerDefaults;
     started_at: string;
     floor_cpu_ms: Record<string, number | null>;
@@ -78,8 +98,15 @@ function markdown(
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k} ${v?.toFixed(2)} ms`)
     .join(", ");
+  const marker = plan.network === "production" ? "production" : "table";
+  const args = [
+    plan.mode === "full" ? "" : `--${plan.mode}`,
+    plan.network === "production" ? "--network=production" : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
   return [
-    `<!-- bench:table:start (npm run bench${plan.mode === "full" ? "" : ` -- --${plan.mode}`}, ${report.started_at}, model time ×${plan.scale}) -->`,
+    `<!-- bench:${marker}:start (npm run bench${args ? ` -- ${args}` : ""}, ${report.started_at}, model time ×${plan.scale}) -->`,
     figuresTable(figures),
     "",
     ratios,
@@ -91,9 +118,15 @@ function markdown(
       )
       .join("\n\n"),
     "",
+    Object.entries(report.acceptance)
+      .map(([s, checks]) => `Acceptance for \`${s}\` (${plan.network} network):\n\n${targetsTable(checks)}`)
+      .join("\n\n"),
+    "",
+    `Plans (Workers Free: CPU − floor ≤ 10 ms and ≤ 50 subrequests per invocation; QStash Free: 1,000 messages a day):\n\n${planTable(figures, report.floor_cpu_ms)}`,
+    "",
     `CPU floor (a request to an unknown route, included in every figure above): ${floors || "—"}.`,
     `Machine: ${os.cpus().length} cores. Scenarios marked "(noisy)" had other processes using more than ${NOISY_CORES} core meanwhile.`,
-    "<!-- bench:table:end -->",
+    `<!-- bench:${marker}:end -->`,
     "",
   ].join("\n");
 }
@@ -109,13 +142,14 @@ const whenDefault = (w: WorkerDefaults, strategy: string) =>
 const PERFORMANCE_DOC = new URL("../docs/performance.md", import.meta.url).pathname;
 const BIOME = new URL("../node_modules/.bin/biome", import.meta.url).pathname;
 
-/** Replace the table between the bench markers in docs/performance.md. */
-function updateDocs(md: string): string {
+/** Replace the tables between the bench markers (`table` or `production`) in docs/performance.md. */
+function updateDocs(md: string, marker: "table" | "production"): string {
   const text = fs.readFileSync(PERFORMANCE_DOC, "utf8");
-  const start = text.indexOf("<!-- bench:table:start");
-  const end = text.indexOf("<!-- bench:table:end -->");
-  if (start < 0 || end < start) throw new Error("docs/performance.md has no bench table markers");
-  const next = text.slice(0, start) + md.trimEnd() + text.slice(end + "<!-- bench:table:end -->".length);
+  const start = text.indexOf(`<!-- bench:${marker}:start`);
+  const endMark = `<!-- bench:${marker}:end -->`;
+  const end = text.indexOf(endMark);
+  if (start < 0 || end < start) throw new Error(`docs/performance.md has no bench:${marker} markers`);
+  const next = text.slice(0, start) + md.trimEnd() + text.slice(end + endMark.length);
   fs.writeFileSync(PERFORMANCE_DOC, next);
   // Align the new tables as `npm run format` would, so `npm run check` stays green.
   execFileSync(BIOME, ["format", "--write", PERFORMANCE_DOC], { stdio: "ignore" });
@@ -125,11 +159,12 @@ function updateDocs(md: string): string {
 function writeResults(plan: Plan, report: object, md: string): string[] {
   fs.mkdirSync(plan.outDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const name = `${plan.mode}${plan.network === "production" ? "-production" : ""}`;
   const files = [
-    [`${stamp}-${plan.mode}.json`, `${JSON.stringify(report, null, 2)}\n`],
-    [`${stamp}-${plan.mode}.md`, md],
-    [`latest-${plan.mode}.json`, `${JSON.stringify(report, null, 2)}\n`],
-    [`latest-${plan.mode}.md`, md],
+    [`${stamp}-${name}.json`, `${JSON.stringify(report, null, 2)}\n`],
+    [`${stamp}-${name}.md`, md],
+    [`latest-${name}.json`, `${JSON.stringify(report, null, 2)}\n`],
+    [`latest-${name}.md`, md],
   ] as const;
   for (const [name, text] of files) fs.writeFileSync(path.join(plan.outDir, name), text);
   return files.slice(0, 2).map(([name]) => path.join(plan.outDir, name));

@@ -14,6 +14,8 @@ import { startRedisRest } from "../dev/redis-rest/server.ts";
 import { DEV_API_KEY, DEV_WEBHOOK_SECRET, devWorkerVars } from "../dev/stack.ts";
 import { startWorker } from "../dev/worker.ts";
 import { findChild, processCpuReader, threadCpuReader, wranglerWorkerds } from "./cpu.ts";
+import { startDelayProxy } from "./delay-proxy.ts";
+import { delays, type Network } from "./network.ts";
 import { startMeter } from "./proxy.ts";
 
 const BENCH_LIMITS = { RATE_LIMIT_PER_MIN: "1000000", MAX_ACTIVE_RUNS: "1000" };
@@ -25,6 +27,8 @@ export interface ChildOptions {
   workerVars: Record<string, string>;
   /** A `whsec_…` secret: wire the simulator's response webhooks to the Worker's /webhooks/openai. */
   openaiWebhookSecret: string | null;
+  /** `production`: every hop the local stack makes instant is delayed as bench/network.ts models it. */
+  network: Network;
 }
 
 export interface ChildReady {
@@ -98,14 +102,46 @@ async function main() {
   closers.push(() => inbox.close());
   const sim = await startSimThread(opts.timeScale);
   closers.push(() => sim.close());
+  // Every service the Worker calls sits behind a proxy that adds the hop's latency (none on the local
+  // network) and counts the Worker's requests: its subrequests.
+  const d = delays(opts.network ?? "local");
+  const redisHop = await startDelayProxy(redis.url, { worker: d.redis, qstash: d.redis });
+  const qstashHop = await startDelayProxy(qstash.url, { worker: d.qstashApi, qstash: d.qstashApi });
+  const openaiHop = await startDelayProxy(sim.url, { worker: d.openaiApi, qstash: d.qstashToOpenai });
+  for (const hop of [redisHop, qstashHop, openaiHop]) closers.push(() => hop.close());
   const probes = cpuProbes();
-  const meter = await startMeter(probes.meter);
+  const meter = await startMeter({
+    ...probes.meter,
+    subrequests: () =>
+      redisHop.counts.worker + qstashHop.counts.worker + openaiHop.counts.worker + inbox.stats().requests,
+    // QStash's deliveries and OpenAI's webhooks reach the Worker after their own delays.
+    inboundDelayMs: (req) =>
+      req.headers["upstash-signature"]
+        ? d.qstashDelivery()
+        : req.url?.startsWith("/webhooks/openai")
+          ? d.openaiWebhook()
+          : 0,
+  });
   closers.push(() => meter.close());
+  const proxied = {
+    redis: { url: redisHop.url, token: redis.token },
+    qstash: { ...qstash, url: qstashHop.url, token: qstash.token },
+    openai: { apiKey: sim.apiKey, baseURL: `${openaiHop.url}/v1` },
+  };
   const worker = opts.worker
     ? await startWorker({
         port: 0,
         vars: {
-          ...devWorkerVars({ redis, qstash, openai: sim }),
+          ...devWorkerVars({
+            redis: proxied.redis,
+            qstash: {
+              url: proxied.qstash.url,
+              token: qstash.token,
+              currentSigningKey: qstash.currentSigningKey,
+              nextSigningKey: qstash.nextSigningKey,
+            },
+            openai: proxied.openai,
+          }),
           LOG_LEVEL: "warn",
           PUBLIC_URL: meter.url,
           // The limiter stays in the path (its Redis trip is counted) but never refuses, and the
@@ -130,7 +166,8 @@ async function main() {
     worker: worker?.url ?? null,
     redis: { url: redis.url, token: redis.token },
     qstash: { url: qstash.url },
-    openai: { baseURL: sim.baseURL, url: sim.url, apiKey: sim.apiKey },
+    // The baseline calls OpenAI through the same hop as the Worker; counters are read from the sim.
+    openai: { baseURL: proxied.openai.baseURL, url: sim.url, apiKey: sim.apiKey },
     inbox: { url: inbox.url, secret: inbox.secret },
     apiKey: worker ? DEV_API_KEY : null,
   };

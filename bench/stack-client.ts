@@ -14,7 +14,8 @@ const STOP_GRACE_MS = 10_000;
 export interface Counters {
   at_ms: number;
   redis: { requests: number; commands: number };
-  qstash: { published: number; deliveries: number; pending: number };
+  /** `callbacks`: QStash's callback messages (a call's answer), billed as messages too. */
+  qstash: { published: number; callbacks: number; deliveries: number; pending: number };
   upstream: { requests: number; byEndpoint: Record<string, number> };
   cpu_ns: number | null;
   /** Diagnosis: all of workerd's threads; the stand-ins (their process and redis-server). */
@@ -67,7 +68,12 @@ export async function startChild(opts: ChildOptions) {
       return {
         at_ms: Date.now(),
         redis: { requests: redis.requests, commands: redis.commands },
-        qstash: { published: qstash.published, deliveries: qstash.deliveries, pending: qstash.pending },
+        qstash: {
+          published: qstash.published,
+          callbacks: qstash.callbacks,
+          deliveries: qstash.deliveries,
+          pending: qstash.pending,
+        },
         upstream: { requests: sim.requests, byEndpoint: sim.byEndpoint },
         cpu_ns: cpu.cpu_ns ?? null,
         workerd_all_ns: cpu.workerd_all_ns ?? null,

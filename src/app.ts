@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
 import { assistantsV2Api } from "./api/assistants-v2";
 import { filesApi } from "./api/files";
-import { MAX_BODY_BYTES, MAX_STEP_BODY_BYTES } from "./api/limits";
+import { MAX_BODY_BYTES, MAX_CALL_CALLBACK_BYTES, MAX_STEP_BODY_BYTES } from "./api/limits";
 import { health } from "./api/system/health";
 import { openaiWebhook } from "./api/system/openai-webhook";
 import { webhookApi } from "./api/webhook";
@@ -17,6 +17,7 @@ import { loadConfig } from "./config";
 import { type AppEnv, createDeps, type DepsFactory } from "./deps";
 import { ApiError } from "./errors";
 import { errorFields, log, setLogLevel } from "./log";
+import { CALLED_PATH } from "./queue/steps";
 import { steps } from "./steps/routes";
 
 export function createApp(options: { deps?: DepsFactory } = {}) {
@@ -34,8 +35,11 @@ export function createApp(options: { deps?: DepsFactory } = {}) {
   app.use("/v1/*", (c, next) =>
     c.req.method === "POST" && c.req.path === "/v1/files" ? next() : jsonLimit(c, next),
   );
-  // Step deliveries are small; a larger body is refused before it is read for verification.
-  app.use("/internal/*", limitBody(MAX_STEP_BODY_BYTES));
+  // Step deliveries are small; a larger body is refused before it is read for verification. A
+  // call's callback carries a model's answer.
+  const stepBody = limitBody(MAX_STEP_BODY_BYTES);
+  const callBody = limitBody(MAX_CALL_CALLBACK_BYTES);
+  app.use("/internal/*", (c, next) => (c.req.path === CALLED_PATH ? callBody : stepBody)(c, next));
   app.route("/", health);
   app.route("/", steps);
   app.route("/", openaiWebhook);

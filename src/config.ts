@@ -55,8 +55,9 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: secret.optional(),
   OPENAI_BASE_URL: url.default("https://api.openai.com/v1"),
   OPENAI_WEBHOOK_SECRET: whsec.optional(),
-  DRIVE_STRATEGY: z.enum(["auto", "poll", "budget-poll", "stream", "webhook"]).default("auto"),
+  DRIVE_STRATEGY: z.enum(["auto", "call", "poll", "budget-poll", "stream", "webhook"]).default("auto"),
   DRIVE_BUDGET_MS: int(0, 25_000).default(25_000),
+  QSTASH_CALL_MAX_S: int(60, 86_400).default(900),
   RUN_TIMEOUT_S: int(1, 86_400).default(600),
   REQUIRES_ACTION_TIMEOUT_S: int(1, 86_400).default(600),
   MAX_TOOL_ROUNDS: int(1, 100).default(10),
@@ -73,6 +74,9 @@ const EnvSchema = z.object({
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
+
+/** Every variable the Worker reads (for the deploy preflight, scripts/deploy-check.ts). */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as readonly (keyof RawEnv)[];
 
 export interface Config {
   env: RawEnv["THREADHOOK_ENV"];
@@ -99,8 +103,11 @@ export interface Config {
   redis: { url: string; token: string } | null;
   qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string } | null;
   openai: { apiKey: string; baseURL: string; webhookSecret: string | null } | null;
-  /** The strategy in force: `auto` is resolved at parse time (see driveStrategy). */
-  drive: { strategy: DriveStrategy; budgetMs: number };
+  /**
+   * The strategy in force: `auto` is resolved at parse time (see driveStrategy). `callMaxS`: the
+   * longest QStash holds a call on the plan (its maximum HTTP response duration).
+   */
+  drive: { strategy: DriveStrategy; budgetMs: number; callMaxS: number };
   runTimeoutS: number;
   requiresActionTimeoutS: number;
   maxToolRounds: number;
@@ -123,13 +130,37 @@ export interface Config {
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
 
 /**
- * `auto` (the default): `webhook` when OpenAI's webhooks are configured — it reads no deltas, so its
- * invocations cost a tenth of a stream step's CPU — else `stream`, the fastest strategy that needs
- * nothing outside threadhook.
- * README "Performance" has the numbers behind it.
+ * `auto` (the default): `webhook` when OpenAI's webhooks are configured; else `call` (QStash makes
+ * the model call and calls back: no invocation is held or polls, each stays far under Workers Free's
+ * 10 ms), when QStash can reach the OpenAI base URL and hold a call for a whole run; else `poll`.
+ * `stream` stays for plans with CPU to spare. docs/performance.md has the numbers behind it.
  */
-const driveStrategy = (requested: RawEnv["DRIVE_STRATEGY"], webhookSecret: unknown): DriveStrategy =>
-  requested !== "auto" ? requested : webhookSecret ? "webhook" : "stream";
+function driveStrategy(e: RawEnv, devMode: boolean): DriveStrategy {
+  if (e.DRIVE_STRATEGY !== "auto") return e.DRIVE_STRATEGY;
+  if (e.OPENAI_WEBHOOK_SECRET) return "webhook";
+  return callUsable(e, devMode) ? "call" : "poll";
+}
+
+/** Slack between a run's timeout and the end of QStash's call, so a timed-out run is seen ending. */
+export const CALL_TIMEOUT_MARGIN_S = 2;
+
+/**
+ * QStash (a public service) must reach the OpenAI base URL — https and not a local address, except
+ * in development where the local QStash stand-in calls the local simulator — and hold a call for a
+ * run's whole timeout.
+ */
+function callUsable(e: RawEnv, devMode: boolean): boolean {
+  if (e.RUN_TIMEOUT_S + CALL_TIMEOUT_MARGIN_S > e.QSTASH_CALL_MAX_S) return false;
+  if (devMode) return true;
+  const url = new URL(e.OPENAI_BASE_URL);
+  return url.protocol === "https:" && !isLocalHost(url.hostname);
+}
+
+const isLocalHost = (host: string) =>
+  host === "localhost" ||
+  host.endsWith(".localhost") ||
+  /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|0\.)/.test(host) ||
+  host.startsWith("[");
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -224,8 +255,9 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
         }
       : null,
     drive: {
-      strategy: driveStrategy(e.DRIVE_STRATEGY, e.OPENAI_WEBHOOK_SECRET),
+      strategy: driveStrategy(e, devMode),
       budgetMs: e.DRIVE_BUDGET_MS,
+      callMaxS: e.QSTASH_CALL_MAX_S,
     },
     runTimeoutS: e.RUN_TIMEOUT_S,
     requiresActionTimeoutS: e.REQUIRES_ACTION_TIMEOUT_S,

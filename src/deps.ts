@@ -15,6 +15,7 @@ import { FileStore, VectorStoreStore } from "./store/files";
 import { MessageStore } from "./store/messages";
 import { AssistantStore, ThreadStore } from "./store/records";
 import { createRedis, type Redis } from "./store/redis";
+import { ResponseIndex } from "./store/responses";
 import { RunStore } from "./store/runs";
 import { ApiKeyStore, TenantStore } from "./store/tenants";
 import { UsageStore } from "./store/usage";
@@ -33,6 +34,8 @@ export interface Deps {
   readonly usage: UsageStore;
   readonly files: FileStore;
   readonly vectorStores: VectorStoreStore;
+  /** Which run a background response belongs to (for OpenAI's project-wide webhooks). */
+  readonly responses: ResponseIndex;
   /** QStash, publishing steps to this deployment (PUBLIC_URL, else the request's origin). */
   readonly queue: StepQueue;
   readonly upstream: Upstream;
@@ -90,6 +93,9 @@ export const createDeps: DepsFactory = (env, origin) => {
     get vectorStores() {
       return s().vectorStores;
     },
+    get responses() {
+      return s().responses;
+    },
     get queue() {
       return stepQueue(config(), origin);
     },
@@ -120,6 +126,7 @@ interface Stores {
   usage: UsageStore;
   files: FileStore;
   vectorStores: VectorStoreStore;
+  responses: ResponseIndex;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -139,6 +146,7 @@ function stores(config: Config): Stores {
       usage: new UsageStore(redis),
       files: new FileStore(redis),
       vectorStores: new VectorStoreStore(redis),
+      responses: new ResponseIndex(redis),
     };
     storeCache.set(config, s);
   }

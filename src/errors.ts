@@ -64,3 +64,26 @@ export const notFound = (what: string, id: string, param?: string) =>
 
 export const badRequest = (code: string, message: string, param?: string) =>
   new ApiError(400, code, message, { param: param ?? null });
+
+/** QStash refused a publish: its daily message quota is spent, or its rate limit was hit. */
+export type QueueRefusal = "daily_quota" | "rate_limit";
+const REFUSAL_CODES: Record<QueueRefusal, string> = {
+  daily_quota: "queue_quota_exceeded",
+  rate_limit: "queue_rate_limited",
+};
+
+/**
+ * The error a refused publish becomes: `503` with `Retry-After` (seconds until QStash accepts again).
+ * A caller retries its request then; QStash redelivers a step that answered it then.
+ */
+export function queueRefused(kind: QueueRefusal, retryAfterS: number): ApiError {
+  const seconds = Math.max(1, Math.ceil(retryAfterS));
+  const what =
+    kind === "daily_quota" ? "QStash's daily message quota is spent" : "QStash's rate limit was hit";
+  return new ApiError(503, REFUSAL_CODES[kind], `${what}; retry in ${seconds} s.`, {
+    headers: { "Retry-After": String(seconds) },
+  });
+}
+
+export const isQueueRefusal = (err: unknown): err is ApiError =>
+  err instanceof ApiError && Object.values(REFUSAL_CODES).includes(err.code ?? "");

@@ -71,6 +71,7 @@ export function validateCreate(body: Record<string, unknown>, requireInput = fal
     params[key] = value;
   }
   numbers(body, params);
+  modelParameters(body, params.model);
   const metadata = validateMetadata(body.metadata, "metadata");
   if (metadata) params.metadata = metadata;
   return params;
@@ -93,6 +94,26 @@ function validateTools(value: unknown): Record<string, unknown>[] {
     // The flat Responses shape: `{ type: "function", name, parameters }`, not Chat's nested `function: {…}`.
     if (t.type === "function" && typeof t.name !== "string") throw missingParam(`tools[${i}].name`);
     return t;
+  });
+}
+
+/**
+ * Reasoning models (o-series, gpt-5 except its chat variants) refuse sampling parameters, and other
+ * models refuse `reasoning`, as OpenAI does ("Unsupported parameter: … is not supported with this
+ * model.").
+ */
+function modelParameters(body: Record<string, unknown>, model: string): void {
+  const reasoningModel = /^(o\d|gpt-5(?!.*-chat)|codex-)/.test(model.replace(/^ft:/, ""));
+  const refused = reasoningModel
+    ? (["temperature", "top_p"] as const).filter((k) => body[k] !== undefined && body[k] !== null)
+    : body.reasoning !== undefined && body.reasoning !== null
+      ? ["reasoning.effort"]
+      : [];
+  const param = refused[0];
+  if (param === undefined) return;
+  throw new SimError(400, `Unsupported parameter: '${param}' is not supported with this model.`, {
+    param,
+    code: "unsupported_parameter",
   });
 }
 

@@ -5,11 +5,20 @@ import { type CallbackSpec, type Message, newMessageId } from "./message.ts";
 
 export type CallbackPayloadExtra = { dlqId?: string };
 
-export function callbackPayload(message: Message, outcome: Outcome, extra: CallbackPayloadExtra) {
+/**
+ * The report of one attempt. The destination's answer is cut to `maxBodyBytes` (QStash truncates it
+ * to the plan's maximum message size: 1 MB on the free plan).
+ */
+export function callbackPayload(
+  message: Message,
+  outcome: Outcome,
+  extra: CallbackPayloadExtra,
+  maxBodyBytes = Number.POSITIVE_INFINITY,
+) {
   return {
     status: outcome.status,
     header: multiValued(outcome.headers),
-    body: outcome.body.toString("base64"),
+    body: outcome.body.subarray(0, maxBodyBytes).toString("base64"),
     retried: message.retried,
     maxRetries: message.maxRetries,
     sourceMessageId: message.messageId,

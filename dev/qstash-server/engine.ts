@@ -31,6 +31,8 @@ export type EngineOptions = {
   timeScale: number;
   duplicateFraction: number;
   keys: { current: string; next: string };
+  /** A destination's answer is cut to this many bytes in callbacks (the plan's message size). */
+  callbackBodyMaxBytes: number;
 };
 
 export const freshStats = (): QStashStats => ({
@@ -159,7 +161,7 @@ export function createEngine(opts: EngineOptions) {
     spec: NonNullable<Message["callback"]>,
     extra: CallbackPayloadExtra,
   ): void {
-    const payload = callbackPayload(message, outcome, extra);
+    const payload = callbackPayload(message, outcome, extra, opts.callbackBodyMaxBytes);
     const callback = callbackMessage(message, spec, payload);
     state.stats.callbacks++;
     publish(callback, spec.delayMs ?? 0);

@@ -1,14 +1,14 @@
 // Small HTTP helpers shared by the routes.
 import type http from "node:http";
 
-export type Reply = { status: number; body?: unknown };
+export type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
 
 export const error = (status: number, message: string): Reply => ({ status, body: { error: message } });
 
 export function send(res: http.ServerResponse, reply: Reply): void {
   if (res.headersSent) return;
   const text = reply.body === undefined ? "" : JSON.stringify(reply.body);
-  res.writeHead(reply.status, { "content-type": "application/json" });
+  res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
   res.end(text);
 }
 

@@ -28,6 +28,15 @@ export function routeLabel(method: string, rawPath: string): string {
   return `${method} /${parts.slice(0, fixed).join("/")}`;
 }
 
+/** How many messages a request publishes (a batch: its elements), for the quota; 0 for other routes. */
+export function isPublish(method: string, rawPath: string, body: Buffer): number {
+  if (method !== "POST") return 0;
+  if (rawPath.startsWith("/v2/publish/") || rawPath.startsWith("/v2/enqueue/")) return 1;
+  if (rawPath !== "/v2/batch") return 0;
+  const items = parseJson(body);
+  return Array.isArray(items) ? Math.max(1, items.length) : 1;
+}
+
 export function route(ctx: RouteContext, api: ApiRequest): Reply {
   const { method, rawPath } = api;
   if (method === "POST" && rawPath.startsWith("/v2/publish/")) {

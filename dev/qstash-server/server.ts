@@ -2,11 +2,13 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createEngine, freshStats, type QStashStats } from "./engine.ts";
-import { authorized, error, readBody, send } from "./http.ts";
+import { authorized, error, parseJson, readBody, send } from "./http.ts";
 import { newSigningKey } from "./jwt.ts";
-import { route, routeLabel } from "./routes.ts";
+import { createQuota, type QuotaOptions, type QuotaStats } from "./quota.ts";
+import { isPublish, route, routeLabel } from "./routes.ts";
 
 export type { QStashStats } from "./engine.ts";
+export type { QuotaOptions } from "./quota.ts";
 
 export type QStashOptions = {
   port?: number;
@@ -18,6 +20,10 @@ export type QStashOptions = {
   timeScale?: number;
   /** 0..1: fraction of successful deliveries sent a second time (deterministic accumulator). */
   duplicateFraction?: number;
+  /** Callbacks carry at most this much of the destination's answer (default 1 MiB, the free plan's). */
+  callbackBodyMaxBytes?: number;
+  /** Refuse publishes past a daily quota or a per-second burst limit (429, as QStash does). */
+  quota?: QuotaOptions;
 };
 
 export type QStashHandle = {
@@ -25,10 +31,12 @@ export type QStashHandle = {
   token: string;
   readonly currentSigningKey: string;
   readonly nextSigningKey: string;
-  stats(): QStashStats & { pending: number };
+  stats(): QStashStats & { pending: number; quota: QuotaStats };
   resetStats(): void;
   /** The next key becomes current and a fresh next key is generated. */
   rotateKeys(): void;
+  /** Change the refusal limits (`{}`: none); `resetUsage` starts a new quota day. */
+  setQuota(opts: QuotaOptions, resetUsage?: boolean): void;
   close(): Promise<void>;
 };
 
@@ -44,11 +52,17 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     next: opts.nextSigningKey ?? DEV_NEXT_SIGNING_KEY,
   };
   const duplicateFraction = Math.min(1, Math.max(0, opts.duplicateFraction ?? 0));
-  const engine = createEngine({ timeScale: opts.timeScale ?? 1, duplicateFraction, keys });
+  const engine = createEngine({
+    timeScale: opts.timeScale ?? 1,
+    duplicateFraction,
+    keys,
+    callbackBodyMaxBytes: opts.callbackBodyMaxBytes ?? 1024 * 1024,
+  });
   const rotateKeys = () => {
     keys.current = keys.next;
     keys.next = newSigningKey();
   };
+  const quota = createQuota(opts.quota);
   const ctx = { engine, keys, rotateKeys };
 
   const server = http.createServer((req, res) => {
@@ -64,11 +78,14 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     const method = req.method ?? "GET";
     const body = await readBody(req);
     if (rawPath === "/__stats" || rawPath === "/__stats/reset") return control(method, rawPath, res);
+    if (rawPath === "/__quota" && method === "POST") return quotaControl(body, res);
     const label = routeLabel(method, rawPath);
     const { requests } = engine.state.stats;
     requests[label] = (requests[label] ?? 0) + 1;
     if (!authorized(req, query, token)) return send(res, error(401, "Unauthorized"));
-    send(res, route(ctx, { req, method, rawPath, rawQuery, query, body }));
+    const publishes = isPublish(method, rawPath, body);
+    const refused = publishes > 0 ? quota.take(publishes) : null;
+    send(res, refused ?? route(ctx, { req, method, rawPath, rawQuery, query, body }));
   }
 
   function control(method: string, rawPath: string, res: http.ServerResponse): void {
@@ -78,8 +95,25 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     send(res, known ? { status: 200, body: withPending() } : error(404, "not found"));
   }
 
+  /** `POST /__quota` `{dailyMessages?, burstPerSecond?, resetUsage?}`: the refusal limits, over HTTP. */
+  function quotaControl(body: Buffer, res: http.ServerResponse): void {
+    const parsed = parseJson(body) as (QuotaOptions & { resetUsage?: boolean }) | undefined;
+    if (!parsed || typeof parsed !== "object") {
+      send(res, error(400, "expected a JSON object"));
+      return;
+    }
+    const { resetUsage, ...limits } = parsed;
+    quota.set(limits);
+    if (resetUsage) quota.resetUsage();
+    send(res, { status: 200, body: quota.stats() });
+  }
+
   /** The counters plus `pending`: messages accepted but not yet delivered, dead-lettered or cancelled. */
-  const withPending = () => ({ ...structuredClone(engine.state.stats), pending: engine.state.messages.size });
+  const withPending = () => ({
+    ...structuredClone(engine.state.stats),
+    pending: engine.state.messages.size,
+    quota: quota.stats(),
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -102,6 +136,10 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
       engine.state.stats = freshStats();
     },
     rotateKeys,
+    setQuota: (limits, resetUsage = false) => {
+      quota.set(limits);
+      if (resetUsage) quota.resetUsage();
+    },
     close: async () => {
       await engine.close();
       server.closeAllConnections();

@@ -6,6 +6,12 @@
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Largest body of a QStash step delivery or failure callback (ours are a few hundred bytes). */
 export const MAX_STEP_BODY_BYTES = 64 * 1024;
+/**
+ * Largest body of QStash's callback with a model call's answer (the `call` strategy): the answer and
+ * the request, each base64 (QStash cuts the answer to the plan's message size: 1 MB free, 10 MB
+ * pay-as-you-go).
+ */
+export const MAX_CALL_CALLBACK_BYTES = 32 * 1024 * 1024;
 /** Deepest nesting of arrays and objects in a JSON body (400 `json_too_deep`). */
 export const MAX_JSON_DEPTH = 32;
 /** Long texts: instructions, input (400 `string_too_long`). */

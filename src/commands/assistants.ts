@@ -73,8 +73,9 @@ export async function createAssistant(
     tools,
     tool_resources: await resolveToolResources(deps, tenant, body.tool_resources, { assistant_id: id }),
     metadata: body.metadata ?? {},
-    temperature: body.temperature ?? 1,
-    top_p: body.top_p ?? 1,
+    // Unset stays unset (null): only values the caller chose are sent to the model.
+    temperature: body.temperature ?? null,
+    top_p: body.top_p ?? null,
     response_format: body.response_format ?? "auto",
     reasoning_effort: body.reasoning_effort ?? null,
     tool_errors: body.tool_errors ?? "continue",

@@ -10,7 +10,7 @@ import { runFilesFor } from "../engine/files";
 import { createRunRecord, type NewRunInput } from "../engine/new-run";
 import type { RunInput, RunRecord, UrlAttachment } from "../engine/types";
 import { msToNextMonth } from "../engine/usage";
-import { ApiError, notFound } from "../errors";
+import { ApiError, isQueueRefusal, notFound } from "../errors";
 import { errorFields, log } from "../log";
 import type { StepQueue } from "../queue/steps";
 import { newId } from "../store/ids";
@@ -256,6 +256,11 @@ async function publishOrWithdraw(
       .catch((e: unknown) =>
         log("error", "could not start the next queued run", { run_id: run.id, ...errorFields(e) }),
       );
+    // QStash refused (quota, rate limit): 503 with its Retry-After. Nothing was accepted either way.
+    if (isQueueRefusal(err))
+      throw new ApiError(503, err.code, `${err.message} The run was not accepted: send it again then.`, {
+        headers: err.headers,
+      });
     throw new ApiError(
       503,
       "queue_unavailable",

@@ -18,8 +18,12 @@ export type Action =
   | { type: "close_calls"; conversation_id: string; call_ids: string[] }
   | { type: "release_thread" }
   | { type: "deliver" }
-  /** `external`: waiting for someone else (the caller's tool outputs), so the step must not hold the run. */
-  | { type: "wait"; until_ms: number; external?: boolean }
+  /**
+   * `external`: waiting for someone else (the caller's tool outputs), so the step must not hold the
+   * run. `call`: waiting for QStash's callback with a call's answer, which wakes the run itself (no
+   * step needs scheduling; `until_ms` is the latest it can come).
+   */
+  | { type: "wait"; until_ms: number; external?: boolean; call?: boolean }
   | { type: "done" }
   | FileAction;
 
@@ -40,6 +44,7 @@ function whileActive(run: RunRecord, now: number): Action {
   const live = liveResponse(run);
   if (run.status === "cancelling" && live && !upstream.cancel_sent)
     return { type: "cancel_response", response_id: live };
+  if (upstream.call) return awaitCall(upstream.call);
   if (run.pending_calls.length > 0) return duringToolRound(run, now);
   const files = fileAction(run, now);
   if (files) return files;
@@ -80,10 +85,24 @@ function duringToolRound(run: RunRecord, now: number): Action {
   return { type: "wait", until_ms: Math.min(...wakeups), external: true };
 }
 
+/** The thread stays with the run until its call answers: its conversation is busy until then. */
+const awaitCall = (call: NonNullable<RunRecord["upstream"]["call"]>): Action => ({
+  type: "wait",
+  until_ms: call.until_ms,
+  external: true,
+  call: true,
+});
+
 function afterEnd(run: RunRecord, now: number): Action {
   const { upstream, delivery } = run;
   const live = liveResponse(run);
   if (live && !upstream.cancel_sent) return { type: "cancel_response", response_id: live };
+  if (upstream.call) {
+    // The caller hears of the end now; the thread waits for the call's answer (late function calls
+    // are closed then, see run.ts `leftOpen`).
+    const due = delivery.state === "pending" && (delivery.next_attempt_at_ms ?? now) <= now;
+    return due ? { type: "deliver" } : awaitCall(upstream.call);
+  }
   const unanswered = run.pending_calls.filter((c) => c.output === null).map((c) => c.call_id);
   if (unanswered.length > 0 && !run.calls_closed && upstream.conversation_id) {
     return { type: "close_calls", conversation_id: upstream.conversation_id, call_ids: unanswered };

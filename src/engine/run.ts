@@ -61,7 +61,11 @@ export type RunEvent =
   | { type: "attachments_unavailable"; message: string }
   | { type: "search_files_added"; vector_store_id: string }
   | { type: "stores_checked"; ready: boolean }
-  | { type: "files_collected"; files: GeneratedFile[] };
+  | { type: "files_collected"; files: GeneratedFile[] }
+  /** The round's create was handed to QStash (the `call` strategy). */
+  | { type: "call_sent"; key: string; until_ms: number }
+  /** QStash's call got no answer (connection lost, timed out): whether a response exists is unknown. */
+  | { type: "call_lost"; error: LastError };
 
 const STEP_END: Partial<Record<RunStatus, "completed" | "cancelled" | "failed" | "expired">> = {
   completed: "completed",
@@ -86,6 +90,15 @@ export function setStatus(run: RunRecord, status: RunStatus, now: number, cause:
     now,
   );
   return queueEvent(ended, `run.${status}`, now);
+}
+
+/**
+ * A line in the run's timeline that explains a delay without changing the status (e.g. QStash
+ * refused the next step). Repeats of the last cause are not added again.
+ */
+export function withNote(run: RunRecord, now: number, cause: string): RunRecord {
+  if (run.timeline.at(-1)?.cause === cause) return run;
+  return { ...run, timeline: [...run.timeline, { status: run.status, at_ms: now, cause }] };
 }
 
 export function transition(run: RunRecord, event: RunEvent, now: number): RunRecord {
@@ -145,6 +158,14 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       const response = { ...HELD_RESPONSE, id: run.upstream.response_id ?? "", message_id: held.message_id };
       return complete(done.run, { ...response, content: held.content }, now, done.parts);
     }
+    case "call_sent": {
+      const call = { key: event.key, sent_at_ms: now, until_ms: event.until_ms };
+      const sent = { ...run, upstream: { ...run.upstream, call } };
+      // The model is being called: nothing more will be seen of it until it has answered.
+      return sent.status === "queued" ? setStatus(sent, "in_progress", now, "model called") : sent;
+    }
+    case "call_lost":
+      return onCallLost(run, event.error, now);
     case "redeliver":
       return run.delivery.event_id
         ? {
@@ -168,6 +189,8 @@ function onTick(run: RunRecord, now: number): RunRecord {
     return setStatus(run, "expired", now, "no tool outputs within the requires_action window");
   }
   if (run.cancel_requested) {
+    // A call in flight cannot be stopped (its response is neither background nor known yet): the
+    // run ends `cancelled` at once and keeps its thread until the call answers (see nextAction).
     const live = run.upstream.response_id !== null && !isUpstreamTerminal(run.upstream.response_status);
     return setStatus(run, live ? "cancelling" : "cancelled", now, "cancel requested");
   }
@@ -185,6 +208,7 @@ function withNewResponse(run: RunRecord, response: ObservedResponse, now: number
     cancel_sent: false,
     failures: 0,
     retry_at_ms: null,
+    call: null,
   };
   return closeRound({ ...run, upstream }, now);
 }
@@ -209,7 +233,8 @@ function onResponse(
     },
   };
   if (firstTerminal) next = addUsage(next, response);
-  if (isTerminal(run.status) || (!firstTerminal && isUpstreamTerminal(response.status))) return next;
+  if (isTerminal(run.status)) return firstTerminal ? leftOpen(next, response) : next;
+  if (!firstTerminal && isUpstreamTerminal(response.status)) return next;
   if (next.status === "queued" && response.status !== "queued")
     next = setStatus(next, "in_progress", now, "model started");
   switch (response.status) {
@@ -243,6 +268,25 @@ function onResponse(
       // Only threadhook cancels its responses (a cancel request, or a deadline already handled).
       return setStatus(next, "cancelled", now, "cancelled upstream");
   }
+}
+
+/**
+ * A response that ended after its run did (its answer came late: a call answering after the
+ * deadline, a cancel that came too late) and asked for tools: its calls are in the conversation
+ * now, unanswered, and would refuse every later response on it. They become the run's open calls,
+ * which the end of the run closes.
+ */
+function leftOpen(run: RunRecord, response: ObservedResponse): RunRecord {
+  if (response.status !== "completed" || response.tool_calls.length === 0) return run;
+  const calls = response.tool_calls.map((c) => ({
+    ...c,
+    endpoint: null,
+    output: null,
+    attempts: 0,
+    retry_at_ms: null,
+    last_error: null,
+  }));
+  return { ...run, pending_calls: calls, calls_closed: false };
 }
 
 function onToolCalls(run: RunRecord, response: ObservedResponse, now: number): RunRecord {
@@ -319,11 +363,23 @@ function onUpstreamFailure(
   event: Extract<RunEvent, { type: "upstream_failed" }>,
   now: number,
 ): RunRecord {
+  if (run.upstream.call) run = { ...run, upstream: { ...run.upstream, call: null } };
   if (isTerminal(run.status)) return run;
   const failures = run.upstream.failures + 1;
   if (!event.retryable || failures > UPSTREAM_MAX_FAILURES) return fail(run, event.error, now);
   const retry_at_ms = now + upstreamBackoffMs(failures, event.retry_after_ms);
   return { ...run, upstream: { ...run.upstream, failures, retry_at_ms } };
+}
+
+/**
+ * A call without an answer may still have made a response (OpenAI may finish it after QStash stopped
+ * waiting), so the round is not created again: before the deadline the run fails with the error; at
+ * or after it, the next tick expires it as usual.
+ */
+function onCallLost(run: RunRecord, error: LastError, now: number): RunRecord {
+  const cleared = { ...run, upstream: { ...run.upstream, call: null } };
+  if (isTerminal(run.status) || now >= run.deadline_ms) return cleared;
+  return fail(cleared, error, now);
 }
 
 /** Delay before retrying after the n-th consecutive upstream failure. */

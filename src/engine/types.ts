@@ -236,6 +236,12 @@ export interface RunRecord {
     /** Consecutive upstream failures, for backoff, and when to try again. */
     failures: number;
     retry_at_ms: number | null;
+    /**
+     * The round's create handed to QStash (the `call` strategy): QStash makes the request and calls
+     * back with its answer. `key` names the attempt (see engine/call.ts); `until_ms`: the latest the
+     * callback can come (QStash's timeout for the call). Absent or null: no call in flight.
+     */
+    call?: { key: string; sent_at_ms: number; until_ms: number } | null;
   };
   /** Set by the cancel endpoint; the engine acts on it. */
   cancel_requested: boolean;

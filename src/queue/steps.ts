@@ -8,7 +8,14 @@
  * which needs nothing but QStash to publish the step again later. An outage delays a run; it never
  * drops one.
  */
-import { Client, Receiver } from "@upstash/qstash";
+import {
+  Client,
+  QstashDailyRatelimitError,
+  QstashError,
+  QstashRatelimitError,
+  Receiver,
+} from "@upstash/qstash";
+import { queueRefused } from "../errors";
 
 export interface StepMessage {
   tenant: string;
@@ -27,11 +34,30 @@ export interface StepQueue {
    */
   notifyEnded(responseId: string): Promise<void>;
   verify(signature: string | null, body: string, url: string): Promise<boolean>;
+  /**
+   * Have QStash make `call` (a foreground model request), once — no retries: a create must not be
+   * sent twice — and POST its answer to the `called` route with `ref` in the query (the callback and,
+   * should the call fail, the failure callback; both retried). `timeoutS` ends a call QStash holds.
+   */
+  publishCall(call: CallMessage): Promise<void>;
+}
+
+export interface CallMessage {
+  request: { url: string; headers: Record<string, string>; body: string };
+  /** Identifies the run and attempt in the callback's URL (signed with it). */
+  ref: { tenant: string; run_id: string; key: string };
+  timeoutS: number;
 }
 
 export const STEP_PATH = "/internal/steps/drive";
 export const RESCUE_PATH = "/internal/steps/rescue";
 export const OBSERVE_PATH = "/internal/steps/observe";
+/** QStash's callback with the answer of a call it made for a run (the `call` strategy). */
+export const CALLED_PATH = "/internal/steps/called";
+
+/** The callback URL's query for a call: the run and the attempt it answers. */
+export const calledQuery = (ref: CallMessage["ref"]) =>
+  new URLSearchParams({ tenant: ref.tenant, run: ref.run_id, key: ref.key }).toString();
 /** QStash retries of a step that answered non-2xx (the free plan's maximum). */
 const STEP_RETRIES = 3;
 /** Delay before QStash's n-th retry (`retried` = 0 before the first): 1 s, 4 s, 16 s. */
@@ -40,6 +66,26 @@ const STEP_RETRY_DELAY_EXPR = "1000 * pow(4, retried)";
 export const rescueDelayMs = (rescue: number) => Math.min(3_600_000, 60_000 * 2 ** Math.max(0, rescue - 1));
 /** Rescues before a step is given up (with the 1 h cap: about two days of outage). */
 export const MAX_RESCUES = 54;
+
+/**
+ * QStash's 429s (its daily message quota, its rate limit) become `queueRefused` errors: 503 with
+ * `Retry-After` until the reset QStash announces (unix seconds), at least 1 s.
+ */
+export async function refusals<T>(publish: () => Promise<T>, now = Date.now()): Promise<T> {
+  try {
+    return await publish();
+  } catch (err) {
+    const untilReset = (reset: string | null | undefined, fallbackS: number) => {
+      const at = Number(reset);
+      return Number.isFinite(at) && at > 0 ? at - now / 1000 : fallbackS;
+    };
+    if (err instanceof QstashDailyRatelimitError)
+      throw queueRefused("daily_quota", untilReset(err.reset, 3600));
+    if (err instanceof QstashRatelimitError) throw queueRefused("rate_limit", untilReset(err.reset, 1));
+    if (err instanceof QstashError && err.status === 429) throw queueRefused("rate_limit", 1);
+    throw err;
+  }
+}
 
 export function createStepQueue(cfg: {
   url: string;
@@ -61,24 +107,52 @@ export function createStepQueue(cfg: {
   return {
     async publish(msg, { delayMs, reason }) {
       const delay = Math.ceil(delayMs / 1000);
-      await client.publishJSON({
-        url: destination,
-        body: msg,
-        retries: STEP_RETRIES,
-        retryDelay: STEP_RETRY_DELAY_EXPR,
-        failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
-        deduplicationId: `${msg.tenant}.${msg.run_id}.${msg.seq}.${reason}`,
-        ...(delay > 0 ? { delay } : {}),
-      });
+      await refusals(() =>
+        client.publishJSON({
+          url: destination,
+          body: msg,
+          retries: STEP_RETRIES,
+          retryDelay: STEP_RETRY_DELAY_EXPR,
+          failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
+          deduplicationId: `${msg.tenant}.${msg.run_id}.${msg.seq}.${reason}`,
+          ...(delay > 0 ? { delay } : {}),
+        }),
+      );
     },
     async notifyEnded(responseId) {
-      await client.publishJSON({
-        url: `${cfg.baseUrl}${OBSERVE_PATH}`,
-        body: { response_id: responseId },
-        retries: STEP_RETRIES,
-        retryDelay: STEP_RETRY_DELAY_EXPR,
-        deduplicationId: `ended.${responseId}`,
-      });
+      await refusals(() =>
+        client.publishJSON({
+          url: `${cfg.baseUrl}${OBSERVE_PATH}`,
+          body: { response_id: responseId },
+          retries: STEP_RETRIES,
+          retryDelay: STEP_RETRY_DELAY_EXPR,
+          deduplicationId: `ended.${responseId}`,
+        }),
+      );
+    },
+    async publishCall({ request, ref, timeoutS }) {
+      const callback = `${cfg.baseUrl}${CALLED_PATH}?${calledQuery(ref)}`;
+      const retried = {
+        "Upstash-Callback-Retries": String(STEP_RETRIES),
+        "Upstash-Callback-Retry-Delay": STEP_RETRY_DELAY_EXPR,
+        "Upstash-Failure-Callback-Retries": String(STEP_RETRIES),
+        "Upstash-Failure-Callback-Retry-Delay": STEP_RETRY_DELAY_EXPR,
+      };
+      await refusals(() =>
+        client.publish({
+          url: request.url,
+          method: "POST",
+          body: request.body,
+          // The SDK sends Authorization as Upstash-Forward-Authorization; QStash keeps it out of its logs.
+          headers: { ...request.headers, ...retried },
+          redact: { header: ["Authorization"] },
+          retries: 0,
+          timeout: Math.max(1, Math.ceil(timeoutS)),
+          callback,
+          failureCallback: callback,
+          deduplicationId: `call.${ref.tenant}.${ref.run_id}.${ref.key}`,
+        }),
+      );
     },
     async verify(signature, body, url) {
       if (!signature) return false;

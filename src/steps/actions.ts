@@ -14,6 +14,7 @@ import { withFileLinks } from "../delivery/file-links";
 import { sendSigned } from "../delivery/send";
 import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
+import type { ResponseIndex } from "../store/responses";
 import type { RunStore } from "../store/runs";
 import { type Upstream, UpstreamError } from "../upstream/openai";
 import { threadHasResources } from "../engine/files";
@@ -26,8 +27,10 @@ export interface Deps extends Omit<FileStepDeps, "config" | "threads"> {
   config: Config;
   runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread">;
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
-  queue: Pick<StepQueue, "publish">;
+  queue: Pick<StepQueue, "publish" | "publishCall">;
   upstream: Upstream;
+  /** Remembers which run a background response belongs to (absent in narrow test fakes). */
+  responses?: Pick<ResponseIndex, "remember">;
   /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
   webhookSecrets: (tenant: string) => Promise<string[]>;
   /** Where this deployment is reached, for the download links callbacks carry. */

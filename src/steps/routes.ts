@@ -5,7 +5,15 @@ import type { AppEnv } from "../deps";
 import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import { log } from "../log";
-import { MAX_RESCUES, OBSERVE_PATH, RESCUE_PATH, rescueDelayMs, STEP_PATH } from "../queue/steps";
+import { driveCalled } from "./called";
+import {
+  CALLED_PATH,
+  MAX_RESCUES,
+  OBSERVE_PATH,
+  RESCUE_PATH,
+  rescueDelayMs,
+  STEP_PATH,
+} from "../queue/steps";
 import { driveEnded, driveStep, logStepError } from "./runner";
 
 const StepMessageSchema = z.object({
@@ -17,14 +25,32 @@ const StepMessageSchema = z.object({
 
 const EndedMessageSchema = z.object({ response_id: z.string().min(1).max(128) });
 
+/** The run and attempt a call's callback answers (in its signed URL's query). */
+const CalledRefSchema = z.object({
+  tenant: z.string().min(1).max(64),
+  run: z.string().min(1).max(64),
+  key: z.string().min(1).max(64),
+});
+
+/** The part of QStash's callback payload a call's answer needs. */
+const CallbackSchema = z.object({
+  status: z.number().int().min(0).max(999),
+  header: z.record(z.string(), z.array(z.string())).optional(),
+  body: z.string().optional(),
+  error: z.string().optional(),
+});
+
 /** The part of QStash's failure-callback payload the rescue needs: the dead-lettered step's body. */
 const FailureCallbackSchema = z.object({ sourceBody: z.string() });
 
-/** Verify the delivery's `Upstash-Signature` for this route's public URL; the verified body. */
-async function verifiedBody(req: Request, deps: Deps, path: string) {
+/**
+ * Verify the delivery's `Upstash-Signature` for this route's public URL (`search`: the query the
+ * message was published with); the verified body.
+ */
+async function verifiedBody(req: Request, deps: Deps, path: string, search = "") {
   const origin = new URL(req.url).origin;
   const body = await req.text();
-  const url = `${deps.config.publicUrl ?? origin}${path}`;
+  const url = `${deps.config.publicUrl ?? origin}${path}${search}`;
   if (!(await deps.queue.verify(req.headers.get("upstash-signature"), body, url))) {
     log("warn", "step delivery refused: missing or invalid Upstash-Signature", {
       path,
@@ -55,6 +81,22 @@ export const steps = new Hono<AppEnv>()
     const parsed = EndedMessageSchema.safeParse(safeJson(body));
     if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed observe message" }, 200);
     const outcome = await driveEnded(deps, parsed.data.response_id);
+    return c.json({ outcome }, outcome === "busy" ? 503 : 200);
+  })
+  .post(CALLED_PATH, async (c) => {
+    const { deps } = c.var;
+    const search = new URL(c.req.url).search;
+    const body = await verifiedBody(c.req.raw, deps, CALLED_PATH, search);
+    const ref = CalledRefSchema.safeParse(Object.fromEntries(new URLSearchParams(search)));
+    const report = CallbackSchema.safeParse(safeJson(body));
+    if (!ref.success || !report.success)
+      return c.json({ outcome: "ignored", reason: "not a call's callback" }, 200);
+    const { status, header = {}, body: answer = "", error } = report.data;
+    const outcome = await driveCalled(
+      deps,
+      { tenant: ref.data.tenant, run_id: ref.data.run, key: ref.data.key },
+      { status, header, body: fromBase64(answer), error: error ?? null },
+    );
     return c.json({ outcome }, outcome === "busy" ? 503 : 200);
   })
   .post(RESCUE_PATH, async (c) => {

@@ -4,7 +4,8 @@
  * is spent; then save, schedule the next step, and release the claim.
  */
 import { nextAction } from "../engine/next";
-import { transition } from "../engine/run";
+import { transition, withNote } from "../engine/run";
+import { isQueueRefusal } from "../errors";
 import type { RunRecord } from "../engine/types";
 import { isUpstreamTerminal, type ObservedResponse } from "../engine/upstream-types";
 import type { StepMessage } from "../queue/steps";
@@ -14,7 +15,7 @@ import { UpstreamError } from "../upstream/openai";
 import { performAction, type Deps } from "./actions";
 import { claimWithWait } from "../store/claim";
 
-type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
+export type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
 
 /** Waits shorter than this (and inside the budget) are slept through instead of scheduled. */
 const INLINE_WAIT_MAX_MS = 3_000;
@@ -63,17 +64,50 @@ export async function driveEnded(deps: Deps, responseId: string): Promise<StepOu
   }
 }
 
-async function drive(deps: Deps, msg: StepMessage, claimed: RunRecord, owner: string): Promise<StepOutcome> {
-  const budgetEnd = deps.now() + deps.config.drive.budgetMs;
+/** Drive a run this step has claimed (under `owner`) from `claimed` on, as far as it goes now. */
+export async function drive(
+  deps: Deps,
+  msg: StepMessage,
+  claimed: RunRecord,
+  owner: string,
+): Promise<StepOutcome> {
   let run = claimed;
   const save = async (r: RunRecord) => {
     if ((await deps.runs.save(r, owner, false)) === null) throw new Error("lease lost");
   };
+  try {
+    return await driveLoop(deps, msg, claimed, owner, save, (r) => {
+      run = r;
+    });
+  } catch (err) {
+    // QStash refused a publish (quota, rate limit): keep what the step did, say why in the timeline,
+    // and answer 503 with Retry-After so QStash delivers this step again once it accepts messages.
+    if (!isQueueRefusal(err)) throw err;
+    const cause = `waiting: ${err.message} (the step is retried)`;
+    await save(withNote(run, deps.now(), cause));
+    log("warn", "QStash refused a publish; the step will be retried", { run_id: run.id, code: err.code });
+    throw err;
+  }
+}
+
+async function driveLoop(
+  deps: Deps,
+  msg: StepMessage,
+  claimed: RunRecord,
+  owner: string,
+  save: (r: RunRecord) => Promise<void>,
+  track: (r: RunRecord) => void,
+): Promise<StepOutcome> {
+  const budgetEnd = deps.now() + deps.config.drive.budgetMs;
+  let run = claimed;
   for (;;) {
+    track(run);
     run = transition(run, { type: "tick" }, deps.now());
     const action = nextAction(run, deps.now());
     if (action.type === "done") return finish(deps, run, msg.seq, owner, null);
     if (action.type === "wait") {
+      // QStash's callback with the call's answer wakes the run: nothing to schedule.
+      if (action.call) return finish(deps, run, msg.seq, owner, null);
       const ms = action.until_ms - deps.now();
       if (action.external || ms > INLINE_WAIT_MAX_MS || deps.now() + ms > budgetEnd)
         return finish(deps, run, msg.seq, owner, ms);
@@ -83,6 +117,7 @@ async function drive(deps: Deps, msg: StepMessage, claimed: RunRecord, owner: st
     try {
       const result = await performAction(deps, run, action, { budgetEnd, save });
       run = result.run;
+      track(run);
       if (result.yieldAfterMs !== null) return finish(deps, run, msg.seq, owner, result.yieldAfterMs);
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;

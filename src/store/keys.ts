@@ -58,6 +58,11 @@ export const keys = {
    * has no tenant.
    */
   authFailuresId: (client: string) => `authfail:${client}`,
+  /**
+   * A background response threadhook created → "tenant run_id". Global, because OpenAI's webhook
+   * names only the response: its receiver drops responses that are not threadhook's with this read.
+   */
+  responseOwner: (responseId: string) => `thg:resp:${responseId}`,
 };
 
 export const RATE_LIMIT_PREFIX = "th";

@@ -13,6 +13,7 @@ import type {
   ToolDef,
 } from "../engine/types";
 import { type ObservedResponse, RESPONSE_METADATA, type ResponseRequest } from "../engine/upstream-types";
+import { modelOptions } from "../engine/models";
 import { EventScanner } from "./sse";
 
 export class UpstreamError extends Error {
@@ -74,7 +75,19 @@ export interface Upstream {
   deleteConversation(conversationId: string): Promise<void>;
   /** Check an OpenAI webhook's Standard Webhooks signature with `secret`; the event, or null if forged. */
   verifyWebhook(body: string, headers: Headers, secret: string): Promise<unknown | null>;
+  /**
+   * The HTTP request that creates `req` as a foreground response (it answers when the response has
+   * ended), for someone else to send: QStash, in the `call` strategy. Carries the API key.
+   */
+  callRequest(req: ResponseRequest): { url: string; headers: Record<string, string>; body: string };
 }
+
+/** What a create sent by someone else (QStash) came to, read from OpenAI's HTTP answer. */
+export type CallAnswer =
+  | { kind: "response"; response: ObservedResponse }
+  /** The answer was cut (QStash's message size): the response, by id, must be fetched. */
+  | { kind: "truncated"; responseId: string }
+  | { kind: "error"; error: UpstreamError };
 
 export type OnProgress = (r: ObservedResponse, cursor: number) => Promise<void>;
 
@@ -89,24 +102,7 @@ const STREAM_PROGRESS = new Set(["response.created", "response.queued", "respons
 
 export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstream {
   const client = new OpenAI({ apiKey: cfg.apiKey, baseURL: cfg.baseURL, maxRetries: 0, timeout: 30_000 });
-  const body = (req: ResponseRequest) =>
-    ({
-      model: req.model,
-      // Nothing new for the model (the assistant speaks first, a retry, "regenerate"): the
-      // conversation alone is the context, as the published spec allows (no field is required).
-      ...(hasInput(req.input) ? { input: req.input } : {}),
-      conversation: req.conversation,
-      background: true,
-      store: true,
-      metadata: req.metadata,
-      ...toolsOf(req),
-      ...textFormat(req.response_format),
-      ...(req.instructions ? { instructions: req.instructions } : {}),
-      ...(req.temperature !== null ? { temperature: req.temperature } : {}),
-      ...(req.top_p !== null ? { top_p: req.top_p } : {}),
-      ...(req.max_output_tokens !== null ? { max_output_tokens: req.max_output_tokens } : {}),
-      ...(req.reasoning_effort ? { reasoning: { effort: req.reasoning_effort } } : {}),
-    }) as Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "stream">;
+  const body = (req: ResponseRequest) => responseBody(req, { background: true });
 
   return {
     createConversation: () => translate(async () => (await client.conversations.create({})).id),
@@ -152,6 +148,11 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
         return null;
       }
     },
+    callRequest: (req) => ({
+      url: `${cfg.baseURL}/responses`,
+      headers: { Authorization: `Bearer ${cfg.apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify(responseBody(req, { background: false })),
+    }),
     createAndStream: (req, untilMs, onProgress) =>
       translate(() =>
         withInput(req, (r) =>
@@ -209,6 +210,36 @@ async function withInput<T>(req: ResponseRequest, create: (req: ResponseRequest)
     upstreamNeedsInput = true;
     return create({ ...req, input: TAKE_YOUR_TURN });
   }
+}
+
+/**
+ * The JSON body of a create for `req`: `background` for the responses a Worker step follows, or a
+ * foreground create (the `call` strategy: QStash holds the request until the response ends).
+ * Sampling parameters go only to models that accept them and only when the assistant or the run set
+ * them; a reasoning effort only to reasoning models (engine/models.ts).
+ */
+export function responseBody(
+  req: ResponseRequest,
+  mode: { background: boolean },
+): Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "stream"> {
+  const accepts = modelOptions(req.model);
+  return {
+    model: req.model,
+    // Nothing new for the model (the assistant speaks first, a retry, "regenerate"): the
+    // conversation alone is the context, as the published spec allows (no field is required).
+    ...(hasInput(req.input) ? { input: req.input } : {}),
+    conversation: req.conversation,
+    background: mode.background,
+    store: true,
+    metadata: req.metadata,
+    ...toolsOf(req),
+    ...textFormat(req.response_format),
+    ...(req.instructions ? { instructions: req.instructions } : {}),
+    ...(accepts.sampling && req.temperature !== null ? { temperature: req.temperature } : {}),
+    ...(accepts.sampling && req.top_p !== null ? { top_p: req.top_p } : {}),
+    ...(req.max_output_tokens !== null ? { max_output_tokens: req.max_output_tokens } : {}),
+    ...(accepts.reasoning && req.reasoning_effort ? { reasoning: { effort: req.reasoning_effort } } : {}),
+  } as Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "stream">;
 }
 
 const WATCHED = new Set([...STREAM_PROGRESS, ...STREAM_TERMINAL]);
@@ -353,6 +384,52 @@ function toAnnotations(list: OpenAI.Responses.ResponseOutputText["annotations"],
   }
   return out;
 }
+
+/**
+ * Read OpenAI's answer to a create someone else sent (`status` 1xx–5xx; the caller handles "no
+ * answer"): the response, a cut answer's response id, or the error as `UpstreamError`, classified
+ * as the SDK's errors are (429, 5xx, 408/409 and `conversation_locked` retryable).
+ */
+export function readCallAnswer(status: number, headers: Record<string, string[]>, body: string): CallAnswer {
+  if (status >= 200 && status < 300) {
+    try {
+      return { kind: "response", response: observe(JSON.parse(body) as OpenAI.Responses.Response) };
+    } catch {
+      const id = /"id"\s*:\s*"(resp_[A-Za-z0-9_-]+)"/.exec(body.slice(0, 512))?.[1];
+      if (id) return { kind: "truncated", responseId: id };
+      return {
+        kind: "error",
+        error: callError(502, "server_error", "unreadable answer from OpenAI", null, true),
+      };
+    }
+  }
+  let error: { message?: unknown; code?: unknown } = {};
+  try {
+    error = (JSON.parse(body) as { error?: typeof error }).error ?? {};
+  } catch {}
+  const header = (name: string) =>
+    Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1]?.[0] ?? null;
+  const retryAfterS = Number(header("retry-after"));
+  const retryAfterMs = Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : null;
+  const code = typeof error.code === "string" ? error.code : null;
+  const message = typeof error.message === "string" ? error.message : `OpenAI answered ${status}`;
+  const locked = code === "conversation_locked";
+  const retryable = locked || status === 408 || status === 409 || status === 429 || status >= 500;
+  const mapped =
+    status === 429 ? "rate_limit_exceeded" : status >= 500 ? "server_error" : (code ?? "invalid_prompt");
+  return {
+    kind: "error",
+    error: callError(status, mapped, message, locked ? (retryAfterMs ?? 1000) : retryAfterMs, retryable),
+  };
+}
+
+const callError = (
+  status: number,
+  code: string,
+  message: string,
+  retryAfterMs: number | null,
+  retryable: boolean,
+) => new UpstreamError({ message, code, retryable, status, retryAfterMs });
 
 export async function translate<T>(fn: () => Promise<T>): Promise<T> {
   try {

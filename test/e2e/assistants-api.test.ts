@@ -11,7 +11,9 @@ let client: OpenAI;
 let assistantId: string;
 
 beforeAll(async () => {
-  e2e = await startE2E();
+  // Live text relay needs a response created streaming (the `stream` strategy); under the default,
+  // `call`, OpenAI's answer comes whole (docs/assistants-api.md).
+  e2e = await startE2E({ workerVars: { DRIVE_STRATEGY: "stream" } });
   // The two-line change the README documents: baseURL and apiKey.
   client = new OpenAI({
     baseURL: `${e2e.worker}/v1`,

@@ -71,7 +71,7 @@ describe("npm run dev", () => {
     });
     const body = (await health.json()) as any;
     expect(health.status).toBe(200);
-    expect(body.drive_strategy).toBe("stream"); // the default, auto, with no OpenAI webhook secret
+    expect(body.drive_strategy).toBe("call"); // the default, auto, with no OpenAI webhook secret
     expect(body.services).toMatchObject({
       redis: { reachable: true },
       qstash: { reachable: true },

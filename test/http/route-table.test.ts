@@ -10,6 +10,7 @@ import { ADMIN_ROUTES, ROUTES } from "../support/routes";
 /** Routes that are not tenant API routes, each covered by its own tests. */
 const OTHER = new Set([
   "GET /health", // test/http/edges.test.ts, test/e2e/dev-command.test.ts
+  "POST /internal/steps/called", // test/e2e/call-strategy.test.ts
   "POST /internal/steps/drive", // test/e2e/step-auth.test.ts
   "POST /internal/steps/observe",
   "POST /internal/steps/rescue",

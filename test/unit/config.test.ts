@@ -83,20 +83,25 @@ describe("config", () => {
     expect(ok.config.openai?.webhookSecret).toBe(full.WEBHOOK_SECRET);
   });
 
-  it("resolves the default strategy, auto, to webhook when OpenAI webhooks are configured, else stream", () => {
-    const without = parseConfig(full);
-    if (!without.ok) throw new Error(without.problems.join());
-    expect(without.config.drive.strategy).toBe("stream");
-    const withHooks = parseConfig({ ...full, OPENAI_WEBHOOK_SECRET: full.WEBHOOK_SECRET });
-    if (!withHooks.ok) throw new Error(withHooks.problems.join());
-    expect(withHooks.config.drive.strategy).toBe("webhook");
-    const chosen = parseConfig({
-      ...full,
-      OPENAI_WEBHOOK_SECRET: full.WEBHOOK_SECRET,
-      DRIVE_STRATEGY: "stream",
-    });
-    if (!chosen.ok) throw new Error(chosen.problems.join());
-    expect(chosen.config.drive.strategy).toBe("stream");
+  it("resolves the default strategy, auto: webhook with OpenAI webhooks, else call, else poll", () => {
+    const strategy = (env: Record<string, string>) => {
+      const r = parseConfig({ ...full, ...env });
+      if (!r.ok) throw new Error(r.problems.join());
+      return r.config.drive.strategy;
+    };
+    expect(strategy({})).toBe("call");
+    expect(strategy({ OPENAI_WEBHOOK_SECRET: full.WEBHOOK_SECRET })).toBe("webhook");
+    expect(strategy({ OPENAI_WEBHOOK_SECRET: full.WEBHOOK_SECRET, DRIVE_STRATEGY: "stream" })).toBe("stream");
+    // QStash must be able to hold a call for a run's whole timeout (15 min on its free plan)...
+    expect(strategy({ RUN_TIMEOUT_S: "3600" })).toBe("poll");
+    expect(strategy({ RUN_TIMEOUT_S: "3600", QSTASH_CALL_MAX_S: "7200" })).toBe("call");
+    // ...and to reach the OpenAI base URL: not a local address outside development.
+    expect(strategy({ OPENAI_BASE_URL: "http://127.0.0.1:9000/v1" })).toBe("poll");
+    expect(strategy({ OPENAI_BASE_URL: "https://localhost/v1" })).toBe("poll");
+    expect(strategy({ OPENAI_BASE_URL: "https://llm.example.com/v1" })).toBe("call");
+    expect(strategy({ THREADHOOK_ENV: "development", OPENAI_BASE_URL: "http://127.0.0.1:9000/v1" })).toBe(
+      "call",
+    );
   });
 
   it("treats a service with no variables as not configured, with a 503 naming what to set", () => {

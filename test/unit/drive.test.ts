@@ -20,7 +20,13 @@ const request = { model: "m", input: "hi", conversation: "conv_1" } as ResponseR
 function setup(upstream: Parameters<typeof fakeUpstream>[0], budgetMs = 25 * S) {
   const clock = fakeClock();
   const saved: RunRecord[] = [];
-  const deps = { upstream: fakeUpstream(upstream), now: clock.now, sleep: clock.sleep };
+  const deps = {
+    upstream: fakeUpstream(upstream),
+    queue: { publishCall: async () => {} },
+    config: { drive: { callMaxS: 900 } },
+    now: clock.now,
+    sleep: clock.sleep,
+  };
   const ctx = {
     budgetEnd: T0 + budgetMs,
     save: async (r: RunRecord) => {

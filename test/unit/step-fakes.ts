@@ -58,7 +58,8 @@ type UpstreamMethod =
   | "streamResponse"
   | "getResponse"
   | "cancelResponse"
-  | "addItems";
+  | "addItems"
+  | "callRequest";
 export type FakeUpstream = Pick<Upstream, UpstreamMethod> & { calls: UpstreamMethod[] };
 
 /** An upstream that runs the given implementations, records each call and throws on any other. */
@@ -81,6 +82,7 @@ export function fakeUpstream(impl: Partial<Pick<Upstream, UpstreamMethod>>): Fak
     getResponse: method("getResponse") as Upstream["getResponse"],
     cancelResponse: method("cancelResponse") as Upstream["cancelResponse"],
     addItems: method("addItems") as Upstream["addItems"],
+    callRequest: method("callRequest") as Upstream["callRequest"],
   };
 }
 

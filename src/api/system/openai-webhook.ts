@@ -1,10 +1,13 @@
 /**
  * `POST /webhooks/openai`: OpenAI's `response.*` webhooks (configured in the OpenAI dashboard,
  * signed per Standard Webhooks with OPENAI_WEBHOOK_SECRET). A verified "this response ended" becomes
- * an immediate observe step; nothing else changes here. Unsigned or forged requests get 401.
+ * an immediate observe step when the response is one of threadhook's (one Redis read decides; the
+ * project's other responses cost nothing more); nothing else changes here. Unsigned or forged
+ * requests get 401.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { responseOwner } from "../../commands/responses";
 import { requireService } from "../../config";
 import type { AppEnv } from "../../deps";
 import { ApiError } from "../../errors";
@@ -44,6 +47,9 @@ export const openaiWebhook = new Hono<AppEnv>().post(
         { outcome: "ignored", reason: `the ${config.drive.strategy} strategy follows responses itself` },
         200,
       );
+    // OpenAI's webhooks are project-wide: a response that is not threadhook's costs this one read.
+    if (!(await responseOwner(deps, responseId)))
+      return c.json({ outcome: "ignored", reason: "not a threadhook response" }, 200);
     await deps.queue.notifyEnded(responseId);
     return c.json({ outcome: "scheduled" }, 200);
   },

@@ -1,6 +1,7 @@
 /** Pieces the drive strategies share: feeding a response to the engine, creating without streaming. */
 import { transition } from "../../engine/run";
 import type { RunRecord } from "../../engine/types";
+import { errorFields, log } from "../../log";
 import { isUpstreamTerminal, type ObservedResponse, type ResponseRequest } from "../../engine/upstream-types";
 import type { ActionContext } from "./types";
 import type { Drive, DriveDeps } from "./types";
@@ -25,6 +26,25 @@ export async function createInBackground(
   return next;
 }
 
+/** Late webhooks for a response are still recognised this long after its run's deadline. */
+const RESPONSE_OWNER_MARGIN_S = 3600;
+
+/**
+ * Let OpenAI's webhook receiver recognise this run's response (one Redis read there instead of a
+ * QStash message and an OpenAI GET for every response of the project). Best effort: without it, the
+ * strategy's own next look finds the end.
+ */
+async function rememberResponse(deps: DriveDeps, run: RunRecord): Promise<void> {
+  const id = run.upstream.response_id;
+  if (!id || !deps.responses) return;
+  const ttlS = (run.deadline_ms - deps.now()) / 1000 + RESPONSE_OWNER_MARGIN_S;
+  await deps.responses
+    .remember(id, { tenant: run.tenant, run_id: run.id }, ttlS)
+    .catch((err: unknown) =>
+      log("warn", "could not remember a response's run", { run_id: run.id, ...errorFields(err) }),
+    );
+}
+
 /**
  * A strategy that looks at the response once per step (after creating it, or with one GET) and then
  * ends the step: `waitMs` says how long until the next look while the response has not ended.
@@ -35,6 +55,7 @@ export function onePollPerStep(waitMs: (run: RunRecord, now: number) => number):
   return {
     async start(deps, run, request, ctx) {
       const next = await createInBackground(deps, run, request, ctx);
+      await rememberResponse(deps, next);
       return { run: next, yieldAfterMs: yieldAfter(next, deps.now()) };
     },
     async follow(deps, run, responseId) {

@@ -1,6 +1,9 @@
 /** The common shape of the drive strategies: how a step follows a run's response (DRIVE_STRATEGY). */
+import type { Config } from "../../config";
 import type { RunRecord } from "../../engine/types";
+import type { StepQueue } from "../../queue/steps";
 import type { ResponseRequest } from "../../engine/upstream-types";
+import type { ResponseIndex } from "../../store/responses";
 import type { Upstream } from "../../upstream/openai";
 
 /** A step's limits while it performs an action: its wall-time budget, and how to save progress. */
@@ -15,9 +18,19 @@ export interface ActionResult {
   yieldAfterMs: number | null;
 }
 
-/** What a strategy may use: the upstream calls that create and watch responses, the clock. */
+/**
+ * What a strategy may use: the upstream calls that create and watch responses, QStash making a call
+ * (the `call` strategy), the clock.
+ */
 export interface DriveDeps {
-  upstream: Pick<Upstream, "createResponse" | "createAndStream" | "streamResponse" | "getResponse">;
+  upstream: Pick<
+    Upstream,
+    "createResponse" | "createAndStream" | "streamResponse" | "getResponse" | "callRequest"
+  >;
+  queue: Pick<StepQueue, "publishCall">;
+  config: { drive: Pick<Config["drive"], "callMaxS"> };
+  /** Remembers which run a background response belongs to, for OpenAI's webhook receiver. */
+  responses?: Pick<ResponseIndex, "remember">;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
 }

@@ -1,0 +1,94 @@
+/**
+ * QStash's callback with the answer to a call it made for a run (the `call` strategy): OpenAI's
+ * response (the round's), an error OpenAI answered, or no answer at all. Claims the run at whatever
+ * seq it is at, checks that the callback answers the attempt the run waits for (a late or duplicate
+ * callback changes nothing), feeds the answer to the engine and drives on from there.
+ *
+ * How exactly one response per round holds: the call is published once per attempt (its key names
+ * the round and attempt, and QStash deduplicates a second publish of it), with no QStash retries. A
+ * new attempt follows only an answer OpenAI gave — an error status, so no response was made or it
+ * failed, and a failed response adds nothing to the conversation. No answer (QStash lost the
+ * connection, or its timeout at the run's deadline ended the call) means the response may exist:
+ * the round is not created again; the run fails (or expires at its deadline).
+ */
+import { callbackMatches } from "../engine/call";
+import { nextAction } from "../engine/next";
+import { transition } from "../engine/run";
+import type { RunRecord } from "../engine/types";
+import { log } from "../log";
+import { claimWithWait } from "../store/claim";
+import { newId } from "../store/ids";
+import { readCallAnswer } from "../upstream/openai";
+import type { Deps } from "./actions";
+import { drive, type StepOutcome } from "./runner";
+
+/** What QStash reports of one call: OpenAI's HTTP status (0: no answer), headers and body text. */
+export interface CallReport {
+  status: number;
+  header: Record<string, string[]>;
+  body: string;
+  error: string | null;
+}
+
+export async function driveCalled(
+  deps: Deps,
+  ref: { tenant: string; run_id: string; key: string },
+  report: CallReport,
+): Promise<StepOutcome> {
+  const owner = newId("lease");
+  const claim = await claimWithWait(deps, { tenant: ref.tenant, run_id: ref.run_id, seq: null }, owner);
+  if (claim.kind !== "ok") return claim.kind;
+  const { run, seq } = claim;
+  // The run's next move would be this round's create (its conversation may not be saved yet either).
+  const next = nextAction(run, deps.now()).type;
+  const wouldCreate = next === "create_response" || next === "create_conversation";
+  if (!callbackMatches(run, ref.key, wouldCreate)) {
+    await deps.runs.unlock(run, owner);
+    if (report.status >= 200 && report.status < 300)
+      log("warn", "a call's answer came for an attempt the run no longer waits for", {
+        run_id: run.id,
+        key: ref.key,
+      });
+    return "stale";
+  }
+  try {
+    const fed = await feed(deps, run, report);
+    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner);
+  } catch (err) {
+    await deps.runs.unlock(run, owner).catch(() => {});
+    throw err;
+  }
+
+  async function feed(d: Deps, claimed: RunRecord, rep: CallReport): Promise<RunRecord> {
+    const now = d.now();
+    // Time first: a run whose deadline passed while the model worked has expired, whatever came.
+    const r = transition(claimed, { type: "tick" }, now);
+    if (!(rep.status >= 100 && rep.status < 600)) {
+      const why = rep.error ?? "no answer";
+      const message = `QStash got no answer from OpenAI (${why}); the response may exist, so it is not created again.`;
+      return transition(r, { type: "call_lost", error: { code: "upstream_outcome_unknown", message } }, now);
+    }
+    const answer = readCallAnswer(rep.status, rep.header, rep.body);
+    if (answer.kind === "error") {
+      const { error } = answer;
+      log("warn", "a call's create was refused by OpenAI", {
+        run_id: r.id,
+        code: error.code,
+        status: error.status,
+      });
+      return transition(
+        r,
+        {
+          type: "upstream_failed",
+          retryable: error.retryable,
+          error: { code: error.code, message: error.message },
+          retry_after_ms: error.retryAfterMs,
+        },
+        now,
+      );
+    }
+    const response =
+      answer.kind === "response" ? answer.response : await d.upstream.getResponse(answer.responseId);
+    return transition(r, { type: "response_created", response }, d.now());
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The `call` strategy with narrow fakes: the step that hands the create to QStash, and the callback
+ * that brings OpenAI's answer back — a response, a cut answer, an error OpenAI gave, no answer at
+ * all, a late answer after the deadline, and callbacks for attempts the run does not wait for.
+ */
+import { describe, expect, it } from "vitest";
+import { callKey } from "../../src/engine/call";
+import type { RunRecord } from "../../src/engine/types";
+import type { CallMessage } from "../../src/queue/steps";
+import type { Deps } from "../../src/steps/actions";
+import { type CallReport, driveCalled } from "../../src/steps/called";
+import { driveStep } from "../../src/steps/runner";
+import { readCallAnswer } from "../../src/upstream/openai";
+import { answer, fakeClock, fakeRunStore, fakeUpstream, newRun, resp, S, T0 } from "./step-fakes";
+
+const REQUEST = { url: "https://api.example/v1/responses", headers: {}, body: "{}" };
+
+function setup(run: RunRecord = newRun(), upstream: Parameters<typeof fakeUpstream>[0] = {}) {
+  const clock = fakeClock();
+  const store = fakeRunStore(run, 0);
+  const published: { delayMs: number; reason: string }[] = [];
+  const calls: CallMessage[] = [];
+  const fake = fakeUpstream({ callRequest: () => REQUEST, ...upstream });
+  const deps = {
+    config: { drive: { strategy: "call", budgetMs: 25 * S, callMaxS: 900 }, devMode: false },
+    runs: store.store,
+    threads: { get: async () => ({ conversation_id: "conv_1" }), setConversationId: async () => "conv_1" },
+    queue: {
+      publish: async (_m: unknown, opts: { delayMs: number; reason: string }) => void published.push(opts),
+      publishCall: async (c: CallMessage) => void calls.push(c),
+    },
+    upstream: fake,
+    webhookSecrets: async () => [],
+    now: clock.now,
+    sleep: clock.sleep,
+  } as unknown as Deps;
+  return { deps, clock, store, published, calls, upstreamCalls: fake.calls };
+}
+
+/** A run whose call is out: the start step ran. */
+async function sent(upstream: Parameters<typeof fakeUpstream>[0] = {}) {
+  const t = setup(newRun(), upstream);
+  expect(await driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("done");
+  return t;
+}
+
+const ok = (body: unknown): CallReport => ({
+  status: 200,
+  header: {},
+  body: JSON.stringify(body),
+  error: null,
+});
+const openaiResponse = (id: string, text: string) => ({
+  id,
+  object: "response",
+  status: "completed",
+  output: [
+    {
+      type: "message",
+      id: "msg_9",
+      role: "assistant",
+      status: "completed",
+      content: [{ type: "output_text", text, annotations: [] }],
+    },
+  ],
+  usage: { input_tokens: 4, output_tokens: 2, total_tokens: 6 },
+  metadata: { threadhook_tenant: "t1", threadhook_run: "run_1" },
+});
+const ref = (key = "0.0.0") => ({ tenant: "t1", run_id: "run_1", key });
+
+describe("the step that starts a round", () => {
+  it("hands the create to QStash once, timed to the run's deadline, and schedules no step", async () => {
+    const t = await sent();
+    expect(t.calls).toHaveLength(1);
+    expect(t.calls[0]).toMatchObject({ request: REQUEST, ref: ref(), timeoutS: 602 });
+    expect(t.published).toEqual([]);
+    expect(t.store.state.run?.status).toBe("in_progress");
+    expect(t.store.state.run?.upstream.call).toMatchObject({ key: "0.0.0", until_ms: T0 + 602 * S });
+    expect(t.upstreamCalls).toEqual(["callRequest"]);
+  });
+
+  it("a run longer than QStash holds a call is polled instead", async () => {
+    const t = setup(newRun(T0, { timeoutS: 3600 }), { createResponse: async () => resp("queued") });
+    expect(await driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("scheduled");
+    expect(t.calls).toEqual([]);
+    expect(t.published.map((p) => p.delayMs)).toEqual([2 * S]);
+  });
+
+  it("a step that runs again from the same saved state builds the same key (QStash drops the copy)", () => {
+    expect(callKey(newRun())).toBe(callKey(newRun()));
+  });
+});
+
+describe("the callback", () => {
+  it("with the response: finishes the run, no GET", async () => {
+    const t = await sent();
+    expect(await driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "hi!")))).toBe("done");
+    expect(t.store.state.run).toMatchObject({
+      status: "completed",
+      output: { text: "hi!" },
+      upstream: { response_id: "resp_7", call: null },
+    });
+    expect(t.upstreamCalls).toEqual(["callRequest"]);
+  });
+
+  it("with an answer cut to QStash's message size: fetches the response by id", async () => {
+    const t = await sent({ getResponse: async () => answer("whole", { id: "resp_7" }) });
+    const cut = JSON.stringify(openaiResponse("resp_7", "x".repeat(100))).slice(0, 60);
+    expect(await driveCalled(t.deps, ref(), { status: 200, header: {}, body: cut, error: null })).toBe(
+      "done",
+    );
+    expect(t.upstreamCalls).toEqual(["callRequest", "getResponse"]);
+    expect(t.store.state.run).toMatchObject({ status: "completed", output: { text: "whole" } });
+  });
+
+  it("with an error OpenAI answered: a new attempt after the backoff, under a new key", async () => {
+    const t = await sent();
+    const refused: CallReport = {
+      status: 429,
+      header: { "Retry-After": ["3"] },
+      body: JSON.stringify({ error: { message: "slow down", code: "rate_limit_exceeded" } }),
+      error: null,
+    };
+    // A wait of 3 s is slept through in the step, which then sends the next attempt.
+    expect(await driveCalled(t.deps, ref(), refused)).toBe("done");
+    expect(t.clock.sleeps).toEqual([3 * S]);
+    expect(t.calls.map((c) => c.ref.key)).toEqual(["0.0.0", "0.0.1"]);
+    expect(t.store.state.run?.upstream).toMatchObject({ call: { key: "0.0.1" }, failures: 1 });
+    // A longer backoff ends the step and schedules the next one.
+    const slower = { ...refused, header: { "Retry-After": ["30"] } };
+    expect(await driveCalled(t.deps, ref("0.0.1"), slower)).toBe("scheduled");
+    expect(t.published).toEqual([{ delayMs: 30 * S, reason: "next" }]);
+  });
+
+  it("with no answer before the deadline: the run fails, the round is not created again", async () => {
+    const t = await sent();
+    const lost: CallReport = { status: 0, header: {}, body: "", error: "connection reset" };
+    expect(await driveCalled(t.deps, ref(), lost)).toBe("done");
+    expect(t.store.state.run).toMatchObject({
+      status: "failed",
+      last_error: { code: "upstream_outcome_unknown" },
+      thread_released: true,
+    });
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it("after the deadline: the run expires; a late answer's function calls are closed in the conversation", async () => {
+    const items: unknown[] = [];
+    const t = await sent({ addItems: async (_c, added) => void items.push(...added) });
+    t.clock.advance(601 * S);
+    const late = {
+      ...openaiResponse("resp_8", ""),
+      output: [{ type: "function_call", id: "fc_1", call_id: "call_1", name: "f", arguments: "{}" }],
+    };
+    expect(await driveCalled(t.deps, ref(), ok(late))).toBe("done");
+    expect(t.store.state.run).toMatchObject({ status: "expired", calls_closed: true, thread_released: true });
+    expect(items).toMatchObject([{ type: "function_call_output", call_id: "call_1" }]);
+  });
+
+  it("for an attempt the run does not wait for: stale, nothing changes", async () => {
+    const t = await sent();
+    const before = t.store.state.run;
+    expect(await driveCalled(t.deps, ref("0.0.9"), ok(openaiResponse("resp_x", "no")))).toBe("stale");
+    expect(t.store.state.run).toBe(before);
+  });
+
+  it("when the step that sent the call died before saving it: the answer is still taken", async () => {
+    const t = setup(); // nothing saved: the run would send call 0.0.0 now
+    expect(await driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "saved")))).toBe("done");
+    expect(t.store.state.run).toMatchObject({ status: "completed", output: { text: "saved" } });
+  });
+});
+
+describe("readCallAnswer", () => {
+  it("classifies OpenAI's errors as the SDK adapter does", () => {
+    const locked = readCallAnswer(
+      400,
+      {},
+      JSON.stringify({ error: { message: "locked", code: "conversation_locked" } }),
+    );
+    expect(locked).toMatchObject({ kind: "error", error: { retryable: true, retryAfterMs: 1000 } });
+    const bad = readCallAnswer(400, {}, JSON.stringify({ error: { message: "no", code: "invalid_value" } }));
+    expect(bad).toMatchObject({ kind: "error", error: { retryable: false, code: "invalid_value" } });
+    expect(readCallAnswer(503, {}, "")).toMatchObject({ kind: "error", error: { retryable: true } });
+  });
+});
