@@ -175,33 +175,33 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
     Object.keys(EnvSchema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
   );
   const parsed = EnvSchema.safeParse(input);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`),
-    };
+  // Every problem is reported together: the schema's, and the checks across variables, which read
+  // the raw values so that they run even when some variable does not parse.
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`);
+  const raw = input as Partial<Record<keyof RawEnv, string>>;
+  const devMode = raw.THREADHOOK_ENV === "development";
+  for (const keys of Object.values(GROUPS)) {
+    const missing = keys.filter((k) => raw[k] === undefined);
+    if (missing.length > 0 && missing.length < keys.length)
+      problems.push(...missing.map((k) => `${k}: missing (the other variables of its group are set)`));
   }
-  const e = parsed.data;
-  const problems = Object.values(GROUPS).flatMap((keys) => {
-    const missing = keys.filter((k) => e[k] === undefined);
-    return missing.length > 0 && missing.length < keys.length
-      ? missing.map((k) => `${k}: missing (the other variables of its group are set)`)
-      : [];
-  });
-  const devMode = e.THREADHOOK_ENV === "development";
-  if (!devMode && e.PUBLIC_URL?.startsWith("http:"))
+  if (!devMode && typeof raw.PUBLIC_URL === "string" && raw.PUBLIC_URL.startsWith("http:"))
     problems.push("PUBLIC_URL: must be https outside development");
-  if (!devMode && !e.PUBLIC_URL && e.QSTASH_TOKEN)
+  if (!devMode && !raw.PUBLIC_URL && raw.QSTASH_TOKEN)
     problems.push(
       "PUBLIC_URL: required in production when QStash is configured (steps are published to it and verified against it; the request's Host is never trusted)",
     );
-  problems.push(...keyProblems(e, devMode));
-  if (e.OPERATOR_KEY && e.OPERATOR_KEY === e.API_KEY) problems.push("OPERATOR_KEY: must differ from API_KEY");
-  if (e.DRIVE_STRATEGY === "webhook" && !e.OPENAI_WEBHOOK_SECRET)
+  if (parsed.success) problems.push(...keyProblems(parsed.data, devMode));
+  if (raw.OPERATOR_KEY && raw.OPERATOR_KEY === raw.API_KEY)
+    problems.push("OPERATOR_KEY: must differ from API_KEY");
+  if (raw.DRIVE_STRATEGY === "webhook" && !raw.OPENAI_WEBHOOK_SECRET)
     problems.push(
       "DRIVE_STRATEGY: webhook needs OPENAI_WEBHOOK_SECRET (without webhooks it only polls rarely)",
     );
-  if (problems.length > 0) return { ok: false, problems };
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  const e = parsed.data;
   return { ok: true, config: toConfig(e, devMode) };
 }
 

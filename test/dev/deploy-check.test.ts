@@ -14,7 +14,7 @@ import { devWorkerVars, startStack } from "../../dev/stack.ts";
 let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
 let base: Record<string, string>;
-const API_KEY = "k".repeat(40);
+const API_KEY = "Zq3xV8pL2mN7rT4wY9bC6dF1gH5jK0sA2eU8iO3q";
 
 beforeAll(async () => {
   stack = await startStack({ ports: { redis: 0, qstash: 0, openai: 0, inbox: 0 } });
@@ -108,17 +108,16 @@ describe("deploy:check", () => {
     const errors = lines(out, "✗").join("\n");
     expect(errors).toContain("PUBLIC_URL: must be https outside development");
     expect(out).not.toContain(API_KEY);
-    const shape = await check({ PUBLIC_URL: "https://threadhook.example.workers.dev/api", API_KEY: "short" });
-    const shapeErrors = lines(shape.out, "✗").join("\n");
-    expect(shapeErrors).toContain("PUBLIC_URL must be the origin only");
-    expect(shapeErrors).toContain("API_KEY has 5 characters");
-    const stream = await check({
-      DRIVE_STRATEGY: "stream",
-      WEBHOOK_SECRET: "whsec_c2hvcnRzaG9ydHNob3J0c2g=",
-    });
-    const streamErrors = lines(stream.out, "✗").join("\n");
-    expect(streamErrors).toContain("stream does not fit Workers Free");
-    expect(streamErrors).toContain("WEBHOOK_SECRET holds 17 random bytes");
+    const shape = await check({ PUBLIC_URL: "https://threadhook.example.workers.dev/api" });
+    expect(lines(shape.out, "✗").join("\n")).toContain("PUBLIC_URL must be the origin only");
+    // A key below the minimum is refused by the Worker's own config, which the preflight reports.
+    const short = await check({ API_KEY: "short" });
+    expect(short.code).toBe(1);
+    expect(lines(short.out, "✗").join("\n")).toContain("API_KEY: must be at least 24 characters");
+    const stream = await check({ DRIVE_STRATEGY: "stream" });
+    expect(lines(stream.out, "✗").join("\n")).toContain("stream does not fit Workers Free");
+    const weak = await check({ WEBHOOK_SECRET: "whsec_c2hvcnRzaG9ydHNob3J0c2g=" });
+    expect(lines(weak.out, "✗").join("\n")).toContain("WEBHOOK_SECRET: must carry");
     const paid = await check({ DRIVE_STRATEGY: "stream" }, ["--workers-plan=paid"]);
     expect(paid.code).toBe(0);
     const dev = await check({ THREADHOOK_ENV: "development" });

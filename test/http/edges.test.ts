@@ -37,7 +37,7 @@ describe("/health", () => {
     expect(bodies[0]).toMatchObject({
       status: "ok",
       env: "development",
-      drive_strategy: "stream",
+      drive_strategy: "call",
       services: { redis: { reachable: true }, qstash: { reachable: true }, openai: { reachable: true } },
     });
     expect(upstreamCalls() - before).toBe(1);
