@@ -33,6 +33,9 @@ export const RESPONSE_METADATA = {
 /** The request the engine wants sent to create a background response. */
 export type ResponseInput = RunInput | { type: "function_call_output"; call_id: string; output: string }[];
 
+/** Whether a round brings input of its own (none: the conversation alone is the context). */
+export const hasInput = (input: ResponseInput) => typeof input === "string" || input.length > 0;
+
 export interface ResponseRequest {
   model: string;
   instructions: string | null;

@@ -12,7 +12,12 @@ import type {
   ToolChoice,
   ToolDef,
 } from "../engine/types";
-import { type ObservedResponse, RESPONSE_METADATA, type ResponseRequest } from "../engine/upstream-types";
+import {
+  hasInput,
+  type ObservedResponse,
+  RESPONSE_METADATA,
+  type ResponseRequest,
+} from "../engine/upstream-types";
 import { modelOptions } from "../engine/models";
 import { EventScanner } from "./sse";
 
@@ -182,8 +187,6 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
       ),
   };
 }
-
-const hasInput = (input: ResponseRequest["input"]) => typeof input === "string" || input.length > 0;
 
 /**
  * What a response with nothing new carries when the upstream insists on an `input`: one developer

@@ -14,7 +14,8 @@ import { type E2E, startE2E } from "../support/e2e";
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ workerVars: { ALLOWED_MODELS: "gpt-sim,gpt-sim-mini" } });
+  // The stream strategy, whose responses the Assistants stream relays live (item 4 checks the deltas).
+  e2e = await startE2E({ workerVars: { ALLOWED_MODELS: "gpt-sim,gpt-sim-mini", DRIVE_STRATEGY: "stream" } });
 });
 afterAll(async () => e2e?.close());
 

@@ -41,7 +41,11 @@ const drained = () => waitUntil(async () => qstash().pending === 0);
 
 describe("call strategy", () => {
   it("is what auto picks without OpenAI webhooks", async () => {
-    const health = (await (await fetch(`${e2e.worker}/health`)).json()) as { drive_strategy: string };
+    // The details of /health are the operator's.
+    const res = await fetch(`${e2e.worker}/health`, {
+      headers: { authorization: `Bearer ${e2e.stack.ready.operatorKey}` },
+    });
+    const health = (await res.json()) as { drive_strategy: string };
     expect(health.drive_strategy).toBe("call");
   });
 

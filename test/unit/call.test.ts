@@ -86,6 +86,13 @@ describe("the step that starts a round", () => {
     expect(t.published.map((p) => p.delayMs)).toEqual([2 * S]);
   });
 
+  it("a round with no input of its own is created by the Worker (where the input nudge lives) and polled", async () => {
+    const t = setup(newRun(T0, { input: [] }), { createResponse: async () => resp("queued") });
+    expect(await driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("scheduled");
+    expect(t.calls).toEqual([]);
+    expect(t.upstreamCalls).toContain("createResponse");
+  });
+
   it("a step that runs again from the same saved state builds the same key (QStash drops the copy)", () => {
     expect(callKey(newRun())).toBe(callKey(newRun()));
   });

@@ -15,6 +15,7 @@ import { callKey } from "../../engine/call";
 import { SECOND_MS, STEP_POLL_DELAY_S } from "../../engine/constants";
 import { transition } from "../../engine/run";
 import type { RunRecord } from "../../engine/types";
+import { hasInput } from "../../engine/upstream-types";
 import { onePollPerStep } from "./shared";
 import type { Drive } from "./types";
 
@@ -32,6 +33,10 @@ export const call: Drive = {
     const now = deps.now();
     const timeoutS = (run.deadline_ms - now) / 1000 + CALL_TIMEOUT_MARGIN_S;
     if (timeoutS > deps.config.drive.callMaxS) return fallback.start(deps, run, request, ctx);
+    // A round with nothing new (the assistant speaks first, a retry, "regenerate"): the Worker
+    // creates it, where an upstream that insists on an `input` gets a nudge instead (upstream/), and
+    // polls it. Such rounds are rare; QStash cannot retry a create with another body.
+    if (!hasInput(request.input)) return fallback.start(deps, run, request, ctx);
     const key = callKey(run);
     await deps.queue.publishCall({
       request: deps.upstream.callRequest(request),
