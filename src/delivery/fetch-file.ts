@@ -38,7 +38,7 @@ export async function fetchFile(
         await res.body?.cancel();
         return { ok: false, reason: `HTTP ${res.status}` };
       }
-      const bytes = await readBounded(res, opts.maxBytes);
+      const bytes = await readBoundedBytes(res, opts.maxBytes);
       if (!bytes) return { ok: false, reason: `larger than ${opts.maxBytes} bytes` };
       const type =
         (res.headers.get("content-type") ?? "application/octet-stream").split(";")[0]?.trim() ?? "";
@@ -51,7 +51,7 @@ export async function fetchFile(
 }
 
 /** The body, or null when it is longer than `max` bytes (reading stops there). */
-async function readBounded(res: Response, max: number): Promise<Uint8Array<ArrayBuffer> | null> {
+export async function readBoundedBytes(res: Response, max: number): Promise<Uint8Array<ArrayBuffer> | null> {
   const declared = Number(res.headers.get("content-length") ?? Number.NaN);
   if (declared > max) {
     await res.body?.cancel();

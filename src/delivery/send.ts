@@ -4,6 +4,7 @@
  * outbound URL policy again before every attempt, so a stored URL can never outlive the policy.
  * Replies are read only up to a bound: a hostile endpoint cannot make threadhook buffer without end.
  */
+import { readBoundedBytes } from "./fetch-file";
 import { checkOutboundUrl, type UrlPolicyMode } from "../security/url-policy";
 import { signWebhook } from "./sign";
 
@@ -82,25 +83,6 @@ async function readReply(res: Response): Promise<{ reply: unknown; replyText: st
 
 /** The body as text, or null when it is longer than `max` bytes (reading stops there). */
 async function readBounded(res: Response, max: number): Promise<string | null> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const bytes = await readBoundedBytes(res, max);
+  return bytes && new TextDecoder().decode(bytes);
 }
