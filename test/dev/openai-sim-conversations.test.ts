@@ -72,9 +72,10 @@ describe("conversations", () => {
 
   it("appends a completed response's input and output to its conversation", async () => {
     const conversation = await client.conversations.create({});
+    // 20 s nominal (2 s here): still running when the items are first listed, even on a busy machine.
     const created = await client.responses.create({
       model: MODEL,
-      input: "hello there",
+      input: 'hello there #sim {"delay_ms": 20000}',
       conversation: conversation.id,
       background: true,
     });
