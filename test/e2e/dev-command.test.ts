@@ -17,34 +17,59 @@ afterAll(() => {
   if (child?.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
 });
 
+/** Start `npm run dev` on the given ports; resolve with its READY line, or why it has none. */
+function startDev(
+  ports: Record<string, number>,
+): Promise<{ ready?: string; reason?: string; stderr: string }> {
+  const proc = spawn("npm", ["run", "dev"], {
+    env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child = proc;
+  let out = "";
+  let err = "";
+  proc.stdout?.on("data", (d) => (out += d));
+  proc.stderr?.on("data", (d) => (err += d));
+  return new Promise((resolve) => {
+    const timer = setTimeout(
+      () => resolve({ reason: `no READY line within 60 s (stdout: ${out})`, stderr: err }),
+      60_000,
+    );
+    proc.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ reason: `exited ${code}/${signal} (stdout: ${out})`, stderr: err });
+    });
+    const check = () => {
+      const l = out.split("\n").find((x) => x.startsWith("READY "));
+      if (l) {
+        clearTimeout(timer);
+        resolve({ ready: l, stderr: err });
+      } else if (proc.exitCode === null) setTimeout(check, 100);
+    };
+    check();
+  });
+}
+
 describe("npm run dev", () => {
   it("prints READY with every base URL and credential, answers /health 200, and stops on Ctrl-C", async () => {
-    const ports = {
-      THREADHOOK_PORT: await freePort(),
-      REDIS_REST_PORT: await freePort(),
-      QSTASH_PORT: await freePort(),
-      OPENAI_SIM_PORT: await freePort(),
-      INBOX_PORT: await freePort(),
-    };
-    child = spawn("npm", ["run", "dev"], {
-      env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) },
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout?.on("data", (d) => (out += d));
-    child.stderr?.on("data", () => {});
-    const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no READY line within 60 s; output: ${out}`)), 60_000);
-      const check = () => {
-        const l = out.split("\n").find((x) => x.startsWith("READY "));
-        if (l) {
-          clearTimeout(timer);
-          resolve(l);
-        } else setTimeout(check, 100);
+    // The ports are found free here and bound by the child a moment later; on a busy machine another
+    // test's connection can take one in between. The stack then names the port and exits: pick anew.
+    let ports: Record<string, number> = {};
+    let line = "";
+    for (let attempt = 1; !line; attempt++) {
+      ports = {
+        THREADHOOK_PORT: await freePort(),
+        REDIS_REST_PORT: await freePort(),
+        QSTASH_PORT: await freePort(),
+        OPENAI_SIM_PORT: await freePort(),
+        INBOX_PORT: await freePort(),
       };
-      check();
-    });
+      const started = await startDev(ports);
+      if (started.ready) line = started.ready;
+      else if (!(attempt < 3 && /is in use/.test(started.stderr)))
+        throw new Error(`npm run dev did not print READY: ${started.reason}; stderr: ${started.stderr}`);
+    }
     const ready = JSON.parse(line.slice("READY ".length));
     expect(Object.keys(ready).sort()).toEqual([
       "apiKey",
@@ -78,10 +103,11 @@ describe("npm run dev", () => {
       openai: { reachable: true },
     });
 
+    const running = child as ChildProcess;
     const exited = new Promise<string>((resolve) =>
-      child?.on("exit", (code, signal) => resolve(`${code}/${signal}`)),
+      running.on("exit", (code, signal) => resolve(`${code}/${signal}`)),
     );
-    process.kill(-(child.pid as number), "SIGINT"); // what Ctrl-C sends to the terminal's process group
+    process.kill(-(running.pid as number), "SIGINT"); // what Ctrl-C sends to the terminal's process group
     expect(["0/null", "null/SIGINT", "130/null"]).toContain(await exited);
     // Everything it started is gone: the Worker and every stand-in stop answering.
     const until = Date.now() + 10_000;
