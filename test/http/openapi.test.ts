@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openApiDocument } from "../../src/api/openapi/document";
 import { createApp } from "../../src/app";
 import { type InProcess, startInProcess } from "../support/in-process";
+import { renderTypes } from "../../scripts/openapi-types.ts";
 import { checkResponse, ResponseMismatch } from "../support/openapi-check";
 
 type Json = Record<string, any>;
@@ -136,5 +137,13 @@ describe("OpenAPI description", () => {
         ),
       ),
     ).resolves.toBeUndefined();
+  });
+});
+
+describe("the typed client's types", () => {
+  it("are the ones generated from the description (run `npm run docs:openapi` after changing it)", () => {
+    const committed = readFileSync(new URL("../../client/src/types.ts", import.meta.url), "utf8");
+    expect(committed).toBe(renderTypes(doc));
+    expect(committed).toContain("export type WebhookEvent = RunCompletedEvent | RunFailedEvent");
   });
 });

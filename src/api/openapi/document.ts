@@ -12,7 +12,7 @@ const JSON_SCHEMA_OPTS = { target: "draft-2020-12", io: "input", unrepresentable
 
 /** Named response schemas: shown once under components.schemas and referenced. */
 const NAMED: Record<string, z.ZodType> = {
-  Error: R.ErrorBody,
+  ErrorBody: R.ErrorBody,
   Run: R.Run,
   AcceptedRun: R.AcceptedRun,
   RunStep: R.RunStep,
@@ -143,7 +143,7 @@ export function openApiDocument(serverUrl?: string): Json {
           description:
             "An error: `type` by status (e.g. 400 `invalid_request_error`, 401, 403, 404, 409 for an Idempotency-Key reused with another body, 413, 429 with `Retry-After`, 503 when a backing service is not configured), a machine-readable `code`, a sentence in `message`, the field at fault in `param`.",
           headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } },
-          content: { "application/json": { schema: ref("Error") } },
+          content: { "application/json": { schema: ref("ErrorBody") } },
         },
       },
     },
@@ -280,15 +280,17 @@ function operation(op: Operation, nameOf: (s: z.ZodType) => string | undefined):
       content: { "application/json": { schema: ref("Health") } },
     };
   } else {
-    responses["4XX"] = { $ref: "#/components/responses/Error" };
     responses["5XX"] = { $ref: "#/components/responses/Error" };
   }
+  responses["4XX"] = { $ref: "#/components/responses/Error" };
   out.responses = responses;
   return out;
 }
 
 function successContent(op: Operation, nameOf: (s: z.ZodType) => string | undefined): Json | undefined {
-  if (op.response === "binary") return { "application/octet-stream": { schema: {} } };
+  if (op.response === "binary") {
+    return { "*/*": { schema: { description: "The file's bytes, with the file's media type." } } };
+  }
   if (op.response === "text") return { "*/*": { schema: {} } };
   if (op.response === "html") return { "text/html": { schema: { type: "string" } } };
   if (op.response === "any-json") return { "application/json": { schema: { type: "object" } } };
