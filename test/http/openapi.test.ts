@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openApiDocument } from "../../src/api/openapi/document";
 import { createApp } from "../../src/app";
 import { type InProcess, startInProcess } from "../support/in-process";
+import { Threadhook } from "../../client/src/index";
 import { renderTypes } from "../../scripts/openapi-types.ts";
 import { checkResponse, ResponseMismatch } from "../support/openapi-check";
 
@@ -140,7 +141,26 @@ describe("OpenAPI description", () => {
   });
 });
 
-describe("the typed client's types", () => {
+describe("the typed client", () => {
+  it("has a method for every webhook-API, assistant, account and operator operation, each used by its e2e test", () => {
+    const methods = new Set(Object.getOwnPropertyNames(Threadhook.prototype));
+    const e2eTest = readFileSync(new URL("../e2e/client.test.ts", import.meta.url), "utf8");
+    const wanted = Object.values(doc.paths as Json).flatMap((item) =>
+      Object.values(item as Json)
+        .filter(
+          (op) =>
+            ["Webhook API", "Account", "Operator"].includes(op.tags[0]) ||
+            (op.tags[0] === "Assistants" &&
+              !op.operationId.includes("File") &&
+              op.operationId !== "patchAssistant"),
+        )
+        .map((op) => op.operationId as string),
+    );
+    expect(wanted.length).toBeGreaterThan(25);
+    expect(wanted.filter((id) => !methods.has(id))).toEqual([]);
+    expect(wanted.filter((id) => !e2eTest.includes(`.${id}(`))).toEqual([]);
+  });
+
   it("are the ones generated from the description (run `npm run docs:openapi` after changing it)", () => {
     const committed = readFileSync(new URL("../../client/src/types.ts", import.meta.url), "utf8");
     expect(committed).toBe(renderTypes(doc));
