@@ -4,11 +4,11 @@
  * `ThreadhookError` (`status`, `type`, `code`, `param`), an `Idempotency-Key` on every message
  * sent (kept across retries), and retries on 429/503 that honour `Retry-After`. Only `fetch`.
  */
-import type * as T from "./types";
+import type * as T from "./types.js";
 
-export type * from "./types";
-export { signWebhook, verifyWebhook, WebhookVerificationError } from "./webhook";
-export type { HeaderSource, VerifyOptions, WebhookFailure } from "./webhook";
+export type * from "./types.js";
+export { signWebhook, verifyWebhook, WebhookVerificationError } from "./webhook.js";
+export type { HeaderSource, VerifyOptions, WebhookFailure } from "./webhook.js";
 
 export interface ClientOptions {
   /** A tenant API key, or the operator key for the `admin*` methods. */

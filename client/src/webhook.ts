@@ -5,7 +5,7 @@
  * timestamp within the tolerance — then return the typed event. Web Crypto only (Node ≥ 20,
  * Workers, Deno, Bun, browsers).
  */
-import type { WebhookEvent } from "./types";
+import type { WebhookEvent } from "./types.js";
 
 export type WebhookFailure =
   | "missing_headers"
