@@ -282,8 +282,55 @@ function operation(op: Operation, nameOf: (s: z.ZodType) => string | undefined):
   } else {
     responses["5XX"] = { $ref: "#/components/responses/Error" };
   }
+  for (const [status, description] of errorsOf(op)) {
+    responses[status] = {
+      description,
+      ...(status === "429"
+        ? { headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } } }
+        : {}),
+      content: { "application/json": { schema: ref("ErrorBody") } },
+    };
+  }
   responses["4XX"] = { $ref: "#/components/responses/Error" };
   out.responses = responses;
+  return out;
+}
+
+/** The error answers an operation can give, with their codes (the `4XX`/`5XX` entries cover the rest). */
+function errorsOf(op: Operation): [string, string][] {
+  const out: [string, string][] = [];
+  const params = op.path.includes("{");
+  if (op.body || op.query || op.bodyKind) {
+    out.push([
+      "400",
+      "Bad input (`invalid_json`, `unknown_parameter`, `missing_required_parameter`, `invalid_value`, `string_too_long`, …); `param` names the field.",
+    ]);
+  }
+  if (op.auth === "key" || op.auth === "operator") {
+    out.push(["401", "No or an unknown key (`invalid_api_key`)."]);
+  }
+  if (op.auth === "key") {
+    out.push([
+      "403",
+      "The key's role is too low (`insufficient_role`) or its assistant scope excludes the object (`assistant_not_allowed`, `thread_not_allowed`, `key_not_allowed`, `scoped_key_not_allowed`).",
+    ]);
+  }
+  if (params)
+    out.push(["404", "No such object for this tenant (`<object>_not_found`, e.g. `run_not_found`)."]);
+  if (op.idempotent) {
+    out.push([
+      "409",
+      "`idempotency_key_reused`: the Idempotency-Key came with another body; or the thread/run is busy.",
+    ]);
+  }
+  if (op.body || op.bodyKind)
+    out.push(["413", "The body is too large (`body_too_large`, `file_too_large`)."]);
+  if (op.auth === "key") {
+    out.push([
+      "429",
+      "Rate limit, monthly quota or failed-authentication throttling (`rate_limited`, …): wait `Retry-After`.",
+    ]);
+  }
   return out;
 }
 
