@@ -9,6 +9,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openApiDocument } from "../../src/api/openapi/document";
 import { createApp } from "../../src/app";
+import { MessageRequest } from "../../src/api/webhook/messages";
 import { type InProcess, startInProcess } from "../support/in-process";
 import { Threadhook } from "../../client/src/index";
 import { renderTypes } from "../../scripts/openapi-types.ts";
@@ -74,6 +75,9 @@ describe("OpenAPI description", () => {
     const message = doc.components.schemas.SendMessageRequest;
     expect(message.required).toEqual(expect.arrayContaining(["assistant_id", "input", "callback_url"]));
     expect(message.additionalProperties).toBe(false);
+    // Its example is what the route accepts.
+    const example = doc.paths["/v1/messages"].post.requestBody.content["application/json"].example;
+    expect(MessageRequest.safeParse(example).success).toBe(true);
     expect(doc.paths["/v1/messages"].post.parameters.map((p: Json) => p.name)).toContain("Idempotency-Key");
     expect(Object.keys(doc.webhooks).sort()).toEqual([
       "run.cancelled",

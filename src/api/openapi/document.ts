@@ -237,10 +237,8 @@ function operation(op: Operation, nameOf: (s: z.ZodType) => string | undefined):
   if (parameters.length > 0) out.parameters = parameters;
   if (op.body) {
     const name = nameOf(op.body) as string;
-    out.requestBody = {
-      required: op.method === "post",
-      content: { "application/json": { schema: ref(name) } },
-    };
+    const media = { schema: ref(name), ...(op.example ? { example: op.example } : {}) };
+    out.requestBody = { required: op.method === "post", content: { "application/json": media } };
   } else if (op.bodyKind === "multipart") {
     out.requestBody = {
       required: true,

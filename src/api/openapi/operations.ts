@@ -67,6 +67,8 @@ export interface Operation {
   /** `binary`: the file's bytes; `sse-or-json`: JSON, or an event stream with `stream: true`. */
   response: z.ZodType | "binary" | "text" | "html" | "any-json";
   stream?: boolean;
+  /** An example request body (placeholders only: never a value shaped like a real key or secret). */
+  example?: unknown;
   /** Honours an `Idempotency-Key` header. */
   idempotent?: boolean;
   /** Answers `503` with its own body (the health check). */
@@ -88,6 +90,12 @@ export const OPERATIONS: Operation[] = [
       "Answers `202` with the queued run. Give `thread_id` or a caller-chosen `conversation` key to continue a thread. The run's result is POSTed to `callback_url` as a `run.*` event (see webhooks).",
     ...key(),
     body: MessageRequest,
+    example: {
+      assistant_id: "asst_abc123",
+      conversation: "slack:T0000:C0000:1700000000.0001",
+      input: "What's the status of order 42?",
+      callback_url: "https://example.com/threadhook/callback",
+    },
     status: 202,
     response: R.AcceptedRun,
     idempotent: true,
