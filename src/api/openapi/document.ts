@@ -166,6 +166,9 @@ const cap = (s: string) => `${s[0]?.toUpperCase()}${s.slice(1)}`;
 const eventSchemaName = (type: string) => `${type.split(/[._]/).map(cap).join("")}Event`;
 const intHeader = (description: string) => ({ description, schema: { type: "integer" } });
 
+const ASSISTANTS_TAGS = new Set(["Assistants", "Threads", "Messages", "Runs"]);
+const ASSISTANTS_REFERENCE = "https://platform.openai.com/docs/api-reference/assistants";
+
 const TAGS = [
   ["Webhook API", "Send a message, get `202`, receive the answer as a signed callback."],
   ["Assistants", "Assistants v2 (the retired OpenAI API's shapes), plus v1's assistant files."],
@@ -179,7 +182,14 @@ const TAGS = [
   ["Operator", "Tenants, their keys, secrets and usage (the operator key)."],
   ["System", "Health, this description and its docs page."],
   ["Internal", "Called by QStash and OpenAI, not by callers."],
-].map(([name, description]) => ({ name, description }));
+].map(([name, description]) => ({
+  name,
+  description,
+  // The Assistants front door serves the retired API's own shapes: its reference is the long form.
+  ...(ASSISTANTS_TAGS.has(name as string)
+    ? { externalDocs: { description: "OpenAI's Assistants v2 reference", url: ASSISTANTS_REFERENCE } }
+    : {}),
+}));
 
 const WEBHOOK_HEADERS = [
   ["webhook-id", "The event's id, the same on every retry."],
