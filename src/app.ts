@@ -11,6 +11,7 @@ import { assistantsV2Api } from "./api/assistants-v2";
 import { filesApi } from "./api/files";
 import { MAX_BODY_BYTES, MAX_CALL_CALLBACK_BYTES, MAX_STEP_BODY_BYTES } from "./api/limits";
 import { health } from "./api/system/health";
+import { openApiRoutes } from "./api/system/openapi";
 import { openaiWebhook } from "./api/system/openai-webhook";
 import { webhookApi } from "./api/webhook";
 import { loadConfig } from "./config";
@@ -41,6 +42,7 @@ export function createApp(options: { deps?: DepsFactory } = {}) {
   const callBody = limitBody(MAX_CALL_CALLBACK_BYTES);
   app.use("/internal/*", (c, next) => (c.req.path === CALLED_PATH ? callBody : stepBody)(c, next));
   app.route("/", health);
+  app.route("/", openApiRoutes);
   app.route("/", steps);
   app.route("/", openaiWebhook);
   app.route("/v1", webhookApi);

@@ -10,6 +10,9 @@ import { ADMIN_ROUTES, ROUTES } from "../support/routes";
 /** Routes that are not tenant API routes, each covered by its own tests. */
 const OTHER = new Set([
   "GET /health", // test/http/edges.test.ts, test/e2e/dev-command.test.ts
+  "GET /openapi.json", // the description and its docs page, no key: test/http/openapi.test.ts
+  "GET /docs",
+  "GET /docs/:param",
   "POST /internal/steps/called", // test/e2e/call-strategy.test.ts
   "POST /internal/steps/drive", // test/e2e/step-auth.test.ts
   "POST /internal/steps/observe",

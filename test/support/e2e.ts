@@ -1,6 +1,7 @@
 /** End-to-end harness: the whole local stack plus the Worker in workerd, and a tiny API client. */
 import { type StackOptions, startStack } from "../../dev/stack.ts";
 import { registerCanary, registerSecrets } from "./log-capture/registry.ts";
+import { checkedFetch } from "./openapi-check.ts";
 
 export type E2E = Awaited<ReturnType<typeof startE2E>>;
 export type Api = (
@@ -43,7 +44,8 @@ export async function startE2E(opts: StackOptions = {}) {
     openaiKey: ready.openai.apiKey,
   });
   await emitCanary(worker);
-  const client = jsonClient((path, init) => fetch(`${worker}${path}`, init));
+  // Every answer through this client is checked against the OpenAPI description.
+  const client = jsonClient(checkedFetch((path, init) => fetch(`${worker}${path}`, init)));
   const api = client(ready.apiKey as string);
   const admin = client(ready.operatorKey as string);
   const createAssistant = async (extra: Record<string, unknown> = {}, as: Api = api) => {

@@ -11,6 +11,7 @@ import type { DepsFactory } from "../../src/deps";
 import { devWorkerVars, startStack } from "../../dev/stack.ts";
 import { jsonClient } from "./e2e";
 import { registerSecrets } from "./log-capture/registry.ts";
+import { checkedFetch } from "./openapi-check.ts";
 
 export type InProcess = Awaited<ReturnType<typeof startInProcess>>;
 
@@ -35,9 +36,10 @@ export async function startInProcess(opts: { vars?: Record<string, string>; deps
     openaiKey: env.OPENAI_API_KEY,
   });
   const app = createApp(opts.deps ? { deps: opts.deps } : {});
-  /** A raw request, as a client would send it. */
-  const fetchApp = (path: string, init: RequestInit = {}) =>
-    Promise.resolve(app.request(`http://threadhook.test${path}`, init, env));
+  /** A raw request, as a client would send it; its answer is checked against the OpenAPI description. */
+  const fetchApp = checkedFetch((path: string, init: RequestInit = {}) =>
+    Promise.resolve(app.request(`http://threadhook.test${path}`, init, env)),
+  );
   const client = jsonClient(fetchApp);
   return {
     app,

@@ -31,11 +31,11 @@ const Limits = z.strictObject({
   monthly_runs: z.number().int().min(0).max(1e12).nullable().optional(),
   monthly_tokens: z.number().int().min(0).max(1e15).nullable().optional(),
 });
-const UpdateTenant = z.strictObject({
+export const UpdateTenant = z.strictObject({
   name: z.string().max(256).nullable().optional(),
   limits: Limits.optional(),
 });
-const CreateTenant = UpdateTenant.extend({ id: TenantId.optional() });
+export const CreateTenant = UpdateTenant.extend({ id: TenantId.optional() });
 
 /** A tenant id from the path; a malformed one is simply not found. */
 function tenantParam(value: string): string {

@@ -13,7 +13,7 @@ import { ListQuery } from "../schemas";
 import { parseBody, parseQuery } from "../validate";
 import { CreateMessage, ModifyMetadata } from "./schemas";
 
-const MessageListQuery = ListQuery.extend({ run_id: z.string().max(64).optional() });
+export const MessageListQuery = ListQuery.extend({ run_id: z.string().max(64).optional() });
 
 export const messages = new Hono<AuthedEnv>()
   .post("/:thread/messages", async (c) => {

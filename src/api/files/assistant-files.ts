@@ -12,7 +12,7 @@ import { type AuthedEnv, requireKey, requireRole } from "../../security/auth";
 import { Id, ListQuery } from "../schemas";
 import { parseBody, parseQuery } from "../validate";
 
-const AttachFile = z.strictObject({ file_id: Id });
+export const AttachFile = z.strictObject({ file_id: Id });
 
 /** The assistants group (api/assistants-v2) already authenticated these paths: once is enough. */
 const keyOnce = createMiddleware<AuthedEnv>((c, next) => (c.var.principal ? next() : requireKey(c, next)));

@@ -40,7 +40,7 @@ const MessageAttachment = z.union([
   }),
 ]);
 
-const MessageRequest = z
+export const MessageRequest = z
   .strictObject({
     assistant_id: Id,
     thread_id: Id.optional(),

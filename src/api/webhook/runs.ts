@@ -7,7 +7,7 @@ import { type AuthedEnv, requireKey } from "../../security/auth";
 import { ListQuery, NoBody, SubmitToolOutputs } from "../schemas";
 import { parseBody, parseQuery } from "../validate";
 
-const StepsQuery = ListQuery.extend({ order: z.enum(["asc", "desc"]).default("asc") });
+export const StepsQuery = ListQuery.extend({ order: z.enum(["asc", "desc"]).default("asc") });
 
 export const runs = new Hono<AuthedEnv>()
   .use("*", requireKey)
