@@ -132,6 +132,10 @@ describe("errors", () => {
     );
     const got = await e2e.api("GET", `/v1/conversations/${key}`);
     expect(got.body).toMatchObject({ id: first.body.thread_id, object: "thread", conversation: key });
+    // The key lives 90 days from its last use (sliding): the answer says until when.
+    const in90Days = Date.now() / 1000 + 90 * 86_400;
+    expect(got.body.expires_at).toBeGreaterThan(in90Days - 120);
+    expect(got.body.expires_at).toBeLessThanOrEqual(in90Days + 1);
     expect((await e2e.api("GET", `/v1/threads/${first.body.thread_id}`)).body.id).toBe(first.body.thread_id);
     const del = await e2e.api("DELETE", `/v1/conversations/${key}`);
     expect(del.body).toEqual({ id: key, object: "conversation.deleted", deleted: true });

@@ -1,5 +1,6 @@
 /** Messages, threads and tenants against the Upstash REST stand-in: the scripts beside the run ones. */
 import { describe, expect, it } from "vitest";
+import { THREAD_TTL_S } from "../../src/engine/constants";
 import { newId } from "../../src/store/ids";
 import { keys } from "../../src/store/keys";
 import { MessageStore } from "../../src/store/messages";
@@ -75,6 +76,26 @@ describe("threads", () => {
     await ctx.redis.set(keys.conversation(TENANT, "key-1"), other);
     expect((await threads.delete(TENANT, old)).kind).toBe("deleted");
     expect(await threads.conversationThread(TENANT, "key-1")).toBe(other);
+  });
+});
+
+describe("conversation keys", () => {
+  it("slide: each use maps the key for THREAD_TTL_S again, and the mapping says when it expires", async () => {
+    const threads = new ThreadStore(ctx.redis);
+    const key = `slide:${newId("thread")}`;
+    const first = await threads.resolveConversation(TENANT, key, newId("thread"));
+    expect(first.created).toBe(true);
+    // 89 days later (the key has a day left), the thread is used again.
+    await ctx.redis.expire(keys.conversation(TENANT, key), 86_400);
+    const again = await threads.resolveConversation(TENANT, key, newId("thread"));
+    expect(again).toEqual({ threadId: first.threadId, created: false });
+    const ttl = await ctx.redis.ttl(keys.conversation(TENANT, key));
+    expect(ttl).toBeGreaterThan(THREAD_TTL_S - 60);
+    expect(ttl).toBeLessThanOrEqual(THREAD_TTL_S);
+    const mapped = await threads.conversationMapping(TENANT, key);
+    expect(mapped?.threadId).toBe(first.threadId);
+    expect(mapped?.ttlS).toBeGreaterThan(THREAD_TTL_S - 60);
+    expect(await threads.conversationMapping(TENANT, `${key}:none`)).toBeNull();
   });
 });
 
