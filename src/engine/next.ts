@@ -10,6 +10,8 @@ import {
 } from "./upstream-types";
 
 export type Action =
+  /** Before the run's first response: is the tenant's monthly token quota used up? */
+  | { type: "check_quota" }
   | { type: "create_conversation" }
   | { type: "create_response"; request: ResponseRequest }
   | { type: "observe"; response_id: string; cursor: number | null }
@@ -46,6 +48,7 @@ function whileActive(run: RunRecord, now: number): Action {
     return { type: "cancel_response", response_id: live };
   if (upstream.call) return awaitCall(upstream.call);
   if (run.pending_calls.length > 0) return duringToolRound(run, now);
+  if (needsQuotaCheck(run)) return { type: "check_quota" };
   const files = fileAction(run, now);
   if (files) return files;
   if (upstream.conversation_id === null) return { type: "create_conversation" };
@@ -84,6 +87,13 @@ function duringToolRound(run: RunRecord, now: number): Action {
     wakeups.push(run.delivery.next_attempt_at_ms);
   return { type: "wait", until_ms: Math.min(...wakeups), external: true };
 }
+
+/**
+ * A run is checked against its tenant's monthly token quota once, when it starts (before anything
+ * upstream is made for it): runs accepted before the quota was reached may wait behind others.
+ */
+const needsQuotaCheck = (run: RunRecord) =>
+  run.quota_checked !== true && run.upstream.response_ids.length === 0 && !run.upstream.call;
 
 /** The thread stays with the run until its call answers: its conversation is busy until then. */
 const awaitCall = (call: NonNullable<RunRecord["upstream"]["call"]>): Action => ({

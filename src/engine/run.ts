@@ -44,6 +44,8 @@ export type RunEvent =
   | { type: "tool_results"; results: ToolResult[] }
   | { type: "tool_outputs_submitted"; outputs: { tool_call_id: string; output: string }[] }
   | { type: "calls_closed" }
+  /** The tenant's monthly token quota at the run's start: `limit` when it is used up, else null. */
+  | { type: "quota_checked"; exceeded_limit: number | null }
   | { type: "thread_released" }
   | {
       type: "delivery_attempted";
@@ -128,6 +130,11 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return setStatus(applyCallerOutputs(run, event.outputs, now), "queued", now, "tool outputs submitted");
     case "calls_closed":
       return { ...run, calls_closed: true };
+    case "quota_checked": {
+      const checked = { ...run, quota_checked: true };
+      if (isTerminal(run.status) || event.exceeded_limit === null) return checked;
+      return fail(checked, quotaExceeded(event.exceeded_limit), now);
+    }
     case "thread_released":
       return { ...run, thread_released: true };
     case "delivery_attempted":
@@ -325,6 +332,12 @@ function parseOutputJson(text: string): RunRecord["output_json"] {
     return { error: `output is not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
 }
+
+/** The same words intake's 429 uses (commands/intake.ts). */
+const quotaExceeded = (limit: number): LastError => ({
+  code: "quota_exceeded",
+  message: `The monthly quota of ${limit} tokens is used up; it renews on the 1st (UTC).`,
+});
 
 function fail(run: RunRecord, error: LastError, now: number): RunRecord {
   return setStatus({ ...run, last_error: error }, "failed", now, `failed: ${error.code}`);

@@ -16,6 +16,8 @@ import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
 import type { ResponseIndex } from "../store/responses";
 import type { RunStore } from "../store/runs";
+import type { UsageStore } from "../store/usage";
+import { monthOf } from "../engine/usage";
 import { type Upstream, UpstreamError } from "../upstream/openai";
 import { threadHasResources } from "../engine/files";
 import { driveFor } from "./drive";
@@ -29,6 +31,8 @@ export interface Deps extends Omit<FileStepDeps, "config" | "threads"> {
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
   queue: Pick<StepQueue, "publish" | "publishCall">;
   upstream: Upstream;
+  /** The tenant's monthly token quota, checked when a run starts (absent in narrow test fakes). */
+  usage?: Pick<UsageStore, "tokenQuotaReached">;
   /** Remembers which run a background response belongs to (absent in narrow test fakes). */
   responses?: Pick<ResponseIndex, "remember">;
   /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
@@ -49,6 +53,16 @@ export async function performAction(
 ): Promise<ActionResult> {
   const keepGoing = (r: RunRecord) => ({ run: r, yieldAfterMs: null });
   switch (action.type) {
+    case "check_quota": {
+      const limit = deps.usage
+        ? await deps.usage.tokenQuotaReached(
+            run.tenant,
+            monthOf(deps.now()),
+            deps.config.tenantDefaults.monthlyTokens,
+          )
+        : null;
+      return keepGoing(transition(run, { type: "quota_checked", exceeded_limit: limit }, deps.now()));
+    }
     case "create_conversation":
       return keepGoing(await ensureConversation(deps, run));
     case "create_response":

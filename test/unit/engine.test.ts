@@ -47,7 +47,9 @@ function started(): RunRecord {
 
 describe("run engine", () => {
   it("asks for a conversation, then a response with the assistant's settings and the run's overrides", () => {
-    const run = newRun();
+    const fresh = newRun();
+    expect(nextAction(fresh, T0)).toEqual({ type: "check_quota" });
+    const run = transition(fresh, { type: "quota_checked", exceeded_limit: null }, T0);
     expect(nextAction(run, T0)).toEqual({ type: "create_conversation" });
     const withConv = transition(run, { type: "conversation_ready", conversation_id: "conv_9" }, T0);
     const action = nextAction(withConv, T0);
@@ -59,6 +61,21 @@ describe("run engine", () => {
       conversation: "conv_9",
       instructions: "Be brief.\n\nAnswer in French.",
     });
+  });
+
+  it("checks the token quota once when the run starts: used up, the run fails quota_exceeded and lets go", () => {
+    const over = transition(newRun(), { type: "quota_checked", exceeded_limit: 70 }, T0 + 5);
+    expect(over.status).toBe("failed");
+    expect(over.last_error).toEqual({
+      code: "quota_exceeded",
+      message: "The monthly quota of 70 tokens is used up; it renews on the 1st (UTC).",
+    });
+    expect(over.delivery).toMatchObject({ state: "pending", event_type: "run.failed" });
+    expect(nextAction(over, T0 + 5)).toEqual({ type: "release_thread" });
+    // Checked once: after the first round (or a retry of it) no check again.
+    const ok = transition(newRun(), { type: "quota_checked", exceeded_limit: null }, T0);
+    expect(ok.status).toBe("queued");
+    expect(nextAction(started(), T0 + 4).type).toBe("observe");
   });
 
   it("completes with output and usage, then releases the thread and delivers run.completed", () => {
