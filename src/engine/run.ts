@@ -26,7 +26,9 @@ import {
 } from "./tools";
 import {
   type GeneratedFile,
+  type InputMessage,
   isTerminal,
+  type RunInput,
   type LastError,
   type OutputPart,
   type RunRecord,
@@ -44,6 +46,9 @@ export type RunEvent =
   | { type: "tool_results"; results: ToolResult[] }
   | { type: "tool_outputs_submitted"; outputs: { tool_call_id: string; output: string }[] }
   | { type: "calls_closed" }
+  /** Messages held on the thread when the run started (an earlier run gave them back). */
+  | { type: "held_taken"; messages: InputMessage[] }
+  | { type: "messages_returned" }
   /** The tenant's monthly token quota at the run's start: `limit` when it is used up, else null. */
   | { type: "quota_checked"; exceeded_limit: number | null }
   | { type: "thread_released" }
@@ -130,6 +135,12 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return setStatus(applyCallerOutputs(run, event.outputs, now), "queued", now, "tool outputs submitted");
     case "calls_closed":
       return { ...run, calls_closed: true };
+    case "held_taken":
+      return run.held_taken === true
+        ? run
+        : { ...run, held_taken: true, input: withEarlier(event.messages, run.input) };
+    case "messages_returned":
+      return { ...run, messages_returned: true };
     case "quota_checked": {
       const checked = { ...run, quota_checked: true };
       if (isTerminal(run.status) || event.exceeded_limit === null) return checked;
@@ -331,6 +342,13 @@ function parseOutputJson(text: string): RunRecord["output_json"] {
   } catch (err) {
     return { error: `output is not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
+}
+
+/** Messages an earlier run gave back come before the run's own input. */
+function withEarlier(earlier: InputMessage[], input: RunInput): RunInput {
+  if (earlier.length === 0) return input;
+  const own: InputMessage[] = typeof input === "string" ? [{ role: "user", content: input }] : input;
+  return [...earlier, ...own];
 }
 
 /** The same words intake's 429 uses (commands/intake.ts). */

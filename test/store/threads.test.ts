@@ -79,6 +79,37 @@ describe("threads", () => {
   });
 });
 
+describe("messages of a run that ended before its input joined the conversation", () => {
+  it("go back to the thread's held list, first and in order, and the next run to start takes them", async () => {
+    const messages = new MessageStore(ctx.redis);
+    const runs = new RunStore(ctx.redis, defaults());
+    const thread = makeThread();
+    const [a, b] = [makeMessage(thread.id, "a"), makeMessage(thread.id, "b")];
+    const failed = makeRun(thread.id);
+    await runs.create(failed, null, { mode: "queue", expectedHeld: [], newMessages: [a, b], thread });
+    const next = makeRun(thread.id);
+    const c = makeMessage(thread.id, "c");
+    await runs.create(next, null, { mode: "queue", expectedHeld: [], newMessages: [c], thread: null });
+    expect(await messages.sentBy(TENANT, thread.id, c.id)).toEqual({ runId: next.id, index: 0 });
+
+    expect(await messages.giveBack(TENANT, thread.id, failed.id)).toBe(2);
+    expect(await messages.giveBack(TENANT, thread.id, failed.id)).toBe(0);
+    expect(await inspect(ctx.redis).held(thread.id)).toEqual([a.id, b.id]);
+    expect(await messages.sentBy(TENANT, thread.id, a.id)).toBeNull();
+
+    const taken = await messages.takeHeld(TENANT, thread.id, next.id);
+    expect(taken.map((m) => m.id)).toEqual([a.id, b.id]);
+    // A repeat of the step gets the same messages; the list is empty; positions follow the input.
+    expect((await messages.takeHeld(TENANT, thread.id, next.id)).map((m) => m.id)).toEqual([a.id, b.id]);
+    expect(await inspect(ctx.redis).held(thread.id)).toEqual([]);
+    expect(await messages.sentBy(TENANT, thread.id, a.id)).toEqual({ runId: next.id, index: 0 });
+    expect(await messages.sentBy(TENANT, thread.id, b.id)).toEqual({ runId: next.id, index: 1 });
+    expect(await messages.sentBy(TENANT, thread.id, c.id)).toEqual({ runId: next.id, index: 2 });
+    // A run that finds nothing held takes nothing.
+    expect(await messages.takeHeld(TENANT, thread.id, makeRun(thread.id).id)).toEqual([]);
+  });
+});
+
 describe("conversation keys", () => {
   it("slide: each use maps the key for THREAD_TTL_S again, and the mapping says when it expires", async () => {
     const threads = new ThreadStore(ctx.redis);

@@ -48,8 +48,11 @@ function started(): RunRecord {
 describe("run engine", () => {
   it("asks for a conversation, then a response with the assistant's settings and the run's overrides", () => {
     const fresh = newRun();
-    expect(nextAction(fresh, T0)).toEqual({ type: "check_quota" });
-    const run = transition(fresh, { type: "quota_checked", exceeded_limit: null }, T0);
+    expect(nextAction(fresh, T0)).toEqual({ type: "take_held" });
+    const took = transition(fresh, { type: "held_taken", messages: [] }, T0);
+    expect(took.input).toBe("hello");
+    expect(nextAction(took, T0)).toEqual({ type: "check_quota" });
+    const run = transition(took, { type: "quota_checked", exceeded_limit: null }, T0);
     expect(nextAction(run, T0)).toEqual({ type: "create_conversation" });
     const withConv = transition(run, { type: "conversation_ready", conversation_id: "conv_9" }, T0);
     const action = nextAction(withConv, T0);
@@ -71,7 +74,10 @@ describe("run engine", () => {
       message: "The monthly quota of 70 tokens is used up; it renews on the 1st (UTC).",
     });
     expect(over.delivery).toMatchObject({ state: "pending", event_type: "run.failed" });
-    expect(nextAction(over, T0 + 5)).toEqual({ type: "release_thread" });
+    // Nothing reached the model: its messages go back to the thread for the next run.
+    expect(nextAction(over, T0 + 5)).toEqual({ type: "return_messages" });
+    const returned = transition(over, { type: "messages_returned" }, T0 + 5);
+    expect(nextAction(returned, T0 + 5)).toEqual({ type: "release_thread" });
     // Checked once: after the first round (or a retry of it) no check again.
     const ok = transition(newRun(), { type: "quota_checked", exceeded_limit: null }, T0);
     expect(ok.status).toBe("queued");
@@ -143,7 +149,10 @@ describe("run engine", () => {
     expect(expired.status).toBe("expired");
     expect(nextAction(expired, run.deadline_ms)).toEqual({ type: "cancel_response", response_id: "resp_1" });
     const sent = transition(expired, { type: "cancel_sent" }, run.deadline_ms + 1);
-    expect(nextAction(sent, run.deadline_ms + 1)).toEqual({ type: "release_thread" });
+    // Its response never completed: its input is not in the conversation, and goes back to the thread.
+    expect(nextAction(sent, run.deadline_ms + 1)).toEqual({ type: "return_messages" });
+    const returned = transition(sent, { type: "messages_returned" }, run.deadline_ms + 1);
+    expect(nextAction(returned, run.deadline_ms + 1)).toEqual({ type: "release_thread" });
   });
 
   it("cancels: a queued run at once, a running one through cancelling", () => {
@@ -324,6 +333,7 @@ describe("function calling", () => {
       type: "close_calls",
       conversation_id: "conv_1",
       call_ids: ["call_1"],
+      outputs: [null],
     });
   });
 
