@@ -6,7 +6,7 @@
  * thread of their tenant and pay no extra round trip.
  */
 import { type MessageRecord, newMessage } from "../engine/messages";
-import { ApiError, notFound } from "../errors";
+import { ApiError, notFound, tooManyHeldMessages } from "../errors";
 import { errorFields, log } from "../log";
 import type { Principal } from "../security/principal";
 import { newId } from "../store/ids";
@@ -196,6 +196,7 @@ async function addMessages(
   const outcome = await deps.messages.add(tenant, threadId, records);
   if (outcome.kind === "missing") throw notFound("thread", threadId, "thread_id");
   if (outcome.kind === "busy") throw activeRun(threadId, outcome.activeRunId, "message");
+  if (outcome.kind === "full") throw tooManyHeldMessages(threadId, outcome.max);
   return records;
 }
 

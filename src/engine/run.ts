@@ -2,6 +2,7 @@
  * The run state machine: pure functions from (record, event, now) to a new record. No I/O, no
  * clock reads. `nextAction` (engine/next.ts) says what the step runner should do next.
  */
+import { keepLastAttempts } from "./bounds";
 import { UPSTREAM_BACKOFF_BASE_MS, UPSTREAM_BACKOFF_MAX_MS, UPSTREAM_MAX_FAILURES } from "./constants";
 import { queueEvent } from "./events";
 import {
@@ -424,16 +425,19 @@ function onDeliveryAttempt(
   event: Extract<RunEvent, { type: "delivery_attempted" }>,
   now: number,
 ): RunRecord {
-  const attempts = [
-    ...run.delivery.attempts,
-    { at_ms: now, status: event.status, error: event.error, duration_ms: event.duration_ms },
-  ];
+  const kept = keepLastAttempts(
+    [
+      ...run.delivery.attempts,
+      { at_ms: now, status: event.status, error: event.error, duration_ms: event.duration_ms },
+    ],
+    run.delivery.cycle_start,
+  );
   const retry = !event.ok && event.retry_in_ms !== null;
   return {
     ...run,
     delivery: {
       ...run.delivery,
-      attempts,
+      ...kept,
       state: event.ok ? "delivered" : retry ? "pending" : "failed",
       next_attempt_at_ms: retry ? now + (event.retry_in_ms ?? 0) : null,
     },

@@ -3,6 +3,7 @@
  * even within one millisecond), documents in a hash, the held list (messages waiting for the next
  * run) and the sent index (which run carried a message upstream, at which input position).
  */
+import { MAX_HELD_MESSAGES } from "../engine/bounds";
 import { THREAD_TTL_S } from "../engine/constants";
 import type { MessageRecord } from "../engine/messages";
 import { keys } from "./keys";
@@ -10,7 +11,11 @@ import { type ListPage, type ListParams, pageIds, pageOf, toPage } from "./list"
 import { parseJson, type Redis } from "./redis";
 import { addMessages, deleteMessage, returnMessages, takeHeld } from "./scripts";
 
-export type AddOutcome = { kind: "ok" } | { kind: "busy"; activeRunId: string } | { kind: "missing" };
+export type AddOutcome =
+  | { kind: "ok" }
+  | { kind: "busy"; activeRunId: string }
+  | { kind: "missing" }
+  | { kind: "full"; max: number };
 export type DeleteOutcome =
   | { kind: "missing" }
   | { kind: "deleted"; sentBy: { runId: string; index: number } | null };
@@ -42,10 +47,11 @@ export class MessageStore {
         messageDocs: keys.threadMessageDocs(tenant, threadId),
         held: keys.threadHeld(tenant, threadId),
       },
-      args: { threadTtlS: THREAD_TTL_S },
+      args: { threadTtlS: THREAD_TTL_S, maxHeld: MAX_HELD_MESSAGES },
       rest: messageArgs(messages),
     });
     if (kind === "busy") return { kind, activeRunId: active };
+    if (kind === "full") return { kind, max: MAX_HELD_MESSAGES };
     return { kind: kind === "missing" ? "missing" : "ok" };
   }
 

@@ -234,18 +234,19 @@ return {'waiting', '0'}
 });
 
 /**
- * Add `messages` ((id, doc) pairs) to an idle thread; they wait (held) for its next run.
- * → {"ok"} | {"busy", active_run} | {"missing"}
+ * Add `messages` ((id, doc) pairs) to an idle thread; they wait (held) for its next run, at most
+ * `maxHeld` of them. → {"ok"} | {"busy", active_run} | {"missing"} | {"full"}
  */
 export const addMessages = defineScript({
   name: "add_messages",
   keys: ["threadActive", "thread", "threadMessages", "messageDocs", "held"],
-  args: ["threadTtlS"],
+  args: ["threadTtlS", "maxHeld"],
   rest: "messages",
   body: `${APPEND_MESSAGES}
 local active = redis.call('GET', threadActive)
 if active then return {'busy', active} end
 if redis.call('EXISTS', thread) == 0 then return {'missing'} end
+if redis.call('LLEN', held) + #messages / 2 > tonumber(maxHeld) then return {'full'} end
 appendMessages(messages, thread, threadMessages, messageDocs, held)
 for _, key in ipairs({thread, threadMessages, messageDocs, held}) do
   redis.call('EXPIRE', key, tonumber(threadTtlS))

@@ -147,3 +147,24 @@ describe("errors", () => {
     expect(second.body.thread_id).not.toBe(first.body.thread_id);
   });
 });
+
+describe("bounded threads", () => {
+  it("holds at most 100 messages for a thread's next run: the 101st gets 409 too_many_held_messages", async () => {
+    const thread = (await e2e.api("POST", "/v1/threads", {})).body.id as string;
+    for (let i = 0; i < 100; i++) {
+      const r = await e2e.api("POST", `/v1/threads/${thread}/messages`, { role: "user", content: `m${i}` });
+      expect(r.status).toBe(200);
+    }
+    const over = await e2e.api("POST", `/v1/threads/${thread}/messages`, {
+      role: "user",
+      content: "one more",
+    });
+    expect({ status: over.status, code: over.body.error?.code }).toEqual({
+      status: 409,
+      code: "too_many_held_messages",
+    });
+    expect(over.body.error.message).toContain("100");
+    const listed = await e2e.api("GET", `/v1/threads/${thread}/messages?limit=100`);
+    expect(listed.body.data).toHaveLength(100);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createRunRecord } from "../../src/engine/new-run";
 import { nextAction } from "../../src/engine/next";
-import { buildEvent, presentRun } from "../../src/engine/present";
+import { buildEvent, presentRun, presentStep } from "../../src/engine/present";
 import { deliveryRetryMs, transition, upstreamBackoffMs } from "../../src/engine/run";
 import type { RunRecord } from "../../src/engine/types";
 import { resp, T0 } from "../support/run-fixtures";
@@ -361,5 +361,109 @@ describe("function calling", () => {
     }
     expect(run.status).toBe("incomplete");
     expect(run.incomplete_details).toEqual({ reason: "max_tool_rounds" });
+  });
+});
+
+describe("bounded records (issue 13, finding 6)", () => {
+  const twelveCalls = () =>
+    transition(
+      started(),
+      {
+        type: "response_observed",
+        response: resp("completed", {
+          tool_calls: Array.from({ length: 12 }, (_, i) => ({
+            call_id: `call_${i + 1}`,
+            name: "ask_user",
+            arguments: "{}",
+          })),
+        }),
+      },
+      T0 + 100,
+    );
+  const huge = (i: number) => `${String(i).repeat(10)}${"x".repeat(300_000)}`;
+
+  it("stores each caller tool output once, capped, with a marker saying what was cut", () => {
+    const outputs = Array.from({ length: 12 }, (_, i) => ({
+      tool_call_id: `call_${i + 1}`,
+      output: huge(i),
+    }));
+    const run = transition(twelveCalls(), { type: "tool_outputs_submitted", outputs }, T0 + 200);
+    const size = JSON.stringify(run).length;
+    // 12 × 300 KB given; each is kept at most 64 Ki characters and only in one place.
+    expect(size).toBeLessThan(12 * 66_000);
+    const [first] = run.pending_calls;
+    expect(first?.output?.startsWith("0000000000xxx")).toBe(true);
+    expect(first?.output?.length).toBeLessThanOrEqual(65_536);
+    expect(first?.output).toMatch(/\[threadhook: output truncated, 65[0-9]{3} of 300010 characters kept\]$/);
+    // The step still shows each output (read from the round while it is open).
+    const step = run.steps.find((s) => s.type === "tool_calls");
+    const shown = presentStep(run, step as NonNullable<typeof step>).step_details;
+    expect(shown.type === "tool_calls" && shown.tool_calls[0]?.function.output).toBe(first?.output);
+    // Once the round's response exists the round closes: the step keeps the outputs, the round goes.
+    const next = transition(
+      run,
+      { type: "response_created", response: resp("queued", { id: "resp_2" }) },
+      T0 + 300,
+    );
+    expect(next.pending_calls).toEqual([]);
+    expect(next.steps.find((s) => s.type === "tool_calls")?.tool_calls?.[0]?.output).toBe(first?.output);
+    expect(JSON.stringify(next).length).toBeLessThan(12 * 66_000);
+  });
+
+  it("caps an endpoint tool's output the same way; a short output is kept as it is", () => {
+    const run = transition(
+      started(),
+      {
+        type: "response_observed",
+        response: resp("completed", {
+          tool_calls: [
+            { call_id: "call_1", name: "get_weather", arguments: "{}" },
+            { call_id: "call_2", name: "get_weather", arguments: "{}" },
+          ],
+        }),
+      },
+      T0 + 100,
+    );
+    const done = transition(
+      run,
+      {
+        type: "tool_results",
+        results: [
+          { call_id: "call_1", ok: true, output: huge(1) },
+          { call_id: "call_2", ok: true, output: "sunny" },
+        ],
+      },
+      T0 + 200,
+    );
+    expect(done.pending_calls.map((c) => c.output?.length ?? 0)[0]).toBeLessThanOrEqual(65_536);
+    expect(done.pending_calls[1]?.output).toBe("sunny");
+  });
+
+  it("keeps the last 25 delivery attempts, and the current cycle's count stays right", () => {
+    let run = transition(
+      transition(started(), { type: "response_observed", response: resp("completed") }, T0 + 20),
+      { type: "thread_released" },
+      T0 + 21,
+    );
+    const attempt = (r: RunRecord, at: number) =>
+      transition(
+        r,
+        {
+          type: "delivery_attempted",
+          ok: false,
+          status: 500,
+          error: "HTTP 500",
+          duration_ms: 3,
+          retry_in_ms: 10,
+        },
+        at,
+      );
+    for (let i = 0; i < 40; i++) run = attempt(run, T0 + 100 + i);
+    expect(run.delivery.attempts).toHaveLength(25);
+    expect(run.delivery.attempts.at(-1)?.at_ms).toBe(T0 + 139);
+    run = transition(run, { type: "redeliver" }, T0 + 500);
+    for (let i = 0; i < 3; i++) run = attempt(run, T0 + 600 + i);
+    expect(run.delivery.attempts).toHaveLength(25);
+    expect(run.delivery.attempts.length - run.delivery.cycle_start).toBe(3);
   });
 });
