@@ -176,6 +176,9 @@ export function responseRequest(run: RunRecord, conversation: string, input: Res
     top_p: p.top_p,
     max_output_tokens: p.max_output_tokens,
     reasoning_effort: p.reasoning_effort ?? null,
+    // Both Assistants strategies (`auto`, `last_messages`) send `auto`: the Responses API has no
+    // last-N window (docs/assistants-compatibility.md).
+    truncation: "auto",
     ...(p.tool_resources ? { tool_resources: p.tool_resources } : {}),
     metadata: {
       [RESPONSE_METADATA.tenant]: run.tenant,

@@ -253,6 +253,8 @@ function onResponse(
   };
   if (firstTerminal) next = addUsage(next, response);
   if (isTerminal(run.status)) return firstTerminal ? leftOpen(next, response) : next;
+  if (firstTerminal && response.status === "completed" && overPromptLimit(next))
+    return cutByPromptLimit(next, response, now);
   if (!firstTerminal && isUpstreamTerminal(response.status)) return next;
   if (next.status === "queued" && response.status !== "queued")
     next = setStatus(next, "in_progress", now, "model started");
@@ -287,6 +289,26 @@ function onResponse(
       // Only threadhook cancels its responses (a cancel request, or a deadline already handled).
       return setStatus(next, "cancelled", now, "cancelled upstream");
   }
+}
+
+/** The run's responses have read more prompt tokens than its `max_prompt_tokens` allows. */
+const overPromptLimit = (run: RunRecord) =>
+  run.params.max_prompt_tokens !== null && run.usage.prompt_tokens > run.params.max_prompt_tokens;
+
+/**
+ * The run has used up `max_prompt_tokens` (over all its responses, as the Assistants API counts
+ * it): it ends `incomplete` (reason `max_prompt_tokens`) with what the last response said, and
+ * starts no further tool round; calls that response made are closed at the end (leftOpen).
+ */
+function cutByPromptLimit(run: RunRecord, response: ObservedResponse, now: number): RunRecord {
+  const withOutput = {
+    ...messageStep(run, response, now),
+    output: response.content.length > 0 ? toOutput(response) : null,
+    incomplete_details: { reason: "max_prompt_tokens" },
+  };
+  const limit = run.params.max_prompt_tokens;
+  const ended = setStatus(withOutput, "incomplete", now, `incomplete: max_prompt_tokens (${limit}) reached`);
+  return leftOpen(ended, response);
 }
 
 /**

@@ -173,3 +173,50 @@ describe("the Assistants door (official SDK)", () => {
     expect({ status: done.status, error: done.last_error }).toEqual({ status: "completed", error: null });
   });
 });
+
+describe("threads longer than the model's context window (finding 9)", () => {
+  it("keep working: every response asks for truncation auto, so the oldest items give way", async () => {
+    const set = await fetch(`${e2e.stack.openai.url}/__sim/context_windows`, {
+      method: "POST",
+      body: JSON.stringify({ models: { "gpt-sim-small": 300 } }),
+    });
+    expect(set.status).toBe(200);
+    const small = (await e2e.createAssistant({ model: "gpt-sim-small" })).id;
+    const conversation = `endings:long:${Date.now()}`;
+    for (let i = 0; i < 4; i++) {
+      // ~100 tokens each, and the echoed answer as much again: the third run is past 300 tokens.
+      const text = `turn ${i} ${"lorem ipsum ".repeat(33)}`;
+      const sent = await e2e.api("POST", "/v1/messages", {
+        assistant_id: small,
+        conversation,
+        input: text,
+        callback_url: `${e2e.inbox.url}${hookPath("long")}`,
+      });
+      const done = await e2e.waitForRun(sent.body.id, ["completed", "failed"]);
+      expect({ i, status: done.status, error: done.last_error }).toEqual({
+        i,
+        status: "completed",
+        error: null,
+      });
+      expect(done.usage.prompt_tokens).toBeLessThanOrEqual(300);
+    }
+  });
+
+  it("a run past max_prompt_tokens ends incomplete with reason max_prompt_tokens (Assistants door)", async () => {
+    const thread = await client.beta.threads.create({
+      messages: [{ role: "user", content: `a long question ${"x".repeat(1200)}` }],
+    });
+    const run = await client.beta.threads.runs.create(thread.id, {
+      assistant_id: plainAssistant,
+      max_prompt_tokens: 256,
+    });
+    const ended = await waitFor(
+      `run ${run.id}`,
+      () => client.beta.threads.runs.retrieve(run.id, { thread_id: thread.id }),
+      (r) => ["completed", "incomplete", "failed"].includes(r.status),
+    );
+    expect(ended.status).toBe("incomplete");
+    expect(ended.incomplete_details?.reason).toBe("max_prompt_tokens");
+    expect(ended.max_prompt_tokens).toBe(256);
+  });
+});

@@ -467,3 +467,50 @@ describe("bounded records (issue 13, finding 6)", () => {
     expect(run.delivery.attempts.length - run.delivery.cycle_start).toBe(3);
   });
 });
+
+describe("context and prompt limits (issue 13, finding 9)", () => {
+  it("asks for every response with truncation auto, whatever the truncation_strategy", () => {
+    let run = transition(newRun(), { type: "held_taken", messages: [] }, T0);
+    run = transition(run, { type: "quota_checked", exceeded_limit: null }, T0);
+    run = transition(run, { type: "conversation_ready", conversation_id: "conv_1" }, T0);
+    run = {
+      ...run,
+      params: { ...run.params, truncation_strategy: { type: "last_messages", last_messages: 2 } },
+    };
+    const action = nextAction(run, T0);
+    expect(action.type === "create_response" && action.request.truncation).toBe("auto");
+  });
+
+  it("ends incomplete (max_prompt_tokens) once the run's prompt tokens pass max_prompt_tokens, closing calls it leaves", () => {
+    const limited = (r: RunRecord): RunRecord => ({ ...r, params: { ...r.params, max_prompt_tokens: 50 } });
+    const usage = (input: number) => ({ input_tokens: input, output_tokens: 5, total_tokens: input + 5 });
+    const content = [{ type: "text" as const, text: { value: "partial", annotations: [] } }];
+    // Within the limit: completes as usual.
+    const fine = transition(
+      limited(started()),
+      { type: "response_observed", response: resp("completed", { usage: usage(40), content }) },
+      T0 + 10,
+    );
+    expect(fine.status).toBe("completed");
+    // Past it: incomplete, with what the model said.
+    const cut = transition(
+      limited(started()),
+      { type: "response_observed", response: resp("completed", { usage: usage(60), content }) },
+      T0 + 10,
+    );
+    expect(cut.status).toBe("incomplete");
+    expect(cut.incomplete_details).toEqual({ reason: "max_prompt_tokens" });
+    expect(cut.output?.text).toBe("partial");
+    expect(buildEvent(cut).type).toBe("run.incomplete");
+    // A response that asked for tools past the limit: no new round; its calls are closed.
+    const calls = [{ call_id: "call_9", name: "ask_user", arguments: "{}" }];
+    const withCalls = transition(
+      limited(started()),
+      { type: "response_observed", response: resp("completed", { usage: usage(60), tool_calls: calls }) },
+      T0 + 10,
+    );
+    expect(withCalls.status).toBe("incomplete");
+    expect(withCalls.tool_rounds).toBe(0);
+    expect(nextAction(withCalls, T0 + 11)).toMatchObject({ type: "close_calls", call_ids: ["call_9"] });
+  });
+});
