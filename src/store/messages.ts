@@ -62,7 +62,11 @@ export class MessageStore {
   async giveBack(tenant: string, threadId: string, runId: string): Promise<number> {
     return Number(
       await this.scripts.return.exec({
-        keys: { sent: keys.threadSent(tenant, threadId), held: keys.threadHeld(tenant, threadId) },
+        keys: {
+          sent: keys.threadSent(tenant, threadId),
+          held: keys.threadHeld(tenant, threadId),
+          threadMessages: keys.threadMessages(tenant, threadId),
+        },
         args: { runId, threadTtlS: THREAD_TTL_S },
       }),
     );

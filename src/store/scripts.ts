@@ -292,20 +292,34 @@ end
 
 /**
  * A run ended before its input joined its conversation (upstream keeps a response's input only when
- * it completes): the messages it carried go back to the front of the thread's held list, in order,
- * and are no longer marked as sent, so the thread's next run sends them. Idempotent. → count
+ * it completes): the messages it carried go back to the thread's held list and are no longer marked
+ * as sent, so the thread's next run sends them. The held list stays in thread order (each message's
+ * score in threadMessages), whatever was held already. Idempotent. → count
  */
 export const returnMessages = defineScript({
   name: "return_messages",
-  keys: ["sent", "held"],
+  keys: ["sent", "held", "threadMessages"],
   args: ["runId", "threadTtlS"],
   body: `${SENT_BY_RUN}
 local mine = sentByRun(sent, runId)
-for i = #mine, 1, -1 do
-  redis.call('HDEL', sent, mine[i][1])
-  redis.call('LPUSH', held, mine[i][1])
+if #mine == 0 then return 0 end
+local all = {}
+for _, id in ipairs(redis.call('LRANGE', held, 0, -1)) do all[#all + 1] = id end
+for _, pair in ipairs(mine) do
+  redis.call('HDEL', sent, pair[1])
+  all[#all + 1] = pair[1]
 end
-if #mine > 0 then redis.call('EXPIRE', held, tonumber(threadTtlS)) end
+local order = {}
+for i, id in ipairs(all) do
+  order[id] = {tonumber(redis.call('ZSCORE', threadMessages, id) or '') or math.huge, i}
+end
+table.sort(all, function(a, b)
+  if order[a][1] ~= order[b][1] then return order[a][1] < order[b][1] end
+  return order[a][2] < order[b][2]
+end)
+redis.call('DEL', held)
+redis.call('RPUSH', held, unpack(all))
+redis.call('EXPIRE', held, tonumber(threadTtlS))
 return #mine
 `,
 });

@@ -95,6 +95,13 @@ describe("messages of a run that ended before its input joined the conversation"
     expect(await messages.giveBack(TENANT, thread.id, failed.id)).toBe(2);
     expect(await messages.giveBack(TENANT, thread.id, failed.id)).toBe(0);
     expect(await inspect(ctx.redis).held(thread.id)).toEqual([a.id, b.id]);
+    // Given back after a later run's messages, they still come in thread order.
+    const later = makeRun(thread.id);
+    await ctx.redis.hset(keys.threadSent(TENANT, thread.id), { [c.id]: `${later.id} 0` });
+    expect(await messages.giveBack(TENANT, thread.id, later.id)).toBe(1);
+    expect(await inspect(ctx.redis).held(thread.id)).toEqual([a.id, b.id, c.id]);
+    await ctx.redis.lrem(keys.threadHeld(TENANT, thread.id), 0, c.id);
+    await ctx.redis.hset(keys.threadSent(TENANT, thread.id), { [c.id]: `${next.id} 0` });
     expect(await messages.sentBy(TENANT, thread.id, a.id)).toBeNull();
 
     const taken = await messages.takeHeld(TENANT, thread.id, next.id);
