@@ -514,3 +514,94 @@ describe("context and prompt limits (issue 13, finding 9)", () => {
     expect(nextAction(withCalls, T0 + 11)).toMatchObject({ type: "close_calls", call_ids: ["call_9"] });
   });
 });
+
+describe("what a run's end closes and gives back (issue 13, finding 8)", () => {
+  const ask = [{ call_id: "call_1", name: "ask_user", arguments: "{}" }];
+  const waiting = () =>
+    transition(
+      started(),
+      { type: "response_observed", response: resp("completed", { tool_calls: ask }) },
+      T0 + 10,
+    );
+  const answered = () =>
+    transition(
+      waiting(),
+      { type: "tool_outputs_submitted", outputs: [{ tool_call_id: "call_1", output: "42" }] },
+      T0 + 20,
+    );
+
+  it("a round answered but never sent (the outputs' create failed) is closed with its outputs", () => {
+    const failed = transition(
+      answered(),
+      {
+        type: "upstream_failed",
+        retryable: false,
+        error: { code: "invalid_prompt", message: "no" },
+        retry_after_ms: null,
+      },
+      T0 + 30,
+    );
+    expect(failed.status).toBe("failed");
+    expect(nextAction(failed, T0 + 31)).toEqual({
+      type: "close_calls",
+      conversation_id: "conv_1",
+      call_ids: ["call_1"],
+      outputs: ["42"],
+    });
+    // The run's first round completed: its input is in the conversation, nothing to give back.
+    const closed = transition(failed, { type: "calls_closed" }, T0 + 32);
+    expect(nextAction(closed, T0 + 32)).toEqual({ type: "release_thread" });
+  });
+
+  it("cancelled while the model answers the outputs: the round's calls are closed with the outputs given", () => {
+    let run = transition(
+      answered(),
+      { type: "response_created", response: resp("queued", { id: "resp_2" }) },
+      T0 + 30,
+    );
+    expect(run.pending_calls).toEqual([]);
+    run = transition({ ...run, cancel_requested: true }, { type: "tick" }, T0 + 40);
+    expect(run.status).toBe("cancelling");
+    run = transition(run, { type: "cancel_sent" }, T0 + 41);
+    run = transition(
+      run,
+      { type: "response_observed", response: resp("cancelled", { id: "resp_2" }) },
+      T0 + 42,
+    );
+    expect(run.status).toBe("cancelled");
+    expect(nextAction(run, T0 + 43)).toEqual({
+      type: "close_calls",
+      conversation_id: "conv_1",
+      call_ids: ["call_1"],
+      outputs: ["42"],
+    });
+  });
+
+  it("a round whose outputs' response completed leaves nothing open", () => {
+    let run = transition(
+      answered(),
+      { type: "response_created", response: resp("queued", { id: "resp_2" }) },
+      T0 + 30,
+    );
+    run = transition(
+      run,
+      { type: "response_observed", response: resp("completed", { id: "resp_2" }) },
+      T0 + 40,
+    );
+    expect(run.status).toBe("completed");
+    expect(nextAction(run, T0 + 41)).toEqual({ type: "release_thread" });
+  });
+});
+
+describe("messages given back by an earlier run (issue 13, finding 8)", () => {
+  it("come first in the input of the run that takes them, once", () => {
+    const earlier = [{ role: "user" as const, content: "remember banana" }];
+    const run = transition(newRun(), { type: "held_taken", messages: earlier }, T0);
+    expect(run.input).toEqual([
+      { role: "user", content: "remember banana" },
+      { role: "user", content: "hello" },
+    ]);
+    expect(transition(run, { type: "held_taken", messages: earlier }, T0).input).toEqual(run.input);
+    expect(transition(newRun(), { type: "held_taken", messages: [] }, T0).input).toBe("hello");
+  });
+});
