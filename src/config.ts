@@ -15,14 +15,23 @@ const whsec = z.string().regex(/^whsec_[A-Za-z0-9+/]{20,}={0,2}$/, "must look li
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const MIB = 1024 * 1024;
 /** Model → USD per million input and output tokens, as JSON: `{"gpt-4.1":{"input":2,"output":8}}`. */
-const PriceTable = z.record(
-  z.string().min(1).max(256),
-  z.strictObject({ input: z.number().min(0), output: z.number().min(0) }),
+const PriceEntries = z.array(
+  z.tuple([
+    z.string().min(1).max(256),
+    z.strictObject({ input: z.number().min(0), output: z.number().min(0) }),
+  ]),
 );
+/**
+ * Parsed as entries and rebuilt with `Object.fromEntries`, so that a model named `__proto__` stays an
+ * own property (a record schema would assign it, which sets the object's prototype instead).
+ */
 const priceJson = z.string().transform((text, ctx) => {
   try {
-    const parsed = PriceTable.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
+    const json: unknown = JSON.parse(text);
+    if (json !== null && typeof json === "object" && !Array.isArray(json)) {
+      const parsed = PriceEntries.safeParse(Object.entries(json));
+      if (parsed.success) return Object.fromEntries(parsed.data);
+    }
   } catch {}
   ctx.addIssue({ code: "custom", message: 'must be JSON like {"model":{"input":0.4,"output":1.6}}' });
   return z.NEVER;

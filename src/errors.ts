@@ -65,6 +65,23 @@ export const notFound = (what: string, id: string, param?: string) =>
 export const badRequest = (code: string, message: string, param?: string) =>
   new ApiError(400, code, message, { param: param ?? null });
 
+/** The store refuses a run document past MAX_RUN_DOC_BYTES (engine/bounds.ts). */
+export const runTooLarge = (bytes: number, max: number) =>
+  new ApiError(
+    413,
+    "run_too_large",
+    `The run's record would be ${bytes} bytes; the most a run may hold is ${max}.`,
+  );
+
+/** A thread holds MAX_HELD_MESSAGES for its next run already. */
+export const tooManyHeldMessages = (threadId: string, max: number) =>
+  new ApiError(
+    409,
+    "too_many_held_messages",
+    `Thread ${threadId} already holds ${max} messages for its next run, the most it may; run it (or delete some) before adding more.`,
+    { param: "thread_id" },
+  );
+
 /** QStash refused a publish: its daily message quota is spent, or its rate limit was hit. */
 export type QueueRefusal = "daily_quota" | "rate_limit";
 const REFUSAL_CODES: Record<QueueRefusal, string> = {

@@ -37,7 +37,7 @@ export function responseObject(
     tool_choice: p.tool_choice ?? "auto",
     tools: p.tools ?? [],
     top_p: p.top_p ?? 1,
-    truncation: "disabled",
+    truncation: p.truncation ?? "disabled",
     usage: finished ? record.usage : null,
     user: null,
     metadata: p.metadata ?? {},

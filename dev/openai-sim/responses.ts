@@ -6,6 +6,7 @@ import { checkToolPairs, type Item, itemText, normalizeInput } from "./items.ts"
 import { responseObject, schedule } from "./lifecycle.ts";
 import { makePlan, parseInput } from "./plan.ts";
 import { tokens } from "./script.ts";
+import { fitContext, truncationOf } from "./context-window.ts";
 import { hostedTools, withHostedTools } from "./tools.ts";
 import type { Conversation, FinalStatus, Plan, ResponseRecord, SimState, Usage } from "./state.ts";
 import { validateCreate } from "./validate.ts";
@@ -14,11 +15,13 @@ import { validateCreate } from "./validate.ts";
 export const QUEUED_MS = 100;
 
 export function createResponse(state: SimState, body: Record<string, unknown>): ResponseRecord {
-  const params = validateCreate(body, state.requireInput);
+  const params = { ...validateCreate(body, state.requireInput), truncation: truncationOf(body) };
   const input = body.input === undefined || body.input === null ? [] : normalizeInput(body.input);
   injectHttpError(state, input);
-  const { context, conversation } = resolveContext(state, params.conversation, params.previous_response_id);
-  checkToolPairs(context, input);
+  const resolved = resolveContext(state, params.conversation, params.previous_response_id);
+  const { conversation } = resolved;
+  checkToolPairs(resolved.context, input);
+  const context = fitContext(state, params, resolved.context, input);
   const hosted = hostedTools(state, params.tools ?? []);
   const planned = makePlan(input, context, {
     tools: params.tools ?? [],

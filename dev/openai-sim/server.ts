@@ -1,6 +1,7 @@
 // OpenAI Responses + Conversations simulator (see README.md for the scripting contract).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { contextWindowsInfo, freshContextWindows, setContextWindows } from "./context-window.ts";
 import { parseJsonObject, readBody, SimError, sendError, sendJson } from "./http.ts";
 import type { RouteContext } from "./route-kit.ts";
 import { ROUTES, simResponseInfo } from "./routes.ts";
@@ -24,6 +25,8 @@ export type OpenAISimOptions = {
    * names a conversation, as an upstream stricter than the published spec would (default false).
    */
   requireInput?: boolean;
+  /** Context windows (tokens) of named models; others have 1,000,000 (context-window.ts). */
+  contextWindows?: Record<string, number>;
 };
 
 export type OpenAISimStats = SimStats & {
@@ -70,6 +73,7 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
     timeScale: opts.timeScale ?? 1,
     defaultDelayMs: opts.defaultDelayMs ?? DEFAULT_DELAY_MS,
     requireInput: opts.requireInput ?? false,
+    contextWindows: freshContextWindows(opts.contextWindows),
   };
   const stats = (): OpenAISimStats => ({
     ...structuredClone(state.stats),
@@ -138,6 +142,11 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
       if (typeof input.require_input === "boolean") state.requireInput = input.require_input;
       return sendJson(res, 200, { require_input: state.requireInput });
     }
+    if (key === "POST /__sim/context_windows") {
+      const input = body.length ? JSON.parse(body.toString("utf8")) : {};
+      return sendJson(res, 200, setContextWindows(state, input));
+    }
+    if (key === "GET /__sim/context_windows") return sendJson(res, 200, contextWindowsInfo(state));
     if (key === "GET /__sim/responses") {
       return sendJson(res, 200, { data: [...state.responses.values()].map(simResponseInfo) });
     }

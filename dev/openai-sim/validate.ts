@@ -16,6 +16,8 @@ export type CreateParams = {
   store?: boolean;
   background?: boolean;
   stream?: boolean;
+  /** Set by createResponse (context-window.ts `truncationOf`). */
+  truncation?: "auto" | "disabled";
 };
 
 const typeError = (param: string, expected: string, value: unknown): SimError =>

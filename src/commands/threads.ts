@@ -6,7 +6,7 @@
  * thread of their tenant and pay no extra round trip.
  */
 import { type MessageRecord, newMessage } from "../engine/messages";
-import { ApiError, notFound } from "../errors";
+import { ApiError, notFound, tooManyHeldMessages } from "../errors";
 import { errorFields, log } from "../log";
 import type { Principal } from "../security/principal";
 import { newId } from "../store/ids";
@@ -33,6 +33,7 @@ export interface ThreadDeps extends Omit<VectorStoreDeps, "now"> {
     | "assistantMarks"
     | "markAssistants"
     | "conversationThread"
+    | "conversationMapping"
     | "forgetConversation"
   >;
   messages: Pick<MessageStore, "add" | "get" | "delete" | "sentBy" | "list" | "setMetadata">;
@@ -107,21 +108,23 @@ export async function modifyThread(
 
 /** The thread a webhook-API conversation key maps to (404 when the key maps to none). */
 export async function conversationThread(
-  deps: Pick<ThreadDeps, "threads" | "runs">,
+  deps: Pick<ThreadDeps, "threads" | "runs" | "now">,
   principal: Principal,
   key: string,
 ) {
-  const threadId = await deps.threads.conversationThread(principal.tenant, key);
-  if (!threadId) throw notFound("conversation", key, "conversation");
-  return loadThread(deps, principal, threadId).catch((err: unknown) => {
+  const mapped = await deps.threads.conversationMapping(principal.tenant, key);
+  if (!mapped) throw notFound("conversation", key, "conversation");
+  const thread = await loadThread(deps, principal, mapped.threadId).catch((err: unknown) => {
     if (err instanceof ApiError && err.status === 404) throw notFound("conversation", key, "conversation");
     throw err;
   });
+  // The key slides: each message sent with it maps it for THREAD_TTL_S again (store/records.ts).
+  return { thread, expiresAt: Math.floor(deps.now() / 1000) + mapped.ttlS };
 }
 
 /** Forget a conversation key (its thread stays; the next message with the key starts a new one). */
 export async function forgetConversation(
-  deps: Pick<ThreadDeps, "threads" | "runs">,
+  deps: Pick<ThreadDeps, "threads" | "runs" | "now">,
   principal: Principal,
   key: string,
 ) {
@@ -193,6 +196,7 @@ async function addMessages(
   const outcome = await deps.messages.add(tenant, threadId, records);
   if (outcome.kind === "missing") throw notFound("thread", threadId, "thread_id");
   if (outcome.kind === "busy") throw activeRun(threadId, outcome.activeRunId, "message");
+  if (outcome.kind === "full") throw tooManyHeldMessages(threadId, outcome.max);
   return records;
 }
 

@@ -10,12 +10,19 @@ import {
 } from "./upstream-types";
 
 export type Action =
+  /** Before the run's first response: is the tenant's monthly token quota used up? */
+  | { type: "check_quota" }
   | { type: "create_conversation" }
   | { type: "create_response"; request: ResponseRequest }
   | { type: "observe"; response_id: string; cursor: number | null }
   | { type: "cancel_response"; response_id: string }
   | { type: "call_tools"; calls: PendingCall[] }
-  | { type: "close_calls"; conversation_id: string; call_ids: string[] }
+  /** `outputs[i]`: the output `call_ids[i]` had (never sent), or null for "not executed". */
+  | { type: "close_calls"; conversation_id: string; call_ids: string[]; outputs?: (string | null)[] }
+  /** At the start: messages held on the thread (an earlier run gave them back) join this run's input. */
+  | { type: "take_held" }
+  /** At the end, before the thread is let go: the run's input never joined the conversation. */
+  | { type: "return_messages" }
   | { type: "release_thread" }
   | { type: "deliver" }
   /**
@@ -46,6 +53,8 @@ function whileActive(run: RunRecord, now: number): Action {
     return { type: "cancel_response", response_id: live };
   if (upstream.call) return awaitCall(upstream.call);
   if (run.pending_calls.length > 0) return duringToolRound(run, now);
+  if (atStart(run) && run.held_taken !== true) return { type: "take_held" };
+  if (atStart(run) && run.quota_checked !== true) return { type: "check_quota" };
   const files = fileAction(run, now);
   if (files) return files;
   if (upstream.conversation_id === null) return { type: "create_conversation" };
@@ -85,6 +94,37 @@ function duringToolRound(run: RunRecord, now: number): Action {
   return { type: "wait", until_ms: Math.min(...wakeups), external: true };
 }
 
+/**
+ * A run is checked against its tenant's monthly token quota once, when it starts (before anything
+ * upstream is made for it): runs accepted before the quota was reached may wait behind others.
+ */
+const atStart = (run: RunRecord) => run.upstream.response_ids.length === 0 && !run.upstream.call;
+
+/**
+ * Whether the run's input is in its conversation: upstream keeps a response's input only when the
+ * response completes (or ends incomplete), so a run whose first response did not has sent nothing.
+ */
+export const inputJoined = (run: RunRecord) =>
+  run.tool_rounds > 0 ||
+  run.upstream.response_status === "completed" ||
+  run.upstream.response_status === "incomplete";
+
+/**
+ * Function calls the conversation holds open when the run has ended: a round's calls are answered in
+ * the conversation only when the response carrying their outputs completes, so every call of the
+ * current round is open (answered by the caller or not), and so are the last round's calls when the
+ * response carrying their outputs did not complete (cancelled, failed). Each with the output it had.
+ */
+export function openCalls(run: RunRecord): { call_id: string; output: string | null }[] {
+  if (run.pending_calls.length > 0)
+    return run.pending_calls.map((c) => ({ call_id: c.call_id, output: c.output }));
+  const status = run.upstream.response_status;
+  if (run.tool_rounds === 0 || status === "completed" || status === "incomplete") return [];
+  if (run.upstream.response_id === null) return [];
+  const round = run.steps.findLast((s) => s.type === "tool_calls");
+  return (round?.tool_calls ?? []).map((c) => ({ call_id: c.id, output: c.output }));
+}
+
 /** The thread stays with the run until its call answers: its conversation is busy until then. */
 const awaitCall = (call: NonNullable<RunRecord["upstream"]["call"]>): Action => ({
   type: "wait",
@@ -103,10 +143,16 @@ function afterEnd(run: RunRecord, now: number): Action {
     const due = delivery.state === "pending" && (delivery.next_attempt_at_ms ?? now) <= now;
     return due ? { type: "deliver" } : awaitCall(upstream.call);
   }
-  const unanswered = run.pending_calls.filter((c) => c.output === null).map((c) => c.call_id);
-  if (unanswered.length > 0 && !run.calls_closed && upstream.conversation_id) {
-    return { type: "close_calls", conversation_id: upstream.conversation_id, call_ids: unanswered };
+  const open = run.calls_closed ? [] : openCalls(run);
+  if (open.length > 0 && upstream.conversation_id) {
+    return {
+      type: "close_calls",
+      conversation_id: upstream.conversation_id,
+      call_ids: open.map((c) => c.call_id),
+      outputs: open.map((c) => c.output),
+    };
   }
+  if (run.messages_returned !== true && !inputJoined(run)) return { type: "return_messages" };
   if (!run.thread_released) return { type: "release_thread" };
   if (delivery.state === "pending") {
     const due = delivery.next_attempt_at_ms ?? now;
@@ -130,6 +176,9 @@ export function responseRequest(run: RunRecord, conversation: string, input: Res
     top_p: p.top_p,
     max_output_tokens: p.max_output_tokens,
     reasoning_effort: p.reasoning_effort ?? null,
+    // Both Assistants strategies (`auto`, `last_messages`) send `auto`: the Responses API has no
+    // last-N window (docs/assistants-compatibility.md).
+    truncation: "auto",
     ...(p.tool_resources ? { tool_resources: p.tool_resources } : {}),
     metadata: {
       [RESPONSE_METADATA.tenant]: run.tenant,

@@ -3,6 +3,7 @@
  * and the callback event built from it. Pure, shared by the API and delivery.
  */
 import { maskHeaders, maskTools } from "./secrets";
+import { stepCalls } from "./tools";
 import type { RunRecord, RunStep } from "./types";
 
 function requiredAction(run: RunRecord) {
@@ -145,7 +146,7 @@ export function presentStep(run: RunRecord, step: RunStep) {
         ? { type: "message_creation" as const, message_creation: { message_id: step.message_id ?? null } }
         : {
             type: "tool_calls" as const,
-            tool_calls: (step.tool_calls ?? []).map((t) => ({
+            tool_calls: stepCalls(run, step).map((t) => ({
               id: t.id,
               type: "function" as const,
               function: { name: t.name, arguments: t.arguments, output: t.output },

@@ -2,6 +2,7 @@
  * The run state machine: pure functions from (record, event, now) to a new record. No I/O, no
  * clock reads. `nextAction` (engine/next.ts) says what the step runner should do next.
  */
+import { keepLastAttempts } from "./bounds";
 import { UPSTREAM_BACKOFF_BASE_MS, UPSTREAM_BACKOFF_MAX_MS, UPSTREAM_MAX_FAILURES } from "./constants";
 import { queueEvent } from "./events";
 import {
@@ -26,7 +27,9 @@ import {
 } from "./tools";
 import {
   type GeneratedFile,
+  type InputMessage,
   isTerminal,
+  type RunInput,
   type LastError,
   type OutputPart,
   type RunRecord,
@@ -44,6 +47,11 @@ export type RunEvent =
   | { type: "tool_results"; results: ToolResult[] }
   | { type: "tool_outputs_submitted"; outputs: { tool_call_id: string; output: string }[] }
   | { type: "calls_closed" }
+  /** Messages held on the thread when the run started (an earlier run gave them back). */
+  | { type: "held_taken"; messages: InputMessage[] }
+  | { type: "messages_returned" }
+  /** The tenant's monthly token quota at the run's start: `limit` when it is used up, else null. */
+  | { type: "quota_checked"; exceeded_limit: number | null }
   | { type: "thread_released" }
   | {
       type: "delivery_attempted";
@@ -128,6 +136,17 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return setStatus(applyCallerOutputs(run, event.outputs, now), "queued", now, "tool outputs submitted");
     case "calls_closed":
       return { ...run, calls_closed: true };
+    case "held_taken":
+      return run.held_taken === true
+        ? run
+        : { ...run, held_taken: true, input: withEarlier(event.messages, run.input) };
+    case "messages_returned":
+      return { ...run, messages_returned: true };
+    case "quota_checked": {
+      const checked = { ...run, quota_checked: true };
+      if (isTerminal(run.status) || event.exceeded_limit === null) return checked;
+      return fail(checked, quotaExceeded(event.exceeded_limit), now);
+    }
     case "thread_released":
       return { ...run, thread_released: true };
     case "delivery_attempted":
@@ -234,6 +253,8 @@ function onResponse(
   };
   if (firstTerminal) next = addUsage(next, response);
   if (isTerminal(run.status)) return firstTerminal ? leftOpen(next, response) : next;
+  if (firstTerminal && response.status === "completed" && overPromptLimit(next))
+    return cutByPromptLimit(next, response, now);
   if (!firstTerminal && isUpstreamTerminal(response.status)) return next;
   if (next.status === "queued" && response.status !== "queued")
     next = setStatus(next, "in_progress", now, "model started");
@@ -268,6 +289,26 @@ function onResponse(
       // Only threadhook cancels its responses (a cancel request, or a deadline already handled).
       return setStatus(next, "cancelled", now, "cancelled upstream");
   }
+}
+
+/** The run's responses have read more prompt tokens than its `max_prompt_tokens` allows. */
+const overPromptLimit = (run: RunRecord) =>
+  run.params.max_prompt_tokens !== null && run.usage.prompt_tokens > run.params.max_prompt_tokens;
+
+/**
+ * The run has used up `max_prompt_tokens` (over all its responses, as the Assistants API counts
+ * it): it ends `incomplete` (reason `max_prompt_tokens`) with what the last response said, and
+ * starts no further tool round; calls that response made are closed at the end (leftOpen).
+ */
+function cutByPromptLimit(run: RunRecord, response: ObservedResponse, now: number): RunRecord {
+  const withOutput = {
+    ...messageStep(run, response, now),
+    output: response.content.length > 0 ? toOutput(response) : null,
+    incomplete_details: { reason: "max_prompt_tokens" },
+  };
+  const limit = run.params.max_prompt_tokens;
+  const ended = setStatus(withOutput, "incomplete", now, `incomplete: max_prompt_tokens (${limit}) reached`);
+  return leftOpen(ended, response);
 }
 
 /**
@@ -325,6 +366,19 @@ function parseOutputJson(text: string): RunRecord["output_json"] {
     return { error: `output is not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
 }
+
+/** Messages an earlier run gave back come before the run's own input. */
+function withEarlier(earlier: InputMessage[], input: RunInput): RunInput {
+  if (earlier.length === 0) return input;
+  const own: InputMessage[] = typeof input === "string" ? [{ role: "user", content: input }] : input;
+  return [...earlier, ...own];
+}
+
+/** The same words intake's 429 uses (commands/intake.ts). */
+const quotaExceeded = (limit: number): LastError => ({
+  code: "quota_exceeded",
+  message: `The monthly quota of ${limit} tokens is used up; it renews on the 1st (UTC).`,
+});
 
 function fail(run: RunRecord, error: LastError, now: number): RunRecord {
   return setStatus({ ...run, last_error: error }, "failed", now, `failed: ${error.code}`);
@@ -393,16 +447,19 @@ function onDeliveryAttempt(
   event: Extract<RunEvent, { type: "delivery_attempted" }>,
   now: number,
 ): RunRecord {
-  const attempts = [
-    ...run.delivery.attempts,
-    { at_ms: now, status: event.status, error: event.error, duration_ms: event.duration_ms },
-  ];
+  const kept = keepLastAttempts(
+    [
+      ...run.delivery.attempts,
+      { at_ms: now, status: event.status, error: event.error, duration_ms: event.duration_ms },
+    ],
+    run.delivery.cycle_start,
+  );
   const retry = !event.ok && event.retry_in_ms !== null;
   return {
     ...run,
     delivery: {
       ...run.delivery,
-      attempts,
+      ...kept,
       state: event.ok ? "delivered" : retry ? "pending" : "failed",
       next_attempt_at_ms: retry ? now + (event.retry_in_ms ?? 0) : null,
     },

@@ -1,4 +1,5 @@
 /** The function-calling part of the state machine: tool rounds, endpoint results, caller outputs. */
+import { capToolOutput } from "./bounds";
 import { queueEvent } from "./events";
 import type { PendingCall, RunRecord, RunStep, ToolEndpoint, Usage } from "./types";
 import type { ObservedResponse } from "./upstream-types";
@@ -83,7 +84,13 @@ export function applyToolResults(
     const r = results.find((x) => x.call_id === c.call_id);
     if (!r || c.output !== null) return c;
     if (r.ok)
-      return { ...c, output: r.output, attempts: c.attempts + 1, retry_at_ms: null, last_error: null };
+      return {
+        ...c,
+        output: capToolOutput(r.output),
+        attempts: c.attempts + 1,
+        retry_at_ms: null,
+        last_error: null,
+      };
     const attempts = c.attempts + 1;
     if (attempts < TOOL_MAX_ATTEMPTS) {
       return {
@@ -99,7 +106,7 @@ export function applyToolResults(
       attempts,
       last_error: r.error,
       retry_at_ms: null,
-      output: JSON.stringify({ error: r.error }),
+      output: capToolOutput(JSON.stringify({ error: r.error })),
     };
   });
   return { run: withStepOutputs({ ...run, pending_calls: pending }, now), fatal };
@@ -112,7 +119,7 @@ export function applyCallerOutputs(
 ): RunRecord {
   const byId = new Map(outputs.map((o) => [o.tool_call_id, o.output]));
   const pending = run.pending_calls.map((c) =>
-    c.output === null && byId.has(c.call_id) ? { ...c, output: byId.get(c.call_id) ?? "" } : c,
+    c.output === null && byId.has(c.call_id) ? { ...c, output: capToolOutput(byId.get(c.call_id) ?? "") } : c,
   );
   return withStepOutputs({ ...run, pending_calls: pending, action_deadline_ms: null }, now);
 }
@@ -133,27 +140,40 @@ export function checkCallerOutputs(run: RunRecord, outputs: { tool_call_id: stri
   return null;
 }
 
-/** The round's outputs onto its step; a step whose every call is answered is complete (as the original's). */
+/**
+ * A step whose every call is answered is complete (as the original's). The outputs themselves stay
+ * in the round (`pending_calls`) only, stored once, until the round closes (closeRound).
+ */
 function withStepOutputs(run: RunRecord, now: number): RunRecord {
   const outputs = new Map(run.pending_calls.map((c) => [c.call_id, c.output]));
   const steps = run.steps.map((s, i) => {
     if (i !== run.steps.length - 1 || s.type !== "tool_calls") return s;
-    const tool_calls = s.tool_calls?.map((t) => ({ ...t, output: outputs.get(t.id) ?? t.output }));
-    const answered = s.status === "in_progress" && (tool_calls ?? []).every((t) => t.output !== null);
-    return answered
-      ? { ...s, tool_calls, status: "completed" as const, completed_at_ms: now }
-      : { ...s, tool_calls };
+    const answered =
+      s.status === "in_progress" &&
+      (s.tool_calls ?? []).every((t) => (outputs.get(t.id) ?? t.output) !== null);
+    return answered ? { ...s, status: "completed" as const, completed_at_ms: now } : s;
   });
   return { ...run, steps };
 }
 
+/** A tool_calls step's calls with their outputs: the step's own, or the open round's. */
+export function stepCalls(run: RunRecord, step: RunStep): NonNullable<RunStep["tool_calls"]> {
+  const live = new Map(run.pending_calls.map((c) => [c.call_id, c.output]));
+  return (step.tool_calls ?? []).map((t) =>
+    t.output === null ? { ...t, output: live.get(t.id) ?? null } : t,
+  );
+}
+
 /** The new response of a tool round was created: the round's step is complete (if it was not yet). */
 export function closeRound(run: RunRecord, now: number): RunRecord {
-  const steps = run.steps.map((s) =>
-    s.type === "tool_calls" && s.status === "in_progress"
-      ? { ...s, status: "completed" as const, completed_at_ms: now }
-      : s,
-  );
+  const steps = run.steps.map((s, i) => {
+    // The round's outputs move onto its step (the one place they are kept from now on).
+    const withOutputs =
+      i === run.steps.length - 1 && s.type === "tool_calls" ? { ...s, tool_calls: stepCalls(run, s) } : s;
+    return withOutputs.type === "tool_calls" && withOutputs.status === "in_progress"
+      ? { ...withOutputs, status: "completed" as const, completed_at_ms: now }
+      : withOutputs;
+  });
   return { ...run, pending_calls: [], steps };
 }
 

@@ -218,6 +218,12 @@ export interface RunRecord {
   action_deadline_ms: number | null;
   /** Unanswered calls were closed in the conversation (so the thread stays usable). */
   calls_closed: boolean;
+  /** The tenant's monthly token quota was checked when the run started (absent: not yet). */
+  quota_checked?: boolean;
+  /** Messages held on the thread (given back by an earlier run) joined the input at the start. */
+  held_taken?: boolean;
+  /** The run ended before its input joined the conversation and gave its messages back. */
+  messages_returned?: boolean;
   steps: RunStep[];
   /** Parsed JSON output for json_object / json_schema formats (or why it did not parse). */
   output_json: { value: unknown } | { error: string } | null;

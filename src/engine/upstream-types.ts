@@ -49,6 +49,11 @@ export interface ResponseRequest {
   top_p: number | null;
   max_output_tokens: number | null;
   reasoning_effort: string | null;
+  /**
+   * Always `auto`: past the model's context window OpenAI drops the oldest conversation items
+   * instead of refusing the response (a long-lived thread keeps working). See responseRequest.
+   */
+  truncation: "auto";
   metadata: Record<string, string>;
   tool_resources?: RunToolResources;
 }

@@ -57,20 +57,28 @@ export function usageReport(
   const models = [...byModel.values()]
     .filter((m) => m.runs !== 0 || m.input_tokens !== 0 || m.output_tokens !== 0)
     .sort((a, b) => a.model.localeCompare(b.model));
-  for (const m of models) m.estimated_cost_usd = cost(m, prices[m.model]);
+  for (const m of models) m.estimated_cost_usd = cost(m, ownValue(prices, m.model));
   const known = models.filter((m) => m.estimated_cost_usd !== null);
   return {
     object: "usage" as const,
     tenant,
     month,
-    runs: n(counters[USAGE_FIELDS.runs]),
-    input_tokens: n(counters[USAGE_FIELDS.input]),
-    output_tokens: n(counters[USAGE_FIELDS.output]),
+    runs: n(ownValue(counters, USAGE_FIELDS.runs)),
+    input_tokens: n(ownValue(counters, USAGE_FIELDS.input)),
+    output_tokens: n(ownValue(counters, USAGE_FIELDS.output)),
     estimated_cost_usd: round(known.reduce((sum, m) => sum + (m.estimated_cost_usd ?? 0), 0)),
     /** Models without a price are counted but not costed. */
     unpriced_models: models.filter((m) => m.estimated_cost_usd === null).map((m) => m.model),
     models,
   };
+}
+
+/**
+ * A table's own entry only: a model may be named `constructor` or `__proto__`, which a plain index
+ * would find on Object.prototype.
+ */
+function ownValue<T>(table: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
 const round = (usd: number) => Math.round(usd * 1e6) / 1e6;

@@ -2,7 +2,7 @@
 import type { Config } from "../config";
 import { DELIVERY_TIMEOUT_MS } from "../engine/constants";
 import type { Action } from "../engine/next";
-import { outputMessage } from "../engine/messages";
+import { outputMessage, toInputMessage } from "../engine/messages";
 import { buildEvent } from "../engine/present";
 import { deliveryRetryMs, transition } from "../engine/run";
 import { checkCallerOutputs, type ToolResult } from "../engine/tools";
@@ -16,6 +16,9 @@ import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
 import type { ResponseIndex } from "../store/responses";
 import type { RunStore } from "../store/runs";
+import type { UsageStore } from "../store/usage";
+import type { MessageStore } from "../store/messages";
+import { monthOf } from "../engine/usage";
 import { type Upstream, UpstreamError } from "../upstream/openai";
 import { threadHasResources } from "../engine/files";
 import { driveFor } from "./drive";
@@ -29,6 +32,10 @@ export interface Deps extends Omit<FileStepDeps, "config" | "threads"> {
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
   queue: Pick<StepQueue, "publish" | "publishCall">;
   upstream: Upstream;
+  /** The thread's held messages, taken at a run's start and given back at its end (absent in narrow test fakes). */
+  messages?: Pick<MessageStore, "takeHeld" | "giveBack">;
+  /** The tenant's monthly token quota, checked when a run starts (absent in narrow test fakes). */
+  usage?: Pick<UsageStore, "tokenQuotaReached">;
   /** Remembers which run a background response belongs to (absent in narrow test fakes). */
   responses?: Pick<ResponseIndex, "remember">;
   /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
@@ -49,6 +56,24 @@ export async function performAction(
 ): Promise<ActionResult> {
   const keepGoing = (r: RunRecord) => ({ run: r, yieldAfterMs: null });
   switch (action.type) {
+    case "take_held": {
+      const held = deps.messages ? await deps.messages.takeHeld(run.tenant, run.thread_id, run.id) : [];
+      const messages = held.map(toInputMessage);
+      return keepGoing(transition(run, { type: "held_taken", messages }, deps.now()));
+    }
+    case "return_messages":
+      if (deps.messages) await deps.messages.giveBack(run.tenant, run.thread_id, run.id);
+      return keepGoing(transition(run, { type: "messages_returned" }, deps.now()));
+    case "check_quota": {
+      const limit = deps.usage
+        ? await deps.usage.tokenQuotaReached(
+            run.tenant,
+            monthOf(deps.now()),
+            deps.config.tenantDefaults.monthlyTokens,
+          )
+        : null;
+      return keepGoing(transition(run, { type: "quota_checked", exceeded_limit: limit }, deps.now()));
+    }
     case "create_conversation":
       return keepGoing(await ensureConversation(deps, run));
     case "create_response":
@@ -79,10 +104,11 @@ export async function performAction(
     case "collect_files":
       return keepGoing(await collectFiles(deps, run, action.containers));
     case "close_calls": {
-      const items = action.call_ids.map((call_id) => ({
+      const items = action.call_ids.map((call_id, i) => ({
         type: "function_call_output" as const,
         call_id,
-        output: JSON.stringify({ error: `not executed: the run ended (${run.status})` }),
+        output:
+          action.outputs?.[i] ?? JSON.stringify({ error: `not executed: the run ended (${run.status})` }),
       }));
       await deps.upstream.addItems(action.conversation_id, items);
       return keepGoing(transition(run, { type: "calls_closed" }, deps.now()));

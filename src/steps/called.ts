@@ -41,7 +41,11 @@ export async function driveCalled(
   const { run, seq } = claim;
   // The run's next move would be this round's create (its conversation may not be saved yet either).
   const next = nextAction(run, deps.now()).type;
-  const wouldCreate = next === "create_response" || next === "create_conversation";
+  const wouldCreate =
+    next === "create_response" ||
+    next === "create_conversation" ||
+    next === "check_quota" ||
+    next === "take_held";
   if (!callbackMatches(run, ref.key, wouldCreate)) {
     await deps.runs.unlock(run, owner);
     if (report.status >= 200 && report.status < 300)

@@ -81,6 +81,8 @@ export const RUN_FIELDS = {
   /** Metadata set by "modify run" after creation (JSON); wins over the document's. */
   metadata: "metadata",
   usageCounted: "usage_counted",
+  /** Ids (space-separated) of the thread's held messages the run took when it started (takeHeld). */
+  heldTaken: "held_taken",
 } as const;
 
 /**

@@ -3,14 +3,19 @@
  * even within one millisecond), documents in a hash, the held list (messages waiting for the next
  * run) and the sent index (which run carried a message upstream, at which input position).
  */
+import { MAX_HELD_MESSAGES } from "../engine/bounds";
 import { THREAD_TTL_S } from "../engine/constants";
 import type { MessageRecord } from "../engine/messages";
 import { keys } from "./keys";
 import { type ListPage, type ListParams, pageIds, pageOf, toPage } from "./list";
 import { parseJson, type Redis } from "./redis";
-import { addMessages, deleteMessage } from "./scripts";
+import { addMessages, deleteMessage, returnMessages, takeHeld } from "./scripts";
 
-export type AddOutcome = { kind: "ok" } | { kind: "busy"; activeRunId: string } | { kind: "missing" };
+export type AddOutcome =
+  | { kind: "ok" }
+  | { kind: "busy"; activeRunId: string }
+  | { kind: "missing" }
+  | { kind: "full"; max: number };
 export type DeleteOutcome =
   | { kind: "missing" }
   | { kind: "deleted"; sentBy: { runId: string; index: number } | null };
@@ -27,6 +32,8 @@ export class MessageStore {
     this.scripts = {
       add: addMessages.bind<string[]>(redis),
       delete: deleteMessage.bind<string[]>(redis),
+      return: returnMessages.bind<number>(redis),
+      take: takeHeld.bind<string[]>(redis),
     };
   }
 
@@ -40,11 +47,43 @@ export class MessageStore {
         messageDocs: keys.threadMessageDocs(tenant, threadId),
         held: keys.threadHeld(tenant, threadId),
       },
-      args: { threadTtlS: THREAD_TTL_S },
+      args: { threadTtlS: THREAD_TTL_S, maxHeld: MAX_HELD_MESSAGES },
       rest: messageArgs(messages),
     });
     if (kind === "busy") return { kind, activeRunId: active };
+    if (kind === "full") return { kind, max: MAX_HELD_MESSAGES };
     return { kind: kind === "missing" ? "missing" : "ok" };
+  }
+
+  /**
+   * A run ended before its input joined the conversation: the messages it carried are held again,
+   * first, for the thread's next run. Returns how many.
+   */
+  async giveBack(tenant: string, threadId: string, runId: string): Promise<number> {
+    return Number(
+      await this.scripts.return.exec({
+        keys: {
+          sent: keys.threadSent(tenant, threadId),
+          held: keys.threadHeld(tenant, threadId),
+          threadMessages: keys.threadMessages(tenant, threadId),
+        },
+        args: { runId, threadTtlS: THREAD_TTL_S },
+      }),
+    );
+  }
+
+  /** A run starts: the messages held on its thread (given back by an earlier run) are its now. */
+  async takeHeld(tenant: string, threadId: string, runId: string): Promise<MessageRecord[]> {
+    const docs = await this.scripts.take.exec({
+      keys: {
+        run: keys.run(tenant, runId),
+        held: keys.threadHeld(tenant, threadId),
+        messageDocs: keys.threadMessageDocs(tenant, threadId),
+        sent: keys.threadSent(tenant, threadId),
+      },
+      args: { runId },
+    });
+    return (docs ?? []).map((d) => parseJson<MessageRecord>(d)).filter((m) => m !== null);
   }
 
   async get(tenant: string, threadId: string, id: string): Promise<MessageRecord | null> {

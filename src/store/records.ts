@@ -185,7 +185,8 @@ export class ThreadStore {
 
   /**
    * The thread mapped to a conversation key: `freshId` when the key is new (first writer wins), in
-   * one round trip. The thread's record is written with its first run (`RunStore.create`).
+   * one round trip. The thread's record is written with its first run (`RunStore.create`). Every
+   * use maps the key for THREAD_TTL_S again (a sliding TTL), so a thread in use keeps its key.
    */
   async resolveConversation(
     tenant: string,
@@ -197,12 +198,24 @@ export class ThreadStore {
       .multi()
       .set(convKey, freshId, { nx: true, ex: THREAD_TTL_S })
       .get<string>(convKey)
-      .exec<[string | null, string]>();
+      .expire(convKey, THREAD_TTL_S)
+      .exec<[string | null, string, number]>();
     return { threadId, created: won === "OK" };
   }
 
   async conversationThread(tenant: string, key: string): Promise<string | null> {
     return (await this.redis.get<string>(keys.conversation(tenant, key))) ?? null;
+  }
+
+  /** The thread a conversation key maps to and the seconds the mapping has left, or null. */
+  async conversationMapping(tenant: string, key: string): Promise<{ threadId: string; ttlS: number } | null> {
+    const convKey = keys.conversation(tenant, key);
+    const [threadId, ttlS] = await this.redis
+      .multi()
+      .get<string>(convKey)
+      .ttl(convKey)
+      .exec<[string | null, number]>();
+    return threadId ? { threadId, ttlS: Math.max(0, ttlS) } : null;
   }
 
   async forgetConversation(tenant: string, key: string): Promise<boolean> {

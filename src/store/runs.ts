@@ -12,7 +12,9 @@ import {
   THREAD_TTL_S,
   USAGE_TTL_S,
 } from "../engine/constants";
+import { MAX_RUN_DOC_BYTES } from "../engine/bounds";
 import type { MessageRecord } from "../engine/messages";
+import { runTooLarge } from "../errors";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
 import { keys, RUN_FIELDS as F, THREAD_FIELDS } from "./keys";
@@ -118,7 +120,7 @@ export class RunStore {
       },
       args: {
         runId: id,
-        doc: JSON.stringify(run),
+        doc: runDoc(run),
         useIdem: idem ? "1" : "0",
         idemValue: idem ? `${idem.bodyHash}|${id}` : "",
         ttlS: RUN_TTL_S,
@@ -249,7 +251,7 @@ export class RunStore {
   async save(run: RunRecord, owner: string, finish: boolean): Promise<number | null> {
     const seq = await this.scripts.save.exec({
       keys: { run: keys.run(run.tenant, run.id) },
-      args: { owner, doc: JSON.stringify(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S },
+      args: { owner, doc: runDoc(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S },
     });
     return seq < 0 ? null : seq;
   }
@@ -349,4 +351,17 @@ function withFlags(run: RunRecord, cancel: string, metadata: string): RunRecord 
   const meta = parseJson<Record<string, string>>(metadata || null);
   if (meta) next = { ...next, params: { ...next.params, metadata: meta } };
   return next;
+}
+
+const utf8 = new TextEncoder();
+
+/** The run's document, refused (413 `run_too_large`) past MAX_RUN_DOC_BYTES. */
+function runDoc(run: RunRecord): string {
+  const doc = JSON.stringify(run);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long document needs counting.
+  if (doc.length * 3 > MAX_RUN_DOC_BYTES) {
+    const bytes = utf8.encode(doc).length;
+    if (bytes > MAX_RUN_DOC_BYTES) throw runTooLarge(bytes, MAX_RUN_DOC_BYTES);
+  }
+  return doc;
 }

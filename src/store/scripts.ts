@@ -234,18 +234,19 @@ return {'waiting', '0'}
 });
 
 /**
- * Add `messages` ((id, doc) pairs) to an idle thread; they wait (held) for its next run.
- * → {"ok"} | {"busy", active_run} | {"missing"}
+ * Add `messages` ((id, doc) pairs) to an idle thread; they wait (held) for its next run, at most
+ * `maxHeld` of them. → {"ok"} | {"busy", active_run} | {"missing"} | {"full"}
  */
 export const addMessages = defineScript({
   name: "add_messages",
   keys: ["threadActive", "thread", "threadMessages", "messageDocs", "held"],
-  args: ["threadTtlS"],
+  args: ["threadTtlS", "maxHeld"],
   rest: "messages",
   body: `${APPEND_MESSAGES}
 local active = redis.call('GET', threadActive)
 if active then return {'busy', active} end
 if redis.call('EXISTS', thread) == 0 then return {'missing'} end
+if redis.call('LLEN', held) + #messages / 2 > tonumber(maxHeld) then return {'full'} end
 appendMessages(messages, thread, threadMessages, messageDocs, held)
 for _, key in ipairs({thread, threadMessages, messageDocs, held}) do
   redis.call('EXPIRE', key, tonumber(threadTtlS))
@@ -269,6 +270,99 @@ redis.call('LREM', held, 0, messageId)
 local sentBy = redis.call('HGET', sent, messageId) or ''
 redis.call('HDEL', sent, messageId)
 return {'deleted', sentBy}
+`,
+});
+
+/** Pairs (message id, index) the `sent` hash gives `runId` ("run_id index" values), by index. */
+const SENT_BY_RUN = `
+local function sentByRun(sent, runId)
+  local all = redis.call('HGETALL', sent)
+  local prefix = runId .. ' '
+  local mine = {}
+  for i = 1, #all, 2 do
+    local v = all[i + 1]
+    if string.sub(v, 1, #prefix) == prefix then
+      mine[#mine + 1] = {all[i], tonumber(string.sub(v, #prefix + 1))}
+    end
+  end
+  table.sort(mine, function(a, b) return a[2] < b[2] end)
+  return mine
+end
+`;
+
+/**
+ * A run ended before its input joined its conversation (upstream keeps a response's input only when
+ * it completes): the messages it carried go back to the thread's held list and are no longer marked
+ * as sent, so the thread's next run sends them. The held list stays in thread order (each message's
+ * score in threadMessages), whatever was held already. Idempotent. → count
+ */
+export const returnMessages = defineScript({
+  name: "return_messages",
+  keys: ["sent", "held", "threadMessages"],
+  args: ["runId", "threadTtlS"],
+  body: `${SENT_BY_RUN}
+local mine = sentByRun(sent, runId)
+if #mine == 0 then return 0 end
+local all = {}
+for _, id in ipairs(redis.call('LRANGE', held, 0, -1)) do all[#all + 1] = id end
+for _, pair in ipairs(mine) do
+  redis.call('HDEL', sent, pair[1])
+  all[#all + 1] = pair[1]
+end
+local order = {}
+for i, id in ipairs(all) do
+  order[id] = {tonumber(redis.call('ZSCORE', threadMessages, id) or '') or math.huge, i}
+end
+table.sort(all, function(a, b)
+  if order[a][1] ~= order[b][1] then return order[a][1] < order[b][1] end
+  return order[a][2] < order[b][2]
+end)
+redis.call('DEL', held)
+redis.call('RPUSH', held, unpack(all))
+redis.call('EXPIRE', held, tonumber(threadTtlS))
+return #mine
+`,
+});
+
+/**
+ * A run starts holding its thread: messages held on it (given back by a run that failed or was
+ * cancelled before it, see returnMessages) become the head of this run's input. They are marked as
+ * sent by this run at the first positions, its own messages' positions move up, and the ids are
+ * kept on the run (RUN_FIELDS.heldTaken) so a repeat of the step gets the same answer.
+ * → the taken messages' documents, in order
+ */
+export const takeHeld = defineScript({
+  name: "take_held",
+  keys: ["run", "held", "messageDocs", "sent"],
+  args: ["runId"],
+  body: `${SENT_BY_RUN}
+local function docsOf(ids)
+  local docs = {}
+  for _, id in ipairs(ids) do
+    local doc = redis.call('HGET', messageDocs, id)
+    if doc then docs[#docs + 1] = doc end
+  end
+  return docs
+end
+local prior = redis.call('HGET', run, 'held_taken')
+if prior then
+  local ids = {}
+  for id in string.gmatch(prior, '%S+') do ids[#ids + 1] = id end
+  return docsOf(ids)
+end
+local taken = {}
+for _, id in ipairs(redis.call('LRANGE', held, 0, -1)) do
+  if redis.call('HEXISTS', messageDocs, id) == 1 then taken[#taken + 1] = id end
+end
+redis.call('HSET', run, 'held_taken', table.concat(taken, ' '))
+if #taken == 0 then return {} end
+local prefix = runId .. ' '
+for _, pair in ipairs(sentByRun(sent, runId)) do
+  redis.call('HSET', sent, pair[1], prefix .. tostring(pair[2] + #taken))
+end
+for j, id in ipairs(taken) do redis.call('HSET', sent, id, prefix .. tostring(j - 1)) end
+redis.call('DEL', held)
+return docsOf(taken)
 `,
 });
 

@@ -234,6 +234,7 @@ export function responseBody(
     conversation: req.conversation,
     background: mode.background,
     store: true,
+    truncation: req.truncation,
     metadata: req.metadata,
     ...toolsOf(req),
     ...textFormat(req.response_format),

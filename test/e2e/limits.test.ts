@@ -117,6 +117,53 @@ describe("monthly quotas", () => {
   });
 });
 
+describe("token quota when a run starts", () => {
+  it("fails each queued run that would start once the quota is reached, says so in run.failed, and frees the thread", async () => {
+    const tenant = await e2e.createTenant({ limits: { monthly_tokens: 5 } });
+    const admin = await tenant.issue("admin");
+    const assistant = await e2e.createAssistant({}, admin.api);
+    const conversation = `quota-start:${Date.now()}`;
+    const path = hookPath("quota-start");
+    const sendOn = (input: string) =>
+      admin.api("POST", "/v1/messages", {
+        assistant_id: assistant.id,
+        input,
+        conversation,
+        callback_url: `${e2e.inbox.url}${path}`,
+      });
+    // The first run holds the thread for a while (400 ms at time scale 0.01); two more queue behind
+    // it, accepted because no tokens are counted yet.
+    const first = await sendOn('first #sim {"delay_ms": 40000}');
+    const queued = [await sendOn("second"), await sendOn("third")];
+    expect([first.status, ...queued.map((r) => r.status)]).toEqual([202, 202, 202]);
+    expect((await e2e.waitForRun(first.body.id, ["completed"], 20_000, admin.api)).status).toBe("completed");
+    const ended = await Promise.all(
+      queued.map((r) => e2e.waitForRun(r.body.id, ["completed", "failed"], 20_000, admin.api)),
+    );
+    expect(ended.map((r) => [r.status, r.last_error?.code])).toEqual([
+      ["failed", "quota_exceeded"],
+      ["failed", "quota_exceeded"],
+    ]);
+    expect(ended[0].last_error.message).toContain("5 tokens");
+    const deliveries = await e2e.inbox.waitFor(3, { path, timeoutMs: 15_000 });
+    const failed = deliveries.map((d) => d.body as any).filter((b) => b.type === "run.failed");
+    expect(failed.map((b) => [b.data.run.id, b.data.run.last_error?.code]).sort()).toEqual(
+      queued.map((r) => [r.body.id, "quota_exceeded"]).sort(),
+    );
+    // No model tokens were spent on them: the month holds the first run's tokens only.
+    const usage = (await admin.api("GET", "/v1/usage")).body;
+    const firstRun = await admin.api("GET", `/v1/runs/${first.body.id}`);
+    expect(usage.input_tokens + usage.output_tokens).toBe(firstRun.body.usage.total_tokens);
+    // The thread and the slot were let go: with the quota raised, the conversation runs again.
+    await e2e.admin("PATCH", `/v1/admin/tenants/${tenant.id}`, { limits: { monthly_tokens: 1_000_000 } });
+    const again = await sendOn("fourth");
+    expect(again.status).toBe(202);
+    expect((await e2e.waitForRun(again.body.id, ["completed", "failed"], 20_000, admin.api)).status).toBe(
+      "completed",
+    );
+  });
+});
+
 describe("usage", () => {
   it("matches the model's token counts, per model, with the estimated cost", async () => {
     const tenant = await e2e.createTenant();

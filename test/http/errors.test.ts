@@ -132,6 +132,10 @@ describe("errors", () => {
     );
     const got = await e2e.api("GET", `/v1/conversations/${key}`);
     expect(got.body).toMatchObject({ id: first.body.thread_id, object: "thread", conversation: key });
+    // The key lives 90 days from its last use (sliding): the answer says until when.
+    const in90Days = Date.now() / 1000 + 90 * 86_400;
+    expect(got.body.expires_at).toBeGreaterThan(in90Days - 120);
+    expect(got.body.expires_at).toBeLessThanOrEqual(in90Days + 1);
     expect((await e2e.api("GET", `/v1/threads/${first.body.thread_id}`)).body.id).toBe(first.body.thread_id);
     const del = await e2e.api("DELETE", `/v1/conversations/${key}`);
     expect(del.body).toEqual({ id: key, object: "conversation.deleted", deleted: true });
@@ -141,5 +145,26 @@ describe("errors", () => {
       msg({ conversation: key, callback_url: `${e2e.inboxUrl}${path}` }),
     );
     expect(second.body.thread_id).not.toBe(first.body.thread_id);
+  });
+});
+
+describe("bounded threads", () => {
+  it("holds at most 100 messages for a thread's next run: the 101st gets 409 too_many_held_messages", async () => {
+    const thread = (await e2e.api("POST", "/v1/threads", {})).body.id as string;
+    for (let i = 0; i < 100; i++) {
+      const r = await e2e.api("POST", `/v1/threads/${thread}/messages`, { role: "user", content: `m${i}` });
+      expect(r.status).toBe(200);
+    }
+    const over = await e2e.api("POST", `/v1/threads/${thread}/messages`, {
+      role: "user",
+      content: "one more",
+    });
+    expect({ status: over.status, code: over.body.error?.code }).toEqual({
+      status: 409,
+      code: "too_many_held_messages",
+    });
+    expect(over.body.error.message).toContain("100");
+    const listed = await e2e.api("GET", `/v1/threads/${thread}/messages?limit=100`);
+    expect(listed.body.data).toHaveLength(100);
   });
 });

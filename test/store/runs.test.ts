@@ -12,6 +12,7 @@ import { MessageStore } from "../../src/store/messages";
 import { ThreadStore } from "../../src/store/records";
 import { hgetAll } from "../../src/store/redis";
 import { type CreateOptions, RunStore } from "../../src/store/runs";
+import { MAX_RUN_DOC_BYTES } from "../../src/engine/bounds";
 import { TenantStore } from "../../src/store/tenants";
 import { useStoreRedis } from "../support/redis-rest";
 import {
@@ -434,5 +435,31 @@ describe("monthly quotas", () => {
       quota: "runs",
       limit: 1,
     });
+  });
+});
+
+describe("the run document's ceiling", () => {
+  it("refuses to write a run document past MAX_RUN_DOC_BYTES, on create and on save, keeping what was there", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const big = (run: ReturnType<typeof makeRun>) => ({
+      ...run,
+      params: { ...run.params, instructions: "é".repeat(MAX_RUN_DOC_BYTES / 2) },
+    });
+    const tooBig = makeRun(newId("thread"));
+    await expect(runs.create(big(tooBig), null, queueMode())).rejects.toMatchObject({
+      status: 413,
+      code: "run_too_large",
+    });
+    expect(await ctx.redis.exists(keys.run(TENANT, tooBig.id))).toBe(0);
+
+    const run = makeRun(newId("thread"));
+    await runs.create(run, null, queueMode());
+    const claim = await runs.claim(TENANT, run.id, 0, "owner-1", Date.now(), 60_000);
+    expect(claim.kind).toBe("ok");
+    await expect(runs.save(big(run), "owner-1", false)).rejects.toMatchObject({
+      status: 413,
+      code: "run_too_large",
+    });
+    expect((await runs.get(TENANT, run.id))?.run.params.instructions).toBe(run.params.instructions);
   });
 });

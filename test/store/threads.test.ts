@@ -1,5 +1,6 @@
 /** Messages, threads and tenants against the Upstash REST stand-in: the scripts beside the run ones. */
 import { describe, expect, it } from "vitest";
+import { THREAD_TTL_S } from "../../src/engine/constants";
 import { newId } from "../../src/store/ids";
 import { keys } from "../../src/store/keys";
 import { MessageStore } from "../../src/store/messages";
@@ -75,6 +76,64 @@ describe("threads", () => {
     await ctx.redis.set(keys.conversation(TENANT, "key-1"), other);
     expect((await threads.delete(TENANT, old)).kind).toBe("deleted");
     expect(await threads.conversationThread(TENANT, "key-1")).toBe(other);
+  });
+});
+
+describe("messages of a run that ended before its input joined the conversation", () => {
+  it("go back to the thread's held list, first and in order, and the next run to start takes them", async () => {
+    const messages = new MessageStore(ctx.redis);
+    const runs = new RunStore(ctx.redis, defaults());
+    const thread = makeThread();
+    const [a, b] = [makeMessage(thread.id, "a"), makeMessage(thread.id, "b")];
+    const failed = makeRun(thread.id);
+    await runs.create(failed, null, { mode: "queue", expectedHeld: [], newMessages: [a, b], thread });
+    const next = makeRun(thread.id);
+    const c = makeMessage(thread.id, "c");
+    await runs.create(next, null, { mode: "queue", expectedHeld: [], newMessages: [c], thread: null });
+    expect(await messages.sentBy(TENANT, thread.id, c.id)).toEqual({ runId: next.id, index: 0 });
+
+    expect(await messages.giveBack(TENANT, thread.id, failed.id)).toBe(2);
+    expect(await messages.giveBack(TENANT, thread.id, failed.id)).toBe(0);
+    expect(await inspect(ctx.redis).held(thread.id)).toEqual([a.id, b.id]);
+    // Given back after a later run's messages, they still come in thread order.
+    const later = makeRun(thread.id);
+    await ctx.redis.hset(keys.threadSent(TENANT, thread.id), { [c.id]: `${later.id} 0` });
+    expect(await messages.giveBack(TENANT, thread.id, later.id)).toBe(1);
+    expect(await inspect(ctx.redis).held(thread.id)).toEqual([a.id, b.id, c.id]);
+    await ctx.redis.lrem(keys.threadHeld(TENANT, thread.id), 0, c.id);
+    await ctx.redis.hset(keys.threadSent(TENANT, thread.id), { [c.id]: `${next.id} 0` });
+    expect(await messages.sentBy(TENANT, thread.id, a.id)).toBeNull();
+
+    const taken = await messages.takeHeld(TENANT, thread.id, next.id);
+    expect(taken.map((m) => m.id)).toEqual([a.id, b.id]);
+    // A repeat of the step gets the same messages; the list is empty; positions follow the input.
+    expect((await messages.takeHeld(TENANT, thread.id, next.id)).map((m) => m.id)).toEqual([a.id, b.id]);
+    expect(await inspect(ctx.redis).held(thread.id)).toEqual([]);
+    expect(await messages.sentBy(TENANT, thread.id, a.id)).toEqual({ runId: next.id, index: 0 });
+    expect(await messages.sentBy(TENANT, thread.id, b.id)).toEqual({ runId: next.id, index: 1 });
+    expect(await messages.sentBy(TENANT, thread.id, c.id)).toEqual({ runId: next.id, index: 2 });
+    // A run that finds nothing held takes nothing.
+    expect(await messages.takeHeld(TENANT, thread.id, makeRun(thread.id).id)).toEqual([]);
+  });
+});
+
+describe("conversation keys", () => {
+  it("slide: each use maps the key for THREAD_TTL_S again, and the mapping says when it expires", async () => {
+    const threads = new ThreadStore(ctx.redis);
+    const key = `slide:${newId("thread")}`;
+    const first = await threads.resolveConversation(TENANT, key, newId("thread"));
+    expect(first.created).toBe(true);
+    // 89 days later (the key has a day left), the thread is used again.
+    await ctx.redis.expire(keys.conversation(TENANT, key), 86_400);
+    const again = await threads.resolveConversation(TENANT, key, newId("thread"));
+    expect(again).toEqual({ threadId: first.threadId, created: false });
+    const ttl = await ctx.redis.ttl(keys.conversation(TENANT, key));
+    expect(ttl).toBeGreaterThan(THREAD_TTL_S - 60);
+    expect(ttl).toBeLessThanOrEqual(THREAD_TTL_S);
+    const mapped = await threads.conversationMapping(TENANT, key);
+    expect(mapped?.threadId).toBe(first.threadId);
+    expect(mapped?.ttlS).toBeGreaterThan(THREAD_TTL_S - 60);
+    expect(await threads.conversationMapping(TENANT, `${key}:none`)).toBeNull();
   });
 });
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { readUsage } from "../../src/commands/usage";
 import { monthOf } from "../../src/engine/usage";
 import { newId } from "../../src/store/ids";
+import { keys } from "../../src/store/keys";
 import { type CreateOptions, RunStore } from "../../src/store/runs";
 import { UsageStore } from "../../src/store/usage";
 import { useStoreRedis } from "../support/redis-rest";
@@ -91,5 +92,23 @@ describe("usage", () => {
       models: [],
     });
     expect(await new UsageStore(ctx.redis).counters("nobody", "2020-01")).toEqual({});
+  });
+});
+
+describe("token quota at a run's start", () => {
+  it("says the limit once the month's tokens reach it: the tenant's own limit, else the default", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const usage = new UsageStore(ctx.redis);
+    const now = Date.UTC(2032, 4, 15);
+    const month = monthOf(now);
+    expect(await usage.tokenQuotaReached(TENANT, month, 100)).toBeNull();
+    await ran(runs, "gpt-priced", now, 60, 30);
+    expect(await usage.tokenQuotaReached(TENANT, month, 100)).toBeNull();
+    expect(await usage.tokenQuotaReached(TENANT, month, 90)).toBe(90);
+    expect(await usage.tokenQuotaReached(TENANT, month, 0)).toBeNull();
+    await ctx.redis.hset(keys.tenant(TENANT), { monthly_tokens: "50" });
+    expect(await usage.tokenQuotaReached(TENANT, month, 0)).toBe(50);
+    await ctx.redis.hset(keys.tenant(TENANT), { monthly_tokens: "" });
+    expect(await usage.tokenQuotaReached(TENANT, month, 1000)).toBeNull();
   });
 });

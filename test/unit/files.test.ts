@@ -81,7 +81,9 @@ describe("preparing attachments before the first response", () => {
   };
 
   it("fetch → into the thread's store → wait for ingestion → then the conversation and the response", () => {
-    let run = prepared();
+    let run = transition(prepared(), { type: "held_taken", messages: [] }, T0);
+    expect(nextAction(run, T0)).toEqual({ type: "check_quota" });
+    run = transition(run, { type: "quota_checked", exceeded_limit: null }, T0);
     expect(nextAction(run, T0)).toEqual({ type: "prepare_files" });
     run = transition(run, { type: "attachment_ready", index: 0, file_id: "file-1" }, T0);
     expect(run.params.tool_resources?.code_interpreter_file_ids).toEqual(["file-1"]);

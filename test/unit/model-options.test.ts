@@ -20,6 +20,7 @@ const request = (over: Partial<ResponseRequest>): ResponseRequest => ({
   top_p: null,
   max_output_tokens: null,
   reasoning_effort: null,
+  truncation: "auto",
   metadata: {},
   ...over,
 });
@@ -71,8 +72,15 @@ describe("responseBody", () => {
       { background: false },
     );
     expect(Object.keys(body).sort()).toEqual(
-      ["background", "conversation", "input", "metadata", "model", "store"].sort(),
+      ["background", "conversation", "input", "metadata", "model", "store", "truncation"].sort(),
     );
     expect(body.background).toBe(false);
+  });
+});
+
+describe("truncation", () => {
+  it("every response is created with truncation auto (a long thread is cut, not refused)", () => {
+    expect(responseBody(request({}), { background: true })).toMatchObject({ truncation: "auto" });
+    expect(responseBody(request({}), { background: false })).toMatchObject({ truncation: "auto" });
   });
 });

@@ -10,7 +10,8 @@ export const conversations = new Hono<AuthedEnv>()
   .use("*", requireKey)
   .get("/:key{.+}", async (c) => {
     const key = parse(ConversationKey, c.req.param("key"));
-    return c.json(presentThread(await conversationThread(c.var.deps, c.var.principal, key)));
+    const { thread, expiresAt } = await conversationThread(c.var.deps, c.var.principal, key);
+    return c.json({ ...presentThread(thread), expires_at: expiresAt });
   })
   .delete("/:key{.+}", async (c) => {
     const key = parse(ConversationKey, c.req.param("key"));
