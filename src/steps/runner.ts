@@ -3,6 +3,7 @@
  * engine → action → I/O → engine until the run is done, must wait, or the step's wall-time budget
  * is spent; then save, schedule the next step, and release the claim.
  */
+import { createKey } from "../engine/call";
 import { nextAction } from "../engine/next";
 import { transition, withNote } from "../engine/run";
 import { isQueueRefusal } from "../errors";
@@ -16,6 +17,12 @@ import { performAction, type Deps } from "./actions";
 import { claimWithWait } from "../store/claim";
 
 export type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
+
+/** Actions that may outlast what is left of a budget (a create waits for its answer, tools for theirs). */
+const LONG_ACTIONS = new Set(["create_response", "call_tools", "observe"]);
+
+/** A failed create whose request may have made a response anyway: no answer, a timeout, a 5xx. */
+const answerUnseen = (err: UpstreamError) => err.status === null || err.status === 408 || err.status >= 500;
 
 /** Waits shorter than this (and inside the budget) are slept through instead of scheduled. */
 const INLINE_WAIT_MAX_MS = 3_000;
@@ -52,6 +59,10 @@ export async function driveEnded(deps: Deps, responseId: string): Promise<StepOu
   if (claim.kind !== "ok") return claim.kind;
   const { run, seq } = claim;
   if (run.upstream.response_id !== response.id || isUpstreamTerminal(run.upstream.response_status)) {
+    // A response of this run that is not its round's (a second one that slipped through): its
+    // tokens still count, once.
+    const counted = transition(run, { type: "stray_response", response }, deps.now());
+    if (counted !== run) await deps.runs.save(counted, owner, false);
     await deps.runs.unlock(run, owner);
     return "stale";
   }
@@ -100,6 +111,8 @@ async function driveLoop(
 ): Promise<StepOutcome> {
   const budgetEnd = deps.now() + deps.config.drive.budgetMs;
   let run = claimed;
+  // Each step may start one long action whatever its budget (so a tiny budget still progresses).
+  let longDone = false;
   for (;;) {
     track(run);
     run = transition(run, { type: "tick" }, deps.now());
@@ -113,6 +126,17 @@ async function driveLoop(
         return finish(deps, run, msg.seq, owner, ms);
       await deps.sleep(ms);
       continue;
+    }
+    // Past the budget, start nothing that may take long: the next step does it (a step's length,
+    // and so its lease, stays bounded: see STEP_LEASE_MS).
+    const long = LONG_ACTIONS.has(action.type);
+    if (long && longDone && deps.now() >= budgetEnd) return finish(deps, run, msg.seq, owner, 0);
+    longDone ||= long;
+    if (action.type === "create_response") {
+      // The intent first: a create whose answer is lost must not become a second response.
+      run = transition(run, { type: "create_started", key: createKey(run) }, deps.now());
+      await save(run);
+      track(run);
     }
     try {
       const result = await performAction(deps, run, action, { budgetEnd, save });
@@ -128,9 +152,16 @@ async function driveLoop(
         status: err.status,
       });
       const error = { code: err.code, message: err.message };
+      const outcome_unknown = action.type === "create_response" && answerUnseen(err);
       run = transition(
         run,
-        { type: "upstream_failed", retryable: err.retryable, error, retry_after_ms: err.retryAfterMs },
+        {
+          type: "upstream_failed",
+          retryable: err.retryable,
+          error,
+          retry_after_ms: err.retryAfterMs,
+          outcome_unknown,
+        },
         deps.now(),
       );
     }

@@ -75,6 +75,7 @@ describe("driveStep", () => {
     expect(t.upstream.calls).toEqual(["createConversation", "createResponse"]);
     expect(t.queue.published).toEqual([{ msg: msg(1), delayMs: 2 * S, reason: "next" }]);
     expect(t.store.saves.map((s) => [s.run.upstream.response_id, s.finish])).toEqual([
+      [null, false], // the create's intent is durable before the create is sent
       ["resp_1", false], // the response id is durable before the step goes on
       ["resp_1", true], // the step's end: the seq moves on, the lease is dropped
     ]);
