@@ -15,8 +15,28 @@ import { errorFields, log } from "../log";
 import { UpstreamError } from "../upstream/openai";
 import { performAction, type Deps } from "./actions";
 import { claimWithWait } from "../store/claim";
+import type { ClaimOutcome } from "../store/runs";
+import { BUSY_RETRY_MS, CLAIM_FIRST_RETRY_MS, STEP_CLAIM_WAIT_MS, stepLeaseMs } from "../engine/constants";
 
 export type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
+
+/** Where a `busy` outcome says when to come back (the route answers 503 with that Retry-After). */
+export interface BusyReport {
+  retryAfterMs: number | null;
+}
+
+/** The claim a step takes: its lease outlasts the step (constants.ts `stepLeaseMs`). */
+export const stepClaim = (deps: Pick<Deps, "config">) => ({
+  waitMs: STEP_CLAIM_WAIT_MS,
+  retryMs: CLAIM_FIRST_RETRY_MS,
+  leaseMs: stepLeaseMs(deps.config.drive.budgetMs),
+});
+
+/** A claim that did not succeed, as a step's outcome (a busy one reports when to come back). */
+export function notClaimed(claim: Exclude<ClaimOutcome, { kind: "ok" }>, busy?: BusyReport): StepOutcome {
+  if (claim.kind === "busy" && busy) busy.retryAfterMs = claim.retryAfterMs ?? BUSY_RETRY_MS;
+  return claim.kind;
+}
 
 /** Actions that may outlast what is left of a budget (a create waits for its answer, tools for theirs). */
 const LONG_ACTIONS = new Set(["create_response", "call_tools", "observe"]);
@@ -27,10 +47,10 @@ const answerUnseen = (err: UpstreamError) => err.status === null || err.status =
 /** Waits shorter than this (and inside the budget) are slept through instead of scheduled. */
 const INLINE_WAIT_MAX_MS = 3_000;
 
-export async function driveStep(deps: Deps, msg: StepMessage): Promise<StepOutcome> {
+export async function driveStep(deps: Deps, msg: StepMessage, busy?: BusyReport): Promise<StepOutcome> {
   const owner = newId("lease");
-  const claim = await claimWithWait(deps, msg, owner);
-  if (claim.kind !== "ok") return claim.kind;
+  const claim = await claimWithWait(deps, msg, owner, stepClaim(deps));
+  if (claim.kind !== "ok") return notClaimed(claim, busy);
   try {
     return await drive(deps, msg, claim.run, owner);
   } catch (err) {
@@ -45,7 +65,7 @@ export async function driveStep(deps: Deps, msg: StepMessage): Promise<StepOutco
  * metadata) at whatever seq the run is at, feed the response in and drive on from there; the step
  * already scheduled for the run turns stale. A run that has moved past this response is untouched.
  */
-export async function driveEnded(deps: Deps, responseId: string): Promise<StepOutcome> {
+export async function driveEnded(deps: Deps, responseId: string, busy?: BusyReport): Promise<StepOutcome> {
   let response: ObservedResponse;
   try {
     response = await deps.upstream.getResponse(responseId);
@@ -55,8 +75,8 @@ export async function driveEnded(deps: Deps, responseId: string): Promise<StepOu
   }
   if (!response.owner) return "missing";
   const owner = newId("lease");
-  const claim = await claimWithWait(deps, { ...response.owner, seq: null }, owner);
-  if (claim.kind !== "ok") return claim.kind;
+  const claim = await claimWithWait(deps, { ...response.owner, seq: null }, owner, stepClaim(deps));
+  if (claim.kind !== "ok") return notClaimed(claim, busy);
   const { run, seq } = claim;
   if (run.upstream.response_id !== response.id || isUpstreamTerminal(run.upstream.response_status)) {
     // A response of this run that is not its round's (a second one that slipped through): its
@@ -84,7 +104,9 @@ export async function drive(
 ): Promise<StepOutcome> {
   let run = claimed;
   const save = async (r: RunRecord) => {
-    if ((await deps.runs.save(r, owner, false)) === null) throw new Error("lease lost");
+    // Each save renews the lease: a step that is still working keeps the run.
+    const renew = { now: deps.now(), leaseMs: stepLeaseMs(deps.config.drive.budgetMs) };
+    if ((await deps.runs.save(r, owner, false, renew)) === null) throw new Error("lease lost");
   };
   try {
     return await driveLoop(deps, msg, claimed, owner, save, (r) => {
@@ -128,7 +150,7 @@ async function driveLoop(
       continue;
     }
     // Past the budget, start nothing that may take long: the next step does it (a step's length,
-    // and so its lease, stays bounded: see STEP_LEASE_MS).
+    // and so its lease, stays bounded: see stepLeaseMs).
     const long = LONG_ACTIONS.has(action.type);
     if (long && longDone && deps.now() >= budgetEnd) return finish(deps, run, msg.seq, owner, 0);
     longDone ||= long;

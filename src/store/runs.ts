@@ -59,7 +59,8 @@ export type StartRun = (runId: string) => Promise<void>;
 export type ClaimOutcome =
   | { kind: "ok"; run: RunRecord; cancelRequested: boolean; seq: number }
   | { kind: "stale"; run: RunRecord | null }
-  | { kind: "busy" }
+  /** `retryAfterMs`: how long the lease still holds (null: the step that scheduled this one is saving). */
+  | { kind: "busy"; retryAfterMs: number | null }
   | { kind: "missing" };
 
 export class RunStore {
@@ -242,14 +243,24 @@ export class RunStore {
       } as ClaimOutcome;
     }
     if (kind === "stale") return { kind, run: parseJson<RunRecord>(r[1]) } as ClaimOutcome;
-    return { kind: kind === "busy" ? "busy" : "missing" } as ClaimOutcome;
+    if (kind === "busy") return { kind, retryAfterMs: r[1] ? Number(r[1]) : null } as ClaimOutcome;
+    return { kind: "missing" } as ClaimOutcome;
   }
 
-  /** Save under the lease; `finish` ends the step (bumps the fencing seq). Returns the seq or null if lost. */
-  async save(run: RunRecord, owner: string, finish: boolean): Promise<number | null> {
+  /**
+   * Save under the lease; `finish` ends the step (bumps the fencing seq), `renew` extends the lease
+   * from `now`. Returns the seq or null if lost.
+   */
+  async save(
+    run: RunRecord,
+    owner: string,
+    finish: boolean,
+    renew?: { now: number; leaseMs: number },
+  ): Promise<number | null> {
+    const leaseUntil = renew ? renew.now + renew.leaseMs : "";
     const seq = await this.scripts.save.exec({
       keys: { run: keys.run(run.tenant, run.id) },
-      args: { owner, doc: JSON.stringify(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S },
+      args: { owner, doc: JSON.stringify(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S, leaseUntil },
     });
     return seq < 0 ? null : seq;
   }

@@ -70,13 +70,15 @@ export const claimRun = defineScript({
   body: `
 local current = redis.call('HGET', run, 'seq')
 if not current then return {'missing'} end
-if seq ~= '' and tonumber(seq) > tonumber(current) then return {'busy'} end
+if seq ~= '' and tonumber(seq) > tonumber(current) then return {'busy', ''} end
 if seq ~= '' and tonumber(seq) < tonumber(current) then
   return {'stale', redis.call('HGET', run, 'doc')}
 end
 local holder = redis.call('HGET', run, 'lease')
 local untilMs = tonumber(redis.call('HGET', run, 'lease_until') or '0')
-if holder and holder ~= owner and untilMs > tonumber(now) then return {'busy'} end
+if holder and holder ~= owner and untilMs > tonumber(now) then
+  return {'busy', tostring(untilMs - tonumber(now))}
+end
 redis.call('HSET', run, 'lease', owner, 'lease_until', tonumber(now) + tonumber(leaseMs))
 return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') or '',
   redis.call('HGET', run, 'metadata') or '', current}
@@ -84,16 +86,17 @@ return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') 
 });
 
 /**
- * Save a claimed run. `finish` "1" bumps seq and drops the lease. → the seq, or -1 when the lease
- * was lost.
+ * Save a claimed run. `finish` "1" bumps seq and drops the lease; otherwise `leaseUntil` (ms, ""
+ * = keep) renews the lease. → the seq, or -1 when the lease was lost.
  */
 export const saveRun = defineScript({
   name: "save",
   keys: ["run"],
-  args: ["owner", "doc", "finish", "ttlS"],
+  args: ["owner", "doc", "finish", "ttlS", "leaseUntil"],
   body: `
 if redis.call('HGET', run, 'lease') ~= owner then return -1 end
 redis.call('HSET', run, 'doc', doc)
+if finish ~= '1' and leaseUntil ~= '' then redis.call('HSET', run, 'lease_until', leaseUntil) end
 redis.call('EXPIRE', run, tonumber(ttlS))
 if finish == '1' then
   redis.call('HDEL', run, 'lease', 'lease_until')

@@ -7,7 +7,7 @@ import { newRun } from "./step-fakes";
 
 const ready = () => transition(newRun(), { type: "conversation_ready", conversation_id: "conv_1" }, T0);
 const intending = () => transition(ready(), { type: "create_started", key: "0.0" }, T0);
-const failed = (code: string, status: number | null, unknown: boolean) => ({
+const failed = (code: string, unknown: boolean) => ({
   type: "upstream_failed" as const,
   retryable: true,
   error: { code, message: code },
@@ -27,20 +27,20 @@ describe("a round's create intent", () => {
   });
 
   it("stays while the outcome is unknown, and a later attempt keeps the first one's time", () => {
-    const lost = transition(intending(), failed("server_error", null, true), T0);
+    const lost = transition(intending(), failed("server_error", true), T0);
     expect(lost.upstream.creating).toEqual({ key: "0.0", at_ms: T0 });
     const again = transition(lost, { type: "create_started", key: "0.0" }, T0 + 5_000);
     expect(again.upstream.creating?.at_ms).toBe(T0);
   });
 
   it("is dropped when the create was refused outright (it made no response)", () => {
-    const refused = transition(intending(), failed("rate_limit_exceeded", 429, false), T0);
+    const refused = transition(intending(), failed("rate_limit_exceeded", false), T0);
     expect(refused.upstream.creating).toBeNull();
   });
 
   it("conversation_locked while an earlier create is unanswered: wait, no failure counted", () => {
-    const lost = transition(intending(), failed("server_error", null, true), T0);
-    const locked = transition(lost, failed("conversation_locked", 400, false), T0 + 1_000);
+    const lost = transition(intending(), failed("server_error", true), T0);
+    const locked = transition(lost, failed("conversation_locked", false), T0 + 1_000);
     expect(locked.upstream.creating?.key).toBe("0.0");
     expect(locked.upstream.failures).toBe(lost.upstream.failures);
     expect(locked.upstream.retry_at_ms).toBeGreaterThan(T0 + 1_000);
