@@ -10,6 +10,7 @@ import { runFilesFor } from "../engine/files";
 import { createRunRecord, type NewRunInput } from "../engine/new-run";
 import type { RunInput, RunRecord, UrlAttachment } from "../engine/types";
 import { msToNextMonth } from "../engine/usage";
+import { type Config, dieAt } from "../config";
 import { ApiError, isQueueRefusal, notFound } from "../errors";
 import { errorFields, log } from "../log";
 import type { StepQueue } from "../queue/steps";
@@ -26,6 +27,8 @@ export interface IntakeDeps extends FileRefDeps {
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
+  /** For DEV_DIE_AT (development only); absent in narrow test fakes. */
+  config?: Pick<Config, "devDieAt">;
 }
 
 export type ThreadTarget =
@@ -136,6 +139,8 @@ export async function acceptRun(
       continue;
     }
     if (outcome.kind === "quota") throw quotaExceeded(outcome, now);
+    // A Worker that dies here leaves a run with no step: the reconciler publishes it (reconcile.ts).
+    if (deps.config) dieAt(deps.config, "after_run_written");
     const withdraw = { idemKey: req.idempotency?.key ?? null, opts };
     if (outcome.kind === "start")
       await publishOrWithdraw(deps, run, withdraw, () => publishStart(deps, run.tenant, run.id));

@@ -5,11 +5,13 @@ import type { AppEnv } from "../deps";
 import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import { log } from "../log";
+import { reconcile } from "../commands/reconcile";
 import { driveCalled } from "./called";
 import {
   CALLED_PATH,
   MAX_RESCUES,
   OBSERVE_PATH,
+  RECONCILE_PATH,
   RESCUE_PATH,
   rescueDelayMs,
   STEP_PATH,
@@ -102,6 +104,12 @@ export const steps = new Hono<AppEnv>()
       busy,
     );
     return answerOf(c, outcome, busy);
+  })
+  .post(RECONCILE_PATH, async (c) => {
+    const { deps } = c.var;
+    await verifiedBody(c.req.raw, deps, RECONCILE_PATH);
+    const report = await reconcile(deps);
+    return c.json({ outcome: "reconciled", ...report }, 200);
   })
   .post(RESCUE_PATH, async (c) => {
     const { deps } = c.var;

@@ -6,6 +6,7 @@
 import { createKey } from "../engine/call";
 import { nextAction } from "../engine/next";
 import { transition, withNote } from "../engine/run";
+import { dieAt } from "../config";
 import { isQueueRefusal } from "../errors";
 import type { RunRecord } from "../engine/types";
 import { isUpstreamTerminal, type ObservedResponse } from "../engine/upstream-types";
@@ -105,8 +106,8 @@ export async function drive(
   let run = claimed;
   const save = async (r: RunRecord) => {
     // Each save renews the lease: a step that is still working keeps the run.
-    const renew = { now: deps.now(), leaseMs: stepLeaseMs(deps.config.drive.budgetMs) };
-    if ((await deps.runs.save(r, owner, false, renew)) === null) throw new Error("lease lost");
+    const at = { now: deps.now(), leaseMs: stepLeaseMs(deps.config.drive.budgetMs) };
+    if ((await deps.runs.save(r, owner, false, at)) === null) throw new Error("lease lost");
   };
   try {
     return await driveLoop(deps, msg, claimed, owner, save, (r) => {
@@ -198,8 +199,9 @@ async function finish(deps: Deps, run: RunRecord, seq: number, owner: string, ne
   if (nextInMs !== null) {
     const next = { tenant: run.tenant, run_id: run.id, seq: seq + 1 };
     await deps.queue.publish(next, { delayMs: Math.max(0, nextInMs), reason: "next" });
+    dieAt(deps.config, "after_step_published");
   }
-  if ((await deps.runs.save(run, owner, true)) === null) throw new Error("lease lost");
+  if ((await deps.runs.save(run, owner, true, { now: deps.now() })) === null) throw new Error("lease lost");
   log("debug", "step finished", { run_id: run.id, status: run.status, next_in_ms: nextInMs });
   return nextInMs === null ? ("done" as const) : ("scheduled" as const);
 }

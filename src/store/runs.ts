@@ -248,21 +248,61 @@ export class RunStore {
   }
 
   /**
-   * Save under the lease; `finish` ends the step (bumps the fencing seq), `renew` extends the lease
-   * from `now`. Returns the seq or null if lost.
+   * Save under the lease at `at.now` (recorded for the reconciler); `finish` ends the step (bumps
+   * the fencing seq), `at.leaseMs` extends the lease from `now`. Returns the seq or null if lost.
    */
   async save(
     run: RunRecord,
     owner: string,
     finish: boolean,
-    renew?: { now: number; leaseMs: number },
+    at?: { now: number; leaseMs?: number },
   ): Promise<number | null> {
-    const leaseUntil = renew ? renew.now + renew.leaseMs : "";
+    const leaseUntil = at?.leaseMs !== undefined ? at.now + at.leaseMs : "";
     const seq = await this.scripts.save.exec({
       keys: { run: keys.run(run.tenant, run.id) },
-      args: { owner, doc: JSON.stringify(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S, leaseUntil },
+      args: {
+        owner,
+        doc: JSON.stringify(run),
+        finish: finish ? "1" : "0",
+        ttlS: RUN_TTL_S,
+        leaseUntil,
+        savedAt: at ? at.now : "",
+      },
     });
     return seq < 0 ? null : seq;
+  }
+
+  /**
+   * Active runs of `tenant` with no live step: slot taken before `before`, not leased at `now`, not
+   * saved since `before` (at most `limit`); slots whose run is gone are freed on the way.
+   */
+  async stranded(tenant: string, before: number, now: number, limit: number) {
+    const slots = keys.activeSlots(tenant);
+    // Three requests at most, whatever the count: the slots, their runs' fields, the gone ones freed.
+    const ids = await this.redis.zrange<string[]>(slots, "-inf", `(${before}`, {
+      byScore: true,
+      offset: 0,
+      count: limit,
+    });
+    if (ids.length === 0) return { runs: [], freed: 0 };
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hmget(keys.run(tenant, id), F.seq, F.leaseUntil, F.savedAt);
+    // Each answer is the fields' values in order (this client does not deserialize).
+    const fields = (await pipe.exec()) as ([unknown, unknown, unknown] | null)[];
+    const runs: { run_id: string; seq: number }[] = [];
+    const gone: string[] = [];
+    for (const [i, id] of ids.entries()) {
+      const [seq, leaseUntil, savedAt] = fields[i] ?? [null, null, null];
+      if (seq === null || seq === undefined) {
+        gone.push(id);
+        continue;
+      }
+      const leased = Number(leaseUntil ?? 0) > now;
+      const savedSince = Number(savedAt ?? 0) >= before;
+      if (!leased && !savedSince) runs.push({ run_id: id, seq: Number(seq) });
+    }
+    if (gone.length > 0) await this.redis.zrem(slots, ...(gone as [string, ...string[]]));
+    return { runs, freed: gone.length };
   }
 
   /** Give up a claim without changing the run (the next step may take it at once). */

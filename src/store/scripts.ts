@@ -87,15 +87,17 @@ return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') 
 
 /**
  * Save a claimed run. `finish` "1" bumps seq and drops the lease; otherwise `leaseUntil` (ms, ""
- * = keep) renews the lease. → the seq, or -1 when the lease was lost.
+ * = keep) renews the lease. `savedAt` (ms, "" = leave) is when, for the reconciler. → the seq, or
+ * -1 when the lease was lost.
  */
 export const saveRun = defineScript({
   name: "save",
   keys: ["run"],
-  args: ["owner", "doc", "finish", "ttlS", "leaseUntil"],
+  args: ["owner", "doc", "finish", "ttlS", "leaseUntil", "savedAt"],
   body: `
 if redis.call('HGET', run, 'lease') ~= owner then return -1 end
 redis.call('HSET', run, 'doc', doc)
+if savedAt ~= '' then redis.call('HSET', run, 'saved_at', savedAt) end
 if finish ~= '1' and leaseUntil ~= '' then redis.call('HSET', run, 'lease_until', leaseUntil) end
 redis.call('EXPIRE', run, tonumber(ttlS))
 if finish == '1' then

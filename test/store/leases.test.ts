@@ -50,3 +50,13 @@ describe("leases", () => {
     }
   });
 });
+
+describe("the reconciler's look", () => {
+  it("finds a slot holder that nothing saved since the grace, frees a slot whose run is gone", async () => {
+    const { runs, run } = await created();
+    const now = Date.now();
+    await ctx.redis.zadd(`th:${TENANT}:slots`, { score: now - 10_000, member: "run_gone" });
+    const found = await runs.stranded(TENANT, now + 1, now + 1, 10);
+    expect(found).toEqual({ runs: [{ run_id: run.id, seq: 0 }], freed: 1 });
+  });
+});

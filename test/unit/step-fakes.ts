@@ -127,7 +127,7 @@ export function fakeRunStore(run: RunRecord | null, seq = 0) {
       if (state.leaseLost || state.lease !== owner) return null;
       saves.push({ run: r, finish });
       state.run = r;
-      if (renew && !finish) state.leaseUntil = renew.now + renew.leaseMs;
+      if (renew?.leaseMs !== undefined && !finish) state.leaseUntil = renew.now + renew.leaseMs;
       if (finish) {
         state.lease = null;
         state.seq += 1;
