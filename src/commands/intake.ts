@@ -23,7 +23,7 @@ import { checkFileRefs, type FileRefDeps } from "./file-refs";
 export interface IntakeDeps extends FileRefDeps {
   assistants: Pick<AssistantStore, "get">;
   threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
-  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump">;
+  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump"> & Partial<Pick<RunStore, "published">>;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
@@ -150,8 +150,19 @@ export async function acceptRun(
       await publishOrWithdraw(deps, run, withdraw, () =>
         deps.runs.pump(run.tenant, (id) => publishStart(deps, run.tenant, id)),
       );
+    if (outcome.kind === "start" || (outcome.kind === "waiting" && outcome.pump))
+      await markPublished(deps, run);
     return { run, replayed: false, thread: created };
   }
+}
+
+/** Best effort: the first step's claim clears the flag too (store/scripts.ts). */
+async function markPublished(deps: IntakeDeps, run: RunRecord): Promise<void> {
+  await deps.runs
+    .published?.(run.tenant, run.id)
+    .catch((err: unknown) =>
+      log("warn", "could not mark a run published", { run_id: run.id, ...errorFields(err) }),
+    );
 }
 
 function quotaExceeded(q: { quota: "runs" | "tokens"; limit: number }, now: number): ApiError {
@@ -229,6 +240,15 @@ async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string
     );
   }
   const found = await deps.runs.get(req.tenant, dup.runId);
+  // The first request is still publishing the run's step, which may yet fail and withdraw the run:
+  // a 202 now could name a run that will not exist (issue 13, finding 2).
+  if (found?.publishing)
+    throw new ApiError(
+      409,
+      "request_in_progress",
+      "The first request with this Idempotency-Key is still being accepted; retry in a moment.",
+      { param: "Idempotency-Key", headers: { "Retry-After": "1" } },
+    );
   if (!found)
     throw new ApiError(
       409,

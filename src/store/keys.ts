@@ -79,6 +79,11 @@ export const RUN_FIELDS = {
   seq: "seq",
   lease: "lease",
   leaseUntil: "lease_until",
+  /**
+   * "1" from the run's creation until its first step is surely in QStash (intake's publish, or the
+   * first claim): a replay of its Idempotency-Key meanwhile is not told the run was accepted.
+   */
+  publishing: "publishing",
   /** When a step last saved the run (ms), for the reconciler. */
   savedAt: "saved_at",
   cancel: "cancel",

@@ -184,18 +184,29 @@ export class RunStore {
     await this.release(tenant, run, null, false, startNext);
   }
 
-  async get(tenant: string, runId: string): Promise<{ run: RunRecord; seq: number } | null> {
+  /** `publishing`: the run's first step may not be in QStash yet (see RUN_FIELDS.publishing). */
+  async get(
+    tenant: string,
+    runId: string,
+  ): Promise<{ run: RunRecord; seq: number; publishing?: boolean } | null> {
     // Without automatic deserialisation HMGET answers the raw array of values.
-    const [doc, seq, cancel, metadata] = (await this.redis.hmget(
+    const [doc, seq, cancel, metadata, publishing] = (await this.redis.hmget(
       keys.run(tenant, runId),
       F.doc,
       F.seq,
       F.cancel,
       F.metadata,
+      F.publishing,
     )) as unknown as (string | null)[];
     const run = parseJson<RunRecord>(doc);
     if (!run) return null;
-    return { run: withFlags(run, cancel ?? "", metadata ?? ""), seq: Number(seq) };
+    const flags = withFlags(run, cancel ?? "", metadata ?? "");
+    return { run: flags, seq: Number(seq), publishing: Boolean(publishing) };
+  }
+
+  /** The run's first step is in QStash: a replay of its Idempotency-Key may now answer 202. */
+  async published(tenant: string, runId: string): Promise<void> {
+    await this.redis.hdel(keys.run(tenant, runId), F.publishing);
   }
 
   /** Runs of a thread, newest first by default (Assistants list semantics). */
