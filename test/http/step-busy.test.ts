@@ -68,4 +68,29 @@ describe("a busy step", () => {
     expect(retryAfter).toBeLessThanOrEqual(90);
     expect(await res.json()).toMatchObject({ outcome: "busy", retry_after_s: retryAfter });
   });
+
+  it("the reconciler's route takes only calls QStash signed for it", async () => {
+    const body = "{}";
+    const unsigned = await ip.fetch("/internal/steps/reconcile", { method: "POST", body });
+    expect(unsigned.status).toBe(401);
+    const forOther = signature(
+      ip.env.QSTASH_CURRENT_SIGNING_KEY as string,
+      `${ip.env.PUBLIC_URL}/internal/steps/drive`,
+      body,
+    );
+    const misdirected = await ip.fetch("/internal/steps/reconcile", {
+      method: "POST",
+      headers: { "upstash-signature": forOther },
+      body,
+    });
+    expect(misdirected.status).toBe(401);
+    const url = `${ip.env.PUBLIC_URL}/internal/steps/reconcile`;
+    const signed = await ip.fetch("/internal/steps/reconcile", {
+      method: "POST",
+      headers: { "upstash-signature": signature(ip.env.QSTASH_CURRENT_SIGNING_KEY as string, url, body) },
+      body,
+    });
+    expect(signed.status).toBe(200);
+    expect(await signed.json()).toMatchObject({ outcome: "reconciled" });
+  });
 });
