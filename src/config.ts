@@ -37,6 +37,14 @@ const priceJson = z.string().transform((text, ctx) => {
   return z.NEVER;
 });
 
+/**
+ * Where DEV_DIE_AT can kill the Worker: `after_run_written`: intake wrote the run (202 not sent, its
+ * first step not published); `after_step_published`: a step published the next step but did not
+ * save what it did.
+ */
+export const DIE_POINTS = ["after_run_written", "after_step_published"] as const;
+export type DiePoint = (typeof DIE_POINTS)[number];
+
 const EnvSchema = z.object({
   THREADHOOK_ENV: z.enum(["production", "development"]).default("production"),
   API_KEY: key.optional(),
@@ -80,9 +88,21 @@ const EnvSchema = z.object({
   ATTACHMENT_MAX_BYTES: int(1, 100 * MIB).default(32 * MIB),
   ATTACHMENT_TIMEOUT_MS: int(100, 60_000).default(20_000),
   FILE_LINK_TTL_S: int(60, 30 * 86_400).default(86_400),
+  /** The reconciler re-publishes a step for an active run nothing has saved for this long. */
+  RECONCILE_GRACE_S: int(0, 86_400).default(300),
+  /**
+   * Development only (refused elsewhere): the Worker dies (throws, answering 500) at this named
+   * point between two writes, so a crash there can be reproduced (docs/local-stack.md).
+   */
+  DEV_DIE_AT: z.enum(DIE_POINTS).optional(),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
+
+/** Call at a named point: throws when DEV_DIE_AT names it (development only, see the schema). */
+export function dieAt(config: Pick<Config, "devDieAt">, point: DiePoint): void {
+  if (config.devDieAt === point) throw new Error(`DEV_DIE_AT: the Worker dies at ${point}`);
+}
 
 /** Every variable the Worker reads (for the deploy preflight, scripts/deploy-check.ts). */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as readonly (keyof RawEnv)[];
@@ -117,6 +137,10 @@ export interface Config {
    * longest QStash holds a call on the plan (its maximum HTTP response duration).
    */
   drive: { strategy: DriveStrategy; budgetMs: number; callMaxS: number };
+  /** The reconciler's grace: an active run unsaved this long gets its step published again. */
+  reconcileGraceMs: number;
+  /** Development only: where the Worker dies on purpose (null: nowhere). */
+  devDieAt: DiePoint | null;
   runTimeoutS: number;
   requiresActionTimeoutS: number;
   maxToolRounds: number;
@@ -203,6 +227,8 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
       "PUBLIC_URL: required in production when QStash is configured (steps are published to it and verified against it; the request's Host is never trusted)",
     );
   if (parsed.success) problems.push(...keyProblems(parsed.data, devMode));
+  if (!devMode && raw.DEV_DIE_AT !== undefined)
+    problems.push("DEV_DIE_AT: only in development (THREADHOOK_ENV=development); it kills the Worker");
   if (raw.OPERATOR_KEY && raw.OPERATOR_KEY === raw.API_KEY)
     problems.push("OPERATOR_KEY: must differ from API_KEY");
   if (raw.DRIVE_STRATEGY === "webhook" && !raw.OPENAI_WEBHOOK_SECRET)
@@ -268,6 +294,8 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
       budgetMs: e.DRIVE_BUDGET_MS,
       callMaxS: e.QSTASH_CALL_MAX_S,
     },
+    reconcileGraceMs: e.RECONCILE_GRACE_S * 1000,
+    devDieAt: e.DEV_DIE_AT ?? null,
     runTimeoutS: e.RUN_TIMEOUT_S,
     requiresActionTimeoutS: e.REQUIRES_ACTION_TIMEOUT_S,
     maxToolRounds: e.MAX_TOOL_ROUNDS,

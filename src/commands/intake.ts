@@ -10,6 +10,7 @@ import { runFilesFor } from "../engine/files";
 import { createRunRecord, type NewRunInput } from "../engine/new-run";
 import type { RunInput, RunRecord, UrlAttachment } from "../engine/types";
 import { msToNextMonth } from "../engine/usage";
+import { type Config, dieAt } from "../config";
 import { ApiError, isQueueRefusal, notFound } from "../errors";
 import { errorFields, log } from "../log";
 import type { StepQueue } from "../queue/steps";
@@ -22,10 +23,12 @@ import { checkFileRefs, type FileRefDeps } from "./file-refs";
 export interface IntakeDeps extends FileRefDeps {
   assistants: Pick<AssistantStore, "get">;
   threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
-  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump">;
+  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump"> & Partial<Pick<RunStore, "published">>;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
+  /** For DEV_DIE_AT (development only); absent in narrow test fakes. */
+  config?: Pick<Config, "devDieAt">;
 }
 
 export type ThreadTarget =
@@ -136,6 +139,8 @@ export async function acceptRun(
       continue;
     }
     if (outcome.kind === "quota") throw quotaExceeded(outcome, now);
+    // A Worker that dies here leaves a run with no step: the reconciler publishes it (reconcile.ts).
+    if (deps.config) dieAt(deps.config, "after_run_written");
     const withdraw = { idemKey: req.idempotency?.key ?? null, opts };
     if (outcome.kind === "start")
       await publishOrWithdraw(deps, run, withdraw, () => publishStart(deps, run.tenant, run.id));
@@ -145,8 +150,19 @@ export async function acceptRun(
       await publishOrWithdraw(deps, run, withdraw, () =>
         deps.runs.pump(run.tenant, (id) => publishStart(deps, run.tenant, id)),
       );
+    if (outcome.kind === "start" || (outcome.kind === "waiting" && outcome.pump))
+      await markPublished(deps, run);
     return { run, replayed: false, thread: created };
   }
+}
+
+/** Best effort: the first step's claim clears the flag too (store/scripts.ts). */
+async function markPublished(deps: IntakeDeps, run: RunRecord): Promise<void> {
+  await deps.runs
+    .published?.(run.tenant, run.id)
+    .catch((err: unknown) =>
+      log("warn", "could not mark a run published", { run_id: run.id, ...errorFields(err) }),
+    );
 }
 
 function quotaExceeded(q: { quota: "runs" | "tokens"; limit: number }, now: number): ApiError {
@@ -224,6 +240,15 @@ async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string
     );
   }
   const found = await deps.runs.get(req.tenant, dup.runId);
+  // The first request is still publishing the run's step, which may yet fail and withdraw the run:
+  // a 202 now could name a run that will not exist (issue 13, finding 2).
+  if (found?.publishing)
+    throw new ApiError(
+      409,
+      "request_in_progress",
+      "The first request with this Idempotency-Key is still being accepted; retry in a moment.",
+      { param: "Idempotency-Key", headers: { "Retry-After": "1" } },
+    );
   if (!found)
     throw new ApiError(
       409,

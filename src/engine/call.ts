@@ -23,3 +23,9 @@ export function callbackMatches(run: RunRecord, key: string, wouldCreate: boolea
   if (run.upstream.call) return run.upstream.call.key === key;
   return wouldCreate && callKey(run) === key;
 }
+
+/**
+ * The key of a round's create: the round and the responses so far. The same for every attempt of
+ * one round, so a response found under it (its metadata) is the round's, whichever attempt made it.
+ */
+export const createKey = (run: RunRecord) => `${run.tool_rounds}.${run.upstream.response_ids.length}`;

@@ -2,8 +2,26 @@
 export const SECOND_MS = 1_000;
 const MINUTE_MS = 60 * SECOND_MS;
 
-/** Longest a step may hold a run before another delivery of the step may take over. */
+/**
+ * A lease for the short holders (run commands: cancel, submit; a call's callback): longer than any
+ * of them holds a run. Steps take `stepLeaseMs(budget)` instead.
+ */
 export const STEP_LEASE_MS = 60 * SECOND_MS;
+/** The longest a tool endpoint may take (schemas.ts caps `timeout_ms` at this). */
+export const TOOL_TIMEOUT_MAX_MS = 60 * SECOND_MS;
+/** The longest a create waits for its answer (upstream/openai.ts), and any other OpenAI call. */
+export const UPSTREAM_CALL_MAX_MS = 30 * SECOND_MS;
+/** Slack for Redis and QStash calls, and clocks. */
+const LEASE_MARGIN_MS = 20 * SECOND_MS;
+/**
+ * A step's lease: longer than the step can run. A step works until its budget ends, then starts no
+ * second long action (runner.ts): past the budget it may finish one tool round, one create's answer
+ * and one delivery. Every save inside the step renews the lease from the time of the save.
+ */
+export const stepLeaseMs = (budgetMs: number) =>
+  budgetMs + TOOL_TIMEOUT_MAX_MS + UPSTREAM_CALL_MAX_MS + DELIVERY_TIMEOUT_MS + LEASE_MARGIN_MS;
+/** A busy answer's Retry-After when no lease says how long (the step that scheduled this one is saving). */
+export const BUSY_RETRY_MS = 2 * SECOND_MS;
 /**
  * Claiming a run that another holder has (see steps/claim.ts): attempts are bounded because each is a
  * Redis request, a subrequest, and Workers Free allows 50 per invocation; the wait between attempts

@@ -1,4 +1,5 @@
 /** What the step runner should do next for a run. Pure: decided from the record and `now`. */
+import { createKey } from "./call";
 import { type FileAction, fileAction } from "./files";
 import { allAnswered, callerCallsOpen, endpointCallsOpen } from "./tools";
 import { isTerminal, type PendingCall, type RunRecord } from "./types";
@@ -184,6 +185,7 @@ export function responseRequest(run: RunRecord, conversation: string, input: Res
       [RESPONSE_METADATA.tenant]: run.tenant,
       [RESPONSE_METADATA.run]: run.id,
       [RESPONSE_METADATA.round]: String(run.tool_rounds),
+      [RESPONSE_METADATA.create]: createKey(run),
     },
   };
 }

@@ -42,7 +42,21 @@ export type RunEvent =
   | { type: "conversation_ready"; conversation_id: string }
   | { type: "response_created"; response: ObservedResponse }
   | { type: "response_observed"; response: ObservedResponse; cursor?: number | null }
-  | { type: "upstream_failed"; retryable: boolean; error: LastError; retry_after_ms: number | null }
+  /**
+   * `outcome_unknown`: the failed call was a create that may have made a response anyway (no answer
+   * seen: connection lost, timeout, 5xx), so the round's create intent stays (see `creating`).
+   */
+  | {
+      type: "upstream_failed";
+      retryable: boolean;
+      error: LastError;
+      retry_after_ms: number | null;
+      outcome_unknown?: boolean;
+    }
+  /** A create for round `key` is about to be sent (saved first: its outcome may be lost). */
+  | { type: "create_started"; key: string }
+  /** A response of this run that is not the round's current one ended: its tokens count too. */
+  | { type: "stray_response"; response: ObservedResponse }
   | { type: "cancel_sent" }
   | { type: "tool_results"; results: ToolResult[] }
   | { type: "tool_outputs_submitted"; outputs: { tool_call_id: string; output: string }[] }
@@ -121,6 +135,13 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return onResponse(run, event.response, now, event.cursor ?? null);
     case "upstream_failed":
       return onUpstreamFailure(run, event, now);
+    case "create_started": {
+      // A second attempt keeps the first attempt's time: how long the round's outcome is unknown.
+      const at_ms = run.upstream.creating?.key === event.key ? run.upstream.creating.at_ms : now;
+      return { ...run, upstream: { ...run.upstream, creating: { key: event.key, at_ms } } };
+    }
+    case "stray_response":
+      return onStray(run, event.response);
     case "cancel_sent":
       return { ...run, upstream: { ...run.upstream, cancel_sent: true } };
     case "tool_results": {
@@ -179,7 +200,8 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     }
     case "call_sent": {
       const call = { key: event.key, sent_at_ms: now, until_ms: event.until_ms };
-      const sent = { ...run, upstream: { ...run.upstream, call } };
+      // The call in flight stands for the round's create from here on (its callback answers it).
+      const sent = { ...run, upstream: { ...run.upstream, call, creating: null } };
       // The model is being called: nothing more will be seen of it until it has answered.
       return sent.status === "queued" ? setStatus(sent, "in_progress", now, "model called") : sent;
     }
@@ -228,6 +250,7 @@ function withNewResponse(run: RunRecord, response: ObservedResponse, now: number
     failures: 0,
     retry_at_ms: null,
     call: null,
+    creating: null,
   };
   return closeRound({ ...run, upstream }, now);
 }
@@ -418,7 +441,16 @@ function onUpstreamFailure(
   now: number,
 ): RunRecord {
   if (run.upstream.call) run = { ...run, upstream: { ...run.upstream, call: null } };
+  // A create refused outright (429, a 4xx) made no response: the round may be created again freely.
+  if (run.upstream.creating && !event.outcome_unknown && event.error.code !== "conversation_locked")
+    run = { ...run, upstream: { ...run.upstream, creating: null } };
   if (isTerminal(run.status)) return run;
+  if (run.upstream.creating && event.error.code === "conversation_locked") {
+    // The round's earlier create, whose answer was lost, is running upstream: wait, without
+    // counting a failure (the run's deadline bounds the wait).
+    const wait = Math.max(event.retry_after_ms ?? 0, UPSTREAM_BACKOFF_BASE_MS * 2);
+    return { ...run, upstream: { ...run.upstream, retry_at_ms: now + wait } };
+  }
   const failures = run.upstream.failures + 1;
   if (!event.retryable || failures > UPSTREAM_MAX_FAILURES) return fail(run, event.error, now);
   const retry_at_ms = now + upstreamBackoffMs(failures, event.retry_after_ms);
@@ -434,6 +466,18 @@ function onCallLost(run: RunRecord, error: LastError, now: number): RunRecord {
   const cleared = { ...run, upstream: { ...run.upstream, call: null } };
   if (isTerminal(run.status) || now >= run.deadline_ms) return cleared;
   return fail(cleared, error, now);
+}
+
+/**
+ * A response of this run that ended outside its round (a create whose answer was lost, found again
+ * through OpenAI's webhook): its tokens are counted once, by id.
+ */
+function onStray(run: RunRecord, response: ObservedResponse): RunRecord {
+  const counted = run.upstream.counted_ids ?? [];
+  const known = run.upstream.response_ids.includes(response.id) || counted.includes(response.id);
+  if (known || !isUpstreamTerminal(response.status)) return run;
+  const upstream = { ...run.upstream, counted_ids: [...counted, response.id] };
+  return addUsage({ ...run, upstream }, response);
 }
 
 /** Delay before retrying after the n-th consecutive upstream failure. */

@@ -248,6 +248,15 @@ export interface RunRecord {
      * callback can come (QStash's timeout for the call). Absent or null: no call in flight.
      */
     call?: { key: string; sent_at_ms: number; until_ms: number } | null;
+    /**
+     * A create was started for round `key` and its answer has not been seen yet (saved before the
+     * create is sent). While set, the create's outcome is unknown: a response may exist upstream
+     * that threadhook has no id for, so the round is never created blindly again (see next.ts).
+     * The key travels in the response's metadata (`threadhook_create`). Absent or null: none.
+     */
+    creating?: { key: string; at_ms: number } | null;
+    /** Responses of this run whose tokens were counted outside the round that owns them (strays). */
+    counted_ids?: string[];
   };
   /** Set by the cancel endpoint; the engine acts on it. */
   cancel_requested: boolean;

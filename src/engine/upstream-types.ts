@@ -19,6 +19,8 @@ export interface ObservedResponse {
   incomplete_reason: string | null;
   /** The run that created it, from the metadata threadhook writes on every response it creates. */
   owner?: { tenant: string; run_id: string } | null;
+  /** The create key in its metadata (`threadhook_create`), when threadhook created it. */
+  create_key?: string | null;
   /** Containers its code interpreter calls ran in (their generated files are collected at the end). */
   containers?: string[];
 }
@@ -28,6 +30,8 @@ export const RESPONSE_METADATA = {
   tenant: "threadhook_tenant",
   run: "threadhook_run",
   round: "threadhook_round",
+  /** The create attempt's key (engine/call.ts `createKey`): a response found by it is the round's. */
+  create: "threadhook_create",
 } as const;
 
 /** The request the engine wants sent to create a background response. */

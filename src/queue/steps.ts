@@ -52,6 +52,8 @@ export interface CallMessage {
 export const STEP_PATH = "/internal/steps/drive";
 export const RESCUE_PATH = "/internal/steps/rescue";
 export const OBSERVE_PATH = "/internal/steps/observe";
+/** The reconciler's route, called by a QStash schedule (docs/deploy.md). */
+export const RECONCILE_PATH = "/internal/steps/reconcile";
 /** QStash's callback with the answer of a call it made for a run (the `call` strategy). */
 export const CALLED_PATH = "/internal/steps/called";
 

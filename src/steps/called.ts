@@ -20,7 +20,7 @@ import { claimWithWait } from "../store/claim";
 import { newId } from "../store/ids";
 import { readCallAnswer } from "../upstream/openai";
 import type { Deps } from "./actions";
-import { drive, type StepOutcome } from "./runner";
+import { type BusyReport, drive, notClaimed, type StepOutcome, stepClaim } from "./runner";
 
 /** What QStash reports of one call: OpenAI's HTTP status (0: no answer), headers and body text. */
 export interface CallReport {
@@ -34,10 +34,12 @@ export async function driveCalled(
   deps: Deps,
   ref: { tenant: string; run_id: string; key: string },
   report: CallReport,
+  busy?: BusyReport,
 ): Promise<StepOutcome> {
   const owner = newId("lease");
-  const claim = await claimWithWait(deps, { tenant: ref.tenant, run_id: ref.run_id, seq: null }, owner);
-  if (claim.kind !== "ok") return claim.kind;
+  const target = { tenant: ref.tenant, run_id: ref.run_id, seq: null };
+  const claim = await claimWithWait(deps, target, owner, stepClaim(deps));
+  if (claim.kind !== "ok") return notClaimed(claim, busy);
   const { run, seq } = claim;
   // The run's next move would be this round's create (its conversation may not be saved yet either).
   const next = nextAction(run, deps.now()).type;

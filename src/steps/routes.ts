@@ -1,20 +1,22 @@
 /** QStash-invoked step routes. Non-2xx makes QStash retry, so infrastructure errors propagate. */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../deps";
 import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import { log } from "../log";
+import { reconcile } from "../commands/reconcile";
 import { driveCalled } from "./called";
 import {
   CALLED_PATH,
   MAX_RESCUES,
   OBSERVE_PATH,
+  RECONCILE_PATH,
   RESCUE_PATH,
   rescueDelayMs,
   STEP_PATH,
 } from "../queue/steps";
-import { driveEnded, driveStep, logStepError } from "./runner";
+import { type BusyReport, driveEnded, driveStep, logStepError, type StepOutcome } from "./runner";
 
 const StepMessageSchema = z.object({
   tenant: z.string().min(1).max(64),
@@ -68,8 +70,9 @@ export const steps = new Hono<AppEnv>()
     const parsed = StepMessageSchema.safeParse(safeJson(body));
     if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed step message" }, 200);
     try {
-      const outcome = await driveStep(deps, parsed.data);
-      return c.json({ outcome }, outcome === "busy" ? 503 : 200);
+      const busy: BusyReport = { retryAfterMs: null };
+      const outcome = await driveStep(deps, parsed.data, busy);
+      return answerOf(c, outcome, busy);
     } catch (err) {
       logStepError(parsed.data, err);
       throw err;
@@ -80,8 +83,9 @@ export const steps = new Hono<AppEnv>()
     const body = await verifiedBody(c.req.raw, deps, OBSERVE_PATH);
     const parsed = EndedMessageSchema.safeParse(safeJson(body));
     if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed observe message" }, 200);
-    const outcome = await driveEnded(deps, parsed.data.response_id);
-    return c.json({ outcome }, outcome === "busy" ? 503 : 200);
+    const busy: BusyReport = { retryAfterMs: null };
+    const outcome = await driveEnded(deps, parsed.data.response_id, busy);
+    return answerOf(c, outcome, busy);
   })
   .post(CALLED_PATH, async (c) => {
     const { deps } = c.var;
@@ -92,12 +96,20 @@ export const steps = new Hono<AppEnv>()
     if (!ref.success || !report.success)
       return c.json({ outcome: "ignored", reason: "not a call's callback" }, 200);
     const { status, header = {}, body: answer = "", error } = report.data;
+    const busy: BusyReport = { retryAfterMs: null };
     const outcome = await driveCalled(
       deps,
       { tenant: ref.data.tenant, run_id: ref.data.run, key: ref.data.key },
       { status, header, body: fromBase64(answer), error: error ?? null },
+      busy,
     );
-    return c.json({ outcome }, outcome === "busy" ? 503 : 200);
+    return answerOf(c, outcome, busy);
+  })
+  .post(RECONCILE_PATH, async (c) => {
+    const { deps } = c.var;
+    await verifiedBody(c.req.raw, deps, RECONCILE_PATH);
+    const report = await reconcile(deps);
+    return c.json({ outcome: "reconciled", ...report }, 200);
   })
   .post(RESCUE_PATH, async (c) => {
     const { deps } = c.var;
@@ -121,6 +133,17 @@ export const steps = new Hono<AppEnv>()
     });
     return c.json({ outcome: "rescued", rescue, delay_ms: delayMs }, 200);
   });
+
+/**
+ * A step's answer: 200, or for `busy` 503 with `Retry-After` when the run's lease ends, so QStash
+ * delivers the step again then (not after 1/4/16 s into a lease that still holds).
+ */
+function answerOf(c: Context<AppEnv>, outcome: StepOutcome, busy: BusyReport) {
+  if (outcome !== "busy") return c.json({ outcome }, 200);
+  const retryAfterS = Math.max(1, Math.ceil((busy.retryAfterMs ?? 0) / 1000));
+  c.header("Retry-After", String(retryAfterS));
+  return c.json({ outcome, retry_after_s: retryAfterS }, 503);
+}
 
 /** A caller-supplied header, safe to log: short, plain characters only. */
 const printable = (v: string | null) => (v ? v.replace(/[^\w.:-]/g, "").slice(0, 64) : null);

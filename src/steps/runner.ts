@@ -3,8 +3,10 @@
  * engine → action → I/O → engine until the run is done, must wait, or the step's wall-time budget
  * is spent; then save, schedule the next step, and release the claim.
  */
+import { createKey } from "../engine/call";
 import { nextAction } from "../engine/next";
 import { transition, withNote } from "../engine/run";
+import { dieAt } from "../config";
 import { isQueueRefusal } from "../errors";
 import type { RunRecord } from "../engine/types";
 import { isUpstreamTerminal, type ObservedResponse } from "../engine/upstream-types";
@@ -14,16 +16,42 @@ import { errorFields, log } from "../log";
 import { UpstreamError } from "../upstream/openai";
 import { performAction, type Deps } from "./actions";
 import { claimWithWait } from "../store/claim";
+import type { ClaimOutcome } from "../store/runs";
+import { BUSY_RETRY_MS, CLAIM_FIRST_RETRY_MS, STEP_CLAIM_WAIT_MS, stepLeaseMs } from "../engine/constants";
 
 export type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
+
+/** Where a `busy` outcome says when to come back (the route answers 503 with that Retry-After). */
+export interface BusyReport {
+  retryAfterMs: number | null;
+}
+
+/** The claim a step takes: its lease outlasts the step (constants.ts `stepLeaseMs`). */
+export const stepClaim = (deps: Pick<Deps, "config">) => ({
+  waitMs: STEP_CLAIM_WAIT_MS,
+  retryMs: CLAIM_FIRST_RETRY_MS,
+  leaseMs: stepLeaseMs(deps.config.drive.budgetMs),
+});
+
+/** A claim that did not succeed, as a step's outcome (a busy one reports when to come back). */
+export function notClaimed(claim: Exclude<ClaimOutcome, { kind: "ok" }>, busy?: BusyReport): StepOutcome {
+  if (claim.kind === "busy" && busy) busy.retryAfterMs = claim.retryAfterMs ?? BUSY_RETRY_MS;
+  return claim.kind;
+}
+
+/** Actions that may outlast what is left of a budget (a create waits for its answer, tools for theirs). */
+const LONG_ACTIONS = new Set(["create_response", "call_tools", "observe"]);
+
+/** A failed create whose request may have made a response anyway: no answer, a timeout, a 5xx. */
+const answerUnseen = (err: UpstreamError) => err.status === null || err.status === 408 || err.status >= 500;
 
 /** Waits shorter than this (and inside the budget) are slept through instead of scheduled. */
 const INLINE_WAIT_MAX_MS = 3_000;
 
-export async function driveStep(deps: Deps, msg: StepMessage): Promise<StepOutcome> {
+export async function driveStep(deps: Deps, msg: StepMessage, busy?: BusyReport): Promise<StepOutcome> {
   const owner = newId("lease");
-  const claim = await claimWithWait(deps, msg, owner);
-  if (claim.kind !== "ok") return claim.kind;
+  const claim = await claimWithWait(deps, msg, owner, stepClaim(deps));
+  if (claim.kind !== "ok") return notClaimed(claim, busy);
   try {
     return await drive(deps, msg, claim.run, owner);
   } catch (err) {
@@ -38,7 +66,7 @@ export async function driveStep(deps: Deps, msg: StepMessage): Promise<StepOutco
  * metadata) at whatever seq the run is at, feed the response in and drive on from there; the step
  * already scheduled for the run turns stale. A run that has moved past this response is untouched.
  */
-export async function driveEnded(deps: Deps, responseId: string): Promise<StepOutcome> {
+export async function driveEnded(deps: Deps, responseId: string, busy?: BusyReport): Promise<StepOutcome> {
   let response: ObservedResponse;
   try {
     response = await deps.upstream.getResponse(responseId);
@@ -48,10 +76,14 @@ export async function driveEnded(deps: Deps, responseId: string): Promise<StepOu
   }
   if (!response.owner) return "missing";
   const owner = newId("lease");
-  const claim = await claimWithWait(deps, { ...response.owner, seq: null }, owner);
-  if (claim.kind !== "ok") return claim.kind;
+  const claim = await claimWithWait(deps, { ...response.owner, seq: null }, owner, stepClaim(deps));
+  if (claim.kind !== "ok") return notClaimed(claim, busy);
   const { run, seq } = claim;
   if (run.upstream.response_id !== response.id || isUpstreamTerminal(run.upstream.response_status)) {
+    // A response of this run that is not its round's (a second one that slipped through): its
+    // tokens still count, once.
+    const counted = transition(run, { type: "stray_response", response }, deps.now());
+    if (counted !== run) await deps.runs.save(counted, owner, false);
     await deps.runs.unlock(run, owner);
     return "stale";
   }
@@ -73,7 +105,9 @@ export async function drive(
 ): Promise<StepOutcome> {
   let run = claimed;
   const save = async (r: RunRecord) => {
-    if ((await deps.runs.save(r, owner, false)) === null) throw new Error("lease lost");
+    // Each save renews the lease: a step that is still working keeps the run.
+    const at = { now: deps.now(), leaseMs: stepLeaseMs(deps.config.drive.budgetMs) };
+    if ((await deps.runs.save(r, owner, false, at)) === null) throw new Error("lease lost");
   };
   try {
     return await driveLoop(deps, msg, claimed, owner, save, (r) => {
@@ -100,6 +134,8 @@ async function driveLoop(
 ): Promise<StepOutcome> {
   const budgetEnd = deps.now() + deps.config.drive.budgetMs;
   let run = claimed;
+  // Each step may start one long action whatever its budget (so a tiny budget still progresses).
+  let longDone = false;
   for (;;) {
     track(run);
     run = transition(run, { type: "tick" }, deps.now());
@@ -113,6 +149,17 @@ async function driveLoop(
         return finish(deps, run, msg.seq, owner, ms);
       await deps.sleep(ms);
       continue;
+    }
+    // Past the budget, start nothing that may take long: the next step does it (a step's length,
+    // and so its lease, stays bounded: see stepLeaseMs).
+    const long = LONG_ACTIONS.has(action.type);
+    if (long && longDone && deps.now() >= budgetEnd) return finish(deps, run, msg.seq, owner, 0);
+    longDone ||= long;
+    if (action.type === "create_response") {
+      // The intent first: a create whose answer is lost must not become a second response.
+      run = transition(run, { type: "create_started", key: createKey(run) }, deps.now());
+      await save(run);
+      track(run);
     }
     try {
       const result = await performAction(deps, run, action, { budgetEnd, save });
@@ -128,9 +175,16 @@ async function driveLoop(
         status: err.status,
       });
       const error = { code: err.code, message: err.message };
+      const outcome_unknown = action.type === "create_response" && answerUnseen(err);
       run = transition(
         run,
-        { type: "upstream_failed", retryable: err.retryable, error, retry_after_ms: err.retryAfterMs },
+        {
+          type: "upstream_failed",
+          retryable: err.retryable,
+          error,
+          retry_after_ms: err.retryAfterMs,
+          outcome_unknown,
+        },
         deps.now(),
       );
     }
@@ -145,8 +199,9 @@ async function finish(deps: Deps, run: RunRecord, seq: number, owner: string, ne
   if (nextInMs !== null) {
     const next = { tenant: run.tenant, run_id: run.id, seq: seq + 1 };
     await deps.queue.publish(next, { delayMs: Math.max(0, nextInMs), reason: "next" });
+    dieAt(deps.config, "after_step_published");
   }
-  if ((await deps.runs.save(run, owner, true)) === null) throw new Error("lease lost");
+  if ((await deps.runs.save(run, owner, true, { now: deps.now() })) === null) throw new Error("lease lost");
   log("debug", "step finished", { run_id: run.id, status: run.status, next_in_ms: nextInMs });
   return nextInMs === null ? ("done" as const) : ("scheduled" as const);
 }

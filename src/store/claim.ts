@@ -28,14 +28,17 @@ export interface ClaimWait {
   waitMs: number;
   /** Sleep before the second attempt; each later sleep doubles, none reaches past `waitMs`. */
   retryMs: number;
+  /** The lease to take (default STEP_LEASE_MS; steps take `stepLeaseMs(budget)`). */
+  leaseMs?: number;
 }
 
 /**
- * Claim `target` for `owner` (lease STEP_LEASE_MS). Only `busy` (leased by another owner, or `seq`
+ * Claim `target` for `owner` (lease `wait.leaseMs`, default STEP_LEASE_MS). Only `busy` (leased by another owner, or `seq`
  * ahead of the record: the step that published this one has not saved yet) is retried; `ok`,
  * `stale` and `missing` are returned at once. After CLAIM_MAX_ATTEMPTS attempts or `waitMs`,
  * whichever comes first, the last `busy` is returned. Sleeps through `deps.sleep` only.
- * With the defaults (2 s, 25 ms) attempts go out at about 0, 25, 75, 175, 375, 775, 1575 and 2000 ms.
+ * With the defaults (2 s, 25 ms) attempts go out at about 0, 25, 75, 175, 375, 775, 1575 and 2000 ms:
+ * at most CLAIM_MAX_ATTEMPTS (8) Redis requests per claim, whatever the wait.
  */
 export async function claimWithWait(
   deps: ClaimDeps,
@@ -52,7 +55,7 @@ export async function claimWithWait(
       target.seq,
       owner,
       deps.now(),
-      STEP_LEASE_MS,
+      wait.leaseMs ?? STEP_LEASE_MS,
     );
     const left = giveUpAt - deps.now();
     if (claim.kind !== "busy" || attempt >= CLAIM_MAX_ATTEMPTS || left <= 0) return claim;

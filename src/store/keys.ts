@@ -47,6 +47,8 @@ export const keys = {
   // Operator-level keys, deliberately outside any tenant:
   /** Sorted set of tenant ids (score = creation ms), for the operator's listing. */
   tenantIndex: () => "thg:tenants",
+  /** Integer: where in the tenant index the reconciler's next call starts (it walks it in pages). */
+  reconcileCursor: () => "thg:reconcile:cursor",
   /**
    * SHA-256 of an API key → its record. Global, because a request names no tenant before its key
    * is resolved; the record inside says which tenant the key belongs to.
@@ -77,6 +79,13 @@ export const RUN_FIELDS = {
   seq: "seq",
   lease: "lease",
   leaseUntil: "lease_until",
+  /**
+   * "1" from the run's creation until its first step is surely in QStash (intake's publish, or the
+   * first claim): a replay of its Idempotency-Key meanwhile is not told the run was accepted.
+   */
+  publishing: "publishing",
+  /** When a step last saved the run (ms), for the reconciler. */
+  savedAt: "saved_at",
   cancel: "cancel",
   /** Metadata set by "modify run" after creation (JSON); wins over the document's. */
   metadata: "metadata",

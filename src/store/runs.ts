@@ -61,7 +61,8 @@ export type StartRun = (runId: string) => Promise<void>;
 export type ClaimOutcome =
   | { kind: "ok"; run: RunRecord; cancelRequested: boolean; seq: number }
   | { kind: "stale"; run: RunRecord | null }
-  | { kind: "busy" }
+  /** `retryAfterMs`: how long the lease still holds (null: the step that scheduled this one is saving). */
+  | { kind: "busy"; retryAfterMs: number | null }
   | { kind: "missing" };
 
 export class RunStore {
@@ -185,18 +186,29 @@ export class RunStore {
     await this.release(tenant, run, null, false, startNext);
   }
 
-  async get(tenant: string, runId: string): Promise<{ run: RunRecord; seq: number } | null> {
+  /** `publishing`: the run's first step may not be in QStash yet (see RUN_FIELDS.publishing). */
+  async get(
+    tenant: string,
+    runId: string,
+  ): Promise<{ run: RunRecord; seq: number; publishing?: boolean } | null> {
     // Without automatic deserialisation HMGET answers the raw array of values.
-    const [doc, seq, cancel, metadata] = (await this.redis.hmget(
+    const [doc, seq, cancel, metadata, publishing] = (await this.redis.hmget(
       keys.run(tenant, runId),
       F.doc,
       F.seq,
       F.cancel,
       F.metadata,
+      F.publishing,
     )) as unknown as (string | null)[];
     const run = parseJson<RunRecord>(doc);
     if (!run) return null;
-    return { run: withFlags(run, cancel ?? "", metadata ?? ""), seq: Number(seq) };
+    const flags = withFlags(run, cancel ?? "", metadata ?? "");
+    return { run: flags, seq: Number(seq), publishing: Boolean(publishing) };
+  }
+
+  /** The run's first step is in QStash: a replay of its Idempotency-Key may now answer 202. */
+  async published(tenant: string, runId: string): Promise<void> {
+    await this.redis.hdel(keys.run(tenant, runId), F.publishing);
   }
 
   /** Runs of a thread, newest first by default (Assistants list semantics). */
@@ -244,16 +256,66 @@ export class RunStore {
       } as ClaimOutcome;
     }
     if (kind === "stale") return { kind, run: parseJson<RunRecord>(r[1]) } as ClaimOutcome;
-    return { kind: kind === "busy" ? "busy" : "missing" } as ClaimOutcome;
+    if (kind === "busy") return { kind, retryAfterMs: r[1] ? Number(r[1]) : null } as ClaimOutcome;
+    return { kind: "missing" } as ClaimOutcome;
   }
 
-  /** Save under the lease; `finish` ends the step (bumps the fencing seq). Returns the seq or null if lost. */
-  async save(run: RunRecord, owner: string, finish: boolean): Promise<number | null> {
+  /**
+   * Save under the lease at `at.now` (recorded for the reconciler); `finish` ends the step (bumps
+   * the fencing seq), `at.leaseMs` extends the lease from `now`. Returns the seq or null if lost.
+   */
+  async save(
+    run: RunRecord,
+    owner: string,
+    finish: boolean,
+    at?: { now: number; leaseMs?: number },
+  ): Promise<number | null> {
+    const leaseUntil = at?.leaseMs !== undefined ? at.now + at.leaseMs : "";
     const seq = await this.scripts.save.exec({
       keys: { run: keys.run(run.tenant, run.id) },
-      args: { owner, doc: runDoc(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S },
+      args: {
+        owner,
+        doc: runDoc(run),
+        finish: finish ? "1" : "0",
+        ttlS: RUN_TTL_S,
+        leaseUntil,
+        savedAt: at ? at.now : "",
+      },
     });
     return seq < 0 ? null : seq;
+  }
+
+  /**
+   * Active runs of `tenant` with no live step: slot taken before `before`, not leased at `now`, not
+   * saved since `before` (at most `limit`); slots whose run is gone are freed on the way.
+   */
+  async stranded(tenant: string, before: number, now: number, limit: number) {
+    const slots = keys.activeSlots(tenant);
+    // Three requests at most, whatever the count: the slots, their runs' fields, the gone ones freed.
+    const ids = await this.redis.zrange<string[]>(slots, "-inf", `(${before}`, {
+      byScore: true,
+      offset: 0,
+      count: limit,
+    });
+    if (ids.length === 0) return { runs: [], freed: 0 };
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hmget(keys.run(tenant, id), F.seq, F.leaseUntil, F.savedAt);
+    // Each answer is the fields' values in order (this client does not deserialize).
+    const fields = (await pipe.exec()) as ([unknown, unknown, unknown] | null)[];
+    const runs: { run_id: string; seq: number }[] = [];
+    const gone: string[] = [];
+    for (const [i, id] of ids.entries()) {
+      const [seq, leaseUntil, savedAt] = fields[i] ?? [null, null, null];
+      if (seq === null || seq === undefined) {
+        gone.push(id);
+        continue;
+      }
+      const leased = Number(leaseUntil ?? 0) > now;
+      const savedSince = Number(savedAt ?? 0) >= before;
+      if (!leased && !savedSince) runs.push({ run_id: id, seq: Number(seq) });
+    }
+    if (gone.length > 0) await this.redis.zrem(slots, ...(gone as [string, ...string[]]));
+    return { runs, freed: gone.length };
   }
 
   /** Give up a claim without changing the run (the next step may take it at once). */

@@ -60,8 +60,9 @@ end
 
 /**
  * Claim a run for a step. `seq` "" = whatever it is now. → {"ok", doc, cancel, metadata, seq} |
- * {"stale", doc} | {"busy"} | {"missing"}. A step from the future (its seq is ahead: the scheduling
- * step has not finished saving yet) is "busy" too, and waits.
+ * {"stale", doc} | {"busy", ms the lease still holds or ""} | {"missing"}. A step from the future
+ * (its seq is ahead: the scheduling step has not finished saving yet) is "busy" too, and waits. A
+ * claim proves the run's step reached QStash: the `publishing` flag goes.
  */
 export const claimRun = defineScript({
   name: "claim",
@@ -70,30 +71,36 @@ export const claimRun = defineScript({
   body: `
 local current = redis.call('HGET', run, 'seq')
 if not current then return {'missing'} end
-if seq ~= '' and tonumber(seq) > tonumber(current) then return {'busy'} end
+if seq ~= '' and tonumber(seq) > tonumber(current) then return {'busy', ''} end
 if seq ~= '' and tonumber(seq) < tonumber(current) then
   return {'stale', redis.call('HGET', run, 'doc')}
 end
 local holder = redis.call('HGET', run, 'lease')
 local untilMs = tonumber(redis.call('HGET', run, 'lease_until') or '0')
-if holder and holder ~= owner and untilMs > tonumber(now) then return {'busy'} end
+if holder and holder ~= owner and untilMs > tonumber(now) then
+  return {'busy', tostring(untilMs - tonumber(now))}
+end
 redis.call('HSET', run, 'lease', owner, 'lease_until', tonumber(now) + tonumber(leaseMs))
+redis.call('HDEL', run, 'publishing')
 return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') or '',
   redis.call('HGET', run, 'metadata') or '', current}
 `,
 });
 
 /**
- * Save a claimed run. `finish` "1" bumps seq and drops the lease. → the seq, or -1 when the lease
- * was lost.
+ * Save a claimed run. `finish` "1" bumps seq and drops the lease; otherwise `leaseUntil` (ms, ""
+ * = keep) renews the lease. `savedAt` (ms, "" = leave) is when, for the reconciler. → the seq, or
+ * -1 when the lease was lost.
  */
 export const saveRun = defineScript({
   name: "save",
   keys: ["run"],
-  args: ["owner", "doc", "finish", "ttlS"],
+  args: ["owner", "doc", "finish", "ttlS", "leaseUntil", "savedAt"],
   body: `
 if redis.call('HGET', run, 'lease') ~= owner then return -1 end
 redis.call('HSET', run, 'doc', doc)
+if savedAt ~= '' then redis.call('HSET', run, 'saved_at', savedAt) end
+if finish ~= '1' and leaseUntil ~= '' then redis.call('HSET', run, 'lease_until', leaseUntil) end
 redis.call('EXPIRE', run, tonumber(ttlS))
 if finish == '1' then
   redis.call('HDEL', run, 'lease', 'lease_until')
@@ -128,7 +135,8 @@ return 1
  * releaseRun.
  * → {"duplicate", idem_value} | {"busy", active_run} | {"held", ids} | {"quota", "runs"|"tokens",
  *   limit} | {"start"} | {"queued"} | {"waiting", "1" when a slot is free but others wait (the
- *   caller must pump), else "0"}
+ *   caller must pump), else "0"}. With "start" and "waiting" "1" the run is marked `publishing`
+ *   until the caller has published (RunStore.published) or a step claims it.
  */
 export const createRun = defineScript({
   name: "create_run",
@@ -224,11 +232,15 @@ local free = redis.call('ZCARD', slots) < tenantLimit(tenant, 'max_active_runs',
 if free and redis.call('LLEN', slotQueue) == 0 then
   redis.call('ZADD', slots, nowMs, runId)
   redis.call('EXPIRE', slots, ttl)
+  redis.call('HSET', run, 'publishing', '1')
   return {'start'}
 end
 redis.call('RPUSH', slotQueue, runId)
 redis.call('EXPIRE', slotQueue, ttl)
-if free then return {'waiting', '1'} end
+if free then
+  redis.call('HSET', run, 'publishing', '1')
+  return {'waiting', '1'}
+end
 return {'waiting', '0'}
 `,
 });

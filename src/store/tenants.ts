@@ -115,6 +115,17 @@ export class TenantStore {
     });
   }
 
+  /**
+   * The next `count` tenant ids for a sweep that walks the whole index over several calls (the
+   * reconciler): a shared cursor moves on by `count`, and starts over past the end.
+   */
+  async nextPage(count: number): Promise<string[]> {
+    const end = await this.redis.incrby(keys.reconcileCursor(), count);
+    const ids = await this.redis.zrange<string[]>(keys.tenantIndex(), end - count, end - 1);
+    if (ids.length < count) await this.redis.set(keys.reconcileCursor(), 0);
+    return ids;
+  }
+
   async list(params: ListParams): Promise<ListPage<TenantRecord>> {
     const { ids, hasMore } = await pageIds(this.redis, keys.tenantIndex(), params);
     const docs = await Promise.all(ids.map((id) => this.get(id)));

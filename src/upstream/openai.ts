@@ -166,6 +166,7 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
             null,
             (signal) => client.responses.create({ ...body(r), stream: true }, { signal }).asResponse(),
             onProgress,
+            { awaitCreated: true },
           ),
         ),
       ),
@@ -249,17 +250,29 @@ export function responseBody(
 const WATCHED = new Set([...STREAM_PROGRESS, ...STREAM_TERMINAL]);
 
 /**
+ * Longest a create waits for its answer (the first stream event, which names the response), past
+ * the step's budget if need be: aborting sooner would leave a response running upstream that
+ * threadhook never learns the id of (issue 13, finding 1). The client's own timeout.
+ */
+export const CREATE_ANSWER_MAX_MS = 30_000;
+
+/**
  * Read a response's event stream until its terminal event, or abort it at `untilMs`. Reads the raw
  * body with `EventScanner`: only the lifecycle and terminal events are parsed (see sse.ts).
+ * `awaitCreated` (a create): `untilMs` applies only once the response's id has been seen; before
+ * that the stream is held up to CREATE_ANSWER_MAX_MS, whatever the budget.
  */
 async function watch(
   untilMs: number,
   cursor: number | null,
   open: (signal: AbortSignal) => PromiseLike<Response>,
   onProgress: OnProgress,
+  opts: { awaitCreated?: boolean } = {},
 ): Promise<Watched> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), Math.max(0, untilMs - Date.now()));
+  const abortAt = (ms: number) => setTimeout(() => controller.abort(), Math.max(0, ms - Date.now()));
+  let timer = abortAt(opts.awaitCreated ? Date.now() + CREATE_ANSWER_MAX_MS : untilMs);
+  let seenId = !opts.awaitCreated;
   const scanner = new EventScanner(WATCHED);
   const last = () => scanner.cursor() ?? cursor;
   try {
@@ -274,6 +287,11 @@ async function watch(
           if (!response) continue;
           if (STREAM_TERMINAL.has(event.type)) return { response: observe(response), cursor: last() };
           await onProgress(observe(response), last() ?? 0);
+          if (!seenId) {
+            seenId = true;
+            clearTimeout(timer);
+            timer = abortAt(untilMs);
+          }
         }
         if (done) return { response: null, cursor: last() };
       }
@@ -345,6 +363,7 @@ export function observe(r: OpenAI.Responses.Response): ObservedResponse {
     error: r.error ? { code: String(r.error.code), message: r.error.message } : null,
     incomplete_reason: r.incomplete_details?.reason ?? null,
     owner: ownerOf(r.metadata),
+    create_key: r.metadata?.[RESPONSE_METADATA.create] ?? null,
     ...(containers.length > 0 ? { containers } : {}),
   };
 }

@@ -44,6 +44,30 @@ async function waitFor<T>(probe: () => Promise<T | null | undefined>, timeoutMs 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+/**
+ * Wait until nothing moves: no webhook of the simulator in flight, and the counters this file's
+ * assertions compare (webhooks, GETs of responses, QStash publishes and deduplications) unchanged
+ * for a second. An earlier test's late webhook (a cancelled run's) must land before a baseline.
+ */
+async function quiet(timeoutMs = 30_000): Promise<void> {
+  const probe = async () => {
+    const sim = await simStats();
+    const q = e2e.stack.qstash.stats();
+    const inFlight = sim.webhooks.attempts - sim.webhooks.delivered - sim.webhooks.failed;
+    return { inFlight, key: JSON.stringify([sim.webhooks, gets(sim), q.published, q.deduplicated]) };
+  };
+  const until = Date.now() + timeoutMs;
+  let last = await probe();
+  let stableSince = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await probe();
+    if (now.key !== last.key || now.inFlight > 0) stableSince = Date.now();
+    else if (Date.now() - stableSince >= 1_000) return;
+    if (Date.now() > until) throw new Error("the stack did not settle in time");
+    last = now;
+  }
+}
 const responseOf = async (runId: string) => {
   const { data } = (await (await fetch(`${e2e.stack.openai.url}/__sim/responses`)).json()) as { data: any[] };
   return data.find((r) => r.metadata?.threadhook_run === runId);
@@ -125,6 +149,10 @@ describe("webhook drive strategy", () => {
       return run.delivery?.state === "delivered" ? run : null;
     });
     const responseId = (await responseOf(res.body.id)).id;
+    // The run's own webhook, and the previous test's cancelled one, must have landed first.
+    await quiet();
+    const settled = (await e2e.api("GET", `/v1/runs/${res.body.id}`)).body;
+    expect(settled).toEqual(done);
     const [qBefore, simBefore] = [e2e.stack.qstash.stats(), await simStats()];
     const body = ended(responseId);
     const headers = signed(SECRET, body);
@@ -137,7 +165,7 @@ describe("webhook drive strategy", () => {
       body: { response_id: responseId },
     });
     await waitFor(async () => gets(await simStats()) > gets(simBefore) || null);
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet();
     const q = e2e.stack.qstash.stats();
     expect(q.deduplicated - qBefore.deduplicated).toBe(2); // the run's own webhook came first
     // Nothing new scheduled: the only accepted publish is this test's own observe step. (Not

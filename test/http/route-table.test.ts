@@ -16,6 +16,7 @@ const OTHER = new Set([
   "POST /internal/steps/called", // test/e2e/call-strategy.test.ts
   "POST /internal/steps/drive", // test/e2e/step-auth.test.ts
   "POST /internal/steps/observe",
+  "POST /internal/steps/reconcile", // test/e2e/reconcile.test.ts, test/http/step-busy.test.ts
   "POST /internal/steps/rescue",
   "POST /webhooks/openai", // test/e2e/openai-webhook.test.ts
   "GET /v1/files/:param/download", // signed links, no key: test/e2e/files-webhook.test.ts

@@ -28,8 +28,10 @@ describe("claim and fencing", () => {
     const a = await runs.claim(TENANT, run.id, 0, "step-a", now, LEASE);
     expect(a).toMatchObject({ kind: "ok", seq: 0, cancelRequested: false });
     expect(a.kind === "ok" && a.run.id).toBe(run.id);
-    expect(await runs.claim(TENANT, run.id, 0, "step-b", now + 1000, LEASE)).toEqual({ kind: "busy" });
-    expect(await runs.claim(TENANT, run.id, null, "step-b", now + 1000, LEASE)).toEqual({ kind: "busy" });
+    expect(await runs.claim(TENANT, run.id, 0, "step-b", now + 1000, LEASE)).toMatchObject({ kind: "busy" });
+    expect(await runs.claim(TENANT, run.id, null, "step-b", now + 1000, LEASE)).toMatchObject({
+      kind: "busy",
+    });
     // The holder may claim again (a retry of the same step).
     expect((await runs.claim(TENANT, run.id, 0, "step-a", now + 1000, LEASE)).kind).toBe("ok");
     const hash = await hgetAll(ctx.redis, keys.run(TENANT, run.id));
@@ -39,7 +41,7 @@ describe("claim and fencing", () => {
   it("a step from the future (seq ahead) is busy and waits; a finished step bumps seq and fences the old one out", async () => {
     const { runs, run } = await created();
     const now = Date.now();
-    expect(await runs.claim(TENANT, run.id, 1, "next", now, LEASE)).toEqual({ kind: "busy" });
+    expect(await runs.claim(TENANT, run.id, 1, "next", now, LEASE)).toMatchObject({ kind: "busy" });
     await runs.claim(TENANT, run.id, 0, "first", now, LEASE);
     const saved = { ...run, status: "in_progress" as const };
     expect(await runs.save(saved, "first", true)).toBe(1);
@@ -69,7 +71,9 @@ describe("claim and fencing", () => {
     const { runs, run } = await created();
     const now = Date.now();
     await runs.claim(TENANT, run.id, 0, "dead step", now, LEASE);
-    expect(await runs.claim(TENANT, run.id, 0, "rescuer", now + LEASE - 1, LEASE)).toEqual({ kind: "busy" });
+    expect(await runs.claim(TENANT, run.id, 0, "rescuer", now + LEASE - 1, LEASE)).toMatchObject({
+      kind: "busy",
+    });
     expect((await runs.claim(TENANT, run.id, 0, "rescuer", now + LEASE + 1, LEASE)).kind).toBe("ok");
     expect(await runs.save({ ...run, status: "failed" }, "dead step", true)).toBeNull();
     expect(await runs.save({ ...run, status: "completed" }, "rescuer", true)).toBe(1);
@@ -81,7 +85,7 @@ describe("claim and fencing", () => {
     const now = Date.now();
     await runs.claim(TENANT, run.id, 0, "a", now, LEASE);
     await runs.unlock(run, "b");
-    expect(await runs.claim(TENANT, run.id, 0, "b", now, LEASE)).toEqual({ kind: "busy" });
+    expect(await runs.claim(TENANT, run.id, 0, "b", now, LEASE)).toMatchObject({ kind: "busy" });
     await runs.unlock(run, "a");
     expect((await runs.claim(TENANT, run.id, 0, "b", now, LEASE)).kind).toBe("ok");
     const hash = await hgetAll(ctx.redis, keys.run(TENANT, run.id));

@@ -11,7 +11,7 @@ import { fakeClock, newRun, T0 } from "./step-fakes";
 
 const run = newRun();
 const ok: ClaimOutcome = { kind: "ok", run, cancelRequested: false, seq: 3 };
-const busy: ClaimOutcome = { kind: "busy" };
+const busy: ClaimOutcome = { kind: "busy", retryAfterMs: 1_000 };
 const target = { tenant: "t1", run_id: "run_1", seq: 3 };
 
 /** `claim` answers `answers` in order (the last repeats) and records its arguments. */

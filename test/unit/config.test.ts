@@ -66,6 +66,17 @@ describe("config", () => {
     expect(JSON.stringify(r.problems)).not.toContain("sig_a");
   });
 
+  it("refuses DEV_DIE_AT outside development, and takes only its named points", () => {
+    const prod = parseConfig({ ...full, DEV_DIE_AT: "after_run_written" });
+    expect(prod.ok).toBe(false);
+    if (!prod.ok) expect(prod.problems).toEqual([expect.stringMatching(/^DEV_DIE_AT: only in development/)]);
+    const dev = parseConfig({ ...full, THREADHOOK_ENV: "development", DEV_DIE_AT: "after_run_written" });
+    expect(dev.ok && dev.config.devDieAt).toBe("after_run_written");
+    expect(parseConfig({ ...full, THREADHOOK_ENV: "development", DEV_DIE_AT: "nowhere" }).ok).toBe(false);
+    const none = parseConfig(full);
+    expect(none.ok && none.config.devDieAt).toBeNull();
+  });
+
   it("refuses the webhook drive strategy without the OpenAI webhook secret", () => {
     const r = parseConfig({ ...full, DRIVE_STRATEGY: "webhook" });
     expect(r.ok).toBe(false);

@@ -144,11 +144,30 @@ describe("stream strategy", () => {
     expect(result.run.upstream.stream_cursor).toBe(9);
   });
 
+  // The runner records the create's intent before `start` (runner.ts).
+  const intending = (run: ReturnType<typeof withConversation>) =>
+    transition(run, { type: "create_started", key: "0.0" }, T0);
+
   it("a stream that ends before the response exists is a retryable upstream error", async () => {
     const t = setup({ createAndStream: async () => ({ response: null, cursor: null }) });
-    const err = await stream.start(t.deps, withConversation(), request, t.ctx).catch((e: unknown) => e);
+    const err = await stream
+      .start(t.deps, intending(withConversation()), request, t.ctx)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).retryable).toBe(true);
+  });
+
+  it("so is one in a later round, where the previous round's response id is still on the run", async () => {
+    // Issue 13, finding 1: the guard looked at `response_id === null` only, so from the second
+    // round on a create with no answer passed for the previous (ended) response and was made again.
+    const t = setup({ createAndStream: async () => ({ response: null, cursor: null }) });
+    const ended = transition(
+      withResponse(),
+      { type: "response_observed", response: resp("completed"), cursor: null },
+      T0,
+    );
+    const err = await stream.start(t.deps, intending(ended), request, t.ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
   });
 
   it("resumes from the cursor; at the budget's end the next step goes on from the new cursor", async () => {

@@ -201,6 +201,36 @@ describe("acceptRun", () => {
     expect([err.status, err.code]).toEqual([409, "idempotency_key_reused"]);
   });
 
+  it("a retry while the first request still publishes the run's step is a 409 with Retry-After, not a 202", async () => {
+    // Issue 13, finding 2: that publish may yet fail and withdraw the run the 202 would name.
+    const first = fakes([{ kind: "start" }]);
+    const { run } = await acceptRun(first.deps, request());
+    const err = await refusal(
+      acceptRun(
+        {
+          ...first.deps,
+          runs: {
+            ...first.deps.runs,
+            create: async () => ({ kind: "duplicate", runId: run.id, bodyHash: "h1" }),
+            get: async () => ({ run, seq: 0, publishing: true }),
+          },
+        },
+        request({ idempotency: { key: "k", bodyHash: "h1" } }),
+      ),
+    );
+    expect([err.status, err.code, err.headers]).toEqual([409, "request_in_progress", { "Retry-After": "1" }]);
+  });
+
+  it("once its step is published, the run is marked so (replays may answer 202 from then on)", async () => {
+    const f = fakes([{ kind: "start" }]);
+    const marked: string[] = [];
+    const { run } = await acceptRun(
+      { ...f.deps, runs: { ...f.deps.runs, published: async (_t, id) => void marked.push(id) } },
+      request(),
+    );
+    expect(marked).toEqual([run.id]);
+  });
+
   it("held messages that changed meanwhile are re-read and the run rebuilt, a bounded number of times", async () => {
     const ok = fakes([{ kind: "held", ids: ["msg_a"] }, { kind: "start" }]);
     const { run } = await acceptRun(ok.deps, request());

@@ -75,6 +75,7 @@ describe("driveStep", () => {
     expect(t.upstream.calls).toEqual(["createConversation", "createResponse"]);
     expect(t.queue.published).toEqual([{ msg: msg(1), delayMs: 2 * S, reason: "next" }]);
     expect(t.store.saves.map((s) => [s.run.upstream.response_id, s.finish])).toEqual([
+      [null, false], // the create's intent is durable before the create is sent
       ["resp_1", false], // the response id is durable before the step goes on
       ["resp_1", true], // the step's end: the seq moves on, the lease is dropped
     ]);
@@ -215,14 +216,34 @@ describe("driveEnded (OpenAI's end webhook)", () => {
   });
 
   it("a response that is not the run's current one leaves the run alone", async () => {
+    const run = live();
+    const known = {
+      ...run,
+      upstream: { ...run.upstream, response_ids: ["resp_0", ...run.upstream.response_ids] },
+    };
     const t = setup({
-      run: live(),
+      run: known,
       upstream: {
         getResponse: async () => answer("old", { id: "resp_0", owner: { tenant: "t1", run_id: "run_1" } }),
       },
     });
     expect(await driveEnded(t.deps, "resp_0")).toBe("stale");
     expect(t.store.saves).toEqual([]);
+    expect(t.store.state.lease).toBeNull();
+  });
+
+  it("a response of the run it never knew (a create's lost answer) only has its tokens counted", async () => {
+    const t = setup({
+      run: live(),
+      upstream: {
+        getResponse: async () => answer("stray", { id: "resp_x", owner: { tenant: "t1", run_id: "run_1" } }),
+      },
+    });
+    expect(await driveEnded(t.deps, "resp_x")).toBe("stale");
+    expect(t.store.saves.map((s) => [s.run.usage.total_tokens, s.run.upstream.counted_ids])).toEqual([
+      [5, ["resp_x"]],
+    ]);
+    expect(t.store.state.run?.upstream.response_id).toBe("resp_1");
     expect(t.store.state.lease).toBeNull();
   });
 

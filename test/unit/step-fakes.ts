@@ -114,18 +114,20 @@ export function fakeRunStore(run: RunRecord | null, seq = 0) {
     async claim(_tenant, _runId, want, owner, now, leaseMs): Promise<ClaimOutcome> {
       calls.push("claim");
       if (!state.run) return { kind: "missing" };
-      if (want !== null && want > state.seq) return { kind: "busy" };
+      if (want !== null && want > state.seq) return { kind: "busy", retryAfterMs: null };
       if (want !== null && want < state.seq) return { kind: "stale", run: state.run };
-      if (state.lease && state.lease !== owner && state.leaseUntil > now) return { kind: "busy" };
+      if (state.lease && state.lease !== owner && state.leaseUntil > now)
+        return { kind: "busy", retryAfterMs: state.leaseUntil - now };
       state.lease = owner;
       state.leaseUntil = now + leaseMs;
       return { kind: "ok", run: state.run, cancelRequested: state.run.cancel_requested, seq: state.seq };
     },
-    async save(r, owner, finish) {
+    async save(r, owner, finish, renew) {
       calls.push("save");
       if (state.leaseLost || state.lease !== owner) return null;
       saves.push({ run: r, finish });
       state.run = r;
+      if (renew?.leaseMs !== undefined && !finish) state.leaseUntil = renew.now + renew.leaseMs;
       if (finish) {
         state.lease = null;
         state.seq += 1;

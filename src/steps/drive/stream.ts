@@ -15,9 +15,10 @@ export const stream: Drive = {
   async start(deps, run, request, ctx) {
     const progress = progressSaver(deps, run, ctx);
     const watched = await deps.upstream.createAndStream(request, watchUntil(run, ctx), progress.onProgress);
-    if (progress.current().upstream.response_id === null) {
+    // Not `response_id === null`: from the second round on it still names the previous round's.
+    if (progress.current().upstream.creating) {
       throw new UpstreamError({
-        message: "stream ended before the response was created",
+        message: "stream ended before the response was created (its outcome is unknown)",
         code: "server_error",
         retryable: true,
         status: null,

@@ -1,0 +1,63 @@
+/**
+ * The reconciler (a QStash schedule calls `/internal/steps/reconcile`, e.g. every minute): finds
+ * active runs that no step is driving — a Worker died between writing a run and publishing its
+ * step, a step died after publishing nothing, a publish was lost — and publishes a step for each at
+ * its current seq. Slots whose run is gone are freed and handed on. Idempotent (a step at the
+ * current seq is fenced like any other: a duplicate is stale or waits; QStash deduplicates the
+ * publish per run and seq) and bounded per call: RECONCILE_TENANTS tenants, RECONCILE_RUNS runs.
+ */
+import type { Config } from "../config";
+import { DEFAULT_TENANT } from "../security/principal";
+import type { StepQueue } from "../queue/steps";
+import type { RunStore } from "../store/runs";
+import type { TenantStore } from "../store/tenants";
+import { log } from "../log";
+
+/** Tenants looked at per call (the default tenant, then a page of the index). */
+export const RECONCILE_TENANTS = 10;
+/** Steps published per call, all tenants together. */
+export const RECONCILE_RUNS = 20;
+
+export interface ReconcileDeps {
+  runs: Pick<RunStore, "stranded" | "pump">;
+  tenants: Pick<TenantStore, "nextPage">;
+  queue: Pick<StepQueue, "publish">;
+  config: Pick<Config, "reconcileGraceMs">;
+  now: () => number;
+}
+
+export interface ReconcileReport {
+  tenants: number;
+  published: { tenant: string; run_id: string; seq: number }[];
+  freed: number;
+}
+
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const now = deps.now();
+  const before = now - deps.config.reconcileGraceMs;
+  const page = await deps.tenants.nextPage(RECONCILE_TENANTS - 1);
+  const tenants = [DEFAULT_TENANT, ...page.filter((t) => t !== DEFAULT_TENANT)];
+  const report: ReconcileReport = { tenants: tenants.length, published: [], freed: 0 };
+  for (const tenant of tenants) {
+    const room = RECONCILE_RUNS - report.published.length;
+    if (room <= 0) break;
+    const found = await deps.runs.stranded(tenant, before, now, room);
+    for (const { run_id, seq } of found.runs) {
+      await deps.queue.publish({ tenant, run_id, seq }, { delayMs: 0, reason: "reconcile" });
+      report.published.push({ tenant, run_id, seq });
+    }
+    if (found.freed > 0) {
+      report.freed += found.freed;
+      // A freed slot goes to the next run waiting for one.
+      await deps.runs.pump(tenant, (id) =>
+        deps.queue.publish({ tenant, run_id: id, seq: 0 }, { delayMs: 0, reason: "start" }),
+      );
+    }
+  }
+  if (report.published.length > 0 || report.freed > 0)
+    log("warn", "reconciler restarted runs no step was driving", {
+      runs: report.published.map((p) => p.run_id),
+      freed_slots: report.freed,
+    });
+  return report;
+}

@@ -1,0 +1,59 @@
+/** Issue 13, finding 1 in the engine: a create's intent, its unknown outcome, strays counted once. */
+import { describe, expect, it } from "vitest";
+import { nextAction } from "../../src/engine/next";
+import { transition } from "../../src/engine/run";
+import { resp, T0 } from "../support/run-fixtures";
+import { newRun } from "./step-fakes";
+
+const ready = () => transition(newRun(), { type: "conversation_ready", conversation_id: "conv_1" }, T0);
+const intending = () => transition(ready(), { type: "create_started", key: "0.0" }, T0);
+const failed = (code: string, unknown: boolean) => ({
+  type: "upstream_failed" as const,
+  retryable: true,
+  error: { code, message: code },
+  retry_after_ms: null,
+  outcome_unknown: unknown,
+});
+
+describe("a round's create intent", () => {
+  it("puts the round's key in the response's metadata", () => {
+    const action = nextAction(ready(), T0);
+    expect(action.type === "create_response" && action.request.metadata.threadhook_create).toBe("0.0");
+  });
+
+  it("is cleared by the response it made", () => {
+    const run = transition(intending(), { type: "response_created", response: resp("queued") }, T0);
+    expect(run.upstream.creating).toBeNull();
+  });
+
+  it("stays while the outcome is unknown, and a later attempt keeps the first one's time", () => {
+    const lost = transition(intending(), failed("server_error", true), T0);
+    expect(lost.upstream.creating).toEqual({ key: "0.0", at_ms: T0 });
+    const again = transition(lost, { type: "create_started", key: "0.0" }, T0 + 5_000);
+    expect(again.upstream.creating?.at_ms).toBe(T0);
+  });
+
+  it("is dropped when the create was refused outright (it made no response)", () => {
+    const refused = transition(intending(), failed("rate_limit_exceeded", false), T0);
+    expect(refused.upstream.creating).toBeNull();
+  });
+
+  it("conversation_locked while an earlier create is unanswered: wait, no failure counted", () => {
+    const lost = transition(intending(), failed("server_error", true), T0);
+    const locked = transition(lost, failed("conversation_locked", false), T0 + 1_000);
+    expect(locked.upstream.creating?.key).toBe("0.0");
+    expect(locked.upstream.failures).toBe(lost.upstream.failures);
+    expect(locked.upstream.retry_at_ms).toBeGreaterThan(T0 + 1_000);
+    expect(locked.status).toBe("queued");
+  });
+
+  it("counts a stray response's tokens once", () => {
+    const run = transition(intending(), { type: "response_created", response: resp("queued") }, T0);
+    const usage = { input_tokens: 7, output_tokens: 5, total_tokens: 12 };
+    const stray = resp("completed", { id: "resp_stray", usage });
+    const once = transition(run, { type: "stray_response", response: stray }, T0);
+    const twice = transition(once, { type: "stray_response", response: stray }, T0);
+    expect(once.usage.total_tokens).toBe(run.usage.total_tokens + 12);
+    expect(twice.usage).toEqual(once.usage);
+  });
+});
