@@ -246,6 +246,13 @@ export type Health = {
   [key: string]: unknown;
 };
 
+/** What the step did, e.g. `{ outcome: "progressed" }`. */
+export type StepAnswer = {
+  outcome: string;
+  retry_after_s?: number;
+  [key: string]: unknown;
+};
+
 export type SendMessageRequest = {
   assistant_id: string;
   thread_id?: string;

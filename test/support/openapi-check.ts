@@ -55,6 +55,18 @@ function setup() {
 
 export class ResponseMismatch extends Error {}
 
+const inline = new Map<string, ReturnType<Ajv2020["compile"]>>();
+/** An inline schema (e.g. a `oneOf` of named ones), its component refs pointed into `th`; compiled once. */
+function compileInline(ajv: Ajv2020, schema: Json) {
+  const text = JSON.stringify(schema);
+  let validate = inline.get(text);
+  if (!validate) {
+    validate = ajv.compile(JSON.parse(text.replaceAll('"#/components/schemas/', '"th#/$defs/')));
+    inline.set(text, validate);
+  }
+  return validate;
+}
+
 /** Throws when `res` (to `method path`) does not match the description. Does not consume `res`. */
 export async function checkResponse(method: string, url: string, res: Response): Promise<void> {
   const { routes, ajv, doc } = setup();
@@ -93,7 +105,7 @@ export async function checkResponse(method: string, url: string, res: Response):
   const schema = content[type].schema as Json;
   const ref =
     typeof schema.$ref === "string" ? schema.$ref.replace("#/components/schemas/", "th#/$defs/") : undefined;
-  const validate = ref ? ajv.getSchema(ref) : ajv.compile(schema);
+  const validate = ref ? ajv.getSchema(ref) : compileInline(ajv, schema);
   if (!validate) fail(`no schema ${ref}`);
   if (!validate?.(body)) {
     fail(`${ajv.errorsText(validate?.errors, { dataVar: "body" })}\n${text.slice(0, 600)}`);

@@ -5,7 +5,13 @@ import { transition } from "../../src/engine/run";
 import { resp, T0 } from "../support/run-fixtures";
 import { newRun } from "./step-fakes";
 
-const ready = () => transition(newRun(), { type: "conversation_ready", conversation_id: "conv_1" }, T0);
+/** A run past its start (held messages taken, quota checked) with its conversation: next is the create. */
+const ready = () =>
+  [
+    { type: "held_taken" as const, messages: [] },
+    { type: "quota_checked" as const, exceeded_limit: null },
+    { type: "conversation_ready" as const, conversation_id: "conv_1" },
+  ].reduce((run, event) => transition(run, event, T0), newRun());
 const intending = () => transition(ready(), { type: "create_started", key: "0.0" }, T0);
 const failed = (code: string, unknown: boolean) => ({
   type: "upstream_failed" as const,

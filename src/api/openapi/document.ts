@@ -32,6 +32,7 @@ const NAMED: Record<string, z.ZodType> = {
   RotatedSecret: R.RotatedSecret,
   Usage: R.Usage,
   Health: R.Health,
+  StepAnswer: R.StepAnswer,
 };
 
 /** The callback events a run produces, POSTed to its `callback_url`. */
@@ -289,6 +290,16 @@ function operation(op: Operation, nameOf: (s: z.ZodType) => string | undefined):
     };
   } else {
     responses["5XX"] = { $ref: "#/components/responses/Error" };
+  }
+  if (op.busy) {
+    responses["503"] = {
+      description:
+        "Another step holds the run (`outcome: busy`), or a backing service failed: QStash retries.",
+      headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } },
+      content: {
+        "application/json": { schema: { oneOf: [ref("StepAnswer"), ref("ErrorBody")] } },
+      },
+    };
   }
   for (const [status, description] of errorsOf(op)) {
     responses[status] = {

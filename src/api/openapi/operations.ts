@@ -73,6 +73,8 @@ export interface Operation {
   idempotent?: boolean;
   /** Answers `503` with its own body (the health check). */
   ownErrors?: boolean;
+  /** A QStash step: `503` with `Retry-After` while another step holds the run's lease. */
+  busy?: boolean;
 }
 
 const key = (role: Operation["role"] = "member") => ({ auth: "key" as const, role });
@@ -921,7 +923,19 @@ export const OPERATIONS: Operation[] = [
       summary: `QStash delivers a run's \`${step}\` step here (signed with Upstash-Signature)`,
       auth: "qstash",
       status: 200,
-      response: "text",
+      response: R.StepAnswer,
+      busy: true,
     }),
   ),
+  op({
+    method: "post",
+    path: "/internal/steps/reconcile",
+    operationId: "stepReconcile",
+    tag: "Internal",
+    summary:
+      "A QStash schedule calls this to re-publish runs left with no live step (signed with Upstash-Signature)",
+    auth: "qstash",
+    status: 200,
+    response: "any-json",
+  }),
 ];

@@ -215,3 +215,8 @@ export const Usage = z.looseObject({ object: z.literal("usage") });
 export const Health = z
   .looseObject({ status: z.enum(["ok", "degraded", "misconfigured"]) })
   .describe("`{ status }`; with the operator key, also the state of each backing service.");
+
+/** A QStash step's answer: what the step did (`busy`: another step holds the run, with when to retry). */
+export const StepAnswer = z
+  .looseObject({ outcome: z.string(), retry_after_s: z.number().int().optional() })
+  .describe('What the step did, e.g. `{ outcome: "progressed" }`.');
