@@ -119,7 +119,7 @@ export async function conversationThread(
     throw err;
   });
   // The key slides: each message sent with it maps it for THREAD_TTL_S again (store/records.ts).
-  return { thread, expiresAt: Math.floor(deps.now() / 1000) + mapped.ttlS };
+  return { thread, expiresAt: mapped.expiresAtS };
 }
 
 /** Forget a conversation key (its thread stays; the next message with the key starts a new one). */

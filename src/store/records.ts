@@ -4,7 +4,7 @@ import type { ResponseFormat, ToolDef } from "../engine/types";
 import { keys, THREAD_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { parseJson, type Redis } from "./redis";
-import { deleteThread } from "./scripts";
+import { deleteThread, readConversation } from "./scripts";
 
 export interface AssistantRecord {
   id: string;
@@ -81,9 +81,11 @@ export type ThreadDeleteOutcome =
 export class ThreadStore {
   private readonly redis: Redis;
   private readonly deleteScript;
+  private readonly readConversationScript;
   constructor(redis: Redis) {
     this.redis = redis;
     this.deleteScript = deleteThread.bind<string[]>(redis);
+    this.readConversationScript = readConversation.bind<[string, number]>(redis);
   }
 
   /** The run holding the thread, if any. */
@@ -207,15 +209,19 @@ export class ThreadStore {
     return (await this.redis.get<string>(keys.conversation(tenant, key))) ?? null;
   }
 
-  /** The thread a conversation key maps to and the seconds the mapping has left, or null. */
-  async conversationMapping(tenant: string, key: string): Promise<{ threadId: string; ttlS: number } | null> {
-    const convKey = keys.conversation(tenant, key);
-    const [threadId, ttlS] = await this.redis
-      .multi()
-      .get<string>(convKey)
-      .ttl(convKey)
-      .exec<[string | null, number]>();
-    return threadId ? { threadId, ttlS: Math.max(0, ttlS) } : null;
+  /**
+   * The thread a conversation key maps to and when the mapping expires (unix seconds, the same on
+   * every read, unlike now + TTL), or null.
+   */
+  async conversationMapping(
+    tenant: string,
+    key: string,
+  ): Promise<{ threadId: string; expiresAtS: number | null } | null> {
+    const [threadId, expiresAtS] = await this.readConversationScript.exec({
+      keys: { conversation: keys.conversation(tenant, key) },
+      args: {},
+    });
+    return threadId ? { threadId, expiresAtS: expiresAtS > 0 ? expiresAtS : null } : null;
   }
 
   async forgetConversation(tenant: string, key: string): Promise<boolean> {

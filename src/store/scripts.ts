@@ -551,3 +551,20 @@ return {'deleted', conversationId}
 /** Lua text of the claim and save scripts as sent (test/e2e/faults.test.ts fails them by SHA-1). */
 export const CLAIM = claimRun.lua;
 export const SAVE = saveRun.lua;
+
+/**
+ * A conversation key's thread and when the mapping expires, in unix seconds: the server's clock plus
+ * PTTL, both read inside one script (the clock stands still in a script), so every read gives the
+ * same second (EXPIRETIME does the same from Redis 7.0; this works on any Redis).
+ */
+export const readConversation = defineScript({
+  name: "read_conversation",
+  keys: ["conversation"],
+  args: [],
+  body: `local thread = redis.call('GET', conversation)
+if not thread then return {'', -2} end
+local pttl = redis.call('PTTL', conversation)
+if pttl < 0 then return {thread, pttl} end
+local now = redis.call('TIME')
+return {thread, math.floor((tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + pttl) / 1000)}`,
+});

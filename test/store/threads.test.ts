@@ -132,7 +132,12 @@ describe("conversation keys", () => {
     expect(ttl).toBeLessThanOrEqual(THREAD_TTL_S);
     const mapped = await threads.conversationMapping(TENANT, key);
     expect(mapped?.threadId).toBe(first.threadId);
-    expect(mapped?.ttlS).toBeGreaterThan(THREAD_TTL_S - 60);
+    const nowS = Math.floor(Date.now() / 1000);
+    expect(mapped?.expiresAtS).toBeGreaterThan(nowS + THREAD_TTL_S - 60);
+    expect(mapped?.expiresAtS).toBeLessThanOrEqual(nowS + THREAD_TTL_S + 1);
+    // The same second on every read (now + TTL would move across a second's edge).
+    for (let i = 0; i < 20; i++)
+      expect((await threads.conversationMapping(TENANT, key))?.expiresAtS).toBe(mapped?.expiresAtS);
     expect(await threads.conversationMapping(TENANT, `${key}:none`)).toBeNull();
   });
 });

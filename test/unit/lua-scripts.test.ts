@@ -124,6 +124,7 @@ describe("the store's scripts", () => {
         "createTenant",
         "deleteMessage",
         "deleteThread",
+        "readConversation",
         "pumpSlots",
         "releaseRun",
         "returnMessages",
