@@ -1,4 +1,5 @@
 // In-memory state of one simulator instance (nothing is process-global), plus its timers.
+import type { Faults } from "../faults.ts";
 import type { SimContainer, SimFile, SimVectorStore } from "./files-state.ts";
 import type { Item } from "./items.ts";
 import type { Script, ScriptToolCall } from "./script.ts";
@@ -125,6 +126,8 @@ export type SimState = {
   defaultDelayMs: number;
   /** Refuse a create without `input` even on a conversation (the stricter API some expected). */
   requireInput: boolean;
+  /** Fault switches (README: slow creates, dropped connections, errors, cut streams, webhook faults). */
+  faults: Faults;
 };
 
 /** A timer the instance can clear on reset/close. */
