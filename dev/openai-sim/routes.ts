@@ -116,5 +116,6 @@ export function simResponseInfo(record: ResponseRecord): Record<string, unknown>
     metadata: record.params.metadata ?? {},
     input: record.input,
     tools: record.params.tools ?? [],
+    usage: record.usage,
   };
 }
