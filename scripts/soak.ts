@@ -41,7 +41,7 @@ function parseArgs(argv: string[]): Args {
   const seedArg = get("seed");
   const seed = seedArg !== undefined ? Number(seedArg) : Math.floor(Math.random() * 2 ** 31);
   const runs = Number(get("runs") ?? (quick ? 500 : 10_000));
-  const lanes = Number(get("lanes") ?? 24);
+  const lanes = Number(get("lanes") ?? (quick ? 40 : 48));
   for (const [name, v] of Object.entries({ seed, runs, lanes }))
     if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number`);
   const strategies = (get("strategies") ?? "call,poll,stream,webhook").split(",") as Strategy[];
@@ -69,7 +69,7 @@ function rng(seed: number): () => number {
 }
 
 /** The fault mix at every boundary. Fractions are per request (Redis sees ~30 requests per run). */
-export function faultMix(): Record<"redis" | "qstash" | "openai" | "inbox", FaultRule[]> {
+export function faultMix(quick = false): Record<"redis" | "qstash" | "openai" | "inbox", FaultRule[]> {
   return {
     redis: [
       { kind: "error_before", fraction: 0.004, status: 500 },
@@ -82,7 +82,7 @@ export function faultMix(): Record<"redis" | "qstash" | "openai" | "inbox", Faul
       { kind: "duplicate", fraction: 1, match: "/internal/steps/" },
       { kind: "reorder", fraction: 0.2, delayMs: 300 },
       { kind: "late", fraction: 0.03, delayMs: 2_000 },
-      { kind: "drop_delivery", fraction: 0.03, afterMs: 30, match: "/internal/steps/" },
+      { kind: "drop_delivery", fraction: quick ? 0.01 : 0.03, afterMs: 30, match: "/internal/steps/" },
       { kind: "publish_refuse", fraction: 0.02, status: 429, retryAfterS: 1 },
       { kind: "publish_refuse", fraction: 0.01, status: 500 },
     ],
@@ -123,7 +123,7 @@ async function main(): Promise<number> {
     `soak: seed=${args.seed} runs=${args.runs} lanes=${args.lanes} faults=${args.faults ? "on" : "off"} strategies=${args.strategies.join(",")}`,
   );
   console.log(`soak: replay with npm run soak -- --seed ${args.seed} --runs ${args.runs}`);
-  const mix = faultMix();
+  const mix = faultMix(args.quick);
   const stack = await startStack({
     ports: { redis: 0, qstash: 0, openai: 0, inbox: 0 },
     worker: false,
@@ -137,6 +137,12 @@ async function main(): Promise<number> {
     for (const w of workers) await w.handle.close().catch(() => {});
     await stack.close();
   };
+  const onSignal = (signal: string) => {
+    console.error(`soak: ${signal}, stopping the stack…`);
+    void closeAll().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const base = devWorkerVars(stack);
     const webhookSecret = stack.inbox.secret;
@@ -255,6 +261,7 @@ async function main(): Promise<number> {
       }
     }
 
+    const workloadStart = Date.now();
     const counts = { submitted: 0, accepted: 0, refused: 0, refusedCodes: {} as Record<string, number> };
     const accepted: Accepted[] = [];
     const finals = new Map<string, Final>();
@@ -264,16 +271,42 @@ async function main(): Promise<number> {
       if (p.tool) script.tool_calls = [{ name: "lookup", arguments: { n: p.n } }];
       return `soak ${p.n} #sim ${JSON.stringify(script)}`;
     };
+    // Webhook-door runs are watched through their callbacks (one scan of new inbox deliveries every
+    // 250 ms wakes the waiter of that path); every run is also read now and then, which catches runs
+    // whose callback failed and the Assistants door, which has no callbacks.
+    const wakers = new Map<string, () => void>();
+    let seenSeq = 0;
+    let sinceMs = 0;
+    const watcher = setInterval(() => {
+      for (const d of stack.inbox.deliveries({ since: sinceMs })) {
+        if (d.seq <= seenSeq) continue;
+        seenSeq = d.seq;
+        sinceMs = Math.max(sinceMs, d.received_at_ms);
+        const type = String((d.body as { type?: unknown } | null)?.type ?? "");
+        if (d.answered_status >= 200 && d.answered_status < 300 && TERMINAL.has(type.replace(/^run\./, "")))
+          wakers.get(d.path)?.();
+      }
+    }, 250);
+    const nap = (a: Accepted, ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wakers.delete(a.callbackPath);
+          resolve();
+        }
+        if (a.door === "webhook") wakers.set(a.callbackPath, done);
+      });
     const waitTerminal = async (a: Accepted, worker: string, deadline: number): Promise<Final | null> => {
-      let wait = 200;
+      let wait = a.door === "webhook" ? 5_000 : 300;
       for (;;) {
         const r = await api("GET", `/v1/runs/${a.runId}`, undefined, {}, worker).catch(() => null);
         if (r?.status === 200 && TERMINAL.has(r.body.status))
           return { ...a, status: r.body.status, run: r.body };
         if (r?.status === 404) return { ...a, status: "missing", run: null };
         if (Date.now() > deadline) return null;
-        await sleep(wait);
-        wait = Math.min(1_000, wait * 1.5);
+        await nap(a, wait);
+        if (a.door === "assistants") wait = Math.min(1_500, wait * 1.5);
       }
     };
     const submit = async (lane: (typeof lanes)[number], p: Planned): Promise<Accepted | null> => {
@@ -374,7 +407,7 @@ async function main(): Promise<number> {
       }),
     );
     clearInterval(progress);
-    const workloadMs = Date.now() - startedAt;
+    const workloadMs = Date.now() - workloadStart;
 
     // Faults off: what follows checks the end state, and must not be disturbed itself.
     const injected: Record<string, number> = {};
@@ -427,7 +460,13 @@ async function main(): Promise<number> {
       const got = (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`);
       if (got.length > 0) continue;
       if (f.run?.delivery?.state === "failed") callbacksFailed++;
-      else lost.push({ n: f.n, runId: f.runId, status: f.status, why: `no run.${f.status} callback` });
+      else
+        lost.push({
+          n: f.n,
+          runId: f.runId,
+          status: f.status,
+          why: `no run.${f.status} callback (delivery ${JSON.stringify(f.run?.delivery ?? null).slice(0, 300)})`,
+        });
     }
     // Two different event ids for one terminal event of a run is a duplicate too.
     for (const f of webhookRuns) {
@@ -521,6 +560,7 @@ async function main(): Promise<number> {
     }
     const workerTokens = { input: usage.body?.input_tokens ?? 0, output: usage.body?.output_tokens ?? 0 };
 
+    clearInterval(watcher);
     const statuses: Record<string, number> = {};
     for (const f of finals.values()) statuses[f.status] = (statuses[f.status] ?? 0) + 1;
     const seconds = workloadMs / 1000;
