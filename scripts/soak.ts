@@ -539,7 +539,12 @@ async function main(): Promise<number> {
         };
         const a = await submit(lane, p);
         const f = a ? await waitTerminal(a, lane.worker, Date.now() + 90_000) : null;
-        return { lane: lane.index, door: lane.door, status: f?.status ?? (a ? "not terminal" : "refused") };
+        return {
+          lane: lane.index,
+          door: lane.door,
+          status: f?.status ?? (a ? "not terminal" : "refused"),
+          error: f?.run?.last_error ?? null,
+        };
       }),
     );
     for (const f of followUps)
@@ -562,7 +567,12 @@ async function main(): Promise<number> {
 
     clearInterval(watcher);
     const statuses: Record<string, number> = {};
-    for (const f of finals.values()) statuses[f.status] = (statuses[f.status] ?? 0) + 1;
+    const errors: Record<string, number> = {};
+    for (const f of finals.values()) {
+      statuses[f.status] = (statuses[f.status] ?? 0) + 1;
+      const code = f.run?.last_error?.code;
+      if (code) errors[code] = (errors[code] ?? 0) + 1;
+    }
     const seconds = workloadMs / 1000;
     const table: [string, string | number][] = [
       ["seed", args.seed],
@@ -583,6 +593,7 @@ async function main(): Promise<number> {
       ...Object.entries(statuses)
         .sort()
         .map(([k, n]) => [`terminal ${k}`, n] as [string, number]),
+      ["last_error codes", JSON.stringify(errors)],
       ["callbacks delivered (2xx deliveries)", [...okById.values()].reduce((a, b) => a + b, 0)],
       ["callbacks marked failed after retries", callbacksFailed],
       ["upstream responses (unowned)", `${sim.data.length} (${unowned})`],
