@@ -357,7 +357,9 @@ async function main(): Promise<number> {
               break;
             }
           }
-          if (res.status > 0 && res.status < 500 && res.status !== 429 && res.status !== 400) break;
+          // A 400 "already has an active run" may clear (the last run's answer was lost); not forever.
+          if (res.status > 0 && res.status < 500 && res.status !== 429 && (res.status !== 400 || i >= 5))
+            break;
           await sleep(Math.min(2_000, 100 * (i + 1)));
         }
       }
@@ -418,15 +420,19 @@ async function main(): Promise<number> {
     }
 
     // Runs not terminal within their deadline get a last, longer chance now that faults are off.
-    for (const a of accepted) {
-      if (finals.has(a.runId)) continue;
-      const f = await waitTerminal(a, urls[0] as string, Date.now() + 30_000);
-      if (f) finals.set(a.runId, f);
-      else {
-        const r = await api("GET", `/v1/runs/${a.runId}`).catch(() => null);
-        lost.push({ n: a.n, runId: a.runId, status: r?.body?.status ?? "unknown", why: "not terminal" });
-      }
-    }
+    const lastChance = Date.now() + 30_000;
+    await Promise.all(
+      accepted
+        .filter((a) => !finals.has(a.runId))
+        .map(async (a) => {
+          const f = await waitTerminal(a, urls[0] as string, lastChance);
+          if (f) finals.set(a.runId, f);
+          else {
+            const r = await api("GET", `/v1/runs/${a.runId}`).catch(() => null);
+            lost.push({ n: a.n, runId: a.runId, status: r?.body?.status ?? "unknown", why: "not terminal" });
+          }
+        }),
+    );
     for (const f of finals.values())
       if (f.status === "missing")
         lost.push({ n: f.n, runId: f.runId, status: "missing", why: "run gone (404)" });
@@ -434,15 +440,17 @@ async function main(): Promise<number> {
     // Callbacks: let deliveries settle, then count successful deliveries per event id.
     const webhookRuns = [...finals.values()].filter((f) => f.door === "webhook" && f.status !== "missing");
     const settleUntil = Date.now() + 60_000;
-    for (const f of webhookRuns) {
+    const settle = async (f: Final) => {
       for (;;) {
         const r = await api("GET", `/v1/runs/${f.runId}`).catch(() => null);
         const state = r?.body?.delivery?.state;
         if (r?.status === 200) f.run = r.body;
         if (state === "delivered" || state === "failed" || Date.now() > settleUntil) break;
-        await sleep(250);
+        await sleep(1_000);
       }
-    }
+    };
+    for (let i = 0; i < webhookRuns.length; i += 32)
+      await Promise.all(webhookRuns.slice(i, i + 32).map(settle));
     const deliveries = stack.inbox.deliveries().filter((d) => d.path.startsWith("/soak/cb/"));
     const okById = new Map<string, number>();
     const okByPath = new Map<string, { type: string; id: string }[]>();
