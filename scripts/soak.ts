@@ -112,7 +112,10 @@ export function faultMix(quick = false): Record<"redis" | "qstash" | "openai" | 
 
 type Planned = { n: number; lane: number; door: Door; tool: boolean; delayMs: number };
 type Accepted = Planned & { runId: string; callbackPath: string; acceptedAt: number };
-type Final = Accepted & { status: string; run: any };
+/** A JSON answer of the Worker or a stand-in, read loosely: the soak only inspects a few fields. */
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON, checked field by field where used
+type Json = any;
+type Final = Accepted & { status: string; run: Json };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -186,7 +189,7 @@ async function main(): Promise<number> {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
-      let json: any = text;
+      let json: Json = text;
       try {
         json = JSON.parse(text);
       } catch {}
@@ -201,7 +204,7 @@ async function main(): Promise<number> {
       worker?: string,
       attempts = 30,
     ) => {
-      let last: { status: number; body: any } = { status: 0, body: null };
+      let last: { status: number; body: Json } = { status: 0, body: null };
       for (let i = 0; i < attempts; i++) {
         try {
           last = await api(method, path, body, headers, worker);
@@ -312,7 +315,7 @@ async function main(): Promise<number> {
     const submit = async (lane: (typeof lanes)[number], p: Planned): Promise<Accepted | null> => {
       counts.submitted++;
       const callbackPath = `/soak/cb/${p.n}`;
-      let res: { status: number; body: any };
+      let res: { status: number; body: Json };
       if (lane.door === "webhook") {
         res = await patient(
           "POST",
@@ -458,7 +461,7 @@ async function main(): Promise<number> {
       if (d.answered_status < 200 || d.answered_status >= 300 || !d.webhook_id) continue;
       okById.set(d.webhook_id, (okById.get(d.webhook_id) ?? 0) + 1);
       const list = okByPath.get(d.path) ?? [];
-      list.push({ type: String((d.body as any)?.type ?? ""), id: d.webhook_id });
+      list.push({ type: String((d.body as Json)?.type ?? ""), id: d.webhook_id });
       okByPath.set(d.path, list);
     }
     let duplicateCallbacks = 0;
@@ -485,7 +488,7 @@ async function main(): Promise<number> {
     }
 
     // Upstream: at most one response per (run, round).
-    const sim = (await (await fetch(`${stack.openai.url}/__sim/responses`)).json()) as { data: any[] };
+    const sim = (await (await fetch(`${stack.openai.url}/__sim/responses`)).json()) as { data: Json[] };
     const perRound = new Map<string, number>();
     let unowned = 0;
     for (const r of sim.data) {
