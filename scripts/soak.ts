@@ -564,7 +564,7 @@ async function main(): Promise<number> {
           what: "conversation",
           id: `lane ${f.lane} (${f.door})`,
           run: "follow-up",
-          status: f.status,
+          status: f.error ? `${f.status}: ${JSON.stringify(f.error).slice(0, 240)}` : f.status,
         });
 
     // Tokens: what the Worker counted against what the stand-in billed.
