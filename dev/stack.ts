@@ -3,6 +3,7 @@
  * OpenAI Responses/Conversations simulator, a callback inbox, and (optionally) the Worker wired to
  * them. `npm run dev` / `npm run stack` run this file; tests import `startStack`.
  */
+import type { FaultRule } from "./faults.ts";
 import { DEFAULT_INBOX_SECRET, startInbox } from "./inbox/server.ts";
 import { startOpenAISim } from "./openai-sim/server.ts";
 import { startQStash } from "./qstash-server/server.ts";
@@ -35,6 +36,25 @@ export interface StackOptions {
   timeScale?: number;
   openaiDelayMs?: number;
   qstashDuplicateFraction?: number;
+  /** Fault switches per stand-in at start (docs/reliability.md); each can change them at run time. */
+  faults?: Partial<Record<"redis" | "qstash" | "openai" | "inbox", FaultRule[]>>;
+  /** Seed of every stand-in's fault draws (default 1). */
+  faultSeed?: number;
+  /** Deliveries the inbox keeps (default 1000). */
+  inboxMaxDeliveries?: number;
+}
+
+/** `npm run dev`: every `THREADHOOK_VAR_<NAME>` environment variable becomes the Worker variable `<NAME>`. */
+export const WORKER_VAR_PREFIX = "THREADHOOK_VAR_";
+
+export function workerVarsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(WORKER_VAR_PREFIX) || value === undefined) continue;
+    const key = name.slice(WORKER_VAR_PREFIX.length);
+    if (/^[A-Z][A-Z0-9_]*$/.test(key)) vars[key] = value;
+  }
+  return vars;
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
@@ -91,26 +111,46 @@ export function devWorkerVars(parts: {
 
 export async function startStack(opts: StackOptions = {}) {
   const timeScale = opts.timeScale ?? 1;
+  const faultSeed = opts.faultSeed ?? 1;
+  const faults = opts.faults ?? {};
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
   };
   try {
-    const redis = await withPort("redis", opts, (port) => startRedisRest({ port }));
+    const redis = await withPort("redis", opts, (port) =>
+      startRedisRest({ port, faultRules: faults.redis ?? [], faultSeed }),
+    );
     closers.push(() => redis.close());
     const qstash = await withPort("qstash", opts, (port) =>
-      startQStash({ port, timeScale, duplicateFraction: opts.qstashDuplicateFraction ?? 0 }),
+      startQStash({
+        port,
+        timeScale,
+        duplicateFraction: opts.qstashDuplicateFraction ?? 0,
+        faultRules: faults.qstash ?? [],
+        faultSeed,
+      }),
     );
     closers.push(() => qstash.close());
     const openai = await withPort("openai", opts, (port) =>
       startOpenAISim({
         port,
         timeScale,
+        faultRules: faults.openai ?? [],
+        faultSeed,
         ...(opts.openaiDelayMs !== undefined ? { defaultDelayMs: opts.openaiDelayMs } : {}),
       }),
     );
     closers.push(() => openai.close());
-    const inbox = await withPort("inbox", opts, (port) => startInbox({ port, secret: DEV_WEBHOOK_SECRET }));
+    const inbox = await withPort("inbox", opts, (port) =>
+      startInbox({
+        port,
+        secret: DEV_WEBHOOK_SECRET,
+        faultRules: faults.inbox ?? [],
+        faultSeed,
+        ...(opts.inboxMaxDeliveries !== undefined ? { maxDeliveries: opts.inboxMaxDeliveries } : {}),
+      }),
+    );
     closers.push(() => inbox.close());
     let worker: WorkerHandle | null = null;
     if (opts.worker) {
@@ -144,7 +184,11 @@ export async function startStack(opts: StackOptions = {}) {
 
 async function main() {
   const withWorker = process.argv.includes("--worker");
-  const stack = await startStack({ worker: withWorker, watch: withWorker });
+  const workerVars = workerVarsFromEnv();
+  const stack = await startStack({ worker: withWorker, watch: withWorker, workerVars });
+  const names = Object.keys(workerVars);
+  if (withWorker && names.length > 0)
+    console.error(`Worker variables from the environment: ${names.join(", ")}`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

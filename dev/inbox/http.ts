@@ -23,11 +23,12 @@ export function reply(
   status: number,
   body: unknown,
   type = "application/json",
+  headers: Record<string, string> = {},
 ): void {
   if (res.headersSent || res.destroyed) return;
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const contentType = typeof body === "string" && type === "application/json" ? "text/plain" : type;
-  res.writeHead(status, { "content-type": `${contentType}; charset=utf-8` });
+  res.writeHead(status, { "content-type": `${contentType}; charset=utf-8`, ...headers });
   res.end(text);
 }
 

@@ -3,6 +3,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
+import { type FaultRule, Faults } from "../faults.ts";
 import { flatHeaders, parseMaybeJson, readBody, reply } from "./http.ts";
 import { renderPage } from "./page.ts";
 import { type DeliveryFilter, DeliveryStore } from "./store.ts";
@@ -20,8 +21,11 @@ export type Delivery = {
   verify_error: string | null;
   webhook_id: string | null;
   received_at_ms: number;
+  /** The status answered; 0 when a `timeout` fault dropped the connection instead. */
   answered_status: number;
   injected_failure: boolean;
+  /** The fault switch that applied (`error`, `timeout`, `slow`), else null. */
+  fault: string | null;
 };
 
 export type InboxBehaviour = {
@@ -33,7 +37,18 @@ export type InboxBehaviour = {
   body?: unknown;
 };
 
-export type InboxOptions = { port?: number; host?: string; secret?: string; maxDeliveries?: number };
+export type InboxOptions = {
+  port?: number;
+  host?: string;
+  secret?: string;
+  maxDeliveries?: number;
+  /** Fault switches (README: `error`, `timeout`, `slow`). */
+  faultRules?: FaultRule[];
+  /** Seed of the fault draws (default 1). */
+  faultSeed?: number;
+};
+
+export const INBOX_FAULT_KINDS = ["error", "timeout", "slow"] as const;
 
 export type InboxStats = {
   requests: number;
@@ -57,6 +72,8 @@ export type InboxHandle = {
   /** Back to a fresh inbox: no deliveries, behaviours, failures or counters. */
   reset(): void;
   stats(): InboxStats;
+  /** The fault switches (same as `POST /__faults`). */
+  faults: Faults;
   close(): Promise<void>;
 };
 
@@ -78,6 +95,7 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
   const verifier = new Webhook(secret);
   const store = new DeliveryStore(opts.maxDeliveries ?? 1000);
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  const faults = new Faults(INBOX_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1);
   const state = {
     stats: freshStats(),
     failures: { left: 0, status: 500 },
@@ -110,6 +128,10 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
     if (method === "GET" && url.pathname === "/")
       return reply(res, 200, renderPage(store.list()), "text/html");
     if (method === "GET" && url.pathname === "/deliveries") return listDeliveries(url.searchParams, res);
+    if (url.pathname === "/__faults") {
+      const answer = faults.control(method, raw);
+      return reply(res, answer.status, answer.body);
+    }
     if (url.pathname.startsWith("/__")) return control(`${method} ${url.pathname}`, raw, res);
     if (method === "GET" || method === "HEAD")
       return reply(res, 404, { error: "inbox: POST deliveries here" });
@@ -122,7 +144,17 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
     const injected = state.failures.left > 0;
     if (injected) state.failures.left--;
     const behaviour = state.byPath.get(url.pathname) ?? state.fallback;
-    const status = injected ? state.failures.status : (behaviour.status ?? 200);
+    const subject = `${req.method ?? "POST"} ${url.pathname}`;
+    const fault = injected
+      ? null
+      : (faults.take("error", subject) ?? faults.take("timeout", subject) ?? faults.take("slow", subject));
+    const status = injected
+      ? state.failures.status
+      : fault?.kind === "error"
+        ? (fault.status ?? 500)
+        : fault?.kind === "timeout"
+          ? 0
+          : (behaviour.status ?? 200);
     const delivery: Delivery = {
       seq: ++store.seq,
       method: req.method ?? "POST",
@@ -137,10 +169,28 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
       received_at_ms: Date.now(),
       answered_status: status,
       injected_failure: injected,
+      fault: fault?.kind ?? null,
     };
     count(delivery);
     store.add(delivery);
     if (injected) return reply(res, status, { error: "inbox: injected failure" });
+    if (fault?.kind === "error") {
+      const headers: Record<string, string> =
+        fault.retryAfterS !== undefined ? { "retry-after": String(fault.retryAfterS) } : {};
+      return reply(
+        res,
+        status,
+        { error: "inbox: injected error (fault switch)" },
+        "application/json",
+        headers,
+      );
+    }
+    if (fault?.kind === "timeout") {
+      await sleep(fault.delayMs ?? 15_000);
+      res.destroy();
+      return;
+    }
+    if (fault?.kind === "slow") await sleep(fault.delayMs ?? 3_000);
     if (behaviour.delayMs) await sleep(behaviour.delayMs);
     reply(res, status, behaviour.body === undefined ? { ok: true } : behaviour.body);
   }
@@ -212,6 +262,7 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
     clear: () => store.clear(),
     reset,
     stats: () => structuredClone(state.stats),
+    faults,
     close: async () => {
       store.releaseAll();
       for (const timer of timers) clearTimeout(timer);

@@ -53,7 +53,7 @@ function injectHttpError(state: SimState, input: Item[]): void {
   throw httpError(spec.status, headers);
 }
 
-function httpError(status: number, headers: Record<string, string>): SimError {
+export function httpError(status: number, headers: Record<string, string>): SimError {
   if (status === 429) {
     return new SimError(429, "Rate limit reached for requests (simulated by a #sim http_error script).", {
       type: "requests",

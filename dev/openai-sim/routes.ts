@@ -10,6 +10,7 @@ import {
   paginate,
   updateConversation,
 } from "./conversations.ts";
+import { sleep } from "../faults.ts";
 import { notFound, SimError } from "./http.ts";
 import { FILE_ROUTES } from "./file-routes.ts";
 import { cancel, remove, responseObject } from "./lifecycle.ts";
@@ -27,6 +28,13 @@ function findResponse(ctx: RouteContext): ResponseRecord {
 
 async function create(ctx: RouteContext): Promise<void> {
   const record = createResponse(ctx.state, ctx.body());
+  // Fault switch: the response exists and runs, but the caller never hears of it.
+  const drop = ctx.state.faults.take("drop_after_create", "POST /v1/responses");
+  if (drop) {
+    await sleep(drop.afterMs ?? 0);
+    ctx.res.destroy();
+    return;
+  }
   if (record.stream) return streamEvents(ctx.state, record, -1, ctx.res);
   if (record.background) return json(ctx, responseObject(record));
   // A synchronous create answers once the model is done, as upstream.
@@ -108,5 +116,6 @@ export function simResponseInfo(record: ResponseRecord): Record<string, unknown>
     metadata: record.params.metadata ?? {},
     input: record.input,
     tools: record.params.tools ?? [],
+    usage: record.usage,
   };
 }

@@ -2,8 +2,10 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { contextWindowsInfo, freshContextWindows, setContextWindows } from "./context-window.ts";
+import { type FaultRule, Faults, sleep } from "../faults.ts";
 import { parseJsonObject, readBody, SimError, sendError, sendJson } from "./http.ts";
 import type { RouteContext } from "./route-kit.ts";
+import { httpError } from "./responses.ts";
 import { ROUTES, simResponseInfo } from "./routes.ts";
 import { clearState, freshStats, notify, type SimState, type SimStats, type WebhookConfig } from "./state.ts";
 
@@ -27,7 +29,21 @@ export type OpenAISimOptions = {
   requireInput?: boolean;
   /** Context windows (tokens) of named models; others have 1,000,000 (context-window.ts). */
   contextWindows?: Record<string, number>;
+  /** Fault switches (README: `slow_create`, `drop_after_create`, `http_error`, `cut_stream`, `webhook_*`). */
+  faultRules?: FaultRule[];
+  /** Seed of the fault draws (default 1). */
+  faultSeed?: number;
 };
+
+export const OPENAI_FAULT_KINDS = [
+  "http_error",
+  "slow_create",
+  "drop_after_create",
+  "cut_stream",
+  "webhook_drop",
+  "webhook_duplicate",
+  "webhook_delay",
+] as const;
 
 export type OpenAISimStats = SimStats & {
   responses: number;
@@ -47,6 +63,8 @@ export type OpenAISimHandle = {
   /** Forget every response, conversation, counter and http_error count; keeps the webhook setting. */
   reset(): void;
   setWebhook(webhook: WebhookConfig | null): void;
+  /** The fault switches (same as `POST /__faults`). */
+  faults: Faults;
   close(): Promise<void>;
 };
 
@@ -74,6 +92,7 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
     defaultDelayMs: opts.defaultDelayMs ?? DEFAULT_DELAY_MS,
     requireInput: opts.requireInput ?? false,
     contextWindows: freshContextWindows(opts.contextWindows),
+    faults: new Faults(OPENAI_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1),
   };
   const stats = (): OpenAISimStats => ({
     ...structuredClone(state.stats),
@@ -109,6 +128,17 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
     if (!route) {
       return sendError(res, new SimError(404, `Invalid URL (${method} ${url.pathname})`));
     }
+    const subject = `${method} ${url.pathname}`;
+    const failed = state.faults.take("http_error", subject);
+    if (failed) {
+      const headers: Record<string, string> =
+        failed.retryAfterS !== undefined ? { "retry-after": String(failed.retryAfterS) } : {};
+      return sendError(res, httpError(failed.status ?? 500, headers));
+    }
+    if (route.name === "POST /v1/responses") {
+      const slow = state.faults.take("slow_create", subject);
+      if (slow) await sleep(slow.delayMs ?? 5_000);
+    }
     const ctx: RouteContext = {
       state,
       res,
@@ -124,6 +154,10 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
   function control(method: string, pathname: string, body: Buffer, res: http.ServerResponse) {
     const key = `${method} ${pathname}`;
     if (key === "GET /__sim/stats" || key === "GET /__stats") return sendJson(res, 200, stats());
+    if (key === "GET /__faults" || key === "POST /__faults") {
+      const answer = state.faults.control(method, body.toString("utf8"));
+      return sendJson(res, answer.status, answer.body);
+    }
     if (key === "POST /__stats/reset") {
       state.stats = freshStats();
       return sendJson(res, 200, stats());
@@ -175,6 +209,7 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
     setWebhook: (webhook) => {
       state.webhook = webhook;
     },
+    faults: state.faults,
     close: async () => {
       state.closed = true;
       const records = [...state.responses.values()];

@@ -1,5 +1,6 @@
 // In-memory state of one simulator instance (nothing is process-global), plus its timers.
 import type { ContextWindows } from "./context-window.ts";
+import type { Faults } from "../faults.ts";
 import type { SimContainer, SimFile, SimVectorStore } from "./files-state.ts";
 import type { Item } from "./items.ts";
 import type { Script, ScriptToolCall } from "./script.ts";
@@ -128,6 +129,8 @@ export type SimState = {
   requireInput: boolean;
   /** Each model's context window (context-window.ts). */
   contextWindows: ContextWindows;
+  /** Fault switches (README: slow creates, dropped connections, errors, cut streams, webhook faults). */
+  faults: Faults;
 };
 
 /** A timer the instance can clear on reset/close. */

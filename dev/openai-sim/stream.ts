@@ -22,8 +22,12 @@ export async function streamEvents(
   let gone = false;
   res.on("close", () => {
     gone = true;
+    clearTimeout(cut);
     notify(record); // wake the loop below so it stops waiting
   });
+  // Fault switch: the connection drops `afterMs` into the stream (the response runs on).
+  const cutRule = state.faults.take("cut_stream", `stream ${record.id}`);
+  const cut = cutRule ? setTimeout(() => res.destroy(), cutRule.afterMs ?? 0) : undefined;
   let seq = Math.max(-1, startingAfter) + 1;
   while (!gone && alive(state, record)) {
     const event = record.events[seq];

@@ -18,7 +18,15 @@ export function sendResponseWebhook(state: SimState, type: string, responseId: s
     type,
     data: { id: responseId },
   });
-  void attempt(state, { ...target, epoch: state.epoch }, webhookId, body, 0);
+  const bound = { ...target, epoch: state.epoch };
+  // Fault switches: a webhook that never comes, comes late, or comes twice (same webhook-id).
+  if (state.faults.take("webhook_drop", type)) return;
+  const late = state.faults.take("webhook_delay", type);
+  const twice = state.faults.take("webhook_duplicate", type);
+  const send = () => void attempt(state, bound, webhookId, body, 0);
+  if (late) later(state, late.delayMs ?? 2_000, send);
+  else send();
+  if (twice) later(state, twice.delayMs ?? 0, send);
 }
 
 /** One POST, re-signed with a fresh timestamp each attempt; the webhook-id stays the same. */

@@ -31,6 +31,8 @@ export async function deliverOnce(
   message: Message,
   signingKey: string,
   closing: AbortSignal,
+  /** Fault switch: drop the connection this many ms in (the destination's step is killed mid-way). */
+  dropAfterMs?: number,
 ): Promise<Outcome> {
   const hasBody = message.method !== "GET" && message.method !== "HEAD";
   const body = hasBody ? message.body : Buffer.alloc(0);
@@ -42,7 +44,12 @@ export async function deliverOnce(
     ["User-Agent", "Upstash-QStash"],
     ["Upstash-Caller-Ip", message.callerIP],
   );
-  const signal = AbortSignal.any([closing, AbortSignal.timeout(message.timeoutMs)]);
+  const dropped = dropAfterMs === undefined ? null : AbortSignal.timeout(dropAfterMs);
+  const signal = AbortSignal.any([
+    closing,
+    AbortSignal.timeout(message.timeoutMs),
+    ...(dropped ? [dropped] : []),
+  ]);
   try {
     const response = await request(message.url, message.method, headers, hasBody ? body : null, signal);
     return {
@@ -55,7 +62,11 @@ export async function deliverOnce(
       retryAfterMs: retryAfter(response.headers),
     };
   } catch (cause) {
-    const error = signal.aborted && !closing.aborted ? "request timed out" : String(cause);
+    const error = dropped?.aborted
+      ? "connection dropped (fault switch)"
+      : signal.aborted && !closing.aborted
+        ? "request timed out"
+        : String(cause);
     return { ok: false, status: 0, headers: [], body: Buffer.alloc(0), error, nonRetryable: false };
   }
 }

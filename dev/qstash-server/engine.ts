@@ -1,6 +1,7 @@
 // Message lifecycle: dedup, timers, delivery attempts, retries with backoff, callbacks and the DLQ.
 import { type CallbackPayloadExtra, callbackMessage, callbackPayload } from "./callbacks.ts";
 import { deliverOnce, type Outcome } from "./deliver.ts";
+import type { Faults } from "../faults.ts";
 import { evaluateRetryDelay } from "./expr.ts";
 import type { Message } from "./message.ts";
 
@@ -33,6 +34,8 @@ export type EngineOptions = {
   keys: { current: string; next: string };
   /** A destination's answer is cut to this many bytes in callbacks (the plan's message size). */
   callbackBodyMaxBytes: number;
+  /** Fault switches: `drop_delivery`, `duplicate`, `late`, `reorder` (publish refusals live in server.ts). */
+  faults: Faults;
 };
 
 export const freshStats = (): QStashStats => ({
@@ -82,12 +85,22 @@ export function createEngine(opts: EngineOptions) {
     }
     if (message.kind === "message") state.stats.published++;
     state.messages.set(message.messageId, message);
-    schedule(message, delayMs * opts.timeScale);
+    schedule(message, delayMs * opts.timeScale + faultDelayMs(message));
     return { messageId: message.messageId };
   }
 
   function pruneDedup(now: number): void {
     for (const [key, entry] of state.dedup) if (entry.expiresAt <= now) state.dedup.delete(key);
+  }
+
+  /** `late`: a fixed extra wait; `reorder`: a random one in [0, delayMs), so messages overtake each other. */
+  function faultDelayMs(message: Message): number {
+    if (message.kind !== "message") return 0;
+    const subject = pathOf(message.url);
+    const late = opts.faults.take("late", subject);
+    if (late) return late.delayMs ?? 1_000;
+    const reorder = opts.faults.take("reorder", subject);
+    return reorder ? opts.faults.draw() * (reorder.delayMs ?? 1_000) : 0;
   }
 
   function schedule(message: Message, waitMs: number): void {
@@ -114,6 +127,16 @@ export function createEngine(opts: EngineOptions) {
         state.stats.duplicatesInjected++;
         await send(message);
       }
+      const twice = message.kind === "message" ? opts.faults.take("duplicate", pathOf(message.url)) : null;
+      if (twice) {
+        state.stats.duplicatesInjected++;
+        // Later and concurrently: the copy may overlap the next step the first delivery published.
+        const copy = sleepMs(twice.delayMs ?? 0)
+          .then(() => (state.closing.signal.aborted ? undefined : send(message)))
+          .then(() => undefined)
+          .finally(() => state.inflight.delete(copy));
+        state.inflight.add(copy);
+      }
       fireCallback(message, outcome);
       state.messages.delete(message.messageId);
       return;
@@ -128,7 +151,13 @@ export function createEngine(opts: EngineOptions) {
   function send(message: Message): Promise<Outcome> {
     const path = pathOf(message.url);
     state.stats.byDestinationPath[path] = (state.stats.byDestinationPath[path] ?? 0) + 1;
-    return deliverOnce(message, opts.keys.current, state.closing.signal);
+    const drop = message.kind === "message" ? opts.faults.take("drop_delivery", path) : null;
+    return deliverOnce(
+      message,
+      opts.keys.current,
+      state.closing.signal,
+      drop ? (drop.afterMs ?? 1_000) : undefined,
+    );
   }
 
   /** Deterministic injection: the fraction accumulates, and each whole unit yields one duplicate. */
@@ -197,6 +226,8 @@ function nextRetryDelay(message: Message, outcome: Outcome): number {
   }
   return Math.min(86_400, Math.exp(2.5 * (message.retried + 1))) * 1000;
 }
+
+const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function pathOf(url: string): string {
   try {

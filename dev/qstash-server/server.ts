@@ -1,8 +1,9 @@
 // QStash-v2-compatible local server (see README.md): publish, signed delivery, retries, DLQ, keys.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { type FaultRule, Faults } from "../faults.ts";
 import { createEngine, freshStats, type QStashStats } from "./engine.ts";
-import { authorized, error, parseJson, readBody, send } from "./http.ts";
+import { authorized, error, parseJson, type Reply, readBody, send } from "./http.ts";
 import { newSigningKey } from "./jwt.ts";
 import { createQuota, type QuotaOptions, type QuotaStats } from "./quota.ts";
 import { isPublish, route, routeLabel } from "./routes.ts";
@@ -24,7 +25,19 @@ export type QStashOptions = {
   callbackBodyMaxBytes?: number;
   /** Refuse publishes past a daily quota or a per-second burst limit (429, as QStash does). */
   quota?: QuotaOptions;
+  /** Fault switches (README: `publish_refuse`, `drop_delivery`, `duplicate`, `late`, `reorder`). */
+  faultRules?: FaultRule[];
+  /** Seed of the fault draws (default 1). */
+  faultSeed?: number;
 };
+
+export const QSTASH_FAULT_KINDS = [
+  "publish_refuse",
+  "drop_delivery",
+  "duplicate",
+  "late",
+  "reorder",
+] as const;
 
 export type QStashHandle = {
   url: string;
@@ -37,6 +50,8 @@ export type QStashHandle = {
   rotateKeys(): void;
   /** Change the refusal limits (`{}`: none); `resetUsage` starts a new quota day. */
   setQuota(opts: QuotaOptions, resetUsage?: boolean): void;
+  /** The fault switches (same as `POST /__faults`). */
+  faults: Faults;
   close(): Promise<void>;
 };
 
@@ -52,11 +67,13 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     next: opts.nextSigningKey ?? DEV_NEXT_SIGNING_KEY,
   };
   const duplicateFraction = Math.min(1, Math.max(0, opts.duplicateFraction ?? 0));
+  const faults = new Faults(QSTASH_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1);
   const engine = createEngine({
     timeScale: opts.timeScale ?? 1,
     duplicateFraction,
     keys,
     callbackBodyMaxBytes: opts.callbackBodyMaxBytes ?? 1024 * 1024,
+    faults,
   });
   const rotateKeys = () => {
     keys.current = keys.next;
@@ -79,13 +96,28 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     const body = await readBody(req);
     if (rawPath === "/__stats" || rawPath === "/__stats/reset") return control(method, rawPath, res);
     if (rawPath === "/__quota" && method === "POST") return quotaControl(body, res);
+    if (rawPath === "/__faults") {
+      const answer = faults.control(method, body.toString("utf8"));
+      return send(res, { status: answer.status, body: answer.body });
+    }
     const label = routeLabel(method, rawPath);
     const { requests } = engine.state.stats;
     requests[label] = (requests[label] ?? 0) + 1;
     if (!authorized(req, query, token)) return send(res, error(401, "Unauthorized"));
     const publishes = isPublish(method, rawPath, body);
-    const refused = publishes > 0 ? quota.take(publishes) : null;
+    const refused = publishes > 0 ? (refuseByFault(rawPath) ?? quota.take(publishes)) : null;
     send(res, refused ?? route(ctx, { req, method, rawPath, rawQuery, query, body }));
+  }
+
+  /** `publish_refuse`: the publish is refused (nothing is queued), as QStash does under load or limits. */
+  function refuseByFault(rawPath: string): Reply | null {
+    const rule = faults.take("publish_refuse", `POST ${rawPath}`);
+    if (!rule) return null;
+    const status = rule.status ?? 429;
+    const headers: Record<string, string> =
+      rule.retryAfterS !== undefined ? { "Retry-After": String(rule.retryAfterS) } : {};
+    const message = status === 429 ? "too many requests (fault switch)" : "internal error (fault switch)";
+    return { status, body: { error: message }, headers };
   }
 
   function control(method: string, rawPath: string, res: http.ServerResponse): void {
@@ -136,6 +168,7 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
       engine.state.stats = freshStats();
     },
     rotateKeys,
+    faults,
     setQuota: (limits, resetUsage = false) => {
       quota.set(limits);
       if (resetUsage) quota.resetUsage();

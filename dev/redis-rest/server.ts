@@ -1,6 +1,7 @@
 // Upstash-Redis-REST-compatible HTTP server in front of a real redis-server (see README.md).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { type FaultRule, Faults, sleep } from "../faults.ts";
 import { errorBody } from "./codec.ts";
 import { type Outcome, runMultiExec, runPipeline, runSingle } from "./handlers.ts";
 import { parseRedisUrl, RedisPool } from "./pool.ts";
@@ -19,7 +20,14 @@ export type RedisRestOptions = {
   poolSize?: number;
   /** Make the next `failNext` REST requests fail with `status` (default 500). */
   faults?: RedisRestFaults;
+  /** Fault switches (README: `error_before`, `error_after`, `timeout_before`, `timeout_after`). */
+  faultRules?: FaultRule[];
+  /** Seed of the fault draws (default 1). */
+  faultSeed?: number;
 };
+
+export const REDIS_FAULT_KINDS = ["error_before", "error_after", "timeout_before", "timeout_after"] as const;
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 export type RedisRestStats = {
   /** HTTP round trips to the REST API (not counting the `/__…` control endpoints). */
@@ -36,6 +44,8 @@ export type RedisRestHandle = {
   token: string;
   redisUrl: string;
   stats(): RedisRestStats;
+  /** The fault switches (same as `POST /__faults` with `rules`). */
+  faults: Faults;
   close(): Promise<void>;
 };
 
@@ -64,6 +74,7 @@ export async function startRedisRest(opts: RedisRestOptions = {}): Promise<Redis
     },
     syncToken: 0,
   };
+  const faults = new Faults(REDIS_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1);
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => send(res, 500, errorBody(`ERR redis-rest: ${String(error)}`)));
@@ -73,12 +84,19 @@ export async function startRedisRest(opts: RedisRestOptions = {}): Promise<Redis
     const url = new URL(req.url ?? "/", "http://localhost");
     const body = await readBody(req);
     if (url.pathname.startsWith("/__")) return control(req.method ?? "GET", url.pathname, body, res);
-    const { stats, faults } = state;
+    const { stats } = state;
+    const legacy = state.faults;
     stats.requests++;
-    if (faults.failNext > 0 && (!faults.match || body.toString("utf8").includes(faults.match))) {
-      faults.failNext--;
+    if (legacy.failNext > 0 && (!legacy.match || body.toString("utf8").includes(legacy.match))) {
+      legacy.failNext--;
       stats.faulted++;
-      return send(res, faults.status, errorBody(`ERR injected fault (HTTP ${faults.status})`));
+      return send(res, legacy.status, errorBody(`ERR injected fault (HTTP ${legacy.status})`));
+    }
+    const subject = `${req.method} ${url.pathname} ${body.toString("utf8")}`;
+    const before = faults.take("error_before", subject) ?? faults.take("timeout_before", subject);
+    if (before) {
+      stats.faulted++;
+      return injectFault(res, before);
     }
     if (!authorized(req, url, token)) {
       stats.unauthorized++;
@@ -90,7 +108,24 @@ export async function startRedisRest(opts: RedisRestOptions = {}): Promise<Redis
     const outcome = await route(url.pathname, req.method ?? "GET", body, hasBase64(req));
     stats.commands += outcome.commands;
     state.syncToken++;
+    const after = faults.take("error_after", subject) ?? faults.take("timeout_after", subject);
+    if (after) {
+      stats.faulted++;
+      return injectFault(res, after);
+    }
     send(res, outcome.status, outcome.body, { "upstash-sync-token": String(state.syncToken) });
+  }
+
+  /** An error answer, or (timeout kinds) no answer for `delayMs` and then a dropped connection. */
+  async function injectFault(res: http.ServerResponse, rule: FaultRule): Promise<void> {
+    if (rule.kind.startsWith("error_")) {
+      const status = rule.status ?? 500;
+      const headers: Record<string, string> =
+        rule.retryAfterS !== undefined ? { "retry-after": String(rule.retryAfterS) } : {};
+      return send(res, status, errorBody(`ERR injected ${rule.kind} fault (HTTP ${status})`), headers);
+    }
+    await sleep(rule.delayMs ?? DEFAULT_TIMEOUT_MS);
+    res.destroy();
   }
 
   async function route(pathname: string, method: string, body: Buffer, base64: boolean): Promise<Outcome> {
@@ -117,7 +152,9 @@ export async function startRedisRest(opts: RedisRestOptions = {}): Promise<Redis
     } else if (key === "GET /__faults" || key === "POST /__faults") {
       const input = method === "POST" ? parseJson(body) : undefined;
       if (input && typeof input === "object") Object.assign(state.faults, pickFaults(input));
-      send(res, 200, JSON.stringify(state.faults));
+      const answer = faults.control(method, body.toString("utf8"));
+      const shown = answer.status === 200 ? { ...state.faults, ...answer.body } : answer.body;
+      send(res, answer.status, JSON.stringify(shown));
     } else {
       send(res, 404, errorBody(`ERR unknown control endpoint ${key}`));
     }
@@ -139,6 +176,7 @@ export async function startRedisRest(opts: RedisRestOptions = {}): Promise<Redis
     token,
     redisUrl,
     stats: () => structuredClone(state.stats),
+    faults,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,659 @@
+/**
+ * The fault soak (docs/reliability.md): thousands of runs through the local stack with faults
+ * injected at every boundary, then the invariants checked against Redis, the OpenAI stand-in's
+ * records and the inbox.
+ *
+ *   npm run soak                      10,000 runs
+ *   npm run soak -- --quick           500 runs (CI)
+ *   npm run soak -- --seed 1234       replay a seed (the workload and every stand-in's fault draws)
+ *   options: --runs N, --lanes N, --no-faults, --strategies call,poll,stream,webhook, --json
+ *
+ * Last line: `soak: runs=N lost=N duplicate_callbacks=N duplicate_responses=N stuck=N`; exit 1 when
+ * any of the last four is not 0.
+ */
+import { Redis } from "@upstash/redis";
+import type { FaultRule } from "../dev/faults.ts";
+import { DEV_API_KEY, devWorkerVars, startStack } from "../dev/stack.ts";
+import { startWorker, type WorkerHandle } from "../dev/worker.ts";
+
+type Door = "webhook" | "assistants";
+type Strategy = "call" | "poll" | "stream" | "webhook" | "budget-poll" | "auto";
+type Args = {
+  runs: number;
+  seed: number;
+  lanes: number;
+  faults: boolean;
+  strategies: Strategy[];
+  json: boolean;
+  quick: boolean;
+};
+
+const TERMINAL = new Set(["completed", "failed", "cancelled", "expired", "incomplete"]);
+const TIME_SCALE = 0.01;
+const verbose = process.argv.includes("--verbose");
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = argv.includes("--quick");
+  const seedArg = get("seed");
+  const seed = seedArg !== undefined ? Number(seedArg) : Math.floor(Math.random() * 2 ** 31);
+  const runs = Number(get("runs") ?? (quick ? 500 : 10_000));
+  const lanes = Number(get("lanes") ?? (quick ? 40 : 48));
+  for (const [name, v] of Object.entries({ seed, runs, lanes }))
+    if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number`);
+  const strategies = (get("strategies") ?? "call,poll,stream,webhook").split(",") as Strategy[];
+  return {
+    runs,
+    seed,
+    lanes,
+    faults: !argv.includes("--no-faults"),
+    strategies,
+    json: argv.includes("--json"),
+    quick,
+  };
+}
+
+/** mulberry32, the same generator the stand-ins use: the workload is a function of the seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The fault mix at every boundary. Fractions are per request (Redis sees ~30 requests per run). */
+export function faultMix(quick = false): Record<"redis" | "qstash" | "openai" | "inbox", FaultRule[]> {
+  return {
+    redis: [
+      { kind: "error_before", fraction: 0.004, status: 500 },
+      { kind: "error_before", fraction: 0.002, status: 503, retryAfterS: 1 },
+      { kind: "error_after", fraction: 0.003, status: 500 },
+      { kind: "timeout_before", fraction: 0.0005, delayMs: 1_500 },
+      { kind: "timeout_after", fraction: 0.0005, delayMs: 1_500 },
+    ],
+    qstash: [
+      { kind: "duplicate", fraction: 1, match: "/internal/steps/" },
+      { kind: "reorder", fraction: 0.2, delayMs: 300 },
+      { kind: "late", fraction: 0.03, delayMs: 2_000 },
+      { kind: "drop_delivery", fraction: quick ? 0.01 : 0.03, afterMs: 30, match: "/internal/steps/" },
+      { kind: "publish_refuse", fraction: 0.02, status: 429, retryAfterS: 1 },
+      { kind: "publish_refuse", fraction: 0.01, status: 500 },
+    ],
+    openai: [
+      { kind: "http_error", fraction: 0.02, status: 429, retryAfterS: 1, match: "POST /v1/responses" },
+      { kind: "http_error", fraction: 0.01, status: 429, match: "POST /v1/responses" },
+      { kind: "http_error", fraction: 0.015, status: 500 },
+      { kind: "http_error", fraction: 0.01, status: 503, retryAfterS: 1 },
+      { kind: "drop_after_create", fraction: 0.02 },
+      { kind: "slow_create", fraction: 0.02, delayMs: 2_000 },
+      { kind: "cut_stream", fraction: 0.05, afterMs: 20 },
+      { kind: "webhook_drop", fraction: 0.03 },
+      { kind: "webhook_delay", fraction: 0.05, delayMs: 1_000 },
+      { kind: "webhook_duplicate", fraction: 0.05, delayMs: 100 },
+    ],
+    inbox: [
+      { kind: "error", fraction: 0.08, status: 500, match: "/soak/cb/" },
+      { kind: "error", fraction: 0.02, status: 503, retryAfterS: 1, match: "/soak/cb/" },
+      { kind: "timeout", fraction: 0.005, delayMs: 11_000, match: "/soak/cb/" },
+      { kind: "slow", fraction: 0.05, delayMs: 1_000, match: "/soak/cb/" },
+      { kind: "error", fraction: 0.05, status: 500, match: "/tools/" },
+      { kind: "slow", fraction: 0.05, delayMs: 1_500, match: "/tools/" },
+      { kind: "timeout", fraction: 0.01, delayMs: 3_000, match: "/tools/" },
+    ],
+  };
+}
+
+type Planned = { n: number; lane: number; door: Door; tool: boolean; delayMs: number };
+type Accepted = Planned & { runId: string; callbackPath: string; acceptedAt: number };
+/** A JSON answer of the Worker or a stand-in, read loosely: the soak only inspects a few fields. */
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON, checked field by field where used
+type Json = any;
+type Final = Accepted & { status: string; run: Json };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const startedAt = Date.now();
+  console.log(
+    `soak: seed=${args.seed} runs=${args.runs} lanes=${args.lanes} faults=${args.faults ? "on" : "off"} strategies=${args.strategies.join(",")}`,
+  );
+  console.log(`soak: replay with npm run soak -- --seed ${args.seed} --runs ${args.runs}`);
+  const mix = faultMix(args.quick);
+  const stack = await startStack({
+    ports: { redis: 0, qstash: 0, openai: 0, inbox: 0 },
+    worker: false,
+    timeScale: TIME_SCALE,
+    openaiDelayMs: 3_000,
+    faultSeed: args.seed,
+    inboxMaxDeliveries: args.runs * 8 + 10_000,
+  });
+  const workers: { strategy: Strategy; handle: WorkerHandle }[] = [];
+  const closeAll = async () => {
+    for (const w of workers) await w.handle.close().catch(() => {});
+    await stack.close();
+  };
+  const onSignal = (signal: string) => {
+    console.error(`soak: ${signal}, stopping the stack…`);
+    void closeAll().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const base = devWorkerVars(stack);
+    const webhookSecret = stack.inbox.secret;
+    const started = await Promise.all(
+      args.strategies.map(async (strategy) => ({
+        strategy,
+        handle: await startWorker({
+          port: 0,
+          logLevel: "none",
+          vars: {
+            ...base,
+            DRIVE_STRATEGY: strategy,
+            ...(strategy === "webhook" ? { OPENAI_WEBHOOK_SECRET: webhookSecret } : {}),
+            LOG_LEVEL: "silent",
+            DELIVERY_RETRIES: "3",
+            DELIVERY_BACKOFF_S: "0.2,0.5,1",
+            RATE_LIMIT_PER_MIN: "0",
+            AUTH_FAILURES_PER_MIN: "0",
+            MAX_ACTIVE_RUNS: "1000",
+          },
+        }),
+      })),
+    );
+    workers.push(...started);
+    const hooked = workers.find((w) => w.strategy === "webhook");
+    if (hooked)
+      stack.openai.setWebhook({ url: `${hooked.handle.url}/webhooks/openai`, secret: webhookSecret });
+    const urls = workers.map((w) => w.handle.url);
+    stack.inbox.setBehaviour({ path: "/tools/lookup", body: { output: "42" } });
+
+    const api = async (
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+      worker = urls[0] as string,
+    ) => {
+      const res = await fetch(`${worker}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${DEV_API_KEY}`, "content-type": "application/json", ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      let json: Json = text;
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      return { status: res.status, body: json };
+    };
+    /** Retries what a careful client retries: network errors, 429 and 5xx. */
+    const patient = async (
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+      worker?: string,
+      attempts = 30,
+    ) => {
+      let last: { status: number; body: Json } = { status: 0, body: null };
+      for (let i = 0; i < attempts; i++) {
+        try {
+          last = await api(method, path, body, headers, worker);
+          if (last.status < 500 && last.status !== 429) return last;
+        } catch (err) {
+          last = { status: 0, body: String(err) };
+        }
+        await sleep(Math.min(2_000, 100 * (i + 1)));
+      }
+      return last;
+    };
+
+    const fn = {
+      type: "function",
+      function: { name: "lookup", parameters: { type: "object", properties: {} } },
+    };
+    const assistant = await patient("POST", "/v1/assistants", {
+      model: "gpt-sim",
+      instructions: "Soak.",
+      tools: [{ ...fn, endpoint: { url: `${stack.inbox.url}/tools/lookup`, timeout_ms: 2_000 } }],
+    });
+    if (assistant.status !== 200)
+      throw new Error(`assistant: ${assistant.status} ${JSON.stringify(assistant.body)}`);
+    const assistantId = assistant.body.id as string;
+
+    // The workload, a function of the seed.
+    const draw = rng(args.seed);
+    const lanes = Array.from({ length: Math.max(1, args.lanes) }, (_, i) => ({
+      index: i,
+      door: (i % 3 === 2 ? "assistants" : "webhook") as Door,
+      worker: urls[i % urls.length] as string,
+      key: `soak-${args.seed}-lane-${i}`,
+      threadId: "",
+      plan: [] as Planned[],
+    }));
+    for (let n = 0; n < args.runs; n++) {
+      const lane = lanes[n % lanes.length];
+      if (!lane) continue;
+      lane.plan.push({
+        n,
+        lane: lane.index,
+        door: lane.door,
+        tool: draw() < 0.25,
+        delayMs: Math.floor(draw() * 20_000),
+      });
+    }
+    for (const lane of lanes.filter((l) => l.door === "assistants")) {
+      const t = await patient("POST", "/v1/threads", {}, {}, lane.worker);
+      if (t.status !== 200) throw new Error(`thread: ${t.status} ${JSON.stringify(t.body)}`);
+      lane.threadId = t.body.id;
+    }
+
+    if (args.faults) {
+      for (const [part, rules] of Object.entries(mix)) {
+        const target = stack[part as keyof typeof mix];
+        target.faults.set(rules, args.seed);
+      }
+    }
+
+    const workloadStart = Date.now();
+    const counts = { submitted: 0, accepted: 0, refused: 0, refusedCodes: {} as Record<string, number> };
+    const accepted: Accepted[] = [];
+    const finals = new Map<string, Final>();
+    const lost: { n: number; runId: string; status: string; why: string }[] = [];
+    const input = (p: Planned) => {
+      const script: Record<string, unknown> = { delay_ms: p.delayMs };
+      if (p.tool) script.tool_calls = [{ name: "lookup", arguments: { n: p.n } }];
+      return `soak ${p.n} #sim ${JSON.stringify(script)}`;
+    };
+    // Webhook-door runs are watched through their callbacks (one scan of new inbox deliveries every
+    // 250 ms wakes the waiter of that path); every run is also read now and then, which catches runs
+    // whose callback failed and the Assistants door, which has no callbacks.
+    const wakers = new Map<string, () => void>();
+    let seenSeq = 0;
+    let sinceMs = 0;
+    const watcher = setInterval(() => {
+      for (const d of stack.inbox.deliveries({ since: sinceMs })) {
+        if (d.seq <= seenSeq) continue;
+        seenSeq = d.seq;
+        sinceMs = Math.max(sinceMs, d.received_at_ms);
+        const type = String((d.body as { type?: unknown } | null)?.type ?? "");
+        if (d.answered_status >= 200 && d.answered_status < 300 && TERMINAL.has(type.replace(/^run\./, "")))
+          wakers.get(d.path)?.();
+      }
+    }, 250);
+    const nap = (a: Accepted, ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wakers.delete(a.callbackPath);
+          resolve();
+        }
+        if (a.door === "webhook") wakers.set(a.callbackPath, done);
+      });
+    const waitTerminal = async (a: Accepted, worker: string, deadline: number): Promise<Final | null> => {
+      let wait = a.door === "webhook" ? 5_000 : 300;
+      for (;;) {
+        const r = await api("GET", `/v1/runs/${a.runId}`, undefined, {}, worker).catch(() => null);
+        if (r?.status === 200 && TERMINAL.has(r.body.status))
+          return { ...a, status: r.body.status, run: r.body };
+        if (r?.status === 404) return { ...a, status: "missing", run: null };
+        if (Date.now() > deadline) return null;
+        await nap(a, wait);
+        if (a.door === "assistants") wait = Math.min(1_500, wait * 1.5);
+      }
+    };
+    const submit = async (lane: (typeof lanes)[number], p: Planned): Promise<Accepted | null> => {
+      counts.submitted++;
+      const callbackPath = `/soak/cb/${p.n}`;
+      let res: { status: number; body: Json };
+      if (lane.door === "webhook") {
+        res = await patient(
+          "POST",
+          "/v1/messages",
+          {
+            assistant_id: assistantId,
+            conversation: lane.key,
+            input: input(p),
+            callback_url: `${stack.inbox.url}${callbackPath}`,
+          },
+          { "idempotency-key": `soak-${args.seed}-${p.n}` },
+          lane.worker,
+        );
+      } else {
+        const before = new Set<string>();
+        res = { status: 0, body: null };
+        for (let i = 0; i < 30; i++) {
+          try {
+            res = await api(
+              "POST",
+              `/v1/threads/${lane.threadId}/runs`,
+              { assistant_id: assistantId, additional_messages: [{ role: "user", content: input(p) }] },
+              {},
+              lane.worker,
+            );
+          } catch (err) {
+            res = { status: 0, body: String(err) };
+          }
+          if (res.status === 200) break;
+          if (res.status === 400 && /already has an active run/.test(JSON.stringify(res.body)) && i > 0) {
+            // An earlier attempt created the run and its answer was lost: adopt it.
+            const list = await patient(
+              "GET",
+              `/v1/threads/${lane.threadId}/runs?limit=1`,
+              undefined,
+              {},
+              lane.worker,
+            );
+            const newest = list.body?.data?.[0];
+            if (newest && !before.has(newest.id) && !finals.has(newest.id)) {
+              res = { status: 200, body: newest };
+              break;
+            }
+          }
+          // A 400 "already has an active run" may clear (the last run's answer was lost); not forever.
+          if (res.status > 0 && res.status < 500 && res.status !== 429 && (res.status !== 400 || i >= 5))
+            break;
+          await sleep(Math.min(2_000, 100 * (i + 1)));
+        }
+      }
+      const ok = lane.door === "webhook" ? res.status === 202 : res.status === 200;
+      if (!ok) {
+        if (verbose)
+          console.error(`soak: run ${p.n} refused: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+        counts.refused++;
+        const code = `${res.status} ${res.body?.error?.code ?? ""}`.trim();
+        counts.refusedCodes[code] = (counts.refusedCodes[code] ?? 0) + 1;
+        return null;
+      }
+      counts.accepted++;
+      const a = { ...p, runId: res.body.id as string, callbackPath, acceptedAt: Date.now() };
+      accepted.push(a);
+      return a;
+    };
+
+    // Webhook lanes keep up to 3 runs queued on their conversation; Assistants lanes run one at a time.
+    const runDeadlineMs = 120_000;
+    let done = 0;
+    const progress = setInterval(() => {
+      const s = ((Date.now() - startedAt) / 1000).toFixed(0);
+      console.error(`soak: ${s}s accepted=${counts.accepted} finished=${done}/${args.runs}`);
+    }, 15_000);
+    await Promise.all(
+      lanes.map(async (lane) => {
+        const inflight: Promise<void>[] = [];
+        const depth = lane.door === "webhook" ? 3 : 1;
+        for (const p of lane.plan) {
+          while (inflight.length >= depth) await inflight.shift();
+          const a = await submit(lane, p);
+          if (!a) {
+            done++;
+            continue;
+          }
+          inflight.push(
+            (async () => {
+              const f = await waitTerminal(a, lane.worker, Date.now() + runDeadlineMs);
+              done++;
+              if (verbose && !f) console.error(`soak: run ${a.n} ${a.runId} not terminal in time`);
+              if (f) finals.set(a.runId, f);
+            })(),
+          );
+        }
+        await Promise.all(inflight);
+      }),
+    );
+    clearInterval(progress);
+    const workloadMs = Date.now() - workloadStart;
+
+    // Faults off: what follows checks the end state, and must not be disturbed itself.
+    const injected: Record<string, number> = {};
+    for (const part of ["redis", "qstash", "openai", "inbox"] as const) {
+      const target = stack[part];
+      for (const [kind, n] of Object.entries(target.faults.state().injected)) injected[`${part}.${kind}`] = n;
+      target.faults.set([]);
+    }
+
+    // Runs not terminal within their deadline get a last, longer chance now that faults are off.
+    const lastChance = Date.now() + 30_000;
+    await Promise.all(
+      accepted
+        .filter((a) => !finals.has(a.runId))
+        .map(async (a) => {
+          const f = await waitTerminal(a, urls[0] as string, lastChance);
+          if (f) finals.set(a.runId, f);
+          else {
+            const r = await api("GET", `/v1/runs/${a.runId}`).catch(() => null);
+            lost.push({ n: a.n, runId: a.runId, status: r?.body?.status ?? "unknown", why: "not terminal" });
+          }
+        }),
+    );
+    for (const f of finals.values())
+      if (f.status === "missing")
+        lost.push({ n: f.n, runId: f.runId, status: "missing", why: "run gone (404)" });
+
+    // Callbacks: let deliveries settle, then count successful deliveries per event id.
+    const webhookRuns = [...finals.values()].filter((f) => f.door === "webhook" && f.status !== "missing");
+    const settleUntil = Date.now() + 60_000;
+    const settle = async (f: Final) => {
+      for (;;) {
+        const r = await api("GET", `/v1/runs/${f.runId}`).catch(() => null);
+        const state = r?.body?.delivery?.state;
+        if (r?.status === 200) f.run = r.body;
+        if (state === "delivered" || state === "failed" || Date.now() > settleUntil) break;
+        await sleep(1_000);
+      }
+    };
+    for (let i = 0; i < webhookRuns.length; i += 32)
+      await Promise.all(webhookRuns.slice(i, i + 32).map(settle));
+    const deliveries = stack.inbox.deliveries().filter((d) => d.path.startsWith("/soak/cb/"));
+    const okById = new Map<string, number>();
+    const okByPath = new Map<string, { type: string; id: string }[]>();
+    for (const d of deliveries) {
+      if (d.answered_status < 200 || d.answered_status >= 300 || !d.webhook_id) continue;
+      okById.set(d.webhook_id, (okById.get(d.webhook_id) ?? 0) + 1);
+      const list = okByPath.get(d.path) ?? [];
+      list.push({ type: String((d.body as Json)?.type ?? ""), id: d.webhook_id });
+      okByPath.set(d.path, list);
+    }
+    let duplicateCallbacks = 0;
+    for (const n of okById.values()) if (n > 1) duplicateCallbacks += n - 1;
+    let callbacksFailed = 0;
+    for (const f of webhookRuns) {
+      const got = (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`);
+      if (got.length > 0) continue;
+      if (f.run?.delivery?.state === "failed") callbacksFailed++;
+      else
+        lost.push({
+          n: f.n,
+          runId: f.runId,
+          status: f.status,
+          why: `no run.${f.status} callback (delivery ${JSON.stringify(f.run?.delivery ?? null).slice(0, 300)})`,
+        });
+    }
+    // Two different event ids for one terminal event of a run is a duplicate too.
+    for (const f of webhookRuns) {
+      const ids = new Set(
+        (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`).map((e) => e.id),
+      );
+      if (ids.size > 1) duplicateCallbacks += ids.size - 1;
+    }
+
+    // Upstream: at most one response per (run, round).
+    const sim = (await (await fetch(`${stack.openai.url}/__sim/responses`)).json()) as { data: Json[] };
+    const perRound = new Map<string, number>();
+    let unowned = 0;
+    for (const r of sim.data) {
+      const run = r.metadata?.threadhook_run;
+      const round = r.metadata?.threadhook_round;
+      if (!run) {
+        unowned++;
+        continue;
+      }
+      const key = `${run}#${round ?? "?"}`;
+      perRound.set(key, (perRound.get(key) ?? 0) + 1);
+    }
+    let duplicateResponses = 0;
+    const duplicatedRuns = new Set<string>();
+    for (const [key, n] of perRound)
+      if (n > 1) {
+        duplicateResponses += n - 1;
+        duplicatedRuns.add(key.split("#")[0] ?? "");
+      }
+
+    // Stuck: threads or slots held by finished runs, conversations that cannot run again.
+    const redis = new Redis({ url: stack.redis.url, token: stack.redis.token, enableAutoPipelining: false });
+    const statusOf = async (runId: string) =>
+      finals.get(runId)?.status ?? (await patient("GET", `/v1/runs/${runId}`)).body?.status ?? "unknown";
+    const stuck: { what: string; id: string; run: string; status: string }[] = [];
+    const scanAll = async (match: string) => {
+      const found: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, batch] = await redis.scan(cursor, { match, count: 1000 });
+        cursor = String(next);
+        found.push(...(batch as string[]));
+      } while (cursor !== "0");
+      return found;
+    };
+    for (const key of await scanAll("th:*:thread:*:active")) {
+      const runId = await redis.get<string>(key);
+      if (!runId) continue;
+      const status = await statusOf(runId);
+      if (TERMINAL.has(status) || status === "missing")
+        stuck.push({ what: "thread", id: key, run: runId, status });
+    }
+    for (const key of await scanAll("th:*:slots")) {
+      for (const runId of (await redis.zrange(key, 0, -1)) as string[]) {
+        const status = await statusOf(runId);
+        if (TERMINAL.has(status) || status === "missing")
+          stuck.push({ what: "slot", id: key, run: runId, status });
+      }
+    }
+    // Every conversation is still usable: a follow-up run on each lane completes.
+    const followUps = await Promise.all(
+      lanes.map(async (lane) => {
+        const p: Planned = {
+          n: args.runs + lane.index,
+          lane: lane.index,
+          door: lane.door,
+          tool: false,
+          delayMs: 100,
+        };
+        const a = await submit(lane, p);
+        const f = a ? await waitTerminal(a, lane.worker, Date.now() + 90_000) : null;
+        return {
+          lane: lane.index,
+          door: lane.door,
+          status: f?.status ?? (a ? "not terminal" : "refused"),
+          error: f?.run?.last_error ?? null,
+        };
+      }),
+    );
+    for (const f of followUps)
+      if (f.status !== "completed")
+        stuck.push({
+          what: "conversation",
+          id: `lane ${f.lane} (${f.door})`,
+          run: "follow-up",
+          status: f.error ? `${f.status}: ${JSON.stringify(f.error).slice(0, 240)}` : f.status,
+        });
+
+    // Tokens: what the Worker counted against what the stand-in billed.
+    const usage = await patient("GET", "/v1/usage");
+    const simTokens = { input: 0, output: 0 };
+    for (const r of sim.data) {
+      simTokens.input += r.usage?.input_tokens ?? 0;
+      simTokens.output += r.usage?.output_tokens ?? 0;
+    }
+    const workerTokens = { input: usage.body?.input_tokens ?? 0, output: usage.body?.output_tokens ?? 0 };
+
+    clearInterval(watcher);
+    const statuses: Record<string, number> = {};
+    const errors: Record<string, number> = {};
+    for (const f of finals.values()) {
+      statuses[f.status] = (statuses[f.status] ?? 0) + 1;
+      const code = f.run?.last_error?.code;
+      if (code) errors[code] = (errors[code] ?? 0) + 1;
+    }
+    const seconds = workloadMs / 1000;
+    const table: [string, string | number][] = [
+      ["seed", args.seed],
+      [
+        "runs planned / submitted / accepted",
+        `${args.runs} / ${counts.submitted - lanes.length} / ${counts.accepted - followUps.filter((f) => f.status !== "refused").length}`,
+      ],
+      ["refused at intake (after retries)", `${counts.refused} ${JSON.stringify(counts.refusedCodes)}`],
+      ["workload duration", `${seconds.toFixed(1)} s (${(args.runs / seconds).toFixed(1)} runs/s)`],
+      ["drive strategies", args.strategies.join(", ")],
+      [
+        "doors",
+        `webhook ${accepted.filter((a) => a.door === "webhook").length}, assistants ${accepted.filter((a) => a.door === "assistants").length}, with tool calls ${accepted.filter((a) => a.tool).length}`,
+      ],
+      ...Object.entries(injected)
+        .sort()
+        .map(([k, n]) => [`fault ${k}`, n] as [string, number]),
+      ...Object.entries(statuses)
+        .sort()
+        .map(([k, n]) => [`terminal ${k}`, n] as [string, number]),
+      ["last_error codes", JSON.stringify(errors)],
+      ["callbacks delivered (2xx deliveries)", [...okById.values()].reduce((a, b) => a + b, 0)],
+      ["callbacks marked failed after retries", callbacksFailed],
+      ["upstream responses (unowned)", `${sim.data.length} (${unowned})`],
+      [
+        "tokens worker / stand-in (in, out)",
+        `${workerTokens.input}/${simTokens.input}, ${workerTokens.output}/${simTokens.output}`,
+      ],
+      ["LOST", lost.length],
+      ["DUPLICATE terminal callbacks", duplicateCallbacks],
+      ["DUPLICATE upstream responses", duplicateResponses],
+      ["STUCK threads/slots/conversations", stuck.length],
+    ];
+    const width = Math.max(...table.map(([k]) => k.length));
+    for (const [k, v] of table) console.log(`${k.padEnd(width)}  ${v}`);
+    const show = <T>(label: string, items: T[]) => {
+      if (items.length === 0) return;
+      console.log(`${label} (${items.length}, first 20):`);
+      for (const item of items.slice(0, 20)) console.log(`  ${JSON.stringify(item)}`);
+    };
+    show("lost runs", lost);
+    show("stuck", stuck);
+    show("runs with duplicate upstream responses", [...duplicatedRuns]);
+    if (workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output)
+      console.log("note: token usage differs between the Worker and the stand-in (see docs/reliability.md)");
+    if (args.json)
+      console.log(
+        JSON.stringify({
+          seed: args.seed,
+          injected,
+          statuses,
+          lost,
+          stuck,
+          duplicateCallbacks,
+          duplicateResponses,
+        }),
+      );
+    console.log(
+      `soak: runs=${args.runs} lost=${lost.length} duplicate_callbacks=${duplicateCallbacks} duplicate_responses=${duplicateResponses} stuck=${stuck.length}`,
+    );
+    return lost.length + duplicateCallbacks + duplicateResponses + stuck.length === 0 ? 0 : 1;
+  } finally {
+    await closeAll();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(2);
+  },
+);
