@@ -71,6 +71,7 @@ const EnvSchema = z.object({
   ATTACHMENT_MAX_BYTES: int(1, 100 * MIB).default(32 * MIB),
   ATTACHMENT_TIMEOUT_MS: int(100, 60_000).default(20_000),
   FILE_LINK_TTL_S: int(60, 30 * 86_400).default(86_400),
+  EVENT_FEED_WINDOW_S: int(0, 300).default(25),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -125,6 +126,8 @@ export interface Config {
     /** How long a callback's `download_url` works. */
     linkTtlS: number;
   };
+  /** How long one `GET /v1/runs/{id}/events` stream follows a run before the client reconnects (0: answer what is there). */
+  eventFeedWindowMs: number;
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -271,6 +274,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
       attachmentTimeoutMs: e.ATTACHMENT_TIMEOUT_MS,
       linkTtlS: e.FILE_LINK_TTL_S,
     },
+    eventFeedWindowMs: e.EVENT_FEED_WINDOW_S * 1000,
   };
 }
 

@@ -30,6 +30,8 @@ export const keys = {
   /** Sorted set of the tenant's vector store ids (score = creation ms). */
   vectorStoreIndex: (tenant: string) => `${root(tenant)}:vss`,
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
+  /** List: the run's event feed (JSON events, oldest first, bounded; `GET /v1/runs/{id}/events`). */
+  runEvents: (tenant: string, id: string) => `${root(tenant)}:run:${id}:events`,
   idempotency: (tenant: string, key: string) => `${root(tenant)}:idem:${key}`,
   /** Hash: the tenant document, its webhook secrets and its limits as plain fields (read by Lua). */
   tenant: (tenant: string) => `${root(tenant)}:tenant`,
@@ -81,6 +83,8 @@ export const RUN_FIELDS = {
   /** Metadata set by "modify run" after creation (JSON); wins over the document's. */
   metadata: "metadata",
   usageCounted: "usage_counted",
+  /** The id of the last event appended to the run's feed (so a save appends each event once). */
+  feedLast: "feed_last",
 } as const;
 
 /**

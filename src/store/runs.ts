@@ -15,6 +15,8 @@ import {
 import type { MessageRecord } from "../engine/messages";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
+import { buildFeedEvent } from "../engine/present";
+import { FEED_LIMIT, readFeed, saveRunWithEvent } from "./feed";
 import { keys, RUN_FIELDS as F, THREAD_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
@@ -73,6 +75,7 @@ export class RunStore {
     this.scripts = {
       claim: claimRun.bind<string[]>(redis),
       save: saveRun.bind<number>(redis),
+      saveWithEvent: saveRunWithEvent.bind<number>(redis),
       create: createRun.bind<string[]>(redis),
       release: releaseRun.bind<string[]>(redis),
       pump: pumpSlots.bind<string[]>(redis),
@@ -247,11 +250,21 @@ export class RunStore {
 
   /** Save under the lease; `finish` ends the step (bumps the fencing seq). Returns the seq or null if lost. */
   async save(run: RunRecord, owner: string, finish: boolean): Promise<number | null> {
-    const seq = await this.scripts.save.exec({
-      keys: { run: keys.run(run.tenant, run.id) },
-      args: { owner, doc: JSON.stringify(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S },
-    });
+    const args = { owner, doc: JSON.stringify(run), finish: finish ? "1" : "0", ttlS: RUN_TTL_S };
+    // A run whose state stands for an event appends it to its feed in the same script (store/feed.ts).
+    const event = buildFeedEvent(run);
+    const seq = event
+      ? await this.scripts.saveWithEvent.exec({
+          keys: { run: keys.run(run.tenant, run.id), feed: keys.runEvents(run.tenant, run.id) },
+          args: { ...args, eventId: event.id, event: JSON.stringify(event), maxEvents: FEED_LIMIT },
+        })
+      : await this.scripts.save.exec({ keys: { run: keys.run(run.tenant, run.id) }, args });
     return seq < 0 ? null : seq;
+  }
+
+  /** The run's event feed, oldest first (store/feed.ts). */
+  feed(tenant: string, runId: string) {
+    return readFeed(this.redis, tenant, runId);
   }
 
   /** Give up a claim without changing the run (the next step may take it at once). */

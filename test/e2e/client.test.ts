@@ -98,6 +98,11 @@ describe("typed client", () => {
     );
     expect(event.type).toBe("run.completed");
     if (event.type === "run.completed") expect(event.data.run.id).toBe(accepted.id);
+    // The run's event feed ends with the same event (same id as the callback's webhook-id).
+    const feed = [];
+    for await (const e of admin.streamRunEvents(done.id)) feed.push(e);
+    expect(feed.at(-1)?.type).toBe("run.completed");
+    expect(feed.at(-1)?.id).toBe(delivery?.webhook_id);
     // An unknown secret and a tampered body are refused.
     const unknown = `whsec_${Buffer.alloc(32, 3).toString("base64")}`;
     await expect(

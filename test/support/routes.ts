@@ -154,6 +154,13 @@ export const ROUTES: RouteCase[] = [
     namesObject: true,
   },
   {
+    method: "GET",
+    path: (i) => `/v1/runs/${i.run}/events`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
     method: "POST",
     path: (i) => `/v1/runs/${i.run}/redeliver`,
     role: "member",

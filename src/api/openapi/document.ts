@@ -348,6 +348,16 @@ function successContent(op: Operation, nameOf: (s: z.ZodType) => string | undefi
   }
   if (op.response === "text") return { "*/*": { schema: {} } };
   if (op.response === "html") return { "text/html": { schema: { type: "string" } } };
+  if (op.response === "sse")
+    return {
+      "text/event-stream": {
+        schema: {
+          type: "string",
+          description:
+            "Server-Sent Events: `id:` (the event id), `event:` (its type), `data:` (the event object as JSON).",
+        },
+      },
+    };
   if (op.response === "any-json") return { "application/json": { schema: { type: "object" } } };
   const schema = ref(nameOf(op.response) as string);
   return {

@@ -65,7 +65,7 @@ export interface Operation {
   query?: z.ZodObject;
   status: number;
   /** `binary`: the file's bytes; `sse-or-json`: JSON, or an event stream with `stream: true`. */
-  response: z.ZodType | "binary" | "text" | "html" | "any-json";
+  response: z.ZodType | "binary" | "text" | "html" | "any-json" | "sse";
   stream?: boolean;
   /** An example request body (placeholders only: never a value shaped like a real key or secret). */
   example?: unknown;
@@ -142,6 +142,18 @@ export const OPERATIONS: Operation[] = [
     query: StepsQuery,
     status: 200,
     response: R.ListOf(R.RunStep),
+  }),
+  op({
+    method: "get",
+    path: "/v1/runs/{run_id}/events",
+    operationId: "streamRunEvents",
+    tag: "Webhook API",
+    summary: "Follow a run's events (Server-Sent Events, resumable with `Last-Event-ID`)",
+    description:
+      "The run's callback events (`run.in_progress`, `run.requires_action`, the terminal `run.*`) as Server-Sent Events; each `id:` is the event's id (the callbacks' `webhook-id`). With `Last-Event-ID` the stream replays the events after that one. It ends after the terminal event, or after about 25 s with `event: reconnect` and `retry:`: reconnect with `Last-Event-ID`.",
+    ...key(),
+    status: 200,
+    response: "sse",
   }),
   op({
     method: "post",
