@@ -72,6 +72,7 @@ const EnvSchema = z.object({
   ATTACHMENT_TIMEOUT_MS: int(100, 60_000).default(20_000),
   FILE_LINK_TTL_S: int(60, 30 * 86_400).default(86_400),
   EVENT_FEED_WINDOW_S: int(0, 300).default(25),
+  RUN_AT_HORIZON_S: int(60, 366 * 86_400).default(7 * 86_400),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -128,6 +129,8 @@ export interface Config {
   };
   /** How long one `GET /v1/runs/{id}/events` stream follows a run before the client reconnects (0: answer what is there). */
   eventFeedWindowMs: number;
+  /** How far ahead `run_at` / `delay_s` may put a run (QStash Free delays at most 7 days). */
+  runAtHorizonS: number;
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -275,6 +278,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
       linkTtlS: e.FILE_LINK_TTL_S,
     },
     eventFeedWindowMs: e.EVENT_FEED_WINDOW_S * 1000,
+    runAtHorizonS: e.RUN_AT_HORIZON_S,
   };
 }
 

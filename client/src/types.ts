@@ -323,6 +323,8 @@ export type SendMessageRequest = {
       type: "code_interpreter" | "file_search";
     }[];
   }[];
+  run_at?: string;
+  delay_s?: number;
 };
 
 export type CancelRunRequest = Record<string, never>;

@@ -73,6 +73,9 @@ export function presentRun(run: RunRecord) {
         }
       : {}),
     ...(run.output_json ? { output_json: run.output_json } : {}),
+    ...(run.scheduled_for_ms !== undefined
+      ? { scheduled_for: new Date(run.scheduled_for_ms).toISOString() }
+      : {}),
     timeline: run.timeline.map((t) => ({
       status: t.status,
       at: new Date(t.at_ms).toISOString(),

@@ -40,6 +40,17 @@ export interface StepQueue {
    * should the call fail, the failure callback; both retried). `timeoutS` ends a call QStash holds.
    */
   publishCall(call: CallMessage): Promise<void>;
+  /**
+   * Deliver a delayed run's start to the deferred route at `notBeforeS` (unix seconds; QStash's
+   * `Upstash-Not-Before`: nothing is held meanwhile). One per run: repeats collapse.
+   */
+  publishDeferred(msg: DeferredMessage, notBeforeS: number): Promise<void>;
+}
+
+/** A delayed run due to start (`run_at`/`delay_s`). */
+export interface DeferredMessage {
+  tenant: string;
+  run_id: string;
 }
 
 export interface CallMessage {
@@ -54,6 +65,8 @@ export const RESCUE_PATH = "/internal/steps/rescue";
 export const OBSERVE_PATH = "/internal/steps/observe";
 /** QStash's callback with the answer of a call it made for a run (the `call` strategy). */
 export const CALLED_PATH = "/internal/steps/called";
+/** QStash's delivery of a delayed run at its time. */
+export const DEFERRED_PATH = "/internal/steps/deferred";
 
 /** The callback URL's query for a call: the run and the attempt it answers. */
 export const calledQuery = (ref: CallMessage["ref"]) =>
@@ -151,6 +164,18 @@ export function createStepQueue(cfg: {
           callback,
           failureCallback: callback,
           deduplicationId: `call.${ref.tenant}.${ref.run_id}.${ref.key}`,
+        }),
+      );
+    },
+    async publishDeferred(msg, notBeforeS) {
+      await refusals(() =>
+        client.publishJSON({
+          url: `${cfg.baseUrl}${DEFERRED_PATH}`,
+          body: msg,
+          retries: STEP_RETRIES,
+          retryDelay: STEP_RETRY_DELAY_EXPR,
+          notBefore: Math.ceil(notBeforeS),
+          deduplicationId: `deferred.${msg.tenant}.${msg.run_id}`,
         }),
       );
     },

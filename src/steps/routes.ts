@@ -5,9 +5,11 @@ import type { AppEnv } from "../deps";
 import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import { log } from "../log";
+import { startDeferred } from "../commands/deferred";
 import { driveCalled } from "./called";
 import {
   CALLED_PATH,
+  DEFERRED_PATH,
   MAX_RESCUES,
   OBSERVE_PATH,
   RESCUE_PATH,
@@ -21,6 +23,11 @@ const StepMessageSchema = z.object({
   run_id: z.string().min(1).max(64),
   seq: z.number().int().min(0),
   rescue: z.number().int().min(0).optional(),
+});
+
+const DeferredMessageSchema = z.object({
+  tenant: z.string().min(1).max(64),
+  run_id: z.string().min(1).max(64),
 });
 
 const EndedMessageSchema = z.object({ response_id: z.string().min(1).max(128) });
@@ -98,6 +105,14 @@ export const steps = new Hono<AppEnv>()
       { status, header, body: fromBase64(answer), error: error ?? null },
     );
     return c.json({ outcome }, outcome === "busy" ? 503 : 200);
+  })
+  .post(DEFERRED_PATH, async (c) => {
+    const { deps } = c.var;
+    const body = await verifiedBody(c.req.raw, deps, DEFERRED_PATH);
+    const parsed = DeferredMessageSchema.safeParse(safeJson(body));
+    if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed deferred message" }, 200);
+    const outcome = await startDeferred(deps, parsed.data.tenant, parsed.data.run_id);
+    return c.json({ outcome }, 200);
   })
   .post(RESCUE_PATH, async (c) => {
     const { deps } = c.var;

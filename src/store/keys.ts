@@ -32,6 +32,8 @@ export const keys = {
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
   /** List: the run's event feed (JSON events, oldest first, bounded; `GET /v1/runs/{id}/events`). */
   runEvents: (tenant: string, id: string) => `${root(tenant)}:run:${id}:events`,
+  /** Hash: a delayed run before it starts (`run_at`/`delay_s`): its request, its preview, its state. */
+  deferredRun: (tenant: string, id: string) => `${root(tenant)}:deferred:${id}`,
   idempotency: (tenant: string, key: string) => `${root(tenant)}:idem:${key}`,
   /** Hash: the tenant document, its webhook secrets and its limits as plain fields (read by Lua). */
   tenant: (tenant: string) => `${root(tenant)}:tenant`,

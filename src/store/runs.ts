@@ -16,6 +16,7 @@ import type { MessageRecord } from "../engine/messages";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
 import { buildFeedEvent } from "../engine/present";
+import { DeferredStore } from "./deferred";
 import { FEED_LIMIT, readFeed, saveRunWithEvent } from "./feed";
 import { keys, RUN_FIELDS as F, THREAD_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
@@ -68,9 +69,12 @@ export class RunStore {
   private readonly redis: Redis;
   private readonly defaults: Config["tenantDefaults"];
   private readonly scripts;
+  /** Delayed runs before they start (store/deferred.ts). */
+  readonly deferred: DeferredStore;
 
   constructor(redis: Redis, defaults: Config["tenantDefaults"]) {
     this.redis = redis;
+    this.deferred = new DeferredStore(redis);
     this.defaults = defaults;
     this.scripts = {
       claim: claimRun.bind<string[]>(redis),

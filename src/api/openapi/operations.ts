@@ -924,7 +924,7 @@ export const OPERATIONS: Operation[] = [
     status: 200,
     response: "text",
   }),
-  ...(["drive", "observe", "rescue", "called"] as const).map((step) =>
+  ...(["drive", "observe", "rescue", "called", "deferred"] as const).map((step) =>
     op({
       method: "post",
       path: `/internal/steps/${step}`,
