@@ -73,6 +73,7 @@ const EnvSchema = z.object({
   FILE_LINK_TTL_S: int(60, 30 * 86_400).default(86_400),
   EVENT_FEED_WINDOW_S: int(0, 300).default(25),
   RUN_AT_HORIZON_S: int(60, 366 * 86_400).default(7 * 86_400),
+  MAX_SCHEDULES_PER_TENANT: int(0, 10_000).default(20),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -131,6 +132,8 @@ export interface Config {
   eventFeedWindowMs: number;
   /** How far ahead `run_at` / `delay_s` may put a run (QStash Free delays at most 7 days). */
   runAtHorizonS: number;
+  /** Schedules a tenant may have (`POST /v1/schedules` past it: 429 schedule_limit). */
+  maxSchedules: number;
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -279,6 +282,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     },
     eventFeedWindowMs: e.EVENT_FEED_WINDOW_S * 1000,
     runAtHorizonS: e.RUN_AT_HORIZON_S,
+    maxSchedules: e.MAX_SCHEDULES_PER_TENANT,
   };
 }
 

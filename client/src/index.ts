@@ -185,6 +185,22 @@ export class Threadhook {
   redeliverRun(runId: string) {
     return this.request<T.Run>("POST", `/v1/runs/${seg(runId)}/redeliver`, {});
   }
+  /** Schedules: runs on a cron in a time zone (a tenant-wide key; creating needs `editor`). */
+  createSchedule(body: T.CreateScheduleRequest) {
+    return this.request<T.Schedule>("POST", "/v1/schedules", body);
+  }
+  listSchedules() {
+    return this.request<T.ListSchedulesResponse>("GET", "/v1/schedules");
+  }
+  getSchedule(scheduleId: string) {
+    return this.request<T.Schedule>("GET", `/v1/schedules/${seg(scheduleId)}`);
+  }
+  updateSchedule(scheduleId: string, body: T.UpdateScheduleRequest) {
+    return this.request<T.Schedule>("PATCH", `/v1/schedules/${seg(scheduleId)}`, body);
+  }
+  deleteSchedule(scheduleId: string) {
+    return this.request<T.DeleteScheduleResponse>("DELETE", `/v1/schedules/${seg(scheduleId)}`);
+  }
   getConversation(key: string) {
     return this.request<T.Thread>("GET", `/v1/conversations/${seg(key)}`);
   }

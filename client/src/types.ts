@@ -79,6 +79,24 @@ export type Run = {
   [key: string]: unknown;
 };
 
+export type Schedule = {
+  id: string;
+  object: "schedule";
+  created_at: number;
+  cron: string;
+  timezone: string;
+  start_at: string | null;
+  end_at: string | null;
+  enabled: boolean;
+  assistant_id: string;
+  input: string;
+  conversation: string | null;
+  callback_url: string;
+  metadata: Record<string, string>;
+  last_fired_at: string | null;
+  [key: string]: unknown;
+};
+
 export type AcceptedRun = Run & {
   links: {
     self: string;
@@ -343,6 +361,48 @@ export type ListRunStepsResponse = {
   first_id?: string | null;
   last_id?: string | null;
   has_more?: boolean;
+  [key: string]: unknown;
+};
+
+export type CreateScheduleRequest = {
+  cron: string;
+  timezone?: string;
+  start_at?: string | null;
+  end_at?: string | null;
+  enabled?: boolean;
+  assistant_id: string;
+  input: string;
+  conversation?: string | null;
+  callback_url: string;
+  metadata?: Record<string, string>;
+};
+
+export type ListSchedulesResponse = {
+  object: "list";
+  data: Schedule[];
+  first_id?: string | null;
+  last_id?: string | null;
+  has_more?: boolean;
+  [key: string]: unknown;
+};
+
+export type UpdateScheduleRequest = {
+  cron?: string;
+  timezone?: string;
+  start_at?: string | null;
+  end_at?: string | null;
+  enabled?: boolean;
+  assistant_id?: string;
+  input?: string;
+  conversation?: string | null;
+  callback_url?: string;
+  metadata?: Record<string, string>;
+};
+
+export type DeleteScheduleResponse = {
+  id: string;
+  object: "schedule.deleted";
+  deleted: true;
   [key: string]: unknown;
 };
 

@@ -6,6 +6,7 @@ import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import { log } from "../log";
 import { startDeferred } from "../commands/deferred";
+import { fireSchedule } from "../commands/schedules";
 import { driveCalled } from "./called";
 import {
   CALLED_PATH,
@@ -14,6 +15,7 @@ import {
   OBSERVE_PATH,
   RESCUE_PATH,
   rescueDelayMs,
+  SCHEDULED_PATH,
   STEP_PATH,
 } from "../queue/steps";
 import { driveEnded, driveStep, logStepError } from "./runner";
@@ -28,6 +30,11 @@ const StepMessageSchema = z.object({
 const DeferredMessageSchema = z.object({
   tenant: z.string().min(1).max(64),
   run_id: z.string().min(1).max(64),
+});
+
+const ScheduledMessageSchema = z.object({
+  tenant: z.string().min(1).max(64),
+  schedule_id: z.string().min(1).max(64),
 });
 
 const EndedMessageSchema = z.object({ response_id: z.string().min(1).max(128) });
@@ -112,6 +119,16 @@ export const steps = new Hono<AppEnv>()
     const parsed = DeferredMessageSchema.safeParse(safeJson(body));
     if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed deferred message" }, 200);
     const outcome = await startDeferred(deps, parsed.data.tenant, parsed.data.run_id);
+    return c.json({ outcome }, 200);
+  })
+  .post(SCHEDULED_PATH, async (c) => {
+    const { deps } = c.var;
+    const body = await verifiedBody(c.req.raw, deps, SCHEDULED_PATH);
+    const parsed = ScheduledMessageSchema.safeParse(safeJson(body));
+    const messageId = printable(c.req.header("upstash-message-id") ?? null);
+    if (!parsed.success || !messageId)
+      return c.json({ outcome: "ignored", reason: "malformed scheduled message" }, 200);
+    const outcome = await fireSchedule(deps, parsed.data.tenant, parsed.data.schedule_id, messageId);
     return c.json({ outcome }, 200);
   })
   .post(RESCUE_PATH, async (c) => {

@@ -29,6 +29,10 @@ export const keys = {
   vectorStore: (tenant: string, id: string) => `${root(tenant)}:vs:${id}`,
   /** Sorted set of the tenant's vector store ids (score = creation ms). */
   vectorStoreIndex: (tenant: string) => `${root(tenant)}:vss`,
+  /** A schedule of the tenant's (JSON; owned by the tenant, no TTL). */
+  schedule: (tenant: string, id: string) => `${root(tenant)}:sched:${id}`,
+  /** Sorted set of the tenant's schedule ids (score = creation ms): listing and the per-tenant cap. */
+  scheduleIndex: (tenant: string) => `${root(tenant)}:scheds`,
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
   /** List: the run's event feed (JSON events, oldest first, bounded; `GET /v1/runs/{id}/events`). */
   runEvents: (tenant: string, id: string) => `${root(tenant)}:run:${id}:events`,

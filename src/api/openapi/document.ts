@@ -14,6 +14,7 @@ const JSON_SCHEMA_OPTS = { target: "draft-2020-12", io: "input", unrepresentable
 const NAMED: Record<string, z.ZodType> = {
   ErrorBody: R.ErrorBody,
   Run: R.Run,
+  Schedule: R.Schedule,
   AcceptedRun: R.AcceptedRun,
   RunStep: R.RunStep,
   Thread: R.Thread,

@@ -31,6 +31,7 @@ import {
 import { ListQuery, NoBody, SubmitToolOutputs } from "../schemas";
 import { MessageRequest } from "../webhook/messages";
 import { StepsQuery } from "../webhook/runs";
+import { ScheduleCreate, ScheduleUpdate } from "../webhook/schedules";
 import * as R from "./responses";
 
 export type Auth = "key" | "operator" | "none" | "qstash" | "openai" | "signed_link";
@@ -154,6 +155,58 @@ export const OPERATIONS: Operation[] = [
     ...key(),
     status: 200,
     response: "sse",
+  }),
+  op({
+    method: "post",
+    path: "/v1/schedules",
+    operationId: "createSchedule",
+    tag: "Webhook API",
+    summary: "Create a schedule: runs on a cron in a time zone (429 `schedule_limit` past the tenant's cap)",
+    ...key("editor"),
+    body: ScheduleCreate,
+    status: 201,
+    response: R.Schedule,
+  }),
+  op({
+    method: "get",
+    path: "/v1/schedules",
+    operationId: "listSchedules",
+    tag: "Webhook API",
+    summary: "List the tenant's schedules",
+    ...key(),
+    status: 200,
+    response: R.ListOf(R.Schedule),
+  }),
+  op({
+    method: "get",
+    path: "/v1/schedules/{schedule_id}",
+    operationId: "getSchedule",
+    tag: "Webhook API",
+    summary: "Read a schedule",
+    ...key(),
+    status: 200,
+    response: R.Schedule,
+  }),
+  op({
+    method: "patch",
+    path: "/v1/schedules/{schedule_id}",
+    operationId: "updateSchedule",
+    tag: "Webhook API",
+    summary: "Change a schedule (`enabled: false` pauses it)",
+    ...key("editor"),
+    body: ScheduleUpdate,
+    status: 200,
+    response: R.Schedule,
+  }),
+  op({
+    method: "delete",
+    path: "/v1/schedules/{schedule_id}",
+    operationId: "deleteSchedule",
+    tag: "Webhook API",
+    summary: "Delete a schedule",
+    ...key("editor"),
+    status: 200,
+    response: R.Deleted("schedule.deleted"),
   }),
   op({
     method: "post",
@@ -924,7 +977,7 @@ export const OPERATIONS: Operation[] = [
     status: 200,
     response: "text",
   }),
-  ...(["drive", "observe", "rescue", "called", "deferred"] as const).map((step) =>
+  ...(["drive", "observe", "rescue", "called", "deferred", "scheduled"] as const).map((step) =>
     op({
       method: "post",
       path: `/internal/steps/${step}`,
