@@ -63,6 +63,8 @@ export interface ScheduledMessage {
 export interface DeferredMessage {
   tenant: string;
   run_id: string;
+  /** How many times this start was republished after QStash gave up on it. */
+  rescue?: number;
 }
 
 export interface CallMessage {
@@ -189,7 +191,9 @@ export function createStepQueue(cfg: {
           retries: STEP_RETRIES,
           retryDelay: STEP_RETRY_DELAY_EXPR,
           notBefore: Math.ceil(notBeforeS),
-          deduplicationId: `deferred.${msg.tenant}.${msg.run_id}`,
+          // Dead-lettered (an outage outlasted the retries): the rescue route publishes it again.
+          failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
+          deduplicationId: `deferred.${msg.tenant}.${msg.run_id}.${msg.rescue ?? 0}`,
         }),
       );
     },

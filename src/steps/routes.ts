@@ -27,9 +27,10 @@ const StepMessageSchema = z.object({
   rescue: z.number().int().min(0).optional(),
 });
 
-const DeferredMessageSchema = z.object({
+const DeferredMessageSchema = z.strictObject({
   tenant: z.string().min(1).max(64),
   run_id: z.string().min(1).max(64),
+  rescue: z.number().int().min(0).optional(),
 });
 
 const ScheduledMessageSchema = z.object({
@@ -135,10 +136,21 @@ export const steps = new Hono<AppEnv>()
     const { deps } = c.var;
     const body = await verifiedBody(c.req.raw, deps, RESCUE_PATH);
     const payload = FailureCallbackSchema.safeParse(safeJson(body));
-    const step = payload.success
-      ? StepMessageSchema.safeParse(safeJson(fromBase64(payload.data.sourceBody)))
-      : null;
-    if (!step?.success) return c.json({ outcome: "ignored", reason: "not a step's failure callback" }, 200);
+    const source = payload.success ? safeJson(fromBase64(payload.data.sourceBody)) : null;
+    const step = StepMessageSchema.safeParse(source);
+    const deferred = step.success ? null : DeferredMessageSchema.safeParse(source);
+    if (deferred?.success) {
+      // A delayed run's start: publish it again, later (its record waits; starting is idempotent).
+      const rescue = (deferred.data.rescue ?? 0) + 1;
+      if (rescue > MAX_RESCUES) {
+        log("error", "delayed run's start given up", { run_id: deferred.data.run_id, rescue });
+        return c.json({ outcome: "given_up" }, 200);
+      }
+      const delayMs = rescueDelayMs(rescue);
+      await deps.queue.publishDeferred({ ...deferred.data, rescue }, (deps.now() + delayMs) / 1000);
+      return c.json({ outcome: "rescued", rescue, delay_ms: delayMs }, 200);
+    }
+    if (!step.success) return c.json({ outcome: "ignored", reason: "not a step's failure callback" }, 200);
     const rescue = (step.data.rescue ?? 0) + 1;
     if (rescue > MAX_RESCUES) {
       log("error", "step given up after repeated dead-lettering", { run_id: step.data.run_id, rescue });
