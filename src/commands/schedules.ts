@@ -196,7 +196,7 @@ export function renderInput(template: string, at: number, timezone: string): str
 
 /**
  * A schedule fired (QStash message `messageId`): start its run, once per firing. Outside
- * start_at/end_at, disabled or deleted: nothing. Refusals for good are logged (the firing is spent);
+ * start_at/end_at, or deleted: nothing. Refusals for good are logged (the firing is spent);
  * infrastructure errors propagate so QStash retries.
  */
 export async function fireSchedule(
@@ -207,7 +207,8 @@ export async function fireSchedule(
 ): Promise<"started" | "skipped" | "refused"> {
   const s = await deps.schedules.get(tenant, id);
   const now = deps.now();
-  if (!s?.enabled) return "skipped";
+  // Pausing is QStash's: a firing QStash made before a pause still runs (it was due).
+  if (!s) return "skipped";
   if ((s.start_at && now < Date.parse(s.start_at)) || (s.end_at && now > Date.parse(s.end_at)))
     return "skipped";
   try {
