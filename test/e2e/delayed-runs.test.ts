@@ -1,6 +1,6 @@
 /**
  * Issue 18 part 4: delayed runs (`run_at` / `delay_s`). The run is `queued` with `scheduled_for`
- * until QStash delivers its start at the time (the stand-in's time scale is 0.01: 300 s = 3 s),
+ * until QStash delivers its start at the time (the stand-in's time scale is 0.01: 600 s = 6 s),
  * cancellable until then; a start delivered twice starts one run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,13 +27,13 @@ describe("delayed runs", () => {
       conversation,
       input: "remind me",
       callback_url: `${e2e.inbox.url}${path}`,
-      delay_s: 300,
+      delay_s: 600,
     });
     expect(res.status).toBe(202);
     expect(res.body.status).toBe("queued");
     const due = Date.parse(res.body.scheduled_for);
-    expect(due).toBeGreaterThanOrEqual(sentAt + 300_000 - 1000);
-    expect(due).toBeLessThanOrEqual(Date.now() + 300_000 + 1000);
+    expect(due).toBeGreaterThanOrEqual(sentAt + 600_000 - 1000);
+    expect(due).toBeLessThanOrEqual(Date.now() + 600_000 + 1000);
     const waiting = await e2e.api("GET", `/v1/runs/${res.body.id}`);
     expect(waiting.status).toBe(200);
     expect(waiting.body).toMatchObject({
@@ -44,9 +44,9 @@ describe("delayed runs", () => {
     expect(waiting.body.thread_id).toBe(res.body.thread_id);
 
     const done = await e2e.waitForRun(res.body.id, ["completed"], 30_000);
-    // Not before its (scaled) time: 300 s × 0.01 after it was sent.
+    // Not before its (scaled) time: 600 s × 0.01 after it was sent.
     const started = Date.parse(done.timeline.find((t: any) => t.status === "in_progress").at);
-    expect(started - sentAt).toBeGreaterThanOrEqual(300_000 * SCALE - 200);
+    expect(started - sentAt).toBeGreaterThanOrEqual(600_000 * SCALE - 200);
     expect(done.scheduled_for).toBe(res.body.scheduled_for);
     expect(done.thread_id).toBe(res.body.thread_id);
     expect((await e2e.api("GET", `/v1/conversations/${encodeURIComponent(conversation)}`)).body.id).toBe(
@@ -64,7 +64,7 @@ describe("delayed runs", () => {
   it("cancels a delayed run before its time: it never starts", async () => {
     const assistant = await e2e.createAssistant();
     const path = hookPath("delayed-cancel");
-    const runAt = new Date(Date.now() + 200_000).toISOString();
+    const runAt = new Date(Date.now() + 600_000).toISOString();
     const res = await e2e.api("POST", "/v1/messages", {
       assistant_id: assistant.id,
       input: "never mind",
