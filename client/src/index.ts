@@ -189,8 +189,8 @@ export class Threadhook {
   createSchedule(body: T.CreateScheduleRequest) {
     return this.request<T.Schedule>("POST", "/v1/schedules", body);
   }
-  listSchedules() {
-    return this.request<T.ListSchedulesResponse>("GET", "/v1/schedules");
+  listSchedules(query: ListQuery = {}) {
+    return this.request<T.ListSchedulesResponse>("GET", "/v1/schedules", undefined, { ...query });
   }
   getSchedule(scheduleId: string) {
     return this.request<T.Schedule>("GET", `/v1/schedules/${seg(scheduleId)}`);

@@ -59,6 +59,8 @@ export type Run = {
   } | null;
   /** The caller's conversation key (webhook API), if any. */
   conversation: string | null;
+  /** A delayed run's start time (`run_at` / `delay_s`). */
+  scheduled_for?: string;
   /** The run's answer once it completed: text and annotations. */
   output: unknown;
   timeline: {

@@ -13,6 +13,7 @@ import { log } from "../log";
 import type { StepQueue } from "../queue/steps";
 import { assertAssistantAllowed, type Principal } from "../security/principal";
 import { newId } from "../store/ids";
+import { type ListParams, pageOf } from "../store/list";
 import type { AssistantStore } from "../store/records";
 import type { ScheduleRecord, ScheduleStore } from "../store/schedules";
 import { callbackFor } from "./callback";
@@ -124,15 +125,13 @@ export async function getSchedule(deps: Pick<ScheduleDeps, "schedules">, princip
   return s;
 }
 
-export async function listSchedules(deps: Pick<ScheduleDeps, "schedules">, principal: Principal) {
-  const data = await deps.schedules.list(principal.tenant);
-  return {
-    object: "list",
-    data,
-    first_id: data[0]?.id ?? null,
-    last_id: data.at(-1)?.id ?? null,
-    has_more: false,
-  };
+/** The tenant's schedules as a list page, oldest first by default (at most the tenant's cap of them). */
+export async function listSchedules(
+  deps: Pick<ScheduleDeps, "schedules">,
+  principal: Principal,
+  params: ListParams,
+) {
+  return pageOf(await deps.schedules.list(principal.tenant), params);
 }
 
 export async function updateSchedule(

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLAIM, SAVE } from "../../src/store/scripts";
+import { saveRunWithEvent } from "../../src/store/feed";
+import { CLAIM } from "../../src/store/scripts";
 import { type E2E, hookPath, startE2E } from "../support/e2e";
 
 let e2e: E2E;
@@ -53,7 +54,9 @@ describe("faults", () => {
     const res = await send(path, 'slow one #sim {"delay_ms": 150000}');
     expect(res.status).toBe(202);
     await e2e.waitForRun(res.body.id, ["in_progress"]); // 150 s × time scale 0.01
-    await failScript(SAVE, 1); // the step's next save (the one at the end of the response)
+    // The step's next save (the one at the end of the response). A run whose state stands for an
+    // event (in_progress, completed) is saved by the script that also appends it to its feed.
+    await failScript(saveRunWithEvent.lua, 1);
     const [d] = await e2e.inbox.waitFor(1, { path, timeoutMs: 20_000 });
     expect((d?.body as any)?.type).toBe("run.completed");
     expect((d?.body as any).data.run.output.text).toBe("echo: slow one");

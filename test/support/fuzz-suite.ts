@@ -218,6 +218,7 @@ const withRandomIds = (r: Rng, base: TenantIds): TenantIds =>
         file: fuzzId(r),
         vectorStore: fuzzId(r),
         batch: fuzzId(r),
-        schedule: fuzzId(r),
+        // Derived, not drawn: a draw here would shift every later route's random sequence.
+        schedule: `sched_${base.schedule.slice(-8)}unknown`,
       }
     : base;

@@ -31,7 +31,7 @@ import {
 import { ListQuery, NoBody, SubmitToolOutputs } from "../schemas";
 import { MessageRequest } from "../webhook/messages";
 import { StepsQuery } from "../webhook/runs";
-import { ScheduleCreate, ScheduleUpdate } from "../webhook/schedules";
+import { ScheduleCreate, SchedulesQuery, ScheduleUpdate } from "../webhook/schedules";
 import * as R from "./responses";
 
 export type Auth = "key" | "operator" | "none" | "qstash" | "openai" | "signed_link";
@@ -174,6 +174,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Webhook API",
     summary: "List the tenant's schedules",
     ...key(),
+    query: SchedulesQuery,
     status: 200,
     response: R.ListOf(R.Schedule),
   }),

@@ -101,6 +101,7 @@ export const Run = z.looseObject({
   metadata: Meta.optional(),
   usage: z.looseObject({ prompt_tokens: Int, completion_tokens: Int, total_tokens: Int }).nullable(),
   conversation: NullableStr.describe("The caller's conversation key (webhook API), if any."),
+  scheduled_for: Str.optional().describe("A delayed run's start time (`run_at` / `delay_s`)."),
   output: z.unknown().describe("The run's answer once it completed: text and annotations."),
   timeline: z.array(TimelineEntry),
   delivery: z

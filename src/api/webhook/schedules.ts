@@ -10,8 +10,8 @@ import {
   updateSchedule,
 } from "../../commands/schedules";
 import { type AuthedEnv, requireKey, requireRole, requireUnscoped } from "../../security/auth";
-import { CallbackUrl, ConversationKey, Id, LongText, Metadata } from "../schemas";
-import { parseBody } from "../validate";
+import { CallbackUrl, ConversationKey, Id, ListQuery, LongText, Metadata } from "../schemas";
+import { parseBody, parseQuery } from "../validate";
 
 const Time = z.iso.datetime({ offset: true });
 
@@ -38,6 +38,8 @@ export const ScheduleCreate = z.strictObject({
   metadata: ScheduleFields.metadata.default({}),
 });
 
+export const SchedulesQuery = ListQuery.extend({ order: z.enum(["asc", "desc"]).default("asc") });
+
 export const ScheduleUpdate = z.strictObject(ScheduleFields).partial();
 
 export const schedules = new Hono<AuthedEnv>()
@@ -46,7 +48,9 @@ export const schedules = new Hono<AuthedEnv>()
     const body = (await parseBody(c, ScheduleCreate)) as ScheduleInput;
     return c.json(await createSchedule(c.var.deps, c.var.principal, body), 201);
   })
-  .get("/", requireUnscoped, async (c) => c.json(await listSchedules(c.var.deps, c.var.principal)))
+  .get("/", requireUnscoped, async (c) =>
+    c.json(await listSchedules(c.var.deps, c.var.principal, parseQuery(c, SchedulesQuery))),
+  )
   .get("/:id", requireUnscoped, async (c) =>
     c.json(await getSchedule(c.var.deps, c.var.principal, c.req.param("id"))),
   )
