@@ -95,6 +95,9 @@ const EnvSchema = z.object({
    * point between two writes, so a crash there can be reproduced (docs/local-stack.md).
    */
   DEV_DIE_AT: z.enum(DIE_POINTS).optional(),
+  EVENT_FEED_WINDOW_S: int(0, 300).default(25),
+  RUN_AT_HORIZON_S: int(60, 366 * 86_400).default(7 * 86_400),
+  MAX_SCHEDULES_PER_TENANT: int(0, 10_000).default(20),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -158,6 +161,12 @@ export interface Config {
     /** How long a callback's `download_url` works. */
     linkTtlS: number;
   };
+  /** How long one `GET /v1/runs/{id}/events` stream follows a run before the client reconnects (0: answer what is there). */
+  eventFeedWindowMs: number;
+  /** How far ahead `run_at` / `delay_s` may put a run (QStash Free delays at most 7 days). */
+  runAtHorizonS: number;
+  /** Schedules a tenant may have (`POST /v1/schedules` past it: 429 schedule_limit). */
+  maxSchedules: number;
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -308,6 +317,9 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
       attachmentTimeoutMs: e.ATTACHMENT_TIMEOUT_MS,
       linkTtlS: e.FILE_LINK_TTL_S,
     },
+    eventFeedWindowMs: e.EVENT_FEED_WINDOW_S * 1000,
+    runAtHorizonS: e.RUN_AT_HORIZON_S,
+    maxSchedules: e.MAX_SCHEDULES_PER_TENANT,
   };
 }
 

@@ -17,6 +17,7 @@ import { AssistantStore, ThreadStore } from "./store/records";
 import { createRedis, type Redis } from "./store/redis";
 import { ResponseIndex } from "./store/responses";
 import { RunStore } from "./store/runs";
+import { ScheduleStore } from "./store/schedules";
 import { ApiKeyStore, TenantStore } from "./store/tenants";
 import { UsageStore } from "./store/usage";
 import { createFilesUpstream, type FilesUpstream } from "./upstream/files";
@@ -34,6 +35,7 @@ export interface Deps {
   readonly usage: UsageStore;
   readonly files: FileStore;
   readonly vectorStores: VectorStoreStore;
+  readonly schedules: ScheduleStore;
   /** Which run a background response belongs to (for OpenAI's project-wide webhooks). */
   readonly responses: ResponseIndex;
   /** QStash, publishing steps to this deployment (PUBLIC_URL, else the request's origin). */
@@ -96,6 +98,9 @@ export const createDeps: DepsFactory = (env, origin) => {
     get responses() {
       return s().responses;
     },
+    get schedules() {
+      return s().schedules;
+    },
     get queue() {
       return stepQueue(config(), origin);
     },
@@ -127,6 +132,7 @@ interface Stores {
   files: FileStore;
   vectorStores: VectorStoreStore;
   responses: ResponseIndex;
+  schedules: ScheduleStore;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -147,6 +153,7 @@ function stores(config: Config): Stores {
       files: new FileStore(redis),
       vectorStores: new VectorStoreStore(redis),
       responses: new ResponseIndex(redis),
+      schedules: new ScheduleStore(redis),
     };
     storeCache.set(config, s);
   }

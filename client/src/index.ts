@@ -136,8 +136,70 @@ export class Threadhook {
       ...query,
     });
   }
+  /**
+   * Follow a run's events (`GET /v1/runs/{id}/events`) until its terminal event: the callbacks'
+   * event objects, each once, in order. When a stream ends before the run (the server's window) or
+   * breaks, it reconnects with `Last-Event-ID` after the advised `retry:` delay. Start after an
+   * event already seen with `lastEventId`.
+   */
+  async *streamRunEvents(
+    runId: string,
+    opts: { lastEventId?: string; signal?: AbortSignal; maxReconnects?: number } = {},
+  ): AsyncGenerator<RunEvent> {
+    let last = opts.lastEventId ?? null;
+    let retryMs = 1000;
+    for (let reconnects = 0; ; reconnects++) {
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${this.#opts.apiKey}`,
+        accept: "text/event-stream",
+      };
+      if (last) headers["last-event-id"] = last;
+      const res = await this.#opts.fetch(`${this.#opts.baseUrl}/v1/runs/${seg(runId)}/events`, {
+        headers,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (!res.ok || !res.body) {
+        const text = await res.text();
+        let json: unknown = null;
+        try {
+          json = JSON.parse(text);
+        } catch {}
+        throw new ThreadhookError(res.status, json, res.headers);
+      }
+      try {
+        for await (const e of sseEvents(res.body)) {
+          if (e.retry !== null) retryMs = e.retry;
+          if (e.id === null || e.data === null) continue;
+          const event = JSON.parse(e.data) as RunEvent;
+          last = e.id;
+          yield event;
+          if (event.type !== "run.in_progress" && event.type !== "run.requires_action") return;
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+      }
+      if (reconnects >= (opts.maxReconnects ?? 1000)) throw new Error("the run's event feed did not end");
+      await sleep(retryMs, opts.signal);
+    }
+  }
   redeliverRun(runId: string) {
     return this.request<T.Run>("POST", `/v1/runs/${seg(runId)}/redeliver`, {});
+  }
+  /** Schedules: runs on a cron in a time zone (a tenant-wide key; creating needs `editor`). */
+  createSchedule(body: T.CreateScheduleRequest) {
+    return this.request<T.Schedule>("POST", "/v1/schedules", body);
+  }
+  listSchedules(query: ListQuery = {}) {
+    return this.request<T.ListSchedulesResponse>("GET", "/v1/schedules", undefined, { ...query });
+  }
+  getSchedule(scheduleId: string) {
+    return this.request<T.Schedule>("GET", `/v1/schedules/${seg(scheduleId)}`);
+  }
+  updateSchedule(scheduleId: string, body: T.UpdateScheduleRequest) {
+    return this.request<T.Schedule>("PATCH", `/v1/schedules/${seg(scheduleId)}`, body);
+  }
+  deleteSchedule(scheduleId: string) {
+    return this.request<T.DeleteScheduleResponse>("DELETE", `/v1/schedules/${seg(scheduleId)}`);
   }
   getConversation(key: string) {
     return this.request<T.Thread>("GET", `/v1/conversations/${seg(key)}`);
@@ -215,6 +277,51 @@ export class Threadhook {
       `/v1/admin/tenants/${seg(tenantId)}/webhook_secrets/rotate`,
       body,
     );
+  }
+}
+
+/** An event of a run's feed: a callback's event object (`run.in_progress` and `run.requires_action` included). */
+export interface RunEvent {
+  id: string;
+  type: string;
+  created_at: number;
+  data: { run: T.Run };
+}
+
+/** The events of a Server-Sent Events body: `id`, `event`, `data` (lines joined), `retry`. */
+async function* sseEvents(body: ReadableStream<Uint8Array>) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+      for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const e = {
+          id: null as string | null,
+          event: "message",
+          data: null as string | null,
+          retry: null as number | null,
+        };
+        for (const line of block.split("\n")) {
+          if (line === "" || line.startsWith(":")) continue;
+          const at = line.indexOf(":");
+          const field = at < 0 ? line : line.slice(0, at);
+          const val = at < 0 ? "" : line.slice(at + 1).replace(/^ /, "");
+          if (field === "id") e.id = val;
+          else if (field === "event") e.event = val;
+          else if (field === "data") e.data = e.data === null ? val : `${e.data}\n${val}`;
+          else if (field === "retry" && /^\d+$/.test(val)) e.retry = Number(val);
+        }
+        yield e;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
   }
 }
 

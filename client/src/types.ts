@@ -59,6 +59,8 @@ export type Run = {
   } | null;
   /** The caller's conversation key (webhook API), if any. */
   conversation: string | null;
+  /** A delayed run's start time (`run_at` / `delay_s`). */
+  scheduled_for?: string;
   /** The run's answer once it completed: text and annotations. */
   output: unknown;
   timeline: {
@@ -76,6 +78,24 @@ export type Run = {
     next_attempt_at: string | null;
     [key: string]: unknown;
   } | null;
+  [key: string]: unknown;
+};
+
+export type Schedule = {
+  id: string;
+  object: "schedule";
+  created_at: number;
+  cron: string;
+  timezone: string;
+  start_at: string | null;
+  end_at: string | null;
+  enabled: boolean;
+  assistant_id: string;
+  input: string;
+  conversation: string | null;
+  callback_url: string;
+  metadata: Record<string, string>;
+  last_fired_at: string | null;
   [key: string]: unknown;
 };
 
@@ -330,6 +350,8 @@ export type SendMessageRequest = {
       type: "code_interpreter" | "file_search";
     }[];
   }[];
+  run_at?: string;
+  delay_s?: number;
 };
 
 export type CancelRunRequest = Record<string, never>;
@@ -348,6 +370,48 @@ export type ListRunStepsResponse = {
   first_id?: string | null;
   last_id?: string | null;
   has_more?: boolean;
+  [key: string]: unknown;
+};
+
+export type CreateScheduleRequest = {
+  cron: string;
+  timezone?: string;
+  start_at?: string | null;
+  end_at?: string | null;
+  enabled?: boolean;
+  assistant_id: string;
+  input: string;
+  conversation?: string | null;
+  callback_url: string;
+  metadata?: Record<string, string>;
+};
+
+export type ListSchedulesResponse = {
+  object: "list";
+  data: Schedule[];
+  first_id?: string | null;
+  last_id?: string | null;
+  has_more?: boolean;
+  [key: string]: unknown;
+};
+
+export type UpdateScheduleRequest = {
+  cron?: string;
+  timezone?: string;
+  start_at?: string | null;
+  end_at?: string | null;
+  enabled?: boolean;
+  assistant_id?: string;
+  input?: string;
+  conversation?: string | null;
+  callback_url?: string;
+  metadata?: Record<string, string>;
+};
+
+export type DeleteScheduleResponse = {
+  id: string;
+  object: "schedule.deleted";
+  deleted: true;
   [key: string]: unknown;
 };
 

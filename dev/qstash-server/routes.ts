@@ -4,9 +4,13 @@ import { dlqRoute } from "./dlq.ts";
 import type { Engine } from "./engine.ts";
 import { error, getHeader, type HeaderList, parseJson, type Reply, requestHeaders } from "./http.ts";
 import { buildMessage, messageView, type PublishInput } from "./message.ts";
+import type { createSchedules } from "./schedules.ts";
+
+type Schedules = ReturnType<typeof createSchedules>;
 
 export type RouteContext = {
   engine: Engine;
+  schedules: Schedules;
   keys: { current: string; next: string };
   rotateKeys(): void;
 };
@@ -49,10 +53,27 @@ export function route(ctx: RouteContext, api: ApiRequest): Reply {
     return publishOne(ctx, api, rest.slice(slash + 1), decodeURIComponent(rest.slice(0, slash)));
   }
   if (method === "POST" && rawPath === "/v2/batch") return batch(ctx, api);
+  if (method === "POST" && rawPath.startsWith("/v2/schedules/")) {
+    const { destination, queryHeaders } = splitDestination(
+      rawPath.slice("/v2/schedules/".length),
+      api.rawQuery,
+    );
+    const input: PublishInput = {
+      destination,
+      headers: [...requestHeaders(api.req), ...queryHeaders],
+      body: api.body,
+      callerIP: callerIp(api.req),
+    };
+    return ctx.schedules.route("POST", [destination], () => input);
+  }
   const parts = rawPath.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] !== "v2") return error(404, "not found");
   if (parts[1] === "messages") return messagesRoute(ctx.engine, method, parts[2], api.query);
   if (parts[1] === "dlq") return dlqRoute(ctx.engine, method, parts.slice(2), api.query);
+  if (parts[1] === "schedules")
+    return ctx.schedules.route(method, parts.slice(2), () => {
+      throw new Error("unreachable: schedules are created above");
+    });
   if (parts[1] === "keys" && method === "GET" && parts.length === 2) return { status: 200, body: ctx.keys };
   if (parts[1] === "keys" && method === "POST" && parts[2] === "rotate") {
     ctx.rotateKeys();

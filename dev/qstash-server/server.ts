@@ -7,6 +7,7 @@ import { authorized, error, parseJson, type Reply, readBody, send } from "./http
 import { newSigningKey } from "./jwt.ts";
 import { createQuota, type QuotaOptions, type QuotaStats } from "./quota.ts";
 import { isPublish, route, routeLabel } from "./routes.ts";
+import { createSchedules, type ScheduleStats } from "./schedules.ts";
 
 export type { QStashStats } from "./engine.ts";
 export type { QuotaOptions } from "./quota.ts";
@@ -44,7 +45,7 @@ export type QStashHandle = {
   token: string;
   readonly currentSigningKey: string;
   readonly nextSigningKey: string;
-  stats(): QStashStats & { pending: number; quota: QuotaStats };
+  stats(): QStashStats & { pending: number; quota: QuotaStats; schedules: ScheduleStats };
   resetStats(): void;
   /** The next key becomes current and a fresh next key is generated. */
   rotateKeys(): void;
@@ -80,7 +81,8 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     keys.next = newSigningKey();
   };
   const quota = createQuota(opts.quota);
-  const ctx = { engine, keys, rotateKeys };
+  const schedules = createSchedules(engine, opts.timeScale ?? 1);
+  const ctx = { engine, schedules, keys, rotateKeys };
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((cause: unknown) => send(res, error(500, `qstash-server: ${String(cause)}`)));
@@ -145,6 +147,7 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     ...structuredClone(engine.state.stats),
     pending: engine.state.messages.size,
     quota: quota.stats(),
+    schedules: schedules.stats(),
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -174,6 +177,7 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
       if (resetUsage) quota.resetUsage();
     },
     close: async () => {
+      schedules.close();
       await engine.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -33,8 +33,14 @@ export interface IntakeDeps extends FileRefDeps {
 
 export type ThreadTarget =
   | { kind: "id"; threadId: string }
-  | { kind: "conversation"; key: string }
-  | { kind: "new"; metadata?: Record<string, string> | undefined; toolResources?: Record<string, unknown> };
+  | { kind: "conversation"; key: string; freshId?: string | undefined }
+  | {
+      kind: "new";
+      metadata?: Record<string, string> | undefined;
+      toolResources?: Record<string, unknown>;
+      /** The new thread's id when it was announced before (a delayed run's). */
+      id?: string | undefined;
+    };
 
 export interface NewMessage {
   role: "user" | "assistant";
@@ -64,6 +70,10 @@ export interface IntakeRequest {
   attachmentUrls?: UrlAttachment[] | undefined;
   /** How the messages are named in error params (`additional_messages`, `thread.messages`, …). */
   messagesParam?: string | undefined;
+  /** The run's id when it was announced before it was created (a delayed run: commands/deferred.ts). */
+  runId?: string | undefined;
+  /** When a delayed run was due (shown on the run as `scheduled_for`). */
+  scheduledForMs?: number | undefined;
 }
 
 /** Attempts when held messages change between reading them and writing the run. */
@@ -105,8 +115,8 @@ export async function acceptRun(
   let held = req.mode === "exclusive" ? await deps.messages.heldMessages(req.tenant, threadId) : [];
   for (let attempt = 0; ; attempt++) {
     const input = runInput([...held, ...newMessages]);
-    const run = createRunRecord({
-      id: newId("run"),
+    const fresh = createRunRecord({
+      id: req.runId ?? newId("run"),
       tenant: req.tenant,
       threadId,
       conversationKey: conversationKey(req),
@@ -124,6 +134,7 @@ export async function acceptRun(
         tools: req.overrides.tools ?? assistant.tools,
       }),
     });
+    const run = req.scheduledForMs === undefined ? fresh : { ...fresh, scheduled_for_ms: req.scheduledForMs };
     const opts: CreateOptions = {
       mode: req.mode,
       expectedHeld: held.map((m) => m.id),
@@ -217,7 +228,7 @@ async function resolveThread(deps: IntakeDeps, req: IntakeRequest, now: number) 
     return { id: target.threadId, record: null, created: null, newKey: false };
   }
   const fresh: ThreadRecord = {
-    id: newId("thread"),
+    id: (target.kind === "new" ? target.id : target.freshId) ?? newId("thread"),
     object: "thread",
     created_at: Math.floor(now / 1000),
     metadata: target.kind === "new" ? (target.metadata ?? {}) : {},

@@ -1,5 +1,6 @@
 /** Commands on an existing run: read it (within a key's scope), cancel, redeliver, answer tool calls. */
 import { ApiError, notFound } from "../errors";
+import { cancelDeferred, findDeferredRun } from "./deferred";
 import { transition } from "../engine/run";
 import { checkCallerOutputs } from "../engine/tools";
 import { presentStep } from "../engine/present";
@@ -18,7 +19,10 @@ import { loadThread } from "./threads";
 import { visiblePage } from "./visible-page";
 
 export interface ControlDeps {
-  runs: Pick<RunStore, "get" | "claim" | "save" | "requestCancel" | "unqueue" | "unlock" | "setMetadata">;
+  runs: Pick<
+    RunStore,
+    "get" | "claim" | "save" | "requestCancel" | "unqueue" | "unlock" | "setMetadata" | "deferred"
+  >;
   queue: Pick<StepQueue, "publish">;
   upstream: Pick<Upstream, "cancelResponse">;
   now: () => number;
@@ -34,8 +38,11 @@ export async function findRun(deps: { runs: RunReader }, tenant: string, runId: 
 
 async function loadRun(deps: Pick<ControlDeps, "runs">, tenant: string, runId: string) {
   const found = await deps.runs.get(tenant, runId);
-  if (!found) throw notFound("run", runId, "run_id");
-  return found;
+  if (found) return { ...found, deferred: false };
+  // A delayed run that has not started yet (commands/deferred.ts).
+  const waiting = await findDeferredRun(deps, tenant, runId);
+  if (!waiting) throw notFound("run", runId, "run_id");
+  return { run: waiting, seq: 0, deferred: true };
 }
 
 /**
@@ -103,8 +110,15 @@ export async function cancelRun(
   runId: string,
   scope: RunScope = {},
 ): Promise<RunRecord> {
-  const { run, seq } = await loadRunFor(deps, principal, runId, scope);
+  const { run, seq, deferred } = await loadRunFor(deps, principal, runId, scope);
   const { tenant } = run;
+  if (deferred && !isTerminal(run.status)) {
+    const cancelled = await cancelDeferred(deps, tenant, runId);
+    if (cancelled) return cancelled;
+    // Started meanwhile: cancel the run itself once it is written.
+    if (await deps.runs.get(tenant, runId)) return cancelRun(deps, principal, runId, scope);
+    throw new ApiError(409, "run_busy", "The run is starting right now; retry in a moment.");
+  }
   if (isTerminal(run.status)) {
     throw new ApiError(400, "run_not_active", `Cannot cancel run with status '${run.status}'.`, {
       param: "run_id",

@@ -2,6 +2,7 @@
  * Public shapes: a stored run as the Assistants v2 `thread.run` object plus threadhook's fields,
  * and the callback event built from it. Pure, shared by the API and delivery.
  */
+import { feedEvent } from "./events";
 import { maskHeaders, maskTools } from "./secrets";
 import { stepCalls } from "./tools";
 import type { RunRecord, RunStep } from "./types";
@@ -73,6 +74,9 @@ export function presentRun(run: RunRecord) {
         }
       : {}),
     ...(run.output_json ? { output_json: run.output_json } : {}),
+    ...(run.scheduled_for_ms !== undefined
+      ? { scheduled_for: new Date(run.scheduled_for_ms).toISOString() }
+      : {}),
     timeline: run.timeline.map((t) => ({
       status: t.status,
       at: new Date(t.at_ms).toISOString(),
@@ -127,6 +131,16 @@ export function buildEvent(run: RunRecord): CallbackEvent {
     created_at: seconds(run.ended_at_ms ?? run.created_at_ms) as number,
     data: { run: presentRun(run) },
   };
+}
+
+/**
+ * The event of the run's feed for its current state (engine/events.ts `feedEvent`), or null: the
+ * callback's event object (without the callbacks' signed file links, which expire).
+ */
+export function buildFeedEvent(run: RunRecord): CallbackEvent | null {
+  const e = feedEvent(run);
+  if (!e) return null;
+  return { id: e.id, type: e.type, created_at: seconds(e.at_ms) as number, data: { run: presentRun(run) } };
 }
 
 /** A run step as the Assistants API's `thread.run.step` object. */

@@ -264,6 +264,8 @@ export interface RunRecord {
   usage: Usage;
   last_error: LastError | null;
   incomplete_details: { reason: string } | null;
+  /** A delayed or scheduled run: when it was due to start (ms). */
+  scheduled_for_ms?: number;
   timeline: TimelineEntry[];
   /** Thread released and its next queued run started. */
   thread_released: boolean;

@@ -40,6 +40,31 @@ export interface StepQueue {
    * should the call fail, the failure callback; both retried). `timeoutS` ends a call QStash holds.
    */
   publishCall(call: CallMessage): Promise<void>;
+  /**
+   * Deliver a delayed run's start to the deferred route at `notBeforeS` (unix seconds; QStash's
+   * `Upstash-Not-Before`: nothing is held meanwhile). One per run: repeats collapse.
+   */
+  publishDeferred(msg: DeferredMessage, notBeforeS: number): Promise<void>;
+  /**
+   * Create or replace the QStash schedule `qstashId` that POSTs `msg` to the scheduled route at
+   * every time of `cron` (QStash's form: `CRON_TZ=Zone m h dom mon dow`); paused when `paused`.
+   */
+  putSchedule(qstashId: string, cron: string, msg: ScheduledMessage, paused: boolean): Promise<void>;
+  deleteSchedule(qstashId: string): Promise<void>;
+}
+
+/** A schedule's firing: which schedule (the firing's identity is QStash's message id). */
+export interface ScheduledMessage {
+  tenant: string;
+  schedule_id: string;
+}
+
+/** A delayed run due to start (`run_at`/`delay_s`). */
+export interface DeferredMessage {
+  tenant: string;
+  run_id: string;
+  /** How many times this start was republished after QStash gave up on it. */
+  rescue?: number;
 }
 
 export interface CallMessage {
@@ -56,6 +81,10 @@ export const OBSERVE_PATH = "/internal/steps/observe";
 export const RECONCILE_PATH = "/internal/steps/reconcile";
 /** QStash's callback with the answer of a call it made for a run (the `call` strategy). */
 export const CALLED_PATH = "/internal/steps/called";
+/** QStash's delivery of a delayed run at its time. */
+export const DEFERRED_PATH = "/internal/steps/deferred";
+/** QStash's delivery of a schedule's firing. */
+export const SCHEDULED_PATH = "/internal/steps/scheduled";
 
 /** The callback URL's query for a call: the run and the attempt it answers. */
 export const calledQuery = (ref: CallMessage["ref"]) =>
@@ -155,6 +184,42 @@ export function createStepQueue(cfg: {
           deduplicationId: `call.${ref.tenant}.${ref.run_id}.${ref.key}`,
         }),
       );
+    },
+    async publishDeferred(msg, notBeforeS) {
+      await refusals(() =>
+        client.publishJSON({
+          url: `${cfg.baseUrl}${DEFERRED_PATH}`,
+          body: msg,
+          retries: STEP_RETRIES,
+          retryDelay: STEP_RETRY_DELAY_EXPR,
+          notBefore: Math.ceil(notBeforeS),
+          // Dead-lettered (an outage outlasted the retries): the rescue route publishes it again.
+          failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
+          deduplicationId: `deferred.${msg.tenant}.${msg.run_id}.${msg.rescue ?? 0}`,
+        }),
+      );
+    },
+    async putSchedule(qstashId, cron, msg, paused) {
+      await refusals(() =>
+        client.schedules.create({
+          scheduleId: qstashId,
+          destination: `${cfg.baseUrl}${SCHEDULED_PATH}`,
+          cron,
+          body: JSON.stringify(msg),
+          headers: { "content-type": "application/json" },
+          retries: STEP_RETRIES,
+          retryDelay: STEP_RETRY_DELAY_EXPR,
+        }),
+      );
+      if (paused) await refusals(() => client.schedules.pause({ schedule: qstashId }));
+    },
+    async deleteSchedule(qstashId) {
+      try {
+        await client.schedules.delete(qstashId);
+      } catch (err) {
+        // Gone already: nothing to delete.
+        if (!(err instanceof QstashError && err.status === 404)) throw err;
+      }
     },
     async verify(signature, body, url) {
       if (!signature) return false;

@@ -6,14 +6,18 @@ import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import { log } from "../log";
 import { reconcile } from "../commands/reconcile";
+import { startDeferred } from "../commands/deferred";
+import { fireSchedule } from "../commands/schedules";
 import { driveCalled } from "./called";
 import {
   CALLED_PATH,
+  DEFERRED_PATH,
   MAX_RESCUES,
   OBSERVE_PATH,
   RECONCILE_PATH,
   RESCUE_PATH,
   rescueDelayMs,
+  SCHEDULED_PATH,
   STEP_PATH,
 } from "../queue/steps";
 import { type BusyReport, driveEnded, driveStep, logStepError, type StepOutcome } from "./runner";
@@ -23,6 +27,17 @@ const StepMessageSchema = z.object({
   run_id: z.string().min(1).max(64),
   seq: z.number().int().min(0),
   rescue: z.number().int().min(0).optional(),
+});
+
+const DeferredMessageSchema = z.strictObject({
+  tenant: z.string().min(1).max(64),
+  run_id: z.string().min(1).max(64),
+  rescue: z.number().int().min(0).optional(),
+});
+
+const ScheduledMessageSchema = z.object({
+  tenant: z.string().min(1).max(64),
+  schedule_id: z.string().min(1).max(64),
 });
 
 const EndedMessageSchema = z.object({ response_id: z.string().min(1).max(128) });
@@ -111,14 +126,43 @@ export const steps = new Hono<AppEnv>()
     const report = await reconcile(deps);
     return c.json({ outcome: "reconciled", ...report }, 200);
   })
+  .post(DEFERRED_PATH, async (c) => {
+    const { deps } = c.var;
+    const body = await verifiedBody(c.req.raw, deps, DEFERRED_PATH);
+    const parsed = DeferredMessageSchema.safeParse(safeJson(body));
+    if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed deferred message" }, 200);
+    const outcome = await startDeferred(deps, parsed.data.tenant, parsed.data.run_id);
+    return c.json({ outcome }, 200);
+  })
+  .post(SCHEDULED_PATH, async (c) => {
+    const { deps } = c.var;
+    const body = await verifiedBody(c.req.raw, deps, SCHEDULED_PATH);
+    const parsed = ScheduledMessageSchema.safeParse(safeJson(body));
+    const messageId = printable(c.req.header("upstash-message-id") ?? null);
+    if (!parsed.success || !messageId)
+      return c.json({ outcome: "ignored", reason: "malformed scheduled message" }, 200);
+    const outcome = await fireSchedule(deps, parsed.data.tenant, parsed.data.schedule_id, messageId);
+    return c.json({ outcome }, 200);
+  })
   .post(RESCUE_PATH, async (c) => {
     const { deps } = c.var;
     const body = await verifiedBody(c.req.raw, deps, RESCUE_PATH);
     const payload = FailureCallbackSchema.safeParse(safeJson(body));
-    const step = payload.success
-      ? StepMessageSchema.safeParse(safeJson(fromBase64(payload.data.sourceBody)))
-      : null;
-    if (!step?.success) return c.json({ outcome: "ignored", reason: "not a step's failure callback" }, 200);
+    const source = payload.success ? safeJson(fromBase64(payload.data.sourceBody)) : null;
+    const step = StepMessageSchema.safeParse(source);
+    const deferred = step.success ? null : DeferredMessageSchema.safeParse(source);
+    if (deferred?.success) {
+      // A delayed run's start: publish it again, later (its record waits; starting is idempotent).
+      const rescue = (deferred.data.rescue ?? 0) + 1;
+      if (rescue > MAX_RESCUES) {
+        log("error", "delayed run's start given up", { run_id: deferred.data.run_id, rescue });
+        return c.json({ outcome: "given_up" }, 200);
+      }
+      const delayMs = rescueDelayMs(rescue);
+      await deps.queue.publishDeferred({ ...deferred.data, rescue }, (deps.now() + delayMs) / 1000);
+      return c.json({ outcome: "rescued", rescue, delay_ms: delayMs }, 200);
+    }
+    if (!step.success) return c.json({ outcome: "ignored", reason: "not a step's failure callback" }, 200);
     const rescue = (step.data.rescue ?? 0) + 1;
     if (rescue > MAX_RESCUES) {
       log("error", "step given up after repeated dead-lettering", { run_id: step.data.run_id, rescue });

@@ -14,7 +14,18 @@ export const BASE62_BYTE_LIMIT = 248;
 const ID_RANDOM_CHARS = 24;
 const MAX_RANDOM_BYTES = 65_536;
 
-export type IdPrefix = "asst" | "thread" | "run" | "msg" | "step" | "call" | "evt" | "lease" | "key" | "whs";
+export type IdPrefix =
+  | "asst"
+  | "thread"
+  | "run"
+  | "msg"
+  | "step"
+  | "call"
+  | "evt"
+  | "lease"
+  | "key"
+  | "whs"
+  | "sched";
 
 /** A source of random bytes (tests pass a deterministic one). */
 export type RandomBytes = (count: number) => Uint8Array;

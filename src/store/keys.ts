@@ -29,7 +29,15 @@ export const keys = {
   vectorStore: (tenant: string, id: string) => `${root(tenant)}:vs:${id}`,
   /** Sorted set of the tenant's vector store ids (score = creation ms). */
   vectorStoreIndex: (tenant: string) => `${root(tenant)}:vss`,
+  /** A schedule of the tenant's (JSON; owned by the tenant, no TTL). */
+  schedule: (tenant: string, id: string) => `${root(tenant)}:sched:${id}`,
+  /** Sorted set of the tenant's schedule ids (score = creation ms): listing and the per-tenant cap. */
+  scheduleIndex: (tenant: string) => `${root(tenant)}:scheds`,
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
+  /** List: the run's event feed (JSON events, oldest first, bounded; `GET /v1/runs/{id}/events`). */
+  runEvents: (tenant: string, id: string) => `${root(tenant)}:run:${id}:events`,
+  /** Hash: a delayed run before it starts (`run_at`/`delay_s`): its request, its preview, its state. */
+  deferredRun: (tenant: string, id: string) => `${root(tenant)}:deferred:${id}`,
   idempotency: (tenant: string, key: string) => `${root(tenant)}:idem:${key}`,
   /** Hash: the tenant document, its webhook secrets and its limits as plain fields (read by Lua). */
   tenant: (tenant: string) => `${root(tenant)}:tenant`,
@@ -92,6 +100,8 @@ export const RUN_FIELDS = {
   usageCounted: "usage_counted",
   /** Ids (space-separated) of the thread's held messages the run took when it started (takeHeld). */
   heldTaken: "held_taken",
+  /** The id of the last event appended to the run's feed (so a save appends each event once). */
+  feedLast: "feed_last",
 } as const;
 
 /**

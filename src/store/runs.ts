@@ -17,6 +17,9 @@ import type { MessageRecord } from "../engine/messages";
 import { runTooLarge } from "../errors";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
+import { buildFeedEvent } from "../engine/present";
+import { DeferredStore } from "./deferred";
+import { FEED_LIMIT, readFeed } from "./feed";
 import { keys, RUN_FIELDS as F, THREAD_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
@@ -69,9 +72,12 @@ export class RunStore {
   private readonly redis: Redis;
   private readonly defaults: Config["tenantDefaults"];
   private readonly scripts;
+  /** Delayed runs before they start (store/deferred.ts). */
+  readonly deferred: DeferredStore;
 
   constructor(redis: Redis, defaults: Config["tenantDefaults"]) {
     this.redis = redis;
+    this.deferred = new DeferredStore(redis);
     this.defaults = defaults;
     this.scripts = {
       claim: claimRun.bind<string[]>(redis),
@@ -262,7 +268,8 @@ export class RunStore {
 
   /**
    * Save under the lease at `at.now` (recorded for the reconciler); `finish` ends the step (bumps
-   * the fencing seq), `at.leaseMs` extends the lease from `now`. Returns the seq or null if lost.
+   * the fencing seq), `at.leaseMs` extends the lease from `now`. A run whose state stands for an
+   * event appends it to its feed in the same script (store/feed.ts). Returns the seq or null if lost.
    */
   async save(
     run: RunRecord,
@@ -271,8 +278,9 @@ export class RunStore {
     at?: { now: number; leaseMs?: number },
   ): Promise<number | null> {
     const leaseUntil = at?.leaseMs !== undefined ? at.now + at.leaseMs : "";
+    const event = buildFeedEvent(run);
     const seq = await this.scripts.save.exec({
-      keys: { run: keys.run(run.tenant, run.id) },
+      keys: { run: keys.run(run.tenant, run.id), feed: keys.runEvents(run.tenant, run.id) },
       args: {
         owner,
         doc: runDoc(run),
@@ -280,6 +288,9 @@ export class RunStore {
         ttlS: RUN_TTL_S,
         leaseUntil,
         savedAt: at ? at.now : "",
+        eventId: event?.id ?? "",
+        event: event ? JSON.stringify(event) : "",
+        maxEvents: FEED_LIMIT,
       },
     });
     return seq < 0 ? null : seq;
@@ -316,6 +327,11 @@ export class RunStore {
     }
     if (gone.length > 0) await this.redis.zrem(slots, ...(gone as [string, ...string[]]));
     return { runs, freed: gone.length };
+  }
+
+  /** The run's event feed, oldest first (store/feed.ts). */
+  feed(tenant: string, runId: string) {
+    return readFeed(this.redis, tenant, runId);
   }
 
   /** Give up a claim without changing the run (the next step may take it at once). */

@@ -89,19 +89,27 @@ return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') 
 
 /**
  * Save a claimed run. `finish` "1" bumps seq and drops the lease; otherwise `leaseUntil` (ms, ""
- * = keep) renews the lease. `savedAt` (ms, "" = leave) is when, for the reconciler. → the seq, or
- * -1 when the lease was lost.
+ * = keep) renews the lease. `savedAt` (ms, "" = leave) is when, for the reconciler. With an
+ * `eventId` (a run whose state stands for an event), `event` is appended to the run's feed unless it
+ * is the last one appended (store/feed.ts), at most `maxEvents` kept. → the seq, or -1 when the
+ * lease was lost (nothing written).
  */
 export const saveRun = defineScript({
   name: "save",
-  keys: ["run"],
-  args: ["owner", "doc", "finish", "ttlS", "leaseUntil", "savedAt"],
+  keys: ["run", "feed"],
+  args: ["owner", "doc", "finish", "ttlS", "leaseUntil", "savedAt", "eventId", "event", "maxEvents"],
   body: `
 if redis.call('HGET', run, 'lease') ~= owner then return -1 end
 redis.call('HSET', run, 'doc', doc)
 if savedAt ~= '' then redis.call('HSET', run, 'saved_at', savedAt) end
 if finish ~= '1' and leaseUntil ~= '' then redis.call('HSET', run, 'lease_until', leaseUntil) end
 redis.call('EXPIRE', run, tonumber(ttlS))
+if eventId ~= '' and redis.call('HGET', run, 'feed_last') ~= eventId then
+  redis.call('HSET', run, 'feed_last', eventId)
+  redis.call('RPUSH', feed, event)
+  redis.call('LTRIM', feed, -tonumber(maxEvents), -1)
+  redis.call('EXPIRE', feed, tonumber(ttlS))
+end
 if finish == '1' then
   redis.call('HDEL', run, 'lease', 'lease_until')
   return redis.call('HINCRBY', run, 'seq', 1)

@@ -98,6 +98,25 @@ describe("typed client", () => {
     );
     expect(event.type).toBe("run.completed");
     if (event.type === "run.completed") expect(event.data.run.id).toBe(accepted.id);
+    // The run's event feed ends with the same event (same id as the callback's webhook-id).
+    const feed = [];
+    for await (const e of admin.streamRunEvents(done.id)) feed.push(e);
+    expect(feed.at(-1)?.type).toBe("run.completed");
+    expect(feed.at(-1)?.id).toBe(delivery?.webhook_id);
+    // Schedules: create (paused, so it never fires here), read, list, change, delete.
+    const schedule = await admin.createSchedule({
+      cron: "0 9 * * 1",
+      timezone: "Europe/Berlin",
+      enabled: false,
+      assistant_id: assistant.id,
+      input: "weekly digest for {{date}}",
+      callback_url: `${e2e.inbox.url}${path}-schedule`,
+    });
+    expect(schedule).toMatchObject({ object: "schedule", enabled: false, timezone: "Europe/Berlin" });
+    expect((await admin.getSchedule(schedule.id)).cron).toBe("0 9 * * 1");
+    expect((await admin.listSchedules()).data.map((s) => s.id)).toContain(schedule.id);
+    expect((await admin.updateSchedule(schedule.id, { cron: "30 8 * * 1" })).cron).toBe("30 8 * * 1");
+    expect(await admin.deleteSchedule(schedule.id)).toMatchObject({ id: schedule.id, deleted: true });
     // An unknown secret and a tampered body are refused.
     const unknown = `whsec_${Buffer.alloc(32, 3).toString("base64")}`;
     await expect(

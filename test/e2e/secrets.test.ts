@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MASKED } from "../../src/engine/secrets";
 import { type E2E, hookPath, startE2E } from "../support/e2e";
-import { fileFixtures } from "../support/files";
+import { fileFixtures, scheduleFixture } from "../support/files";
 import { registerSecrets } from "../support/log-capture/registry.ts";
 import { label, ROUTES, type TenantIds } from "../support/routes";
 
@@ -49,6 +49,12 @@ describe("secret-bearing fields", () => {
         (p, init) => fetch(`${e2e.worker}${p}`, init),
         e2e.stack.ready.apiKey as string,
         "secrets",
+      )),
+      ...(await scheduleFixture(
+        (p, init) => fetch(`${e2e.worker}${p}`, init),
+        e2e.stack.ready.apiKey as string,
+        assistant.id,
+        callbackUrl,
       )),
     };
 

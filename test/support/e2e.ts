@@ -22,6 +22,8 @@ export async function startE2E(opts: StackOptions = {}) {
     ...opts,
     workerVars: {
       LOG_LEVEL: "debug",
+      // The fuzz and the security tests read every route's answer: a run's event feed answers at once.
+      EVENT_FEED_WINDOW_S: "0",
       DELIVERY_RETRIES: "2",
       DELIVERY_BACKOFF_S: "0.2,0.5",
       // Tests poll hard with the bootstrap key; rate limits are tested with keys that have their own.

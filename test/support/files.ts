@@ -41,3 +41,21 @@ export async function fileFixtures(send: Send, key: string, marker: string) {
   });
   return { file: file.id as string, vectorStore: store.id as string, batch: batch.id as string };
 }
+
+/** A schedule of the key's tenant (paused, yearly: it never fires in a test). */
+export async function scheduleFixture(send: Send, key: string, assistantId: string, callbackUrl: string) {
+  const res = await send("/v1/schedules", {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      cron: "0 0 1 1 *",
+      enabled: false,
+      assistant_id: assistantId,
+      input: "fixture",
+      callback_url: callbackUrl,
+    }),
+  });
+  const body = (await res.json()) as any;
+  if (res.status !== 201) throw new Error(`/v1/schedules: ${res.status} ${JSON.stringify(body)}`);
+  return { schedule: body.id as string };
+}

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Api } from "./e2e";
-import { fileFixtures } from "./files";
+import { fileFixtures, scheduleFixture } from "./files";
 import { fuzzBody, fuzzId, fuzzQuery, rng, type Rng } from "./fuzz";
 import { registerSecrets } from "./log-capture/registry.ts";
 import { ADMIN_ROUTES, label, ROUTES, type TenantIds } from "./routes";
@@ -54,6 +54,7 @@ export function fuzzSuite(name: string, perRoute: number, start: () => Promise<F
     registerSecrets({ fuzzMember: member.body.key });
     ids = {
       ...(await fileFixtures(target.send, target.apiKey, "fuzz")),
+      ...(await scheduleFixture(target.send, target.apiKey, assistant.id, target.callbackUrl)),
       assistant: assistant.id,
       thread: run.body.thread_id,
       run: run.body.id,
@@ -217,5 +218,7 @@ const withRandomIds = (r: Rng, base: TenantIds): TenantIds =>
         file: fuzzId(r),
         vectorStore: fuzzId(r),
         batch: fuzzId(r),
+        // Derived, not drawn: a draw here would shift every later route's random sequence.
+        schedule: `sched_${base.schedule.slice(-8)}unknown`,
       }
     : base;

@@ -25,6 +25,8 @@ export async function startInProcess(opts: { vars?: Record<string, string>; deps
     // Every request comes from one address here; failed-auth throttling is tested with its own limit.
     AUTH_FAILURES_PER_MIN: "0",
     LOG_LEVEL: "warn",
+    // The security tests and the fuzz read every route's answer: a run's event feed answers at once.
+    EVENT_FEED_WINDOW_S: "0",
     ...opts.vars,
   };
   registerSecrets({

@@ -19,6 +19,8 @@ export interface TenantIds {
   vectorStore: string;
   /** A file batch of `vectorStore`. */
   batch: string;
+  /** One of the tenant's schedules. */
+  schedule: string;
 }
 
 export interface RouteCase {
@@ -57,6 +59,7 @@ const PLACEHOLDER_IDS: TenantIds = {
   file: "{file}",
   vectorStore: "{vector_store}",
   batch: "{batch}",
+  schedule: "{schedule}",
 };
 
 const message = (ids: TenantIds, extra: Record<string, unknown> = {}) => ({
@@ -505,6 +508,50 @@ export const ROUTES: RouteCase[] = [
   { method: "GET", path: () => "/v1/models", role: "member", scoped: "any", namesObject: false },
   // Any name is a model when the deployment does not restrict them (ALLOWED_MODELS unset).
   { method: "GET", path: () => "/v1/models/{model}", role: "member", scoped: "any", namesObject: false },
+  {
+    method: "POST",
+    path: () => "/v1/schedules",
+    body: (i) => ({
+      cron: "0 0 1 1 *",
+      enabled: false,
+      assistant_id: i.assistant,
+      input: "x",
+      callback_url: i.callbackUrl,
+    }),
+    role: "editor",
+    scoped: "tenant-wide",
+    namesObject: false,
+  },
+  { method: "GET", path: () => "/v1/schedules", role: "member", scoped: "tenant-wide", namesObject: false },
+  {
+    method: "GET",
+    path: (i) => `/v1/schedules/${i.schedule}`,
+    role: "member",
+    scoped: "tenant-wide",
+    namesObject: true,
+  },
+  {
+    method: "PATCH",
+    path: (i) => `/v1/schedules/${i.schedule}`,
+    body: () => ({ input: "changed" }),
+    role: "editor",
+    scoped: "tenant-wide",
+    namesObject: true,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/runs/${i.run}/events`,
+    role: "member",
+    scoped: "assistant_not_allowed",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/schedules/${i.schedule}`,
+    role: "editor",
+    scoped: "tenant-wide",
+    namesObject: true,
+  },
 ];
 
 /** Body variants that name another tenant's object inside the body rather than the path. */

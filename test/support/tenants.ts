@@ -1,7 +1,7 @@
 /** Test fixtures for tenancy: a tenant holding one of each object the route table can name. */
 import { expect } from "vitest";
 import { type E2E, hookPath } from "./e2e";
-import { fileFixtures } from "./files";
+import { fileFixtures, scheduleFixture } from "./files";
 import type { TenantIds } from "./routes";
 
 export type PopulatedTenant = Awaited<ReturnType<typeof populatedTenant>>;
@@ -24,8 +24,15 @@ export async function populatedTenant(e2e: E2E, marker: string) {
   const [message] = (await admin.api("GET", `/v1/threads/${run.body.thread_id}/messages`)).body.data;
   const member = await tenant.issue("member", { name: marker });
   const files = await fileFixtures((path, init) => fetch(`${e2e.worker}${path}`, init), admin.key, marker);
+  const schedule = await scheduleFixture(
+    (path, init) => fetch(`${e2e.worker}${path}`, init),
+    admin.key,
+    assistant.id,
+    callbackUrl,
+  );
   const ids: TenantIds = {
     ...files,
+    ...schedule,
     assistant: assistant.id,
     thread: run.body.thread_id,
     run: run.body.id,

@@ -14,6 +14,7 @@ const JSON_SCHEMA_OPTS = { target: "draft-2020-12", io: "input", unrepresentable
 const NAMED: Record<string, z.ZodType> = {
   ErrorBody: R.ErrorBody,
   Run: R.Run,
+  Schedule: R.Schedule,
   AcceptedRun: R.AcceptedRun,
   RunStep: R.RunStep,
   Thread: R.Thread,
@@ -359,6 +360,16 @@ function successContent(op: Operation, nameOf: (s: z.ZodType) => string | undefi
   }
   if (op.response === "text") return { "*/*": { schema: {} } };
   if (op.response === "html") return { "text/html": { schema: { type: "string" } } };
+  if (op.response === "sse")
+    return {
+      "text/event-stream": {
+        schema: {
+          type: "string",
+          description:
+            "Server-Sent Events: `id:` (the event id), `event:` (its type), `data:` (the event object as JSON).",
+        },
+      },
+    };
   if (op.response === "any-json") return { "application/json": { schema: { type: "object" } } };
   const schema = ref(nameOf(op.response) as string);
   return {

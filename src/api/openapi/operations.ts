@@ -31,6 +31,7 @@ import {
 import { ListQuery, NoBody, SubmitToolOutputs } from "../schemas";
 import { MessageRequest } from "../webhook/messages";
 import { StepsQuery } from "../webhook/runs";
+import { ScheduleCreate, SchedulesQuery, ScheduleUpdate } from "../webhook/schedules";
 import * as R from "./responses";
 
 export type Auth = "key" | "operator" | "none" | "qstash" | "openai" | "signed_link";
@@ -65,7 +66,7 @@ export interface Operation {
   query?: z.ZodObject;
   status: number;
   /** `binary`: the file's bytes; `sse-or-json`: JSON, or an event stream with `stream: true`. */
-  response: z.ZodType | "binary" | "text" | "html" | "any-json";
+  response: z.ZodType | "binary" | "text" | "html" | "any-json" | "sse";
   stream?: boolean;
   /** An example request body (placeholders only: never a value shaped like a real key or secret). */
   example?: unknown;
@@ -144,6 +145,71 @@ export const OPERATIONS: Operation[] = [
     query: StepsQuery,
     status: 200,
     response: R.ListOf(R.RunStep),
+  }),
+  op({
+    method: "get",
+    path: "/v1/runs/{run_id}/events",
+    operationId: "streamRunEvents",
+    tag: "Webhook API",
+    summary: "Follow a run's events (Server-Sent Events, resumable with `Last-Event-ID`)",
+    description:
+      "The run's callback events (`run.in_progress`, `run.requires_action`, the terminal `run.*`) as Server-Sent Events; each `id:` is the event's id (the callbacks' `webhook-id`). With `Last-Event-ID` the stream replays the events after that one. It ends after the terminal event, or after about 25 s with `event: reconnect` and `retry:`: reconnect with `Last-Event-ID`.",
+    ...key(),
+    status: 200,
+    response: "sse",
+  }),
+  op({
+    method: "post",
+    path: "/v1/schedules",
+    operationId: "createSchedule",
+    tag: "Webhook API",
+    summary: "Create a schedule: runs on a cron in a time zone (429 `schedule_limit` past the tenant's cap)",
+    ...key("editor"),
+    body: ScheduleCreate,
+    status: 201,
+    response: R.Schedule,
+  }),
+  op({
+    method: "get",
+    path: "/v1/schedules",
+    operationId: "listSchedules",
+    tag: "Webhook API",
+    summary: "List the tenant's schedules",
+    ...key(),
+    query: SchedulesQuery,
+    status: 200,
+    response: R.ListOf(R.Schedule),
+  }),
+  op({
+    method: "get",
+    path: "/v1/schedules/{schedule_id}",
+    operationId: "getSchedule",
+    tag: "Webhook API",
+    summary: "Read a schedule",
+    ...key(),
+    status: 200,
+    response: R.Schedule,
+  }),
+  op({
+    method: "patch",
+    path: "/v1/schedules/{schedule_id}",
+    operationId: "updateSchedule",
+    tag: "Webhook API",
+    summary: "Change a schedule (`enabled: false` pauses it)",
+    ...key("editor"),
+    body: ScheduleUpdate,
+    status: 200,
+    response: R.Schedule,
+  }),
+  op({
+    method: "delete",
+    path: "/v1/schedules/{schedule_id}",
+    operationId: "deleteSchedule",
+    tag: "Webhook API",
+    summary: "Delete a schedule",
+    ...key("editor"),
+    status: 200,
+    response: R.Deleted("schedule.deleted"),
   }),
   op({
     method: "post",
@@ -914,7 +980,7 @@ export const OPERATIONS: Operation[] = [
     status: 200,
     response: "text",
   }),
-  ...(["drive", "observe", "rescue", "called"] as const).map((step) =>
+  ...(["drive", "observe", "rescue", "called", "deferred", "scheduled"] as const).map((step) =>
     op({
       method: "post",
       path: `/internal/steps/${step}`,

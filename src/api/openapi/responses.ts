@@ -41,6 +41,23 @@ export const ListOf = (item: z.ZodType) =>
     has_more: z.boolean().optional(),
   });
 
+export const Schedule = z.looseObject({
+  id: Str,
+  object: z.literal("schedule"),
+  created_at: Int,
+  cron: Str,
+  timezone: Str,
+  start_at: NullableStr,
+  end_at: NullableStr,
+  enabled: z.boolean(),
+  assistant_id: Str,
+  input: Str,
+  conversation: NullableStr,
+  callback_url: Str,
+  metadata: z.record(z.string(), z.string()),
+  last_fired_at: NullableStr,
+});
+
 const TimelineEntry = z.looseObject({ status: Str, at: Str, cause: NullableStr.optional() });
 
 export const Run = z.looseObject({
@@ -84,6 +101,7 @@ export const Run = z.looseObject({
   metadata: Meta.optional(),
   usage: z.looseObject({ prompt_tokens: Int, completion_tokens: Int, total_tokens: Int }).nullable(),
   conversation: NullableStr.describe("The caller's conversation key (webhook API), if any."),
+  scheduled_for: Str.optional().describe("A delayed run's start time (`run_at` / `delay_s`)."),
   output: z.unknown().describe("The run's answer once it completed: text and annotations."),
   timeline: z.array(TimelineEntry),
   delivery: z

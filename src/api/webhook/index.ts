@@ -7,8 +7,10 @@ import type { AppEnv } from "../../deps";
 import { conversations } from "./conversations";
 import { messages } from "./messages";
 import { runs } from "./runs";
+import { schedules } from "./schedules";
 
 export const webhookApi = new Hono<AppEnv>()
   .route("/messages", messages)
   .route("/runs", runs)
-  .route("/conversations", conversations);
+  .route("/conversations", conversations)
+  .route("/schedules", schedules);

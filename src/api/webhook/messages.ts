@@ -3,7 +3,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { callbackFor } from "../../commands/callback";
 import { splitAttachments } from "../../commands/file-refs";
-import { acceptRun, type ThreadTarget } from "../../commands/intake";
+import { deferRun } from "../../commands/deferred";
+import { acceptRun, type IntakeRequest, type ThreadTarget } from "../../commands/intake";
+import { ApiError } from "../../errors";
 import { checkModel } from "../../commands/models";
 import { assertRunTargetAllowed } from "../../commands/thread-access";
 import { checkTools } from "../../commands/tools";
@@ -61,17 +63,30 @@ export const MessageRequest = z
     parallel_tool_calls: z.boolean().optional(),
     response_format: ResponseFormat.optional(),
     attachments: z.array(MessageAttachment).max(10).optional(),
+    /** Start the run later: at this time (RFC 3339), or after this many seconds. */
+    run_at: z.iso.datetime({ offset: true }).optional(),
+    delay_s: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 86_400)
+      .optional(),
   })
   .refine((b) => !(b.thread_id && b.conversation), {
     message: "give thread_id or conversation, not both",
     path: ["conversation"],
+  })
+  .refine((b) => !(b.run_at && b.delay_s), {
+    message: "give run_at or delay_s, not both",
+    path: ["delay_s"],
   });
 
 export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", async (c) => {
   const { deps, principal } = c.var;
   const { config } = deps;
   const text = await c.req.text();
-  const { attachments: attached, ...body } = parse(MessageRequest, parseJsonText(text));
+  const { attachments: attached, run_at, delay_s, ...body } = parse(MessageRequest, parseJsonText(text));
+  const runAtMs = startTime(run_at, delay_s, deps.now(), config.runAtHorizonS);
   checkModel(config, body.model);
   const { attachments, urls } = splitAttachments(attached ?? [], config.devMode);
   const callback = await callbackFor(deps, principal.tenant, body.callback_url, body.callback_headers);
@@ -81,7 +96,7 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
       ? { kind: "conversation", key: body.conversation }
       : { kind: "new" };
   await assertRunTargetAllowed(deps, principal, thread);
-  const { run, replayed } = await acceptRun(deps, {
+  const request: IntakeRequest = {
     tenant: principal.tenant,
     assistantId: body.assistant_id,
     thread,
@@ -100,7 +115,31 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
     idempotency: await idempotencyOf(c, text),
     mode: "queue",
     allowedAssistants: principal.assistantIds,
-  });
+  };
+  const { run, replayed } =
+    runAtMs === null ? await acceptRun(deps, request) : await deferRun(deps, request, runAtMs);
   const links = { self: `/v1/runs/${run.id}`, thread: `/v1/threads/${run.thread_id}` };
   return c.json({ ...presentRun(run), links }, 202, replayed ? { "idempotent-replayed": "true" } : {});
 });
+
+/**
+ * When a delayed message's run starts (ms), or null to start now. `run_at` in the past, or either
+ * beyond the horizon (RUN_AT_HORIZON_S), is a 400.
+ */
+function startTime(runAt: string | undefined, delayS: number | undefined, now: number, horizonS: number) {
+  if (runAt === undefined && delayS === undefined) return null;
+  const param = runAt !== undefined ? "run_at" : "delay_s";
+  const at = runAt !== undefined ? Date.parse(runAt) : now + (delayS ?? 0) * 1000;
+  if (at <= now)
+    throw new ApiError(400, "invalid_run_at", "run_at is in the past; give a future time or leave it out.", {
+      param,
+    });
+  if (at > now + horizonS * 1000)
+    throw new ApiError(
+      400,
+      "invalid_run_at",
+      `A run may start at most ${horizonS} s ahead (RUN_AT_HORIZON_S); ${param} is later.`,
+      { param },
+    );
+  return at;
+}

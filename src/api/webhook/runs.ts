@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { cancelRun, listRunSteps, loadRunFor, redeliver, submitToolOutputs } from "../../commands/runs";
 import { presentRun } from "../../engine/present";
+import { feedStream } from "./run-events";
 import { type AuthedEnv, requireKey } from "../../security/auth";
 import { ListQuery, NoBody, SubmitToolOutputs } from "../schemas";
 import { parseBody, parseQuery } from "../validate";
@@ -23,6 +24,12 @@ export const runs = new Hono<AuthedEnv>()
     const body = await parseBody(c, SubmitToolOutputs);
     const { deps, principal } = c.var;
     return c.json(presentRun(await submitToolOutputs(deps, principal, c.req.param("id"), body.tool_outputs)));
+  })
+  .get("/:id/events", async (c) => {
+    const { deps, principal } = c.var;
+    const { run } = await loadRunFor(deps, principal, c.req.param("id"));
+    const lastEventId = c.req.header("last-event-id")?.trim() || null;
+    return feedStream(c, deps, run, lastEventId, { windowMs: deps.config.eventFeedWindowMs });
   })
   .get("/:id/steps", async (c) => {
     const q = parseQuery(c, StepsQuery);

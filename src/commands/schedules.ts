@@ -1,0 +1,239 @@
+/**
+ * Schedules (`/v1/schedules`): a cron in an IANA time zone that sends a fixed message (or one with
+ * the firing's date) to an assistant, on a conversation key's thread or a fresh thread each time,
+ * with a callback. Each is a QStash schedule (QStash keeps the time; nothing here runs between
+ * firings) whose firing reaches the scheduled route; the firing is accepted like a message, with
+ * QStash's message id as its idempotency key, so a duplicate delivery of one firing starts no
+ * second run. `start_at` / `end_at` bound the firings; `enabled: false` pauses the QStash schedule.
+ */
+import { Cron } from "croner";
+import type { Config } from "../config";
+import { ApiError, notFound } from "../errors";
+import { log } from "../log";
+import type { StepQueue } from "../queue/steps";
+import { assertAssistantAllowed, type Principal } from "../security/principal";
+import { newId } from "../store/ids";
+import { type ListParams, pageOf } from "../store/list";
+import type { AssistantStore } from "../store/records";
+import type { ScheduleRecord, ScheduleStore } from "../store/schedules";
+import { callbackFor } from "./callback";
+import { acceptRun, type IntakeDeps } from "./intake";
+
+export interface ScheduleDeps {
+  config: Config;
+  schedules: ScheduleStore;
+  assistants: Pick<AssistantStore, "get">;
+  queue: Pick<StepQueue, "putSchedule" | "deleteSchedule">;
+  tenants: Parameters<typeof callbackFor>[0]["tenants"];
+  now: () => number;
+}
+
+export interface ScheduleInput {
+  cron: string;
+  timezone: string;
+  start_at: string | null;
+  end_at: string | null;
+  enabled: boolean;
+  assistant_id: string;
+  input: string;
+  conversation: string | null;
+  callback_url: string;
+  metadata: Record<string, string>;
+}
+
+/** The cron and zone checked by the cron parser: a 400 with its reason otherwise. */
+export function checkCron(cron: string, timezone: string): void {
+  if (cron.trim().split(/\s+/).length !== 5)
+    throw new ApiError(
+      400,
+      "invalid_cron",
+      `cron must have 5 fields (minute hour day month weekday): "${cron}".`,
+      {
+        param: "cron",
+      },
+    );
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+  } catch (err) {
+    throw new ApiError(
+      400,
+      "invalid_timezone",
+      `timezone is not an IANA time zone: ${(err as Error).message}`,
+      {
+        param: "timezone",
+      },
+    );
+  }
+  try {
+    new Cron(cron, { paused: true, timezone }).nextRun();
+  } catch (err) {
+    throw new ApiError(400, "invalid_cron", `cron is invalid: ${(err as Error).message}`, { param: "cron" });
+  }
+}
+
+const qstashId = (tenant: string, id: string) => `th-${tenant}-${id}`;
+/** QStash's form of the cron: the zone as a CRON_TZ prefix. */
+const qstashCron = (s: Pick<ScheduleRecord, "cron" | "timezone">) => `CRON_TZ=${s.timezone} ${s.cron.trim()}`;
+
+async function checkInput(deps: ScheduleDeps, principal: Principal, input: ScheduleInput) {
+  checkCron(input.cron, input.timezone);
+  if (input.start_at && input.end_at && Date.parse(input.end_at) <= Date.parse(input.start_at))
+    throw new ApiError(400, "invalid_value", "end_at must be after start_at.", { param: "end_at" });
+  const assistant = await deps.assistants.get(principal.tenant, input.assistant_id);
+  if (!assistant) throw notFound("assistant", input.assistant_id, "assistant_id");
+  assertAssistantAllowed(principal, assistant.id, "assistant_id");
+  await callbackFor(deps, principal.tenant, input.callback_url, undefined);
+}
+
+async function sync(deps: ScheduleDeps, s: ScheduleRecord, tenant: string) {
+  await deps.queue.putSchedule(
+    qstashId(tenant, s.id),
+    qstashCron(s),
+    { tenant, schedule_id: s.id },
+    !s.enabled,
+  );
+}
+
+export async function createSchedule(deps: ScheduleDeps, principal: Principal, input: ScheduleInput) {
+  await checkInput(deps, principal, input);
+  const s: ScheduleRecord = {
+    id: newId("sched"),
+    object: "schedule",
+    created_at: Math.floor(deps.now() / 1000),
+    ...input,
+    last_fired_at: null,
+  };
+  const cap = deps.config.maxSchedules;
+  if (!(await deps.schedules.create(principal.tenant, s, cap)))
+    throw new ApiError(
+      429,
+      "schedule_limit",
+      `A tenant may have at most ${cap} schedules; delete one first.`,
+    );
+  try {
+    await sync(deps, s, principal.tenant);
+  } catch (err) {
+    await deps.schedules.delete(principal.tenant, s.id);
+    throw unavailable(err);
+  }
+  return s;
+}
+
+export async function getSchedule(deps: Pick<ScheduleDeps, "schedules">, principal: Principal, id: string) {
+  const s = await deps.schedules.get(principal.tenant, id);
+  if (!s) throw notFound("schedule", id, "schedule_id");
+  return s;
+}
+
+/** The tenant's schedules as a list page, oldest first by default (at most the tenant's cap of them). */
+export async function listSchedules(
+  deps: Pick<ScheduleDeps, "schedules">,
+  principal: Principal,
+  params: ListParams,
+) {
+  return pageOf(await deps.schedules.list(principal.tenant), params);
+}
+
+export async function updateSchedule(
+  deps: ScheduleDeps,
+  principal: Principal,
+  id: string,
+  patch: Partial<ScheduleInput>,
+) {
+  const old = await getSchedule(deps, principal, id);
+  const next: ScheduleRecord = { ...old, ...patch };
+  await checkInput(deps, principal, next);
+  await deps.schedules.put(principal.tenant, next);
+  try {
+    await sync(deps, next, principal.tenant);
+  } catch (err) {
+    await deps.schedules.put(principal.tenant, old);
+    throw unavailable(err);
+  }
+  return next;
+}
+
+export async function deleteSchedule(deps: ScheduleDeps, principal: Principal, id: string) {
+  await getSchedule(deps, principal, id);
+  await deps.queue.deleteSchedule(qstashId(principal.tenant, id)).catch((err: unknown) => {
+    throw unavailable(err);
+  });
+  await deps.schedules.delete(principal.tenant, id);
+  return { id, object: "schedule.deleted", deleted: true };
+}
+
+function unavailable(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  log("error", "could not change a QStash schedule", { error: err instanceof Error ? err.name : "unknown" });
+  return new ApiError(
+    503,
+    "queue_unavailable",
+    "The schedule could not be changed in QStash; retry the request.",
+  );
+}
+
+/** The input with `{{date}}` (YYYY-MM-DD) and `{{datetime}}` (YYYY-MM-DD HH:MM) of `at` in `timezone`. */
+export function renderInput(template: string, at: number, timezone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: timezone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    })
+      .formatToParts(new Date(at))
+      .map((p) => [p.type, p.value]),
+  );
+  const date = `${parts.year}-${parts.month}-${parts.day}`;
+  return template
+    .replaceAll("{{date}}", date)
+    .replaceAll("{{datetime}}", `${date} ${parts.hour}:${parts.minute}`);
+}
+
+/**
+ * A schedule fired (QStash message `messageId`): start its run, once per firing. Outside
+ * start_at/end_at, or deleted: nothing. Refusals for good are logged (the firing is spent);
+ * infrastructure errors propagate so QStash retries.
+ */
+export async function fireSchedule(
+  deps: IntakeDeps & Pick<ScheduleDeps, "schedules" | "config" | "tenants">,
+  tenant: string,
+  id: string,
+  messageId: string,
+): Promise<"started" | "skipped" | "refused"> {
+  const s = await deps.schedules.get(tenant, id);
+  const now = deps.now();
+  // Pausing is QStash's: a firing QStash made before a pause still runs (it was due).
+  if (!s) return "skipped";
+  if ((s.start_at && now < Date.parse(s.start_at)) || (s.end_at && now > Date.parse(s.end_at)))
+    return "skipped";
+  try {
+    const callback = await callbackFor(deps, tenant, s.callback_url, undefined);
+    await acceptRun(deps, {
+      tenant,
+      assistantId: s.assistant_id,
+      thread: s.conversation ? { kind: "conversation", key: s.conversation } : { kind: "new" },
+      messages: [{ role: "user", content: renderInput(s.input, now, s.timezone) }],
+      overrides: {
+        metadata: Object.keys(s.metadata).length < 16 ? { ...s.metadata, schedule_id: s.id } : s.metadata,
+      },
+      callback,
+      timeoutS: deps.config.runTimeoutS,
+      limits: {
+        maxToolRounds: deps.config.maxToolRounds,
+        requiresActionTimeoutS: deps.config.requiresActionTimeoutS,
+      },
+      idempotency: { key: `sched.${id}.${messageId}`, bodyHash: "schedule" },
+      mode: "queue",
+    });
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    log("warn", "a schedule's firing could not start a run", { schedule_id: id, code: err.code });
+    return "refused";
+  }
+  await deps.schedules.put(tenant, { ...s, last_fired_at: new Date(now).toISOString() });
+  return "started";
+}
