@@ -4,6 +4,8 @@
  * same delays in every run). The sources are in docs/performance.md ("The production network
  * model"); where nothing is published, the figure is an assumption and says so there.
  */
+import { seededRandom } from "../dev/faults.ts";
+
 export type Network = "local" | "production";
 
 export interface Hop {
@@ -38,21 +40,9 @@ export type HopName = keyof typeof HOPS;
 
 const Z99 = 2.326_347_874;
 
-/** A seeded generator (mulberry32): the same sequence of delays every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Delay samplers per hop; all zero on the local network. */
 export function delays(network: Network, seed = 15): Record<HopName, () => number> {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const normal = () => {
     // Box–Muller.
     const u = Math.max(next(), 1e-12);

@@ -25,8 +25,11 @@ export type FaultsState = { rules: FaultRule[]; seed: number; injected: Record<s
 
 const NUMBER_FIELDS = ["fraction", "next", "status", "retryAfterS", "delayMs", "afterMs"] as const;
 
-/** mulberry32: small, fast and good enough to spread faults; the same seed gives the same draws. */
-function generator(seed: number): () => number {
+/**
+ * mulberry32: small, fast and good enough to spread faults and workloads; the same seed gives the
+ * same draws (the stand-ins, the soak and the network bench all draw from it).
+ */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -74,7 +77,7 @@ export class Faults {
   constructor(kinds: readonly string[], rules: FaultRule[] = [], seed = 1) {
     this.kinds = kinds;
     this.seed = seed;
-    this.random = generator(seed);
+    this.random = seededRandom(seed);
     this.set(rules);
   }
 
@@ -83,7 +86,7 @@ export class Faults {
     this.rules = parseRules(rules, this.kinds);
     if (seed !== undefined) {
       this.seed = seed;
-      this.random = generator(seed);
+      this.random = seededRandom(seed);
     }
   }
 

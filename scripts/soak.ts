@@ -12,7 +12,7 @@
  * any of the last four is not 0.
  */
 import { Redis } from "@upstash/redis";
-import type { FaultRule } from "../dev/faults.ts";
+import { type FaultRule, seededRandom } from "../dev/faults.ts";
 import { DEV_API_KEY, devWorkerVars, startStack } from "../dev/stack.ts";
 import { startWorker, type WorkerHandle } from "../dev/worker.ts";
 
@@ -53,18 +53,6 @@ function parseArgs(argv: string[]): Args {
     strategies,
     json: argv.includes("--json"),
     quick,
-  };
-}
-
-/** mulberry32, the same generator the stand-ins use: the workload is a function of the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -231,7 +219,7 @@ async function main(): Promise<number> {
     const assistantId = assistant.body.id as string;
 
     // The workload, a function of the seed.
-    const draw = rng(args.seed);
+    const draw = seededRandom(args.seed);
     const lanes = Array.from({ length: Math.max(1, args.lanes) }, (_, i) => ({
       index: i,
       door: (i % 3 === 2 ? "assistants" : "webhook") as Door,

@@ -28,18 +28,8 @@ export interface ScheduleDeps {
   now: () => number;
 }
 
-export interface ScheduleInput {
-  cron: string;
-  timezone: string;
-  start_at: string | null;
-  end_at: string | null;
-  enabled: boolean;
-  assistant_id: string;
-  input: string;
-  conversation: string | null;
-  callback_url: string;
-  metadata: Record<string, string>;
-}
+/** What a caller sets on a schedule (the record's own fields: id, times, firings, are the store's). */
+export type ScheduleInput = Omit<ScheduleRecord, "id" | "object" | "created_at" | "last_fired_at">;
 
 /** The cron and zone checked by the cron parser: a 400 with its reason otherwise. */
 export function checkCron(cron: string, timezone: string): void {
