@@ -1,63 +1,17 @@
 /** The README's first command: `npm run dev` prints one READY line and serves a healthy Worker. */
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
+import { type DevCommand, EPHEMERAL_PORTS, startDevCommand } from "../support/dev-command";
 
-let child: ChildProcess | null = null;
-afterAll(() => {
-  if (child?.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
-});
-
-/** Start `npm run dev` with these environment variables (ports, THREADHOOK_VAR_*); resolve with its READY line, or why it has none. */
-function startDev(
-  env: Record<string, number | string>,
-): Promise<{ ready?: string; reason?: string; stderr: string }> {
-  const proc = spawn("npm", ["run", "dev"], {
-    env: { ...process.env, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])) },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child = proc;
-  let out = "";
-  let err = "";
-  proc.stdout?.on("data", (d) => (out += d));
-  proc.stderr?.on("data", (d) => (err += d));
-  return new Promise((resolve) => {
-    const timer = setTimeout(
-      () => resolve({ reason: `no READY line within 60 s (stdout: ${out})`, stderr: err }),
-      60_000,
-    );
-    proc.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ reason: `exited ${code}/${signal} (stdout: ${out})`, stderr: err });
-    });
-    const check = () => {
-      const l = out.split("\n").find((x) => x.startsWith("READY "));
-      if (l) {
-        clearTimeout(timer);
-        resolve({ ready: l, stderr: err });
-      } else if (proc.exitCode === null) setTimeout(check, 100);
-    };
-    check();
-  });
-}
+let dev: DevCommand | null = null;
+afterAll(() => dev?.kill());
 
 describe("npm run dev", () => {
   it("prints READY with every base URL and credential, answers /health 200, and stops on Ctrl-C", async () => {
     // Every port 0: each part binds an ephemeral port itself and the READY line says which. The
     // Worker's variables come from THREADHOOK_VAR_* (docs/local-stack.md).
-    const started = await startDev({
-      THREADHOOK_PORT: 0,
-      REDIS_REST_PORT: 0,
-      QSTASH_PORT: 0,
-      OPENAI_SIM_PORT: 0,
-      INBOX_PORT: 0,
-      THREADHOOK_VAR_DRIVE_STRATEGY: "poll",
-    });
-    if (!started.ready)
-      throw new Error(`npm run dev did not print READY: ${started.reason}; stderr: ${started.stderr}`);
-    const line = started.ready;
-    expect(started.stderr).toContain("Worker variables from the environment: DRIVE_STRATEGY");
-    const ready = JSON.parse(line.slice("READY ".length));
+    dev = startDevCommand({ ...EPHEMERAL_PORTS, THREADHOOK_VAR_DRIVE_STRATEGY: "poll" }, 60_000);
+    const { ready, stderr } = await dev.ready;
+    expect(stderr).toContain("Worker variables from the environment: DRIVE_STRATEGY");
     expect(Object.keys(ready).sort()).toEqual([
       "apiKey",
       "inbox",
@@ -90,7 +44,7 @@ describe("npm run dev", () => {
       openai: { reachable: true },
     });
 
-    const running = child as ChildProcess;
+    const running = (dev as DevCommand).proc;
     const exited = new Promise<string>((resolve) =>
       running.on("exit", (code, signal) => resolve(`${code}/${signal}`)),
     );

@@ -4,10 +4,11 @@
  * from the Worker's static assets. The rendered DOM must list the routes; a screenshot is kept in
  * test-artifacts/docs-page.png (git-ignored).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { type DevCommand, EPHEMERAL_PORTS, startDevCommand } from "../support/dev-command";
 
 const run = promisify(execFile);
 const CHROMIUM = ["chromium", "/usr/bin/chromium", "chromium-browser"].find(
@@ -15,37 +16,8 @@ const CHROMIUM = ["chromium", "/usr/bin/chromium", "chromium-browser"].find(
 ) as string;
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
-let child: ChildProcess | null = null;
-afterAll(() => {
-  if (child?.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
-});
-
-/** `npm run dev` with every port ephemeral; resolves with the Worker's URL from its READY line. */
-function startDev(): Promise<string> {
-  const ports = ["THREADHOOK_PORT", "REDIS_REST_PORT", "QSTASH_PORT", "OPENAI_SIM_PORT", "INBOX_PORT"];
-  const proc = spawn("npm", ["run", "dev"], {
-    env: { ...process.env, ...Object.fromEntries(ports.map((p) => [p, "0"])) },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child = proc;
-  let out = "";
-  let err = "";
-  proc.stdout?.on("data", (d) => (out += d));
-  proc.stderr?.on("data", (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no READY line within 90 s; stderr: ${err}`)), 90_000);
-    proc.on("exit", (code) => reject(new Error(`npm run dev exited ${code}; stderr: ${err}`)));
-    const check = () => {
-      const line = out.split("\n").find((l) => l.startsWith("READY "));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line.slice("READY ".length)).worker as string);
-      } else if (proc.exitCode === null) setTimeout(check, 100);
-    };
-    check();
-  });
-}
+let dev: DevCommand | null = null;
+afterAll(() => dev?.kill());
 
 const chromiumFlags = [
   "--headless",
@@ -62,7 +34,8 @@ const chromiumFlags = [
 
 describe("the /docs page", () => {
   it("renders every route of the description in headless Chromium, with a screenshot", async () => {
-    const worker = await startDev();
+    dev = startDevCommand(EPHEMERAL_PORTS);
+    const worker = (await dev.ready).ready.worker as string;
     const docs = `${worker}/docs`;
     const described = (await (await fetch(`${worker}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, unknown>>;
