@@ -5,6 +5,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2E, hookPath, startE2E } from "../support/e2e";
+import { checkedSdkFetch } from "../support/openapi-check";
 
 let e2e: E2E;
 let client: OpenAI;
@@ -19,6 +20,7 @@ beforeAll(async () => {
     baseURL: `${e2e.worker}/v1`,
     apiKey: e2e.stack.ready.apiKey as string,
     maxRetries: 0,
+    fetch: checkedSdkFetch,
   });
   assistantId = (
     await client.beta.assistants.create({ model: "gpt-sim", name: "Compat", instructions: "Be brief." })

@@ -10,6 +10,7 @@ import OpenAI4 from "openai-v4";
 import OpenAI6 from "openai-v6";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2E, startE2E } from "../support/e2e";
+import { checkedSdkFetch } from "../support/openapi-check";
 
 let e2e: E2E;
 
@@ -59,6 +60,7 @@ const options = () => ({
   baseURL: `${e2e.worker}/v1`,
   apiKey: e2e.stack.ready.apiKey as string,
   maxRetries: 0,
+  fetch: checkedSdkFetch,
 });
 const CLIENTS: [string, () => Client][] = [
   ["openai 4.x", () => positional(new OpenAI4(options()))],

@@ -6,6 +6,7 @@ import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2E, startE2E } from "../support/e2e";
 import { registerSecrets } from "../support/log-capture/registry.ts";
+import { checkedSdkFetch } from "../support/openapi-check";
 
 let e2e: E2E;
 let client: OpenAI;
@@ -16,6 +17,7 @@ beforeAll(async () => {
     baseURL: `${e2e.worker}/v1`,
     apiKey: e2e.stack.ready.apiKey as string,
     maxRetries: 0,
+    fetch: checkedSdkFetch,
   });
 });
 afterAll(async () => e2e?.close());
@@ -236,7 +238,12 @@ describe("ownership", () => {
     const other = await e2e.createTenant({ name: "files-other" });
     const key = await other.issue("admin");
     registerSecrets({ filesOther: key.key });
-    const them = new OpenAI({ baseURL: `${e2e.worker}/v1`, apiKey: key.key, maxRetries: 0 });
+    const them = new OpenAI({
+      baseURL: `${e2e.worker}/v1`,
+      apiKey: key.key,
+      maxRetries: 0,
+      fetch: checkedSdkFetch,
+    });
     const theirFile = await them.files.create({ file: await file("t.txt", "theirs"), purpose: "assistants" });
     const theirStore = await them.vectorStores.create({ name: "theirs" });
     const fileGone = { status: 404, code: "file_not_found" };

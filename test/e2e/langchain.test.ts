@@ -9,6 +9,7 @@ import { OpenAIAssistantRunnable } from "langchain/experimental/openai_assistant
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type E2E, startE2E } from "../support/e2e";
+import { checkedSdkFetch } from "../support/openapi-check";
 
 let e2e: E2E;
 beforeAll(async () => {
@@ -16,7 +17,11 @@ beforeAll(async () => {
 });
 afterAll(async () => e2e?.close());
 
-const clientOptions = () => ({ baseURL: `${e2e.worker}/v1`, apiKey: e2e.stack.ready.apiKey as string });
+const clientOptions = () => ({
+  baseURL: `${e2e.worker}/v1`,
+  apiKey: e2e.stack.ready.apiKey as string,
+  fetch: checkedSdkFetch,
+});
 
 describe("LangChain OpenAIAssistantRunnable", () => {
   it("as an AgentExecutor agent, calls its tool and answers with the tool's result", async () => {

@@ -120,3 +120,18 @@ export const checkedFetch =
     await checkResponse(init.method ?? "GET", path, res);
     return res;
   };
+
+/**
+ * A `fetch` for the `openai` SDK (its `fetch` option) and the clients built on it: every answer the
+ * Worker gives it is checked too. Pass it only to clients pointed at the Worker.
+ */
+export const checkedSdkFetch = async (
+  input: string | URL | Request,
+  init?: RequestInit,
+): Promise<Response> => {
+  const url = input instanceof Request ? input.url : String(input);
+  const method = init?.method ?? (input instanceof Request ? input.method : "GET");
+  const res = await fetch(input, init);
+  await checkResponse(method, url, res);
+  return res;
+};
