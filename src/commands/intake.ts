@@ -23,12 +23,12 @@ import { checkFileRefs, type FileRefDeps } from "./file-refs";
 export interface IntakeDeps extends FileRefDeps {
   assistants: Pick<AssistantStore, "get">;
   threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
-  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump"> & Partial<Pick<RunStore, "published">>;
+  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump" | "published">;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
-  /** For DEV_DIE_AT (development only); absent in narrow test fakes. */
-  config?: Pick<Config, "devDieAt">;
+  /** DEV_DIE_AT (development only). */
+  config: Pick<Config, "devDieAt">;
 }
 
 export type ThreadTarget =
@@ -151,7 +151,7 @@ export async function acceptRun(
     }
     if (outcome.kind === "quota") throw quotaExceeded(outcome, now);
     // A Worker that dies here leaves a run with no step: the reconciler publishes it (reconcile.ts).
-    if (deps.config) dieAt(deps.config, "after_run_written");
+    dieAt(deps.config, "after_run_written");
     const withdraw = { idemKey: req.idempotency?.key ?? null, opts };
     if (outcome.kind === "start")
       await publishOrWithdraw(deps, run, withdraw, () => publishStart(deps, run.tenant, run.id));
@@ -170,7 +170,7 @@ export async function acceptRun(
 /** Best effort: the first step's claim clears the flag too (store/scripts.ts). */
 async function markPublished(deps: IntakeDeps, run: RunRecord): Promise<void> {
   await deps.runs
-    .published?.(run.tenant, run.id)
+    .published(run.tenant, run.id)
     .catch((err: unknown) =>
       log("warn", "could not mark a run published", { run_id: run.id, ...errorFields(err) }),
     );

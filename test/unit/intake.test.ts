@@ -74,6 +74,7 @@ function fakes(outcomes: CreateOutcome[], opts: { publishFails?: boolean; held?:
         calls.push("pump");
         await start("run_waiting");
       },
+      published: async () => {},
     },
     messages: {
       heldMessages: async () => [],
@@ -107,6 +108,7 @@ function fakes(outcomes: CreateOutcome[], opts: { publishFails?: boolean; held?:
     files: { many: async () => [] },
     vectorStores: { many: async () => [] },
     now: () => NOW,
+    config: { devDieAt: null },
   } as IntakeDeps;
   return { deps, calls, published, created };
 }
