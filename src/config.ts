@@ -98,6 +98,8 @@ const EnvSchema = z.object({
   EVENT_FEED_WINDOW_S: int(0, 300).default(25),
   RUN_AT_HORIZON_S: int(60, 366 * 86_400).default(7 * 86_400),
   MAX_SCHEDULES_PER_TENANT: int(0, 10_000).default(20),
+  /** Runs that may wait behind a thread's active run (`on_busy: queue`); one more: 429 thread_queue_full. */
+  THREAD_QUEUE_MAX: int(1, 1_000).default(20),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -167,6 +169,8 @@ export interface Config {
   runAtHorizonS: number;
   /** Schedules a tenant may have (`POST /v1/schedules` past it: 429 schedule_limit). */
   maxSchedules: number;
+  /** Runs that may wait behind a thread's active run (THREAD_QUEUE_MAX). */
+  threadQueueMax: number;
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -320,6 +324,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     eventFeedWindowMs: e.EVENT_FEED_WINDOW_S * 1000,
     runAtHorizonS: e.RUN_AT_HORIZON_S,
     maxSchedules: e.MAX_SCHEDULES_PER_TENANT,
+    threadQueueMax: e.THREAD_QUEUE_MAX,
   };
 }
 

@@ -4,6 +4,8 @@
  * functions), tool outputs. Route-specific bodies build on these in their own folders.
  */
 import { z } from "zod";
+import { ON_BUSY, onBusyMessage } from "../engine/busy";
+import { MAX_DEBOUNCE_MS } from "../engine/bounds";
 import {
   MAX_METADATA_KEY_CHARS,
   MAX_METADATA_KEYS,
@@ -183,3 +185,8 @@ export const ToolResources = z.strictObject({
 export const AttachmentTools = z
   .array(z.strictObject({ type: z.enum(["code_interpreter", "file_search"]) }))
   .max(2);
+
+/** A busy-thread policy (engine/busy.ts): an unknown one is a 400 naming every allowed value. */
+export const OnBusyField = z.enum(ON_BUSY, { error: () => onBusyMessage });
+/** Quiet a run waits for before it starts, with `on_busy` queue or merge (engine/bounds.ts). */
+export const DebounceMs = z.number().int().min(0).max(MAX_DEBOUNCE_MS);

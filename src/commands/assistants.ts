@@ -3,11 +3,12 @@
  * What the API shows of one is `presentAssistant`: tool endpoint header values masked (they are
  * write-only, engine/secrets.ts), also in the answer to the create or modify that set them.
  */
+import { isBusyProblem, type OnBusy, resolveBusy } from "../engine/busy";
 import type { Config } from "../config";
 import { resourcesOf } from "../engine/files";
 import { maskTools, restoreMasked } from "../engine/secrets";
 import type { ResponseFormat } from "../engine/types";
-import { notFound } from "../errors";
+import { ApiError, notFound } from "../errors";
 import { errorFields, log } from "../log";
 import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
 import { newId } from "../store/ids";
@@ -36,6 +37,8 @@ export interface AssistantFields {
   instructions?: string | null | undefined;
   tools?: ToolInput[] | undefined;
   tool_errors?: "continue" | "fail" | undefined;
+  on_busy?: OnBusy | null | undefined;
+  debounce_ms?: number | null | undefined;
   tool_resources?: ToolResourcesInput | null | undefined;
   metadata?: Record<string, string> | null | undefined;
   temperature?: number | null | undefined;
@@ -79,7 +82,10 @@ export async function createAssistant(
     response_format: body.response_format ?? "auto",
     reasoning_effort: body.reasoning_effort ?? null,
     tool_errors: body.tool_errors ?? "continue",
+    ...(body.on_busy ? { on_busy: body.on_busy } : {}),
+    ...(body.debounce_ms ? { debounce_ms: body.debounce_ms } : {}),
   };
+  checkAssistantBusy(record);
   if (body.file_ids) {
     record.tool_resources = await v1Resources(deps, tenant, record, body.file_ids);
     (record as AssistantRecord & { file_ids?: string[] }).file_ids = body.file_ids;
@@ -146,6 +152,7 @@ export async function modifyAssistant(
       assistant_id: current.id,
     });
   const next = { ...current, ...defined, metadata: body.metadata ?? current.metadata } as AssistantRecord;
+  checkAssistantBusy(next);
   if (body.file_ids) next.tool_resources = await v1Resources(deps, tenant, next, body.file_ids);
   await deps.assistants.put(tenant, next, null);
   return presentAssistant(next);
@@ -175,4 +182,11 @@ async function deleteStoresMadeFor(deps: AssistantDeps, tenant: string, a: Assis
       });
     }
   }
+}
+
+/** An assistant's `debounce_ms` goes with its `on_busy` queue or merge (400 otherwise). */
+function checkAssistantBusy(a: AssistantRecord): void {
+  const problem = resolveBusy({ message: {}, assistant: a, doorDefault: "queue" });
+  if (isBusyProblem(problem))
+    throw new ApiError(400, "invalid_debounce", problem.message, { param: problem.param });
 }

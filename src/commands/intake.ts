@@ -18,17 +18,24 @@ import { newId } from "../store/ids";
 import type { MessageStore } from "../store/messages";
 import type { AssistantStore, ThreadRecord, ThreadStore } from "../store/records";
 import type { CreateOptions, RunStore } from "../store/runs";
+import type { Upstream } from "../upstream/openai";
+import { isBusyProblem, type OnBusy, resolveBusy, supersededFlag } from "../engine/busy";
 import { checkFileRefs, type FileRefDeps } from "./file-refs";
 
 export interface IntakeDeps extends FileRefDeps {
   assistants: Pick<AssistantStore, "get">;
   threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
-  runs: Pick<RunStore, "create" | "get" | "abandon" | "pump" | "published">;
+  runs: Pick<
+    RunStore,
+    "create" | "get" | "abandon" | "pump" | "published" | "pendingMerge" | "requestCancel" | "unqueue"
+  >;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
   now: () => number;
-  /** DEV_DIE_AT (development only). */
-  config: Pick<Config, "devDieAt">;
+  /** An interrupted run's live response is cancelled at once (as the cancel endpoint does). */
+  upstream: Pick<Upstream, "cancelResponse">;
+  /** DEV_DIE_AT (development only); the thread queue's bound. */
+  config: Pick<Config, "devDieAt" | "threadQueueMax">;
 }
 
 export type ThreadTarget =
@@ -62,8 +69,15 @@ export interface IntakeRequest {
   timeoutS: number;
   limits: NewRunInput["limits"];
   idempotency: { key: string; bodyHash: string } | null;
-  /** `queue`: wait behind an active run (webhook API); `exclusive`: refuse with 400 (Assistants API). */
+  /**
+   * What a busy thread does with this message (engine/busy.ts): a policy (the webhook API's default
+   * `queue`), or `exclusive`: refuse with the original 400 (the Assistants API without the extension).
+   */
   mode: CreateOptions["mode"];
+  /** The message's own `on_busy` (else its assistant's default, else `mode`). */
+  onBusy?: OnBusy | undefined;
+  /** Quiet (ms) the run waits for before it starts (`debounce_ms`, with `queue` and `merge`). */
+  debounceMs?: number | undefined;
   /** The assistants the caller's key may use (null: all); checked after the tenant lookup (404 first). */
   allowedAssistants?: string[] | null | undefined;
   /** Files attached by URL (webhook API): fetched and uploaded by the run before it starts. */
@@ -109,10 +123,21 @@ export async function acceptRun(
     throw refusal;
   }
   const { id: threadId, created } = thread;
+  const busy = resolveBusy({
+    message: { on_busy: req.onBusy, debounce_ms: req.debounceMs },
+    assistant,
+    doorDefault: req.mode,
+  });
+  if (isBusyProblem(busy)) {
+    if (thread.newKey && req.thread.kind === "conversation")
+      await deps.threads.forgetConversation(req.tenant, req.thread.key);
+    throw new ApiError(400, "invalid_debounce", busy.message, { param: busy.param });
+  }
   const newMessages = req.messages.map((m) => newMessage({ ...m, id: newId("msg"), threadId, nowMs: now }));
   // The Assistants API usually runs on messages added before; the webhook API brings its own. A run
   // with nothing new (the assistant speaks first, a retry, "regenerate") runs on the thread as it is.
-  let held = req.mode === "exclusive" ? await deps.messages.heldMessages(req.tenant, threadId) : [];
+  let held = busy.mode === "exclusive" ? await deps.messages.heldMessages(req.tenant, threadId) : [];
+  let expectedMerge = busy.mode === "merge" ? await deps.runs.pendingMerge(req.tenant, threadId) : "";
   for (let attempt = 0; ; attempt++) {
     const input = runInput([...held, ...newMessages]);
     const fresh = createRunRecord({
@@ -134,27 +159,43 @@ export async function acceptRun(
         tools: req.overrides.tools ?? assistant.tools,
       }),
     });
-    const run = req.scheduledForMs === undefined ? fresh : { ...fresh, scheduled_for_ms: req.scheduledForMs };
+    const { debounceMs } = busy;
+    const timed =
+      req.scheduledForMs === undefined ? fresh : { ...fresh, scheduled_for_ms: req.scheduledForMs };
+    const run = debounceMs > 0 ? { ...timed, debounce_ms: debounceMs } : timed;
     const opts: CreateOptions = {
-      mode: req.mode,
+      mode: busy.mode,
       expectedHeld: held.map((m) => m.id),
       newMessages,
       thread: thread.record,
+      maxQueue: deps.config.threadQueueMax,
+      expectedMerge,
+      debounceMs,
     };
     const outcome = await deps.runs.create(run, req.idempotency, opts);
     if (outcome.kind === "duplicate") return { ...(await replay(deps, req, outcome)), thread: null };
     if (outcome.kind === "busy") throw activeRun(threadId, outcome.activeRunId);
-    if (outcome.kind === "held") {
+    if (outcome.kind === "reject") throw threadBusy(threadId, outcome.activeRunId);
+    if (outcome.kind === "full") throw queueFull(threadId, outcome.max);
+    if (outcome.kind === "held" || outcome.kind === "merge_moved") {
       if (attempt >= HELD_RETRIES) throw new ApiError(409, "thread_busy", "The thread is changing; retry.");
-      held = await deps.messages.docs(req.tenant, threadId, outcome.ids);
+      if (outcome.kind === "held") held = await deps.messages.docs(req.tenant, threadId, outcome.ids);
+      else expectedMerge = outcome.pending;
       continue;
+    }
+    if (outcome.kind === "merged") {
+      // One run answers them all: this caller's 202 is that run, its callback one of the run's targets.
+      const merged = await deps.runs.get(req.tenant, outcome.runId);
+      if (!merged) throw new Error(`merged into run ${outcome.runId}, which is gone`);
+      return { run: merged.run, replayed: false, thread: created };
     }
     if (outcome.kind === "quota") throw quotaExceeded(outcome, now);
     // A Worker that dies here leaves a run with no step: the reconciler publishes it (reconcile.ts).
     dieAt(deps.config, "after_run_written");
     const withdraw = { idemKey: req.idempotency?.key ?? null, opts };
+    if (outcome.kind === "queued") await supersede(deps, run, outcome);
     if (outcome.kind === "start")
-      await publishOrWithdraw(deps, run, withdraw, () => publishStart(deps, run.tenant, run.id));
+      await publishOrWithdraw(deps, run, withdraw, () => publishStart(deps, run.tenant, run.id, debounceMs));
     // A slot is free while others wait for one (a stale slot was just freed): hand it on now, or
     // this run would wait behind runs nothing is going to start.
     if (outcome.kind === "waiting" && outcome.pump)
@@ -188,8 +229,61 @@ function quotaExceeded(q: { quota: "runs" | "tokens"; limit: number }, now: numb
   );
 }
 
-const publishStart = (deps: IntakeDeps, tenant: string, runId: string) =>
-  deps.queue.publish({ tenant, run_id: runId, seq: 0 }, { delayMs: 0, reason: "start" });
+const publishStart = (deps: IntakeDeps, tenant: string, runId: string, delayMs = 0) =>
+  deps.queue.publish({ tenant, run_id: runId, seq: 0 }, { delayMs, reason: "start" });
+
+/**
+ * After the intake script queued `run` (`latest` / `interrupt`): the queued runs it dropped end
+ * `cancelled` as superseded by it (flag first, then their step: a step must never find such a run
+ * without its flag), and with `interrupt` the active run is cancelled the way the cancel endpoint
+ * does (its live response cancelled now, a step to finish it).
+ */
+async function supersede(
+  deps: IntakeDeps,
+  run: RunRecord,
+  queued: { activeRunId: string; dropped: string[]; interrupt: boolean },
+): Promise<void> {
+  const { tenant } = run;
+  await Promise.all(
+    queued.dropped.map(async (id) => {
+      await deps.runs.requestCancel(tenant, id, supersededFlag(run.id));
+      await deps.queue.publish({ tenant, run_id: id, seq: 0 }, { delayMs: 0, reason: "cancel" });
+    }),
+  );
+  if (!queued.interrupt) return;
+  const active = await deps.runs.get(tenant, queued.activeRunId);
+  if (!active || active.run.status === "cancelled" || active.run.cancel_requested) return;
+  await deps.runs.requestCancel(tenant, queued.activeRunId);
+  const responseId = active.run.upstream.response_id;
+  if (responseId)
+    await deps.upstream
+      .cancelResponse(responseId)
+      .catch((err: unknown) =>
+        log("warn", "upstream cancel failed; the step will retry it", {
+          run_id: active.run.id,
+          ...errorFields(err),
+        }),
+      );
+  await deps.queue.publish(
+    { tenant, run_id: queued.activeRunId, seq: active.seq },
+    { delayMs: 0, reason: "cancel" },
+  );
+}
+
+/** `on_busy: reject` on a thread with an active run. */
+const threadBusy = (threadId: string, runId: string) =>
+  new ApiError(409, "thread_busy", `Thread ${threadId} has an active run ${runId}; on_busy is "reject".`, {
+    param: "on_busy",
+  });
+
+/** The thread's queue is full (THREAD_QUEUE_MAX). */
+const queueFull = (threadId: string, max: number) =>
+  new ApiError(
+    429,
+    "thread_queue_full",
+    `Thread ${threadId} already has ${max} runs waiting behind its active run (THREAD_QUEUE_MAX); retry later.`,
+    { param: "thread_id", headers: { "Retry-After": "5" } },
+  );
 
 /**
  * The Assistants API's error for a second run, or a message, on a thread with an active run: word

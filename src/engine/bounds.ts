@@ -32,3 +32,6 @@ export function keepLastAttempts<T>(
   const drop = Math.max(0, attempts.length - MAX_DELIVERY_ATTEMPTS_KEPT);
   return { attempts: attempts.slice(drop), cycle_start: Math.max(0, cycleStart - drop) };
 }
+
+/** Longest `debounce_ms` (quiet a run waits for before it starts), in ms. */
+export const MAX_DEBOUNCE_MS = 60_000;

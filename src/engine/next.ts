@@ -54,6 +54,9 @@ function whileActive(run: RunRecord, now: number): Action {
     return { type: "cancel_response", response_id: live };
   if (upstream.call) return awaitCall(upstream.call);
   if (run.pending_calls.length > 0) return duringToolRound(run, now);
+  // debounce_ms: the thread is not quiet yet. The step ends and the next one comes by a QStash delay.
+  if (atStart(run) && run.held_taken !== true && (run.quiet_until_ms ?? 0) > now)
+    return { type: "wait", until_ms: run.quiet_until_ms ?? now, external: true };
   if (atStart(run) && run.held_taken !== true) return { type: "take_held" };
   if (atStart(run) && run.quota_checked !== true) return { type: "check_quota" };
   const files = fileAction(run, now);

@@ -74,6 +74,10 @@ export function presentRun(run: RunRecord) {
         }
       : {}),
     ...(run.output_json ? { output_json: run.output_json } : {}),
+    // A run a newer message dropped (`on_busy: latest` / `interrupt`): why, and the run that answers instead.
+    ...(run.status === "cancelled" && run.cancel_reason
+      ? { cancelled_reason: run.cancel_reason.reason, superseded_by: run.cancel_reason.by }
+      : {}),
     ...(run.scheduled_for_ms !== undefined
       ? { scheduled_for: new Date(run.scheduled_for_ms).toISOString() }
       : {}),

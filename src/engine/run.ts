@@ -62,7 +62,17 @@ export type RunEvent =
   | { type: "tool_outputs_submitted"; outputs: { tool_call_id: string; output: string }[] }
   | { type: "calls_closed" }
   /** Messages held on the thread when the run started (an earlier run gave them back). */
-  | { type: "held_taken"; messages: InputMessage[] }
+  | {
+      type: "held_taken";
+      messages: InputMessage[];
+      /** Messages merged into this queued run (`on_busy: merge`), after its own, and their callers' callbacks. */
+      merged?: InputMessage[];
+      fanout?: { url: string; headers: Record<string, string> }[];
+    }
+  /** The run's thread is not quiet yet (`debounce_ms`): look again at `until_ms`. */
+  | { type: "not_quiet"; until_ms: number }
+  /** Callback events delivered to the merged callers' targets (ids as in RunRecord.fanout). */
+  | { type: "fanout_sent"; event_ids: string[] }
   | { type: "messages_returned" }
   /** The tenant's monthly token quota at the run's start: `limit` when it is used up, else null. */
   | { type: "quota_checked"; exceeded_limit: number | null }
@@ -158,9 +168,13 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     case "calls_closed":
       return { ...run, calls_closed: true };
     case "held_taken":
-      return run.held_taken === true
-        ? run
-        : { ...run, held_taken: true, input: withEarlier(event.messages, run.input) };
+      return run.held_taken === true ? run : heldTaken(run, event);
+    case "not_quiet":
+      return run.held_taken === true ? run : { ...run, quiet_until_ms: event.until_ms };
+    case "fanout_sent":
+      return run.fanout
+        ? { ...run, fanout: { ...run.fanout, sent: [...new Set([...run.fanout.sent, ...event.event_ids])] } }
+        : run;
     case "messages_returned":
       return { ...run, messages_returned: true };
     case "quota_checked": {
@@ -233,7 +247,11 @@ function onTick(run: RunRecord, now: number): RunRecord {
     // A call in flight cannot be stopped (its response is neither background nor known yet): the
     // run ends `cancelled` at once and keeps its thread until the call answers (see nextAction).
     const live = run.upstream.response_id !== null && !isUpstreamTerminal(run.upstream.response_status);
-    return setStatus(run, live ? "cancelling" : "cancelled", now, "cancel requested");
+    const why =
+      run.cancel_reason?.reason === "superseded"
+        ? `superseded by ${run.cancel_reason.by}`
+        : "cancel requested";
+    return setStatus(run, live ? "cancelling" : "cancelled", now, why);
   }
   return run;
 }
@@ -391,6 +409,23 @@ function parseOutputJson(text: string): RunRecord["output_json"] {
 }
 
 /** Messages an earlier run gave back come before the run's own input. */
+function heldTaken(run: RunRecord, event: Extract<RunEvent, { type: "held_taken" }>): RunRecord {
+  const merged = event.merged ?? [];
+  const input = withEarlier(event.messages, run.input);
+  const next: RunRecord = {
+    ...run,
+    held_taken: true,
+    quiet_until_ms: null,
+    input: merged.length > 0 ? [...asMessages(input), ...merged] : input,
+  };
+  return event.fanout && event.fanout.length > 0
+    ? { ...next, fanout: { targets: event.fanout, sent: [] } }
+    : next;
+}
+
+const asMessages = (input: RunInput): InputMessage[] =>
+  typeof input === "string" ? [{ role: "user", content: input }] : input;
+
 function withEarlier(earlier: InputMessage[], input: RunInput): RunInput {
   if (earlier.length === 0) return input;
   const own: InputMessage[] = typeof input === "string" ? [{ role: "user", content: input }] : input;

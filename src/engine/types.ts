@@ -260,6 +260,25 @@ export interface RunRecord {
   };
   /** Set by the cancel endpoint; the engine acts on it. */
   cancel_requested: boolean;
+  /**
+   * Why the cancel was asked for, from the run hash's cancel flag (engine/busy.ts `cancelFlag`):
+   * "superseded" (a newer message's `latest` / `interrupt` dropped this queued run) and the run
+   * that answers its messages instead. Absent: a plain cancel.
+   */
+  cancel_reason?: { reason: string; by: string | null } | null;
+  /**
+   * Busy-thread policy (engine/busy.ts): `debounce_ms` > 0 makes the run wait at its start until
+   * its thread has been quiet that long; `quiet_until_ms` is when it looks again (set by the intake
+   * script's answer through take_held, never by the caller).
+   */
+  debounce_ms?: number;
+  quiet_until_ms?: number | null;
+  /**
+   * Extra callback targets (`on_busy: merge`): callers whose messages merged into this run. Each
+   * gets the run's callbacks once, each event under its own id (`${event_id}_m${i + 1}`); `sent`
+   * lists the event ids already delivered to the extra targets (steps/actions.ts deliver).
+   */
+  fanout?: { targets: { url: string; headers: Record<string, string> }[]; sent: string[] } | null;
   output: { text: string; content: OutputPart[] } | null;
   usage: Usage;
   last_error: LastError | null;

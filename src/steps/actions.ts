@@ -57,9 +57,21 @@ export async function performAction(
   const keepGoing = (r: RunRecord) => ({ run: r, yieldAfterMs: null });
   switch (action.type) {
     case "take_held": {
-      const held = deps.messages ? await deps.messages.takeHeld(run.tenant, run.thread_id, run.id) : [];
-      const messages = held.map(toInputMessage);
-      return keepGoing(transition(run, { type: "held_taken", messages }, deps.now()));
+      const debounce = (run.debounce_ms ?? 0) > 0;
+      const taken = deps.messages
+        ? await deps.messages.takeHeld(run.tenant, run.thread_id, run.id, { now: deps.now(), debounce })
+        : { kind: "taken" as const, held: [], merged: [], fanout: [] };
+      if (taken.kind === "wait")
+        return keepGoing(
+          transition(run, { type: "not_quiet", until_ms: deps.now() + taken.waitMs }, deps.now()),
+        );
+      const event = {
+        type: "held_taken" as const,
+        messages: taken.held.map(toInputMessage),
+        merged: taken.merged.map(toInputMessage),
+        fanout: taken.fanout,
+      };
+      return keepGoing(transition(run, event, deps.now()));
     }
     case "return_messages":
       if (deps.messages) await deps.messages.giveBack(run.tenant, run.thread_id, run.id);
@@ -155,27 +167,71 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
     ttlS: deps.config.files.linkTtlS,
     nowMs: deps.now(),
   });
-  const result = await sendSigned({
-    url: callback.url,
-    body: JSON.stringify(event),
-    webhookId: event.id,
-    secrets,
-    headers: callback.headers,
-    timeoutMs: DELIVERY_TIMEOUT_MS,
-    policy: { devMode: deps.config.devMode },
-    now: deps.now,
-  });
+  const send = (target: { url: string; headers: Record<string, string> }, ev: typeof event) =>
+    sendSigned({
+      url: target.url,
+      body: JSON.stringify(ev),
+      webhookId: ev.id,
+      secrets,
+      headers: target.headers,
+      timeoutMs: DELIVERY_TIMEOUT_MS,
+      policy: { devMode: deps.config.devMode },
+      now: deps.now,
+    });
+  // `on_busy: merge`: the callers whose messages merged into this run get the event too, each
+  // under its own id, each once (fanoutTargets).
+  const targets = fanoutTargets(run, event.id);
+  const [result, ...extra] = await Promise.all([
+    targets.primary ? send(callback, event) : null,
+    ...targets.extra.map((t) => send(t, { ...event, id: t.event_id })),
+  ]);
+  let fanned = run;
+  if (run.fanout) {
+    const sent = [
+      ...(result?.ok ? [event.id] : []),
+      ...targets.extra.filter((_, i) => extra[i]?.ok).map((t) => t.event_id),
+    ];
+    fanned = transition(run, { type: "fanout_sent", event_ids: sent }, deps.now());
+  }
+  const failed = [result, ...extra].find((r) => r && !r.ok) ?? null;
+  const outcome = failed ?? result ?? extra[0] ?? null;
+  const ok = failed === null;
   const inCycle = run.delivery.attempts.length - run.delivery.cycle_start + 1;
-  const retry_in_ms = result.ok
+  const retry_in_ms = ok
     ? null
     : deliveryRetryMs(inCycle, deps.config.deliveryRetries, deps.config.deliveryBackoffS);
-  const { ok, status, error, duration_ms } = result;
   const after = transition(
-    run,
-    { type: "delivery_attempted", ok, status, error, duration_ms, retry_in_ms },
+    fanned,
+    {
+      type: "delivery_attempted",
+      ok,
+      status: outcome?.status ?? null,
+      error: outcome?.error ?? null,
+      duration_ms: outcome?.duration_ms ?? 0,
+      retry_in_ms,
+    },
     deps.now(),
   );
-  return ok && event.type === "run.requires_action" ? applyInlineOutputs(deps, after, result.reply) : after;
+  return result?.ok && event.type === "run.requires_action"
+    ? applyInlineOutputs(deps, after, result.reply)
+    : after;
+}
+
+/**
+ * Who still gets event `eventId`: the run's own callback (`primary`) and the merged callers'
+ * (`extra`, each event under `${eventId}_m${i + 1}`), minus those it was delivered to already.
+ * A run without merged callers always sends to its callback (the delivery state says when to stop).
+ */
+export function fanoutTargets(run: RunRecord, eventId: string) {
+  const fanout = run.fanout;
+  if (!fanout) return { primary: true, extra: [] };
+  const sent = new Set(fanout.sent);
+  return {
+    primary: !sent.has(eventId),
+    extra: fanout.targets
+      .map((t, i) => ({ ...t, event_id: `${eventId}_m${i + 1}` }))
+      .filter((t) => !sent.has(t.event_id)),
+  };
 }
 
 /** A receiver may answer `run.requires_action` with `{ tool_outputs: [...] }` in its 2xx reply. */

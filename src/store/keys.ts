@@ -123,4 +123,8 @@ export const TENANT_FIELDS = {
  */
 export const THREAD_FIELDS = {
   assistant: (assistantId: string) => `asst:${assistantId}`,
+  /** The thread's pending merge run (`on_busy: merge`, scripts.ts createRun). */
+  mergeRun: "merge_run",
+  /** Until when (ms) a debounced run waits for quiet on this thread (createRun, takeHeld). */
+  quietUntil: "quiet_until",
 } as const;

@@ -16,6 +16,15 @@ export type AddOutcome =
   | { kind: "busy"; activeRunId: string }
   | { kind: "missing" }
   | { kind: "full"; max: number };
+/** What a starting run takes (MessageStore.takeHeld), or how long its thread is not quiet yet. */
+export type TakenHeld =
+  | { kind: "wait"; waitMs: number }
+  | {
+      kind: "taken";
+      held: MessageRecord[];
+      merged: MessageRecord[];
+      fanout: { url: string; headers: Record<string, string> }[];
+    };
 export type DeleteOutcome =
   | { kind: "missing" }
   | { kind: "deleted"; sentBy: { runId: string; index: number } | null };
@@ -72,18 +81,43 @@ export class MessageStore {
     );
   }
 
-  /** A run starts: the messages held on its thread (given back by an earlier run) are its now. */
-  async takeHeld(tenant: string, threadId: string, runId: string): Promise<MessageRecord[]> {
-    const docs = await this.scripts.take.exec({
-      keys: {
-        run: keys.run(tenant, runId),
-        held: keys.threadHeld(tenant, threadId),
-        messageDocs: keys.threadMessageDocs(tenant, threadId),
-        sent: keys.threadSent(tenant, threadId),
-      },
-      args: { runId },
-    });
-    return (docs ?? []).map((d) => parseJson<MessageRecord>(d)).filter((m) => m !== null);
+  /**
+   * A run starts: the messages held on its thread (given back by an earlier run, or left by runs a
+   * newer one superseded) are its now, and so are messages merged into it (`on_busy: merge`) with
+   * their callers' callbacks. A debounced run whose thread is not quiet yet gets `waitMs` instead.
+   */
+  async takeHeld(
+    tenant: string,
+    threadId: string,
+    runId: string,
+    opts: { now: number; debounce: boolean } = { now: 0, debounce: false },
+  ): Promise<TakenHeld> {
+    const reply = (
+      await this.scripts.take.exec({
+        keys: {
+          run: keys.run(tenant, runId),
+          held: keys.threadHeld(tenant, threadId),
+          messageDocs: keys.threadMessageDocs(tenant, threadId),
+          sent: keys.threadSent(tenant, threadId),
+          thread: keys.thread(tenant, threadId),
+        },
+        args: { runId, now: opts.now, debounce: opts.debounce ? "1" : "0" },
+      })
+    ).map(String);
+    if (reply[0] === "wait") return { kind: "wait", waitMs: Number(reply[1]) };
+    const heldCount = Number(reply[1]);
+    const docs = reply.slice(3).map((d) => parseJson<MessageRecord>(d));
+    const fanout = (reply[2] ?? "")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => parseJson<{ url: string; headers: Record<string, string> }>(line))
+      .filter((c) => c !== null);
+    return {
+      kind: "taken",
+      held: docs.slice(0, heldCount).filter((m) => m !== null),
+      merged: docs.slice(heldCount).filter((m) => m !== null),
+      fanout,
+    };
   }
 
   async get(tenant: string, threadId: string, id: string): Promise<MessageRecord | null> {

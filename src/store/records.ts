@@ -1,4 +1,5 @@
 /** Assistants and threads: JSON documents per tenant, indexed by creation time for listing. */
+import type { OnBusy } from "../engine/busy";
 import { THREAD_TTL_S } from "../engine/constants";
 import type { ResponseFormat, ToolDef } from "../engine/types";
 import { keys, THREAD_FIELDS } from "./keys";
@@ -23,6 +24,10 @@ export interface AssistantRecord {
   reasoning_effort: string | null;
   /** threadhook: what a failing tool endpoint does to a run ("continue": the model sees the error). */
   tool_errors: "continue" | "fail";
+  /** threadhook: the default busy-thread policy of runs on this assistant (engine/busy.ts); absent: the door's. */
+  on_busy?: OnBusy | null;
+  /** threadhook: the default `debounce_ms` that goes with `on_busy` (queue, merge). */
+  debounce_ms?: number | null;
 }
 
 export interface ThreadRecord {

@@ -18,6 +18,7 @@ import { runTooLarge } from "../errors";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
 import { buildFeedEvent } from "../engine/present";
+import { cancelFlag, type BusyMode } from "../engine/busy";
 import { DeferredStore } from "./deferred";
 import { FEED_LIMIT, readFeed } from "./feed";
 import { keys, RUN_FIELDS as F, THREAD_FIELDS } from "./keys";
@@ -38,19 +39,40 @@ import {
 
 export type CreateOutcome =
   | { kind: "start" }
-  | { kind: "queued" }
   /** Holds its thread, waits for an active-run slot; `pump`: a slot is free, others wait, hand it on. */
   | { kind: "waiting"; pump: boolean }
   | { kind: "quota"; quota: "runs" | "tokens"; limit: number }
   | { kind: "duplicate"; runId: string; bodyHash: string }
   /** `exclusive` mode only: the thread has an active run. */
   | { kind: "busy"; activeRunId: string }
+  /** `reject`: the thread has an active run. */
+  | { kind: "reject"; activeRunId: string }
+  /** The thread's queue holds `max` runs already. */
+  | { kind: "full"; max: number }
+  /** `merge`: the messages joined the thread's pending merge run `runId` (no new run). */
+  | { kind: "merged"; runId: string }
+  /** `merge`: the thread's pending merge run is not `expectedMerge` any more: read it again. */
+  | { kind: "merge_moved"; pending: string }
+  /**
+   * Queued behind `activeRunId` (`interrupt`: which the caller must cancel); `dropped`: queued runs
+   * it superseded (`latest` / `interrupt`), which the caller cancels as superseded.
+   */
+  | { kind: "queued"; activeRunId: string; dropped: string[]; interrupt: boolean }
   /** The thread's held messages are not the expected ones: rebuild the input with these. */
   | { kind: "held"; ids: string[] };
 
 export interface CreateOptions {
-  /** `queue`: wait behind the thread's active run (webhook API); `exclusive`: refuse (Assistants API). */
-  mode: "queue" | "exclusive";
+  /**
+   * What happens on a busy thread (engine/busy.ts): a policy, or `exclusive`, the Assistants API's
+   * original refusal.
+   */
+  mode: BusyMode;
+  /** Bound of the thread's queue (THREAD_QUEUE_MAX). */
+  maxQueue?: number;
+  /** `merge`: the thread's pending merge run as last read ("" none; see ThreadStore / pendingMerge). */
+  expectedMerge?: string;
+  /** Quiet the run waits for before it starts (ms, 0 none). */
+  debounceMs?: number;
   /** Held message ids the run's input was built with (see MessageStore.held). */
   expectedHeld: string[];
   /** Messages this run adds to the thread (recorded with the run, after the held ones). */
@@ -124,6 +146,7 @@ export class RunStore {
         ...this.messageKeys(tenant, thread),
         held: keys.threadHeld(tenant, thread),
         sent: keys.threadSent(tenant, thread),
+        mergeRun: keys.run(tenant, opts.expectedMerge || id),
       },
       args: {
         runId: id,
@@ -144,10 +167,25 @@ export class RunStore {
         threadTtlS: THREAD_TTL_S,
         threadDoc: opts.thread ? JSON.stringify(opts.thread) : "",
         assistantField: THREAD_FIELDS.assistant(run.assistant_id),
+        maxQueue: opts.maxQueue ?? 1_000,
+        expectedMerge: opts.expectedMerge ?? "",
+        debounceMs: opts.debounceMs ?? 0,
+        callbackDoc: run.callback ? JSON.stringify(run.callback) : "",
       },
       rest: messageArgs(opts.newMessages),
     });
-    const [kind, a = "", b = ""] = result.map(String);
+    const [kind, a = "", b = "", ...rest] = result.map(String);
+    if (kind === "reject") return { kind, activeRunId: a };
+    if (kind === "full") return { kind, max: Number(a) };
+    if (kind === "merged") return { kind, runId: a };
+    if (kind === "merge_moved") return { kind, pending: a };
+    if (kind === "queued" || kind === "interrupt")
+      return {
+        kind: "queued",
+        activeRunId: a,
+        dropped: [b, ...rest].filter(Boolean),
+        interrupt: kind === "interrupt",
+      };
     if (kind === "duplicate") {
       const [bodyHash = "", runId = ""] = a.split("|");
       return { kind, runId, bodyHash };
@@ -156,7 +194,7 @@ export class RunStore {
     if (kind === "held") return { kind, ids: a.split(" ").filter(Boolean) };
     if (kind === "quota") return { kind, quota: a === "tokens" ? "tokens" : "runs", limit: Number(b) };
     if (kind === "waiting") return { kind, pump: a === "1" };
-    return { kind: kind === "start" ? "start" : "queued" };
+    return { kind: "start" };
   }
 
   /**
@@ -339,8 +377,14 @@ export class RunStore {
     await this.scripts.unlock.exec({ keys: { run: keys.run(run.tenant, run.id) }, args: { owner } });
   }
 
-  async requestCancel(tenant: string, runId: string): Promise<void> {
-    await this.redis.hset(keys.run(tenant, runId), { [F.cancel]: "1" });
+  /** `flag`: "1", or why (engine/busy.ts `supersededFlag`). A cancelled run takes no more merges. */
+  async requestCancel(tenant: string, runId: string, flag = "1"): Promise<void> {
+    await this.redis.hset(keys.run(tenant, runId), { [F.cancel]: flag });
+  }
+
+  /** The thread's pending merge run (`on_busy: merge`), or "" (see createRun). */
+  async pendingMerge(tenant: string, threadId: string): Promise<string> {
+    return (await this.redis.hget<string>(keys.thread(tenant, threadId), THREAD_FIELDS.mergeRun)) ?? "";
   }
 
   /**
@@ -425,7 +469,14 @@ export class RunStore {
 
 /** The hash fields beside the document: a cancel request and metadata set after creation. */
 function withFlags(run: RunRecord, cancel: string, metadata: string): RunRecord {
-  let next = cancel ? { ...run, cancel_requested: true } : run;
+  const why = cancelFlag(cancel);
+  let next: RunRecord = cancel
+    ? {
+        ...run,
+        cancel_requested: true,
+        ...(why.reason ? { cancel_reason: { reason: why.reason, by: why.by } } : {}),
+      }
+    : run;
   const meta = parseJson<Record<string, string>>(metadata || null);
   if (meta) next = { ...next, params: { ...next.params, metadata: meta } };
   return next;

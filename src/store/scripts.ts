@@ -36,6 +36,50 @@ local function appendMessages(pairs_, threadKey, messagesKey, docsKey, heldKey)
 end
 `;
 
+/** Pairs (message id, index) the `sent` hash gives `runId` ("run_id index" values), by index. */
+const SENT_BY_RUN = `
+local function sentByRun(sent, runId)
+  local all = redis.call('HGETALL', sent)
+  local prefix = runId .. ' '
+  local mine = {}
+  for i = 1, #all, 2 do
+    local v = all[i + 1]
+    if string.sub(v, 1, #prefix) == prefix then
+      mine[#mine + 1] = {all[i], tonumber(string.sub(v, #prefix + 1))}
+    end
+  end
+  table.sort(mine, function(a, b) return a[2] < b[2] end)
+  return mine
+end
+`;
+
+/**
+ * Put `ids` on a thread's held list (for its next run to take), the list kept in thread order (each
+ * message's score in threadMessages), and no longer marked as sent.
+ */
+const HOLD_SORTED = `
+local function holdSorted(held, threadMessages, sent, ids, ttlS)
+  if #ids == 0 then return end
+  local all = {}
+  for _, id in ipairs(redis.call('LRANGE', held, 0, -1)) do all[#all + 1] = id end
+  for _, id in ipairs(ids) do
+    redis.call('HDEL', sent, id)
+    all[#all + 1] = id
+  end
+  local order = {}
+  for i, id in ipairs(all) do
+    order[id] = {tonumber(redis.call('ZSCORE', threadMessages, id) or '') or math.huge, i}
+  end
+  table.sort(all, function(a, b)
+    if order[a][1] ~= order[b][1] then return order[a][1] < order[b][1] end
+    return order[a][2] < order[b][2]
+  end)
+  redis.call('DEL', held)
+  redis.call('RPUSH', held, unpack(all))
+  redis.call('EXPIRE', held, ttlS)
+end
+`;
+
 /**
  * Hand a free active-run slot of a tenant to the head of its slot queue, but only once the caller
  * has published that run's start step: with `expected` ≠ the head the answer is {"head", id} and
@@ -131,7 +175,8 @@ return 1
 });
 
 /**
- * Create a run. Refuse it when its thread has an active run (`mode` "exclusive"), when the
+ * Create a run. Refuse it when its thread has an active run (`mode` "exclusive": the Assistants
+ * API's 400; "reject": 409), when the thread's queue already holds `maxQueue` runs, when the
  * thread's held messages are not `expectedHeld` (space-separated ids its input was built with), or
  * over a monthly quota; else write it, count it, record its messages (held ones, then the new
  * `messages` (id, doc) pairs, as sent by this run) and queue it. `assistantField` marks the thread
@@ -141,10 +186,24 @@ return 1
  * thread takes one of the tenant's active-run slots, or waits in the tenant's slot queue (FIFO) when
  * all are taken. Whatever ends first (the thread's active run, a slot holder) hands on: see
  * releaseRun.
- * → {"duplicate", idem_value} | {"busy", active_run} | {"held", ids} | {"quota", "runs"|"tokens",
- *   limit} | {"start"} | {"queued"} | {"waiting", "1" when a slot is free but others wait (the
- *   caller must pump), else "0"}. With "start" and "waiting" "1" the run is marked `publishing`
- *   until the caller has published (RunStore.published) or a step claims it.
+ *
+ * Busy-thread policies (engine/busy.ts), decided here so concurrent arrivals cannot race:
+ * - "latest" / "interrupt" with an active run: the runs queued behind it are dropped (answered as
+ *   {…, dropped ids}: the caller cancels them as superseded); their messages go to the held list,
+ *   which the new run takes first when it starts. "interrupt" also names the active run to cancel.
+ * - "merge": the thread's pending merge run (thread field `merge_run`, = `expectedMerge`, whose
+ *   `mergeRun` hash still says `mergeable`: it has not started) takes the new messages instead of a
+ *   new run (its `sent_count` gives their positions; `merged` lists them; `fanout` collects the
+ *   callers' callbacks, `callbackDoc`); a moved pointer answers {"merge_moved", id}: read again.
+ *   Else the new run becomes the thread's pending merge run.
+ * - `debounceMs` > 0: the thread's `quiet_until` moves to now + debounceMs (a debounced run's start
+ *   waits for it, see takeHeld).
+ * → {"duplicate", idem_value} | {"busy", active_run} | {"reject", active_run} | {"full", max} |
+ *   {"held", ids} | {"quota", "runs"|"tokens", limit} | {"merged", run_id} | {"merge_moved", id} |
+ *   {"start"} | {"queued", active_run, dropped…} | {"interrupt", active_run, dropped…} |
+ *   {"waiting", "1" when a slot is free but others wait (the caller must pump), else "0"}. With
+ *   "start" and "waiting" "1" the run is marked `publishing` until the caller has published
+ *   (RunStore.published) or a step claims it.
  */
 export const createRun = defineScript({
   name: "create_run",
@@ -163,6 +222,7 @@ export const createRun = defineScript({
     "messageDocs",
     "held",
     "sent",
+    "mergeRun",
   ],
   args: [
     "runId",
@@ -183,22 +243,38 @@ export const createRun = defineScript({
     "threadTtlS",
     "threadDoc",
     "assistantField",
+    "maxQueue",
+    "expectedMerge",
+    "debounceMs",
+    "callbackDoc",
   ],
   rest: "messages",
-  body: `${TENANT_LIMIT}${APPEND_MESSAGES}
+  body: `${TENANT_LIMIT}${APPEND_MESSAGES}${SENT_BY_RUN}${HOLD_SORTED}
 if useIdem == '1' then
   local existing = redis.call('GET', idempotency)
   if existing then return {'duplicate', existing} end
 end
 local active = redis.call('GET', threadActive)
 if active and mode == 'exclusive' then return {'busy', active} end
+if active and mode == 'reject' then return {'reject', active} end
+local pending = ''
+if mode == 'merge' then
+  pending = redis.call('HGET', thread, 'merge_run') or ''
+  if pending ~= expectedMerge then return {'merge_moved', pending} end
+  if pending ~= '' and (redis.call('HGET', mergeRun, 'mergeable') ~= '1'
+    or redis.call('HEXISTS', mergeRun, 'cancel') == 1) then pending = '' end
+end
+local superseding = active and (mode == 'latest' or mode == 'interrupt')
+if active and pending == '' and not superseding and redis.call('LLEN', threadQueue) >= tonumber(maxQueue) then
+  return {'full', maxQueue}
+end
 local heldIds = {}
-if not active then
+if not active and pending == '' then
   heldIds = redis.call('LRANGE', held, 0, -1)
   if table.concat(heldIds, ' ') ~= expectedHeld then return {'held', table.concat(heldIds, ' ')} end
 end
 local runQuota = tenantLimit(tenant, 'monthly_runs', defaultMonthlyRuns)
-if runQuota > 0 and tonumber(redis.call('HGET', usage, 'runs') or '0') >= runQuota then
+if pending == '' and runQuota > 0 and tonumber(redis.call('HGET', usage, 'runs') or '0') >= runQuota then
   return {'quota', 'runs', tostring(runQuota)}
 end
 local tokenQuota = tenantLimit(tenant, 'monthly_tokens', defaultMonthlyTokens)
@@ -209,6 +285,33 @@ if tokenQuota > 0 then
 end
 local ttl = tonumber(ttlS)
 local nowMs = tonumber(now)
+if tonumber(debounceMs) > 0 then
+  local quiet = nowMs + tonumber(debounceMs)
+  if tonumber(redis.call('HGET', thread, 'quiet_until') or '0') < quiet then
+    redis.call('HSET', thread, 'quiet_until', quiet)
+  end
+end
+if pending ~= '' then
+  if useIdem == '1' then
+    redis.call('SET', idempotency, string.match(idemValue, '^[^|]*') .. '|' .. pending, 'EX', tonumber(idemTtlS))
+  end
+  redis.call('HSET', thread, assistantField, '1')
+  local merged = redis.call('HGET', mergeRun, 'merged') or ''
+  for _, id in ipairs(appendMessages(messages, thread, threadMessages, messageDocs, nil)) do
+    local pos = redis.call('HINCRBY', mergeRun, 'sent_count', 1) - 1
+    redis.call('HSET', sent, id, pending .. ' ' .. pos)
+    merged = merged == '' and id or (merged .. ' ' .. id)
+  end
+  redis.call('HSET', mergeRun, 'merged', merged)
+  if callbackDoc ~= '' then
+    local fanout = redis.call('HGET', mergeRun, 'fanout')
+    redis.call('HSET', mergeRun, 'fanout', fanout and (fanout .. '\\n' .. callbackDoc) or callbackDoc)
+  end
+  for _, key in ipairs({thread, threadMessages, messageDocs, sent}) do
+    redis.call('EXPIRE', key, tonumber(threadTtlS))
+  end
+  return {'merged', pending}
+end
 if threadDoc ~= '' then redis.call('HSETNX', thread, 'doc', threadDoc) end
 redis.call('HSET', thread, assistantField, '1')
 if useIdem == '1' then redis.call('SET', idempotency, idemValue, 'EX', tonumber(idemTtlS)) end
@@ -225,14 +328,30 @@ for _, id in ipairs(appendMessages(messages, thread, threadMessages, messageDocs
   sentIds[#sentIds + 1] = id
 end
 for i, id in ipairs(sentIds) do redis.call('HSET', sent, id, runId .. ' ' .. (i - 1)) end
-redis.call('DEL', held)
+if not active then redis.call('DEL', held) end
+if mode == 'merge' then
+  redis.call('HSET', thread, 'merge_run', runId)
+  redis.call('HSET', run, 'mergeable', '1', 'sent_count', #sentIds)
+end
 for _, key in ipairs({thread, threadMessages, messageDocs, held, sent}) do
   redis.call('EXPIRE', key, tonumber(threadTtlS))
 end
 if active then
+  local dropped = {}
+  if superseding then
+    dropped = redis.call('LRANGE', threadQueue, 0, -1)
+    redis.call('DEL', threadQueue)
+    local pointer = redis.call('HGET', thread, 'merge_run')
+    for _, id in ipairs(dropped) do
+      local ids = {}
+      for _, pair in ipairs(sentByRun(sent, id)) do ids[#ids + 1] = pair[1] end
+      holdSorted(held, threadMessages, sent, ids, tonumber(threadTtlS))
+      if pointer == id then redis.call('HDEL', thread, 'merge_run') end
+    end
+  end
   redis.call('RPUSH', threadQueue, runId)
   redis.call('EXPIRE', threadQueue, ttl)
-  return {'queued'}
+  return {mode == 'interrupt' and 'interrupt' or 'queued', active, unpack(dropped)}
 end
 redis.call('SET', threadActive, runId, 'EX', ttl)
 redis.call('ZREMRANGEBYSCORE', slots, '-inf', nowMs - tonumber(slotStaleMs))
@@ -293,23 +412,6 @@ return {'deleted', sentBy}
 `,
 });
 
-/** Pairs (message id, index) the `sent` hash gives `runId` ("run_id index" values), by index. */
-const SENT_BY_RUN = `
-local function sentByRun(sent, runId)
-  local all = redis.call('HGETALL', sent)
-  local prefix = runId .. ' '
-  local mine = {}
-  for i = 1, #all, 2 do
-    local v = all[i + 1]
-    if string.sub(v, 1, #prefix) == prefix then
-      mine[#mine + 1] = {all[i], tonumber(string.sub(v, #prefix + 1))}
-    end
-  end
-  table.sort(mine, function(a, b) return a[2] < b[2] end)
-  return mine
-end
-`;
-
 /**
  * A run ended before its input joined its conversation (upstream keeps a response's input only when
  * it completes): the messages it carried go back to the thread's held list and are no longer marked
@@ -346,15 +448,19 @@ return #mine
 
 /**
  * A run starts holding its thread: messages held on it (given back by a run that failed or was
- * cancelled before it, see returnMessages) become the head of this run's input. They are marked as
- * sent by this run at the first positions, its own messages' positions move up, and the ids are
- * kept on the run (RUN_FIELDS.heldTaken) so a repeat of the step gets the same answer.
- * → the taken messages' documents, in order
+ * cancelled before it, see returnMessages, or left by runs a newer one superseded) become the head
+ * of this run's input. They are marked as sent by this run at the first positions, its own messages'
+ * positions move up, and the ids are kept on the run (RUN_FIELDS.heldTaken) so a repeat of the step
+ * gets the same answer. A debounced run (`debounce` "1") first waits for its thread's quiet time
+ * (thread field `quiet_until`): → {"wait", ms}. Taking closes a merge run to further merges
+ * (`mergeable` goes) and answers the messages merged into it (after its own) and the merged
+ * callers' callbacks (`fanout`, JSON lines).
+ * → {"ok", count of held docs, fanout, held docs…, merged docs…}
  */
 export const takeHeld = defineScript({
   name: "take_held",
-  keys: ["run", "held", "messageDocs", "sent"],
-  args: ["runId"],
+  keys: ["run", "held", "messageDocs", "sent", "thread"],
+  args: ["runId", "now", "debounce"],
   body: `${SENT_BY_RUN}
 local function docsOf(ids)
   local docs = {}
@@ -364,25 +470,38 @@ local function docsOf(ids)
   end
   return docs
 end
+local function answer(heldDocs)
+  local mergedIds = {}
+  for id in string.gmatch(redis.call('HGET', run, 'merged') or '', '%S+') do mergedIds[#mergedIds + 1] = id end
+  local out = {'ok', tostring(#heldDocs), redis.call('HGET', run, 'fanout') or ''}
+  for _, d in ipairs(heldDocs) do out[#out + 1] = d end
+  for _, d in ipairs(docsOf(mergedIds)) do out[#out + 1] = d end
+  return out
+end
 local prior = redis.call('HGET', run, 'held_taken')
 if prior then
   local ids = {}
   for id in string.gmatch(prior, '%S+') do ids[#ids + 1] = id end
-  return docsOf(ids)
+  return answer(docsOf(ids))
 end
+if debounce == '1' then
+  local quiet = tonumber(redis.call('HGET', thread, 'quiet_until') or '0')
+  if quiet > tonumber(now) then return {'wait', tostring(quiet - tonumber(now))} end
+end
+redis.call('HDEL', run, 'mergeable')
 local taken = {}
 for _, id in ipairs(redis.call('LRANGE', held, 0, -1)) do
   if redis.call('HEXISTS', messageDocs, id) == 1 then taken[#taken + 1] = id end
 end
 redis.call('HSET', run, 'held_taken', table.concat(taken, ' '))
-if #taken == 0 then return {} end
+if #taken == 0 then return answer({}) end
 local prefix = runId .. ' '
 for _, pair in ipairs(sentByRun(sent, runId)) do
   redis.call('HSET', sent, pair[1], prefix .. tostring(pair[2] + #taken))
 end
 for j, id in ipairs(taken) do redis.call('HSET', sent, id, prefix .. tostring(j - 1)) end
 redis.call('DEL', held)
-return docsOf(taken)
+return answer(docsOf(taken))
 `,
 });
 

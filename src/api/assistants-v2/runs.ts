@@ -22,7 +22,8 @@ import { checkTools } from "../../commands/tools";
 import type { Config } from "../../config";
 import { presentAssistantsRun, presentStep } from "../../engine/present";
 import { alreadyEmitted, type StreamEvent } from "../../engine/stream-events";
-import { notFound } from "../../errors";
+import { ApiError, notFound } from "../../errors";
+import { isOnBusy, ON_BUSY_HEADER, type OnBusy, onBusyMessage } from "../../engine/busy";
 import type { AuthedEnv } from "../../security/auth";
 import { presentThread } from "../present";
 import { ListQuery, SubmitToolOutputs } from "../schemas";
@@ -115,6 +116,7 @@ async function createRun(
     : null;
   const accepted = await acceptRun(deps, {
     ...intakeRequest(deps.config, body, { thread, messages, callback }),
+    onBusy: body.on_busy ?? onBusyHeader(c),
     tenant: principal.tenant,
     idempotency: await idempotencyOf(c, text),
     allowedAssistants: principal.assistantIds,
@@ -126,6 +128,17 @@ async function createRun(
     { event: "thread.run.created", data: presentAssistantsRun(accepted.run) },
   ];
   return runStream(c, deps, accepted.run, { first, emitted: new Set() });
+}
+
+/** The busy-thread policy an Assistants client asks for with the `threadhook-on-busy` header, if any. */
+function onBusyHeader(c: C): OnBusy | undefined {
+  const header = c.req.header(ON_BUSY_HEADER)?.trim();
+  if (header === undefined || header === "") return undefined;
+  if (!isOnBusy(header))
+    throw new ApiError(400, "invalid_value", `Invalid '${ON_BUSY_HEADER}': ${onBusyMessage}.`, {
+      param: ON_BUSY_HEADER,
+    });
+  return header;
 }
 
 /** The run an Assistants request asks for, in the terms of the shared intake. */
@@ -164,5 +177,6 @@ function intakeRequest(
     timeoutS: body.timeout_s ?? config.runTimeoutS,
     limits: { maxToolRounds: config.maxToolRounds, requiresActionTimeoutS: config.requiresActionTimeoutS },
     mode: "exclusive",
+    debounceMs: opt(body.debounce_ms),
   };
 }

@@ -5,7 +5,9 @@
 import { z } from "zod";
 import {
   CallbackUrl,
+  DebounceMs,
   Id,
+  OnBusyField,
   LongText,
   Metadata,
   Model,
@@ -27,6 +29,9 @@ export const ModifyAssistant = z.strictObject({
   instructions: LongText.nullable().optional(),
   tools: Tools.optional(),
   tool_errors: z.enum(["continue", "fail"]).optional(),
+  /** threadhook: the default busy-thread policy of this assistant's runs (webhook API), and its debounce. */
+  on_busy: OnBusyField.nullable().optional(),
+  debounce_ms: DebounceMs.nullable().optional(),
   tool_resources: ToolResourcesBody.nullable().optional(),
   metadata: Metadata.nullable().optional(),
   temperature: Temperature.nullable().optional(),
@@ -113,6 +118,10 @@ const RunFields = {
   callback_url: CallbackUrl.optional(),
   callback_headers: OutboundHeaders.optional(),
   timeout_s: TimeoutS.optional(),
+  // threadhook: what a busy thread does with this run (also the `threadhook-on-busy` header);
+  // without either, the original 400 "already has an active run".
+  on_busy: OnBusyField.optional(),
+  debounce_ms: DebounceMs.optional(),
 };
 
 export const CreateRun = z.strictObject({

@@ -102,6 +102,11 @@ export const Run = z.looseObject({
   usage: z.looseObject({ prompt_tokens: Int, completion_tokens: Int, total_tokens: Int }).nullable(),
   conversation: NullableStr.describe("The caller's conversation key (webhook API), if any."),
   scheduled_for: Str.optional().describe("A delayed run's start time (`run_at` / `delay_s`)."),
+  cancelled_reason: z
+    .enum(["superseded"])
+    .optional()
+    .describe("A cancelled run a newer message dropped (`on_busy: latest` / `interrupt`)."),
+  superseded_by: NullableStr.optional().describe("The run that answers a superseded run's messages."),
   output: z.unknown().describe("The run's answer once it completed: text and annotations."),
   timeline: z.array(TimelineEntry),
   delivery: z

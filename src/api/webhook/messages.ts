@@ -14,6 +14,8 @@ import { type AuthedEnv, requireKey } from "../../security/auth";
 import {
   AttachmentTools,
   CallbackUrl,
+  DebounceMs,
+  OnBusyField,
   ConversationKey,
   Id,
   LongText,
@@ -71,6 +73,9 @@ export const MessageRequest = z
       .min(1)
       .max(366 * 86_400)
       .optional(),
+    /** What happens when the thread already has an active run (default: the assistant's, else `queue`). */
+    on_busy: OnBusyField.optional(),
+    debounce_ms: DebounceMs.optional(),
   })
   .refine((b) => !(b.thread_id && b.conversation), {
     message: "give thread_id or conversation, not both",
@@ -85,7 +90,14 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
   const { deps, principal } = c.var;
   const { config } = deps;
   const text = await c.req.text();
-  const { attachments: attached, run_at, delay_s, ...body } = parse(MessageRequest, parseJsonText(text));
+  const {
+    attachments: attached,
+    run_at,
+    delay_s,
+    on_busy,
+    debounce_ms,
+    ...body
+  } = parse(MessageRequest, parseJsonText(text));
   const runAtMs = startTime(run_at, delay_s, deps.now(), config.runAtHorizonS);
   checkModel(config, body.model);
   const { attachments, urls } = splitAttachments(attached ?? [], config.devMode);
@@ -114,6 +126,8 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
     limits: { maxToolRounds: config.maxToolRounds, requiresActionTimeoutS: config.requiresActionTimeoutS },
     idempotency: await idempotencyOf(c, text),
     mode: "queue",
+    onBusy: on_busy,
+    debounceMs: debounce_ms,
     allowedAssistants: principal.assistantIds,
   };
   const { run, replayed } =
