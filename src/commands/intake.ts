@@ -27,7 +27,7 @@ export interface IntakeDeps extends FileRefDeps {
   threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
   runs: Pick<
     RunStore,
-    "create" | "get" | "abandon" | "pump" | "published" | "pendingMerge" | "requestCancel" | "unqueue"
+    "create" | "get" | "abandon" | "pump" | "published" | "pendingMerge" | "requestCancel"
   >;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;

@@ -34,9 +34,7 @@ const sentTexts = async (runId: string) => {
     for (const item of input) {
       if (item.role !== "user") continue;
       const content = item.content;
-      texts.push(
-        typeof content === "string" ? content : content.map((p: any) => p.text ?? "").join(""),
-      );
+      texts.push(typeof content === "string" ? content : content.map((p: any) => p.text ?? "").join(""));
     }
   }
   return texts;
@@ -166,7 +164,8 @@ describe("on_busy", () => {
     );
     const completed = ends.filter((r) => r.status === "completed");
     expect(completed).toHaveLength(1);
-    for (const r of ends.filter((e) => e.status === "cancelled")) expect(r.cancelled_reason).toBe("superseded");
+    for (const r of ends.filter((e) => e.status === "cancelled"))
+      expect(r.cancelled_reason).toBe("superseded");
     // The interrupted run's input never joined the conversation: the newest run sends it too.
     const sent = await sentTexts(completed[0].id);
     expect(sent[0]).toContain("first");
@@ -259,7 +258,11 @@ describe("bad input", () => {
     const tooLong = await e2e.api("POST", "/v1/messages", { ...base, debounce_ms: 60_001 });
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error.param).toBe("debounce_ms");
-    const wrongPolicy = await e2e.api("POST", "/v1/messages", { ...base, on_busy: "reject", debounce_ms: 100 });
+    const wrongPolicy = await e2e.api("POST", "/v1/messages", {
+      ...base,
+      on_busy: "reject",
+      debounce_ms: 100,
+    });
     expect(wrongPolicy.status).toBe(400);
     expect(wrongPolicy.body.error.code).toBe("invalid_debounce");
     const badAssistant = await e2e.api("POST", "/v1/assistants", { model: "gpt-sim", on_busy: "later" });

@@ -44,8 +44,9 @@ describe("a thread's runs go one at a time, in arrival order", () => {
     const thread = newId("thread");
     const [a, b, c] = [makeRun(thread), makeRun(thread), makeRun(thread)];
     expect(await runs.create(a, null, queueMode({ thread: makeThread(thread) }))).toEqual({ kind: "start" });
-    expect(await runs.create(b, null, queueMode())).toEqual({ kind: "queued" });
-    expect(await runs.create(c, null, queueMode())).toEqual({ kind: "queued" });
+    const queued = { kind: "queued", activeRunId: a.id, dropped: [], interrupt: false };
+    expect(await runs.create(b, null, queueMode())).toEqual(queued);
+    expect(await runs.create(c, null, queueMode())).toEqual(queued);
     expect(await state.active(thread)).toBe(a.id);
     expect(await state.queue(thread)).toEqual([b.id, c.id]);
     expect(await state.slots()).toEqual([a.id]);
@@ -255,7 +256,7 @@ describe("a tenant's active-run slots", () => {
     const a2 = makeRun(t1);
     await runs.create(a1, null, queueMode());
     await runs.create(b1, null, queueMode());
-    expect(await runs.create(a2, null, queueMode())).toEqual({ kind: "queued" });
+    expect(await runs.create(a2, null, queueMode())).toMatchObject({ kind: "queued", activeRunId: a1.id });
     const s = starter();
     await runs.releaseThread(a1, null, s.start);
     expect(s.started).toEqual([b1.id]);

@@ -29,7 +29,10 @@ const assistant: AssistantRecord = {
   tool_errors: "continue",
 };
 
-function fakes(outcomes: CreateOutcome[], opts: { publishFails?: boolean; held?: string[] } = {}) {
+function fakes(
+  outcomes: CreateOutcome[],
+  opts: { publishFails?: boolean; held?: string[]; pendingMerge?: string } = {},
+) {
   const calls: string[] = [];
   const published: unknown[] = [];
   const created: RunRecord[] = [];
@@ -75,6 +78,16 @@ function fakes(outcomes: CreateOutcome[], opts: { publishFails?: boolean; held?:
         await start("run_waiting");
       },
       published: async () => {},
+      pendingMerge: async () => opts.pendingMerge ?? "",
+      requestCancel: async (_t, id, flag = "1") => {
+        calls.push(`cancel ${id} ${flag}`);
+      },
+    },
+    upstream: {
+      cancelResponse: async (id: string) => {
+        calls.push(`cancel response ${id}`);
+        return {} as never;
+      },
     },
     messages: {
       heldMessages: async () => [],
@@ -108,7 +121,7 @@ function fakes(outcomes: CreateOutcome[], opts: { publishFails?: boolean; held?:
     files: { many: async () => [] },
     vectorStores: { many: async () => [] },
     now: () => NOW,
-    config: { devDieAt: null },
+    config: { devDieAt: null, threadQueueMax: 20 },
   } as IntakeDeps;
   return { deps, calls, published, created };
 }
@@ -149,9 +162,77 @@ describe("acceptRun", () => {
   });
 
   it("a queued run publishes nothing: its thread's active run starts it", async () => {
-    const f = fakes([{ kind: "queued" }]);
+    const f = fakes([{ kind: "queued", activeRunId: "run_a", dropped: [], interrupt: false }]);
     await acceptRun(f.deps, request());
     expect(f.calls).toEqual(["create"]);
+  });
+
+  it("latest: each superseded run is flagged before its step is published; nothing else is cancelled", async () => {
+    const f = fakes([
+      { kind: "queued", activeRunId: "run_a", dropped: ["run_q1", "run_q2"], interrupt: false },
+    ]);
+    const { run } = await acceptRun(f.deps, request({ onBusy: "latest" }));
+    for (const id of ["run_q1", "run_q2"]) {
+      const flagged = f.calls.indexOf(`cancel ${id} superseded:${run.id}`);
+      expect(flagged).toBeGreaterThan(0);
+      expect(f.published).toContainEqual({ tenant: "t1", run_id: id, seq: 0 });
+    }
+    expect(f.calls.filter((c) => c.startsWith("cancel run_a"))).toEqual([]);
+  });
+
+  it("interrupt: the active run is cancelled like the cancel endpoint does (flag, upstream, step at its seq)", async () => {
+    const f = fakes([{ kind: "queued", activeRunId: "run_a", dropped: [], interrupt: true }]);
+    // The active run as stored: a live upstream response, at seq 4.
+    f.deps.runs.get = async (_t, id) => {
+      const base = f.created[0] as RunRecord;
+      return id === "run_a"
+        ? { run: { ...base, id, upstream: { ...base.upstream, response_id: "resp_1" } }, seq: 4 }
+        : null;
+    };
+    await acceptRun(f.deps, request({ onBusy: "interrupt" }));
+    expect(f.calls).toContain("cancel run_a 1");
+    expect(f.calls).toContain("cancel response resp_1");
+    expect(f.published).toContainEqual({ tenant: "t1", run_id: "run_a", seq: 4 });
+  });
+
+  it("merge: joining the pending run answers that run; a moved pointer is read again", async () => {
+    const f = fakes([
+      { kind: "merge_moved", pending: "run_m" },
+      { kind: "merged", runId: "run_m" },
+    ]);
+    const existing = { id: "run_m" } as RunRecord;
+    f.deps.runs.get = async (_t, id) => (id === "run_m" ? { run: existing, seq: 0 } : null);
+    const { run } = await acceptRun(f.deps, request({ onBusy: "merge" }));
+    expect(run).toBe(existing);
+    expect(f.calls).toEqual(["create", "create"]);
+  });
+
+  it("reject and a full queue are 409 thread_busy and 429 thread_queue_full", async () => {
+    const busy = await refusal(acceptRun(fakes([{ kind: "reject", activeRunId: "run_a" }]).deps, request()));
+    expect([busy.status, busy.code]).toEqual([409, "thread_busy"]);
+    expect(busy.message).toContain("run_a");
+    const full = await refusal(acceptRun(fakes([{ kind: "full", max: 20 }]).deps, request()));
+    expect([full.status, full.code]).toEqual([429, "thread_queue_full"]);
+  });
+
+  it("debounce_ms with a policy it does not go with is a 400, before anything is written", async () => {
+    const f = fakes([]);
+    const err = await refusal(acceptRun(f.deps, request({ onBusy: "reject", debounceMs: 500 })));
+    expect([err.status, err.code, err.param]).toEqual([400, "invalid_debounce", "debounce_ms"]);
+    expect(f.calls.filter((c) => c === "create")).toEqual([]);
+  });
+
+  it("a debounced start is published with the debounce as its QStash delay", async () => {
+    const f = fakes([{ kind: "start" }]);
+    const delays: number[] = [];
+    const publish = f.deps.queue.publish;
+    f.deps.queue.publish = async (msg, o) => {
+      delays.push(o.delayMs);
+      return publish(msg, o);
+    };
+    const { run } = await acceptRun(f.deps, request({ debounceMs: 1500 }));
+    expect(delays).toEqual([1500]);
+    expect(run.debounce_ms).toBe(1500);
   });
 
   it("a waiting run that finds a free slot hands it on (pump) instead of waiting forever", async () => {
