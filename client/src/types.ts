@@ -61,6 +61,10 @@ export type Run = {
   conversation: string | null;
   /** A delayed run's start time (`run_at` / `delay_s`). */
   scheduled_for?: string;
+  /** A cancelled run a newer message dropped (`on_busy: latest` / `interrupt`). */
+  cancelled_reason?: "superseded";
+  /** The run that answers a superseded run's messages. */
+  superseded_by?: string | null;
   /** The run's answer once it completed: text and annotations. */
   output: unknown;
   timeline: {
@@ -352,6 +356,8 @@ export type SendMessageRequest = {
   }[];
   run_at?: string;
   delay_s?: number;
+  on_busy?: "queue" | "reject" | "interrupt" | "latest" | "merge";
+  debounce_ms?: number;
 };
 
 export type CancelRunRequest = Record<string, never>;
@@ -453,6 +459,8 @@ export type CreateAssistantRequest = {
     };
   }[];
   tool_errors?: "continue" | "fail";
+  on_busy?: ("queue" | "reject" | "interrupt" | "latest" | "merge") | null;
+  debounce_ms?: number | null;
   tool_resources?: {
     code_interpreter?: {
       file_ids?: string[];
@@ -526,6 +534,8 @@ export type ModifyAssistantRequest = {
     };
   }[];
   tool_errors?: "continue" | "fail";
+  on_busy?: ("queue" | "reject" | "interrupt" | "latest" | "merge") | null;
+  debounce_ms?: number | null;
   tool_resources?: {
     code_interpreter?: {
       file_ids?: string[];
@@ -741,6 +751,8 @@ export type CreateThreadAndRunRequest = {
   callback_url?: string;
   callback_headers?: Record<string, string>;
   timeout_s?: number;
+  on_busy?: "queue" | "reject" | "interrupt" | "latest" | "merge";
+  debounce_ms?: number;
   thread?: CreateThreadRequest;
   tool_resources?: {
     code_interpreter?: {
@@ -831,6 +843,8 @@ export type CreateRunRequest = {
   callback_url?: string;
   callback_headers?: Record<string, string>;
   timeout_s?: number;
+  on_busy?: "queue" | "reject" | "interrupt" | "latest" | "merge";
+  debounce_ms?: number;
   additional_instructions?: string | null;
   additional_messages?: CreateMessageRequest[] | null;
 };

@@ -256,14 +256,12 @@ async function supersede(
   await deps.runs.requestCancel(tenant, queued.activeRunId);
   const responseId = active.run.upstream.response_id;
   if (responseId)
-    await deps.upstream
-      .cancelResponse(responseId)
-      .catch((err: unknown) =>
-        log("warn", "upstream cancel failed; the step will retry it", {
-          run_id: active.run.id,
-          ...errorFields(err),
-        }),
-      );
+    await deps.upstream.cancelResponse(responseId).catch((err: unknown) =>
+      log("warn", "upstream cancel failed; the step will retry it", {
+        run_id: active.run.id,
+        ...errorFields(err),
+      }),
+    );
   await deps.queue.publish(
     { tenant, run_id: queued.activeRunId, seq: active.seq },
     { delayMs: 0, reason: "cancel" },

@@ -238,6 +238,14 @@ function operation(op: Operation, nameOf: (s: z.ZodType) => string | undefined):
       schema: { type: "string", maxLength: 256 },
     });
   }
+  for (const h of op.headers ?? [])
+    parameters.push({
+      name: h.name,
+      in: "header",
+      required: false,
+      description: h.description,
+      schema: h.enum ? { type: "string", enum: [...h.enum] } : { type: "string" },
+    });
   const out: Json = {
     operationId: op.operationId,
     tags: [op.tag],

@@ -4,6 +4,7 @@
  * turns this table into OpenAPI 3.1; test/http/openapi.test.ts fails when the app serves a route
  * that is not here (or the table names one it does not serve).
  */
+import { ON_BUSY, ON_BUSY_HEADER } from "../../engine/busy";
 import type { z } from "zod";
 import { CreateKey, RotateSecret } from "../admin/schemas";
 import { CreateTenant, UpdateTenant } from "../admin/operator";
@@ -72,6 +73,8 @@ export interface Operation {
   example?: unknown;
   /** Honours an `Idempotency-Key` header. */
   idempotent?: boolean;
+  /** Other request headers it reads (e.g. the Assistants API's `threadhook-on-busy`). */
+  headers?: { name: string; description: string; enum?: readonly string[] }[];
   /** Answers `503` with its own body (the health check). */
   ownErrors?: boolean;
   /** A QStash step: `503` with `Retry-After` while another step holds the run's lease. */
@@ -90,7 +93,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Webhook API",
     summary: "Send a message and start a run; the answer arrives as a signed callback",
     description:
-      "Answers `202` with the queued run. Give `thread_id` or a caller-chosen `conversation` key to continue a thread. The run's result is POSTed to `callback_url` as a `run.*` event (see webhooks).",
+      "Answers `202` with the queued run. Give `thread_id` or a caller-chosen `conversation` key to continue a thread. The run's result is POSTed to `callback_url` as a `run.*` event (see webhooks). `on_busy` says what a thread with an active run does with the message (`queue`, `reject` → `409 thread_busy`, `interrupt`, `latest`, `merge`; a full queue is `429 thread_queue_full`); `debounce_ms` waits for quiet before the run starts.",
     ...key(),
     body: MessageRequest,
     example: {
@@ -456,6 +459,14 @@ export const OPERATIONS: Operation[] = [
     status: 200,
     response: R.Run,
     stream: true,
+    headers: [
+      {
+        name: ON_BUSY_HEADER,
+        description:
+          'threadhook: what a thread with an active run does with this run (the body\'s `on_busy` wins). Without either, the original `400` "already has an active run".',
+        enum: ON_BUSY,
+      },
+    ],
     idempotent: true,
   }),
   op({
@@ -481,6 +492,14 @@ export const OPERATIONS: Operation[] = [
     status: 200,
     response: R.Run,
     stream: true,
+    headers: [
+      {
+        name: ON_BUSY_HEADER,
+        description:
+          'threadhook: what a thread with an active run does with this run (the body\'s `on_busy` wins). Without either, the original `400` "already has an active run".',
+        enum: ON_BUSY,
+      },
+    ],
     idempotent: true,
   }),
   op({
