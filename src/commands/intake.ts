@@ -123,11 +123,16 @@ export async function acceptRun(
     throw refusal;
   }
   const { id: threadId, created } = thread;
-  const busy = resolveBusy({
+  const resolved = resolveBusy({
     message: { on_busy: req.onBusy, debounce_ms: req.debounceMs },
     assistant,
     doorDefault: req.mode,
   });
+  // A run announced before (a delayed one) keeps its id: it queues instead of merging into another.
+  const busy =
+    !isBusyProblem(resolved) && resolved.mode === "merge" && req.runId !== undefined
+      ? { ...resolved, mode: "queue" as const }
+      : resolved;
   if (isBusyProblem(busy)) {
     if (thread.newKey && req.thread.kind === "conversation")
       await deps.threads.forgetConversation(req.tenant, req.thread.key);
