@@ -167,7 +167,8 @@ export async function acceptRun(
     const { debounceMs } = busy;
     const timed =
       req.scheduledForMs === undefined ? fresh : { ...fresh, scheduled_for_ms: req.scheduledForMs };
-    const run = debounceMs > 0 ? { ...timed, debounce_ms: debounceMs } : timed;
+    const debounced = debounceMs > 0 ? { ...timed, debounce_ms: debounceMs } : timed;
+    const run = busy.mode === "merge" ? { ...debounced, merge: true } : debounced;
     const opts: CreateOptions = {
       mode: busy.mode,
       expectedHeld: held.map((m) => m.id),

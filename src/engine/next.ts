@@ -22,6 +22,8 @@ export type Action =
   | { type: "close_calls"; conversation_id: string; call_ids: string[]; outputs?: (string | null)[] }
   /** At the start: messages held on the thread (an earlier run gave them back) join this run's input. */
   | { type: "take_held" }
+  /** At the end of a merge run that never started: close it to merges, learn its merged callers. */
+  | { type: "close_merge" }
   /** At the end, before the thread is let go: the run's input never joined the conversation. */
   | { type: "return_messages" }
   | { type: "release_thread" }
@@ -156,6 +158,7 @@ function afterEnd(run: RunRecord, now: number): Action {
       outputs: open.map((c) => c.output),
     };
   }
+  if (run.merge === true && run.held_taken !== true && !run.fanout) return { type: "close_merge" };
   if (run.messages_returned !== true && !inputJoined(run)) return { type: "return_messages" };
   if (!run.thread_released) return { type: "release_thread" };
   if (delivery.state === "pending") {

@@ -69,6 +69,8 @@ export type RunEvent =
       merged?: InputMessage[];
       fanout?: { url: string; headers: Record<string, string> }[];
     }
+  /** A merge run that ended before it started: no more merges; its merged callers hear of the end. */
+  | { type: "merge_closed"; fanout: { url: string; headers: Record<string, string> }[] }
   /** The run's thread is not quiet yet (`debounce_ms`): look again at `until_ms`. */
   | { type: "not_quiet"; until_ms: number }
   /** Callback events delivered to the merged callers' targets (ids as in RunRecord.fanout). */
@@ -169,6 +171,8 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return { ...run, calls_closed: true };
     case "held_taken":
       return run.held_taken === true ? run : heldTaken(run, event);
+    case "merge_closed":
+      return run.fanout ? run : { ...run, fanout: { targets: event.fanout, sent: [] } };
     case "not_quiet":
       return run.held_taken === true ? run : { ...run, quiet_until_ms: event.until_ms };
     case "fanout_sent":

@@ -273,6 +273,8 @@ export interface RunRecord {
    */
   debounce_ms?: number;
   quiet_until_ms?: number | null;
+  /** Created under `on_busy: merge`: others' messages may join it until it starts (or ends). */
+  merge?: boolean;
   /**
    * Extra callback targets (`on_busy: merge`): callers whose messages merged into this run. Each
    * gets the run's callbacks once, each event under its own id (`${event_id}_m${i + 1}`); `sent`

@@ -33,7 +33,7 @@ export interface Deps extends Omit<FileStepDeps, "config" | "threads"> {
   queue: Pick<StepQueue, "publish" | "publishCall">;
   upstream: Upstream;
   /** The thread's held messages, taken at a run's start and given back at its end (absent in narrow test fakes). */
-  messages?: Pick<MessageStore, "takeHeld" | "giveBack">;
+  messages?: Pick<MessageStore, "takeHeld" | "giveBack" | "closeMerge">;
   /** The tenant's monthly token quota, checked when a run starts (absent in narrow test fakes). */
   usage?: Pick<UsageStore, "tokenQuotaReached">;
   /** Remembers which run a background response belongs to (absent in narrow test fakes). */
@@ -56,6 +56,10 @@ export async function performAction(
 ): Promise<ActionResult> {
   const keepGoing = (r: RunRecord) => ({ run: r, yieldAfterMs: null });
   switch (action.type) {
+    case "close_merge": {
+      const fanout = deps.messages ? await deps.messages.closeMerge(run.tenant, run.id) : [];
+      return keepGoing(transition(run, { type: "merge_closed", fanout }, deps.now()));
+    }
     case "take_held": {
       const debounce = (run.debounce_ms ?? 0) > 0;
       const taken = deps.messages

@@ -9,7 +9,7 @@ import type { MessageRecord } from "../engine/messages";
 import { keys } from "./keys";
 import { type ListPage, type ListParams, pageIds, pageOf, toPage } from "./list";
 import { parseJson, type Redis } from "./redis";
-import { addMessages, deleteMessage, returnMessages, takeHeld } from "./scripts";
+import { addMessages, closeMerge, deleteMessage, returnMessages, takeHeld } from "./scripts";
 
 export type AddOutcome =
   | { kind: "ok" }
@@ -43,6 +43,7 @@ export class MessageStore {
       delete: deleteMessage.bind<string[]>(redis),
       return: returnMessages.bind<number>(redis),
       take: takeHeld.bind<string[]>(redis),
+      closeMerge: closeMerge.bind<string>(redis),
     };
   }
 
@@ -107,17 +108,26 @@ export class MessageStore {
     if (reply[0] === "wait") return { kind: "wait", waitMs: Number(reply[1]) };
     const heldCount = Number(reply[1]);
     const docs = reply.slice(3).map((d) => parseJson<MessageRecord>(d));
-    const fanout = (reply[2] ?? "")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => parseJson<{ url: string; headers: Record<string, string> }>(line))
-      .filter((c) => c !== null);
+    const fanout = parseFanout(reply[2] ?? "");
     return {
       kind: "taken",
       held: docs.slice(0, heldCount).filter((m) => m !== null),
       merged: docs.slice(heldCount).filter((m) => m !== null),
       fanout,
     };
+  }
+
+  /**
+   * A merge run ended before it started: it takes no more merges, and its merged callers' callbacks
+   * are read (their messages are the run's and go back to the thread with its own).
+   */
+  async closeMerge(
+    tenant: string,
+    runId: string,
+  ): Promise<{ url: string; headers: Record<string, string> }[]> {
+    const reply =
+      (await this.scripts.closeMerge.exec({ keys: { run: keys.run(tenant, runId) }, args: {} })) ?? "";
+    return parseFanout(String(reply));
   }
 
   async get(tenant: string, threadId: string, id: string): Promise<MessageRecord | null> {
@@ -193,4 +203,13 @@ export class MessageStore {
 function parseSent(value: string | null | undefined): { runId: string; index: number } | null {
   const [runId, index] = (value ?? "").split(" ");
   return runId && index ? { runId, index: Number(index) } : null;
+}
+
+/** The merged callers' callbacks as stored (createRun: one JSON document a line). */
+function parseFanout(lines: string): { url: string; headers: Record<string, string> }[] {
+  return lines
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => parseJson<{ url: string; headers: Record<string, string> }>(line))
+    .filter((c) => c !== null);
 }

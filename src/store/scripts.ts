@@ -505,6 +505,17 @@ return answer(docsOf(taken))
 `,
 });
 
+/** A merge run ends before it started: no more merges join it. → its merged callers' callbacks (JSON lines). */
+export const closeMerge = defineScript({
+  name: "close_merge",
+  keys: ["run"],
+  args: [],
+  body: `
+redis.call('HDEL', run, 'mergeable')
+return redis.call('HGET', run, 'fanout') or ''
+`,
+});
+
 /**
  * A run ended: its answer (`answerId` "" = none) is recorded on its thread (idempotently: the first
  * document wins), it lets go of its slot and its thread — the thread's next run takes the thread

@@ -208,6 +208,33 @@ describe("on_busy", () => {
     expect(eventIds.size).toBe(4);
   }, 90_000);
 
+  it("merge: a merged run cancelled (or superseded) before it starts still tells every merged caller", async () => {
+    const { id: assistant } = await e2e.createAssistant();
+    const first = await busyThread(assistant, hookPath("merge-cancel"), 4000);
+    const send = (input: string, path: string, on_busy: string) =>
+      e2e.api("POST", "/v1/messages", {
+        assistant_id: assistant,
+        thread_id: first.thread_id,
+        input,
+        on_busy,
+        callback_url: `${e2e.inbox.url}${path}`,
+      });
+    const paths = [hookPath("mc1"), hookPath("mc2")];
+    const m1 = await send("c1", paths[0] as string, "merge");
+    const m2 = await send("c2", paths[1] as string, "merge");
+    expect(m2.body.id).toBe(m1.body.id);
+    const newest = await send("c3", hookPath("mc3"), "latest");
+    for (const p of paths) {
+      const [d] = await waitForDeliveries(p, 1);
+      const body = d?.body as any;
+      expect(body.type).toBe("run.cancelled");
+      expect(body.data.run.id).toBe(m1.body.id);
+      expect(body.data.run.superseded_by).toBe(newest.body.id);
+    }
+    await e2e.waitForRun(newest.body.id, ["completed"], 40_000);
+    expect(await sentTexts(newest.body.id)).toEqual(["c1", "c2", "c3"]);
+  }, 60_000);
+
   it("merge with debounce_ms: messages within the quiet time on an idle thread become one run", async () => {
     const { id: assistant } = await e2e.createAssistant();
     const conversation = `debounce-${Date.now()}`;

@@ -102,6 +102,22 @@ describe("a debounced run at its start", () => {
   });
 });
 
+describe("a merge run that ends before it starts", () => {
+  it("is closed to merges and learns its merged callers before its messages go back and it delivers", () => {
+    const run = { ...plainRun(), merge: true, cancel_requested: true };
+    const ended = transition(run, { type: "tick" }, T0);
+    expect(nextAction(ended, T0)).toEqual({ type: "close_merge" });
+    const cb = { url: "https://example.com/b", headers: {} };
+    const closed = transition(ended, { type: "merge_closed", fanout: [cb] }, T0);
+    expect(closed.fanout).toEqual({ targets: [cb], sent: [] });
+    expect(nextAction(closed, T0)).toEqual({ type: "return_messages" });
+    // A run that is not a merge run, or one that started, skips it.
+    expect(
+      nextAction(transition({ ...plainRun(), cancel_requested: true }, { type: "tick" }, T0), T0).type,
+    ).toBe("return_messages");
+  });
+});
+
 describe("merged callers' callbacks", () => {
   it("each target gets each event once, under its own id", () => {
     const run = {

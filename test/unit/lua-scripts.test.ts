@@ -120,6 +120,7 @@ describe("the store's scripts", () => {
         "abandonRun",
         "addMessages",
         "claimRun",
+        "closeMerge",
         "createRun",
         "createTenant",
         "deleteMessage",
