@@ -54,6 +54,7 @@ const waitForDeliveries = async (path: string, n: number, timeoutMs = 20_000) =>
   }
 };
 
+/** A thread whose first run answers after `ms` (long enough for the burst that follows, on a busy CI). */
 async function busyThread(assistantId: string, path: string, ms = 2500) {
   const first = await e2e.api("POST", "/v1/messages", {
     assistant_id: assistantId,
@@ -77,7 +78,7 @@ const post = (assistantId: string, threadId: string, input: string, extra: Recor
 describe("on_busy", () => {
   it("reject: every concurrent message on a busy thread gets 409 thread_busy naming the active run", async () => {
     const { id: assistant } = await e2e.createAssistant();
-    const first = await busyThread(assistant, hookPath("reject"));
+    const first = await busyThread(assistant, hookPath("reject"), 5000);
     const answers = await Promise.all(
       [1, 2, 3, 4].map((i) => post(assistant, first.thread_id, `r${i}`, { on_busy: "reject" })),
     );
@@ -109,7 +110,7 @@ describe("on_busy", () => {
 
   it("latest: queued runs are superseded by the newest, which answers with all their messages", async () => {
     const { id: assistant } = await e2e.createAssistant();
-    const first = await busyThread(assistant, hookPath("latest"));
+    const first = await busyThread(assistant, hookPath("latest"), 5000);
     const paths = [1, 2, 3, 4].map(() => hookPath("latest-cb"));
     const answers = await Promise.all(
       paths.map((p, i) =>
@@ -174,7 +175,7 @@ describe("on_busy", () => {
 
   it("merge: a burst on a busy thread becomes one run; each caller's 202 and callback name it", async () => {
     const { id: assistant } = await e2e.createAssistant();
-    const first = await busyThread(assistant, hookPath("merge"));
+    const first = await busyThread(assistant, hookPath("merge"), 5000);
     const paths = [1, 2, 3, 4].map(() => hookPath("merge-cb"));
     const answers = await Promise.all(
       paths.map((p, i) =>
@@ -210,7 +211,7 @@ describe("on_busy", () => {
 
   it("merge: a merged run cancelled (or superseded) before it starts still tells every merged caller", async () => {
     const { id: assistant } = await e2e.createAssistant();
-    const first = await busyThread(assistant, hookPath("merge-cancel"), 4000);
+    const first = await busyThread(assistant, hookPath("merge-cancel"), 6000);
     const send = (input: string, path: string, on_busy: string) =>
       e2e.api("POST", "/v1/messages", {
         assistant_id: assistant,
@@ -300,7 +301,7 @@ describe("bad input", () => {
 describe("the Assistants API's extension", () => {
   it("keeps the original 400 without it; the header or field picks a policy; the assistant's default applies on the webhook API", async () => {
     const { id: assistant } = await e2e.createAssistant({ on_busy: "reject" });
-    const first = await busyThread(assistant, hookPath("asst"));
+    const first = await busyThread(assistant, hookPath("asst"), 6000);
     // The webhook API takes the assistant's default (reject) when the message names none.
     const viaWebhook = await post(assistant, first.thread_id, "w", {});
     expect(viaWebhook.status).toBe(409);
