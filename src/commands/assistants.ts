@@ -3,6 +3,7 @@
  * What the API shows of one is `presentAssistant`: tool endpoint header values masked (they are
  * write-only, engine/secrets.ts), also in the answer to the create or modify that set them.
  */
+import type { ProgressEventType } from "../engine/progress";
 import type { Config } from "../config";
 import { resourcesOf } from "../engine/files";
 import { maskTools, restoreMasked } from "../engine/secrets";
@@ -36,6 +37,8 @@ export interface AssistantFields {
   instructions?: string | null | undefined;
   tools?: ToolInput[] | undefined;
   tool_errors?: "continue" | "fail" | undefined;
+  /** threadhook: progress events the assistant's runs deliver by default. */
+  events?: ProgressEventType[] | undefined;
   tool_resources?: ToolResourcesInput | null | undefined;
   metadata?: Record<string, string> | null | undefined;
   temperature?: number | null | undefined;
@@ -79,6 +82,7 @@ export async function createAssistant(
     response_format: body.response_format ?? "auto",
     reasoning_effort: body.reasoning_effort ?? null,
     tool_errors: body.tool_errors ?? "continue",
+    ...(body.events ? { events: body.events } : {}),
   };
   if (body.file_ids) {
     record.tool_resources = await v1Resources(deps, tenant, record, body.file_ids);

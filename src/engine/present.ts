@@ -74,6 +74,8 @@ export function presentRun(run: RunRecord) {
         }
       : {}),
     ...(run.output_json ? { output_json: run.output_json } : {}),
+    // The progress events the run delivers besides its end (engine/progress.ts).
+    ...(run.progress ? { events: run.progress.events } : {}),
     ...(run.scheduled_for_ms !== undefined
       ? { scheduled_for: new Date(run.scheduled_for_ms).toISOString() }
       : {}),

@@ -1,4 +1,5 @@
 /** Assistants and threads: JSON documents per tenant, indexed by creation time for listing. */
+import type { ProgressEventType } from "../engine/progress";
 import { THREAD_TTL_S } from "../engine/constants";
 import type { ResponseFormat, ToolDef } from "../engine/types";
 import { keys, THREAD_FIELDS } from "./keys";
@@ -23,6 +24,8 @@ export interface AssistantRecord {
   reasoning_effort: string | null;
   /** threadhook: what a failing tool endpoint does to a run ("continue": the model sees the error). */
   tool_errors: "continue" | "fail";
+  /** threadhook: progress events its runs deliver unless a message says otherwise (engine/progress.ts). */
+  events?: ProgressEventType[];
 }
 
 export interface ThreadRecord {

@@ -10,6 +10,7 @@ import {
   Metadata,
   Model,
   OutboundHeaders,
+  ProgressEvents,
   ResponseFormat,
   Temperature,
   TimeoutS,
@@ -27,6 +28,8 @@ export const ModifyAssistant = z.strictObject({
   instructions: LongText.nullable().optional(),
   tools: Tools.optional(),
   tool_errors: z.enum(["continue", "fail"]).optional(),
+  // threadhook: progress events the assistant's runs deliver by default (webhook-api.md).
+  events: ProgressEvents.optional(),
   tool_resources: ToolResourcesBody.nullable().optional(),
   metadata: Metadata.nullable().optional(),
   temperature: Temperature.nullable().optional(),

@@ -102,6 +102,12 @@ export const Run = z.looseObject({
   usage: z.looseObject({ prompt_tokens: Int, completion_tokens: Int, total_tokens: Int }).nullable(),
   conversation: NullableStr.describe("The caller's conversation key (webhook API), if any."),
   scheduled_for: Str.optional().describe("A delayed run's start time (`run_at` / `delay_s`)."),
+  events: z
+    .array(Str)
+    .optional()
+    .describe(
+      "The progress events the run delivers besides its end (the message's or the assistant's `events`).",
+    ),
   output: z.unknown().describe("The run's answer once it completed: text and annotations."),
   timeline: z.array(TimelineEntry),
   delivery: z
@@ -152,6 +158,10 @@ export const Assistant = z.looseObject({
   name: NullableStr.optional(),
   instructions: NullableStr.optional(),
   tools: z.array(z.looseObject({ type: Str })),
+  events: z
+    .array(Str)
+    .optional()
+    .describe("threadhook: the progress events its runs deliver unless a message gives `events`."),
 });
 
 export const AssistantFile = z.looseObject({

@@ -20,6 +20,7 @@ import {
   Metadata,
   Model,
   OutboundHeaders,
+  ProgressEvents,
   ResponseFormat,
   Temperature,
   TimeoutS,
@@ -58,6 +59,8 @@ export const MessageRequest = z
     timeout_s: TimeoutS.optional(),
     callback_url: CallbackUrl,
     callback_headers: OutboundHeaders.optional(),
+    /** Progress events to deliver besides the end (default: the assistant's `events`). */
+    events: ProgressEvents.optional(),
     tools: Tools.optional(),
     tool_choice: ToolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
@@ -85,7 +88,13 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
   const { deps, principal } = c.var;
   const { config } = deps;
   const text = await c.req.text();
-  const { attachments: attached, run_at, delay_s, ...body } = parse(MessageRequest, parseJsonText(text));
+  const {
+    attachments: attached,
+    run_at,
+    delay_s,
+    events,
+    ...body
+  } = parse(MessageRequest, parseJsonText(text));
   const runAtMs = startTime(run_at, delay_s, deps.now(), config.runAtHorizonS);
   checkModel(config, body.model);
   const { attachments, urls } = splitAttachments(attached ?? [], config.devMode);
@@ -110,6 +119,7 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
     attachmentUrls: urls,
     overrides: { ...body, tools: body.tools ? checkTools(body.tools, config.devMode) : undefined },
     callback,
+    progress: { events, intervalMs: config.messageDeltaIntervalMs },
     timeoutS: body.timeout_s ?? config.runTimeoutS,
     limits: { maxToolRounds: config.maxToolRounds, requiresActionTimeoutS: config.requiresActionTimeoutS },
     idempotency: await idempotencyOf(c, text),
