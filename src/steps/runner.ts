@@ -15,7 +15,7 @@ import { newId } from "../store/ids";
 import { errorFields, log } from "../log";
 import { UpstreamError } from "../upstream/openai";
 import { kickDeliver, performAction, type Deps } from "./actions";
-import { progressEvents } from "../engine/progress";
+import { finalText, progressEvents } from "../engine/progress";
 import { claimWithWait } from "../store/claim";
 import type { ClaimOutcome } from "../store/runs";
 import { BUSY_RETRY_MS, CLAIM_FIRST_RETRY_MS, STEP_CLAIM_WAIT_MS, stepLeaseMs } from "../engine/constants";
@@ -89,23 +89,32 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
     return "stale";
   }
   try {
-    const fed = transition(run, { type: "response_observed", response, cursor: null }, deps.now());
-    return await drive(deps, { ...response.owner, seq }, fed, owner);
+    // With the answer, a run that asked for `message.delta` gets its last one (engine/progress.ts).
+    const fed = finalText(
+      transition(run, { type: "response_observed", response, cursor: null }, deps.now()),
+      deps.now(),
+    );
+    return await drive(deps, { ...response.owner, seq }, fed, owner, run);
   } catch (err) {
     await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
   }
 }
 
-/** Drive a run this step has claimed (under `owner`) from `claimed` on, as far as it goes now. */
+/**
+ * Drive a run this step has claimed (under `owner`) from `claimed` on, as far as it goes now.
+ * `stored`: the record as it is stored, when `claimed` already has what the step saw fed in (its
+ * progress events are those since `stored`).
+ */
 export async function drive(
   deps: Deps,
   msg: StepMessage,
   claimed: RunRecord,
   owner: string,
+  stored: RunRecord = claimed,
 ): Promise<StepOutcome> {
   let run = claimed;
-  const saver = progressSaver(deps, claimed, owner);
+  const saver = progressSaver(deps, stored, owner);
   const save = async (r: RunRecord) => {
     // Each save renews the lease: a step that is still working keeps the run.
     const at = { now: deps.now(), leaseMs: stepLeaseMs(deps.config.drive.budgetMs) };

@@ -141,6 +141,20 @@ describe("progress events", () => {
     expect(state.body.delivery.state).toBe("delivered");
   }, 90_000);
 
+  it("a slow receiver holds the terminal event back until every progress event before it is done", async () => {
+    const path = hookPath("progress-slow");
+    // Each answer takes 1.5 s: progress events pile up behind the receiver while the run ends.
+    e2e.inbox.setBehaviour({ path, delayMs: 1500 });
+    const runId = await startRun(path);
+    await e2e.waitForRun(runId, ["completed"]);
+    const got = await deliveriesUntilEnd(path);
+    const seqs = got.map((g) => g.seq);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] as number);
+    expect(got.at(-1)?.type).toBe("run.completed");
+    expect(got.filter((g) => g.type === "run.step.completed").length).toBe(1);
+    expect(got.filter((g) => g.type === "message.delta").at(-1)?.body.data.text).toBe(REPLY);
+  }, 90_000);
+
   it("without `events` a run delivers only its end, with no sequence number", async () => {
     const path = hookPath("progress-none");
     const assistant = await e2e.createAssistant();
