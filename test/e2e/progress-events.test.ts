@@ -139,6 +139,24 @@ describe("progress events", () => {
     expect(ok.filter((g) => g.type === "message.delta").length).toBeGreaterThanOrEqual(2);
     const state = await e2e.api("GET", `/v1/runs/${runId}`);
     expect(state.body.delivery.state).toBe("delivered");
+    expect(state.body.delivery.progress).toMatchObject({ failed: 0, pending: 0, last_error: "HTTP 500" });
+    expect(state.body.delivery.progress.delivered).toBe(ok.length - 1); // all but the terminal event
+  }, 90_000);
+
+  it("a progress event that fails for good is passed, counted in the run's delivery state", async () => {
+    const path = hookPath("progress-failed");
+    e2e.inbox.failNext(3); // the first attempt and both retries (DELIVERY_RETRIES 2) of run.in_progress
+    const runId = await startRun(path);
+    const got = await deliveriesUntilEnd(path);
+    expect(got.slice(0, 3).map((g) => [g.seq, g.status])).toEqual([
+      [1, 500],
+      [1, 500],
+      [1, 500],
+    ]);
+    expect(got[3]?.seq).toBeGreaterThan(1);
+    expect(got.at(-1)?.type).toBe("run.completed");
+    const state = await e2e.api("GET", `/v1/runs/${runId}`);
+    expect(state.body.delivery.progress).toMatchObject({ failed: 1, pending: 0, last_error: "HTTP 500" });
   }, 90_000);
 
   it("a slow receiver holds the terminal event back until every progress event before it is done", async () => {
