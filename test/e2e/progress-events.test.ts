@@ -173,6 +173,43 @@ describe("progress events", () => {
     expect(got.filter((g) => g.type === "message.delta").at(-1)?.body.data.text).toBe(REPLY);
   }, 90_000);
 
+  it("orders run.requires_action among the progress events, and the next round's after it", async () => {
+    const path = hookPath("progress-tools");
+    const fn = {
+      type: "function",
+      function: { name: "lookup", parameters: { type: "object", properties: {} } },
+    };
+    const assistant = await e2e.createAssistant({ tools: [fn] });
+    const sim = { tool_calls: [{ name: "lookup", arguments: {} }] };
+    const res = await e2e.api("POST", "/v1/messages", {
+      assistant_id: assistant.id,
+      callback_url: `${e2e.inbox.url}${path}`,
+      input: `check #sim ${JSON.stringify(sim)}`,
+      events: ALL,
+    });
+    expect(res.status).toBe(202);
+    const runId = res.body.id as string;
+    const waiting = await waitForType(path, "run.requires_action");
+    const call = (waiting.body as any).data.run.required_action.submit_tool_outputs.tool_calls[0];
+    const ok = await e2e.api("POST", `/v1/runs/${runId}/submit_tool_outputs`, {
+      tool_outputs: [{ tool_call_id: call.id, output: "shipped" }],
+    });
+    expect(ok.status).toBe(200);
+    const got = await deliveriesUntilEnd(path);
+    const types = got.map((g) => g.type);
+    expect(types[0]).toBe("run.in_progress");
+    expect(types.indexOf("run.requires_action")).toBeGreaterThan(0);
+    // The second round's in_progress comes after requires_action, the end last.
+    expect(types.lastIndexOf("run.in_progress")).toBeGreaterThan(types.indexOf("run.requires_action"));
+    expect(types.at(-1)).toBe("run.completed");
+    const seqs = got.map((g) => g.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(got.find((g) => g.type === "run.requires_action")?.seq).toBe(
+      (got[types.indexOf("run.requires_action") - 1] as Got).seq + 1,
+    );
+  }, 60_000);
+
   it("without `events` a run delivers only its end, with no sequence number", async () => {
     const path = hookPath("progress-none");
     const assistant = await e2e.createAssistant();
@@ -225,6 +262,17 @@ describe("progress events", () => {
     expect(bad.body.error.message).toContain("message.delta");
   });
 });
+
+/** The first delivery of `type` to `path`. */
+async function waitForType(path: string, type: string) {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const found = e2e.inbox.deliveries({ path }).find((d) => (d.body as any).type === type);
+    if (found) return found;
+    if (Date.now() > until) throw new Error(`no ${type}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** The run's feed, read once to its end (EVENT_FEED_WINDOW_S 0: the events there are). */
 async function readFeedEvents(runId: string): Promise<any[]> {
