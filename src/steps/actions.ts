@@ -159,7 +159,11 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
   // A run with progress events sends its own event only when every earlier one is done (in order).
   const turn = await outboxTurn(deps, run);
   if (turn && !turn.ready)
-    return transition(run, { type: "delivery_deferred", until_ms: deps.now() + OUTBOX_POLL_MS }, deps.now());
+    return transition(
+      run,
+      { type: "delivery_deferred", until_ms: deps.now() + outboxPollMs(run, deps.now()) },
+      deps.now(),
+    );
   const secrets = await deps.webhookSecrets(run.tenant);
   // Generated files travel with signed download links (the newest secret signs them).
   const built = await withFileLinks(buildEvent(run), run, {
@@ -205,8 +209,15 @@ export async function kickDeliver(deps: Pick<Deps, "queue">, run: RunRecord, now
   );
 }
 
-/** How often a run's own event looks again whether the progress events before it are done. */
-const OUTBOX_POLL_MS = 500;
+/**
+ * How soon a run's own event looks again whether the progress events before it are done: 0.5 s,
+ * growing with the wait (a quarter of it) to 5 s, so a slow receiver costs a step a few Redis reads,
+ * and a wait past 3 s ends the step (the runner schedules the next one) instead of holding it.
+ */
+export function outboxPollMs(run: RunRecord, now: number): number {
+  const since = run.timeline.at(-1)?.at_ms ?? now;
+  return Math.min(5_000, Math.max(500, Math.round((now - since) / 4)));
+}
 
 /** The run's own event's place in its outbox (null: the run has no progress events). */
 async function outboxTurn(deps: Deps, run: RunRecord) {
