@@ -96,6 +96,8 @@ const EnvSchema = z.object({
    */
   DEV_DIE_AT: z.enum(DIE_POINTS).optional(),
   EVENT_FEED_WINDOW_S: int(0, 300).default(25),
+  /** The least time between two `message.delta` events of one run (progress events). */
+  MESSAGE_DELTA_INTERVAL_MS: int(200, 60_000).default(1000),
   RUN_AT_HORIZON_S: int(60, 366 * 86_400).default(7 * 86_400),
   MAX_SCHEDULES_PER_TENANT: int(0, 10_000).default(20),
   /** Runs that may wait behind a thread's active run (`on_busy: queue`); one more: 429 thread_queue_full. */
@@ -165,6 +167,8 @@ export interface Config {
   };
   /** How long one `GET /v1/runs/{id}/events` stream follows a run before the client reconnects (0: answer what is there). */
   eventFeedWindowMs: number;
+  /** MESSAGE_DELTA_INTERVAL_MS: the least time between two `message.delta` events of a run. */
+  messageDeltaIntervalMs: number;
   /** How far ahead `run_at` / `delay_s` may put a run (QStash Free delays at most 7 days). */
   runAtHorizonS: number;
   /** Schedules a tenant may have (`POST /v1/schedules` past it: 429 schedule_limit). */
@@ -322,6 +326,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
       linkTtlS: e.FILE_LINK_TTL_S,
     },
     eventFeedWindowMs: e.EVENT_FEED_WINDOW_S * 1000,
+    messageDeltaIntervalMs: e.MESSAGE_DELTA_INTERVAL_MS,
     runAtHorizonS: e.RUN_AT_HORIZON_S,
     maxSchedules: e.MAX_SCHEDULES_PER_TENANT,
     threadQueueMax: e.THREAD_QUEUE_MAX,

@@ -65,6 +65,8 @@ export type Run = {
   cancelled_reason?: "superseded";
   /** The run that answers a superseded run's messages. */
   superseded_by?: string | null;
+  /** The progress events the run delivers besides its end (the message's or the assistant's `events`). */
+  events?: string[];
   /** The run's answer once it completed: text and annotations. */
   output: unknown;
   timeline: {
@@ -158,6 +160,8 @@ export type Assistant = {
     type: string;
     [key: string]: unknown;
   }[];
+  /** threadhook: the progress events its runs deliver unless a message gives `events`. */
+  events?: string[];
   [key: string]: unknown;
 };
 
@@ -295,6 +299,7 @@ export type SendMessageRequest = {
   timeout_s?: number;
   callback_url: string;
   callback_headers?: Record<string, string>;
+  events?: ("run.in_progress" | "run.step.completed" | "message.delta")[];
   tools?: {
     type: "code_interpreter";
   } | {
@@ -461,6 +466,7 @@ export type CreateAssistantRequest = {
   tool_errors?: "continue" | "fail";
   on_busy?: ("queue" | "reject" | "interrupt" | "latest" | "merge") | null;
   debounce_ms?: number | null;
+  events?: ("run.in_progress" | "run.step.completed" | "message.delta")[];
   tool_resources?: {
     code_interpreter?: {
       file_ids?: string[];
@@ -536,6 +542,7 @@ export type ModifyAssistantRequest = {
   tool_errors?: "continue" | "fail";
   on_busy?: ("queue" | "reject" | "interrupt" | "latest" | "merge") | null;
   debounce_ms?: number | null;
+  events?: ("run.in_progress" | "run.step.completed" | "message.delta")[];
   tool_resources?: {
     code_interpreter?: {
       file_ids?: string[];
@@ -1040,6 +1047,8 @@ export type AdminListKeysResponse = {
 };
 
 export type RunCompletedEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
   /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
   id: string;
   type: "run.completed";
@@ -1052,6 +1061,8 @@ export type RunCompletedEvent = {
 };
 
 export type RunFailedEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
   /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
   id: string;
   type: "run.failed";
@@ -1064,6 +1075,8 @@ export type RunFailedEvent = {
 };
 
 export type RunCancelledEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
   /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
   id: string;
   type: "run.cancelled";
@@ -1076,6 +1089,8 @@ export type RunCancelledEvent = {
 };
 
 export type RunExpiredEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
   /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
   id: string;
   type: "run.expired";
@@ -1088,6 +1103,8 @@ export type RunExpiredEvent = {
 };
 
 export type RunIncompleteEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
   /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
   id: string;
   type: "run.incomplete";
@@ -1100,6 +1117,8 @@ export type RunIncompleteEvent = {
 };
 
 export type RunRequiresActionEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
   /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
   id: string;
   type: "run.requires_action";
@@ -1111,5 +1130,59 @@ export type RunRequiresActionEvent = {
   [key: string]: unknown;
 };
 
+export type RunInProgressEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
+  /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
+  id: string;
+  type: "run.in_progress";
+  created_at: number;
+  data: {
+    run: Run;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+};
+
+export type RunStepCompletedEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
+  /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
+  id: string;
+  type: "run.step.completed";
+  created_at: number;
+  data: {
+    run_id: string;
+    thread_id: string;
+    step: {
+      id: string;
+      object: "thread.run.step";
+      [key: string]: unknown;
+    };
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+};
+
+export type MessageDeltaEvent = {
+  /** For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events. */
+  sequence_number?: number;
+  /** Stable across retries: deduplicate on it (it is also `webhook-id`). */
+  id: string;
+  type: "message.delta";
+  created_at: number;
+  data: {
+    run_id: string;
+    thread_id: string;
+    response_id: string | null;
+    /** The run's tool round: a new round's text starts over. */
+    round: number;
+    /** The text written so far by the current response. */
+    text: string;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+};
+
 /** Every callback event a run delivers. */
-export type WebhookEvent = RunCompletedEvent | RunFailedEvent | RunCancelledEvent | RunExpiredEvent | RunIncompleteEvent | RunRequiresActionEvent;
+export type WebhookEvent = RunCompletedEvent | RunFailedEvent | RunCancelledEvent | RunExpiredEvent | RunIncompleteEvent | RunRequiresActionEvent | RunInProgressEvent | RunStepCompletedEvent;

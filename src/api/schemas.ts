@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ON_BUSY, onBusyMessage } from "../engine/busy";
 import { MAX_DEBOUNCE_MS } from "../engine/bounds";
+import { PROGRESS_EVENTS } from "../engine/progress";
 import {
   MAX_METADATA_KEY_CHARS,
   MAX_METADATA_KEYS,
@@ -24,6 +25,15 @@ export const TopP = z.number().min(0).max(1);
 /** Instructions, inputs, message texts (400 `string_too_long` past the limit). */
 export const LongText = z.string().max(MAX_TEXT_CHARS);
 export const CallbackUrl = z.string().min(1).max(2048);
+
+/** Progress events a run delivers besides its end (engine/progress.ts); unknown names are refused. */
+export const ProgressEvents = z
+  .array(
+    z.enum(PROGRESS_EVENTS, {
+      error: () => `unknown event; the allowed values are ${PROGRESS_EVENTS.map((e) => `'${e}'`).join(", ")}`,
+    }),
+  )
+  .max(PROGRESS_EVENTS.length);
 export const TimeoutS = z.number().int().min(1).max(86_400);
 
 export const ConversationKey = z

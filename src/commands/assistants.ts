@@ -4,6 +4,7 @@
  * write-only, engine/secrets.ts), also in the answer to the create or modify that set them.
  */
 import { isBusyProblem, type OnBusy, resolveBusy } from "../engine/busy";
+import type { ProgressEventType } from "../engine/progress";
 import type { Config } from "../config";
 import { resourcesOf } from "../engine/files";
 import { maskTools, restoreMasked } from "../engine/secrets";
@@ -39,6 +40,8 @@ export interface AssistantFields {
   tool_errors?: "continue" | "fail" | undefined;
   on_busy?: OnBusy | null | undefined;
   debounce_ms?: number | null | undefined;
+  /** threadhook: progress events the assistant's runs deliver by default. */
+  events?: ProgressEventType[] | undefined;
   tool_resources?: ToolResourcesInput | null | undefined;
   metadata?: Record<string, string> | null | undefined;
   temperature?: number | null | undefined;
@@ -84,6 +87,7 @@ export async function createAssistant(
     tool_errors: body.tool_errors ?? "continue",
     ...(body.on_busy ? { on_busy: body.on_busy } : {}),
     ...(body.debounce_ms ? { debounce_ms: body.debounce_ms } : {}),
+    ...(body.events ? { events: body.events } : {}),
   };
   checkAssistantBusy(record);
   if (body.file_ids) {

@@ -28,11 +28,33 @@ export async function feedAfter(
   const events = await deps.runs.feed(run.tenant, run.id);
   const end = isTerminal(run.status) ? buildFeedEvent(run) : null;
   if (end && !events.some((e) => e.id === end.id)) events.push(end);
-  const seen = lastEventId === null ? -1 : events.findIndex((e) => e.id === lastEventId);
+  const seen = lastEventId === null ? -1 : resumeAt(events, lastEventId);
   const rest = events.slice(seen + 1);
   return { events: rest, ended: events.some(isEndEvent) };
 }
 
-/** The terminal event of a run (`run.completed`, `run.failed`, …): not in_progress or requires_action. */
-export const isEndEvent = (e: CallbackEvent) =>
-  e.type !== "run.in_progress" && e.type !== "run.requires_action";
+/** The terminal event of a run (`run.completed`, `run.failed`, …). */
+const END_TYPES = new Set(
+  ["completed", "failed", "cancelled", "expired", "incomplete"].map((s) => `run.${s}`),
+);
+export const isEndEvent = (e: CallbackEvent) => END_TYPES.has(e.type);
+
+/**
+ * The index of the event a client saw last (-1: none kept). The feed keeps only the last of
+ * consecutive `message.delta` events (each replaces the one before: store/outbox-lua.ts), so a
+ * delta no longer kept was followed by the one that replaced it: resume just before that one.
+ */
+function resumeAt(events: CallbackEvent[], lastEventId: string): number {
+  const at = events.findIndex((e) => e.id === lastEventId);
+  if (at >= 0) return at;
+  const n = deltaNumber(lastEventId);
+  if (n === null) return -1;
+  const later = events.findIndex((e) => e.type === "message.delta" && (deltaNumber(e.id) ?? 0) > n);
+  return later >= 0 ? later - 1 : -1;
+}
+
+/** A delta's number from its id (`evt_…_d7` → 7), else null. */
+function deltaNumber(id: string): number | null {
+  const m = /_d(\d+)$/.exec(id);
+  return m ? Number(m[1]) : null;
+}

@@ -8,6 +8,7 @@
 import { type ContentInput, type MessageRecord, newMessage, toInputMessage } from "../engine/messages";
 import { runFilesFor } from "../engine/files";
 import { createRunRecord, type NewRunInput } from "../engine/new-run";
+import { DEFAULT_DELTA_INTERVAL_MS, newProgress, type ProgressEventType } from "../engine/progress";
 import type { RunInput, RunRecord, UrlAttachment } from "../engine/types";
 import { msToNextMonth } from "../engine/usage";
 import { type Config, dieAt } from "../config";
@@ -66,6 +67,11 @@ export interface IntakeRequest {
   messages: NewMessage[];
   overrides: NewRunInput["overrides"];
   callback: RunRecord["callback"];
+  /**
+   * Progress events (engine/progress.ts): `events` the message asked for (undefined: the
+   * assistant's), `intervalMs` between two `message.delta` (MESSAGE_DELTA_INTERVAL_MS).
+   */
+  progress?: { events?: ProgressEventType[] | undefined; intervalMs: number } | undefined;
   timeoutS: number;
   limits: NewRunInput["limits"];
   idempotency: { key: string; bodyHash: string } | null;
@@ -157,6 +163,10 @@ export async function acceptRun(
       timeoutS: req.timeoutS,
       limits: req.limits,
       now,
+      progress: newProgress(
+        req.progress?.events ?? assistant.events ?? [],
+        req.progress?.intervalMs ?? DEFAULT_DELTA_INTERVAL_MS,
+      ),
       files: runFilesFor({
         assistantResources: assistant.tool_resources,
         messages: [...held, ...newMessages],

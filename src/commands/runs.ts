@@ -3,7 +3,7 @@ import { ApiError, notFound } from "../errors";
 import { cancelDeferred, findDeferredRun } from "./deferred";
 import { transition } from "../engine/run";
 import { checkCallerOutputs } from "../engine/tools";
-import { presentStep } from "../engine/present";
+import { type ProgressDelivery, presentStep } from "../engine/present";
 import { isTerminal, type RunRecord } from "../engine/types";
 import type { StepQueue } from "../queue/steps";
 import { assertAssistantAllowed, keyMayUse, type Principal } from "../security/principal";
@@ -66,6 +66,26 @@ export async function loadRunFor(
     throw notFound("run", runId, "run_id");
   assertAssistantAllowed(principal, found.run.assistant_id, "run_id");
   return found;
+}
+
+/**
+ * How a run's progress events are being delivered (its outbox), or null for a run without them:
+ * one Redis read, only for such a run.
+ */
+export async function progressDelivery(
+  deps: { runs: Pick<RunStore, "outbox"> },
+  run: RunRecord,
+): Promise<ProgressDelivery | null> {
+  if (!run.progress || !run.callback) return null;
+  const s = await deps.runs.outbox.summary(run.tenant, run.id);
+  if (!s) return null;
+  return {
+    events: s.events,
+    delivered: s.delivered,
+    failed: s.failed,
+    pending: Math.max(0, s.events - s.done),
+    last_error: s.last_error,
+  };
 }
 
 /** A run's steps as a list page (Assistants `run.step` objects). */

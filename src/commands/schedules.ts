@@ -211,6 +211,7 @@ export async function fireSchedule(
         metadata: Object.keys(s.metadata).length < 16 ? { ...s.metadata, schedule_id: s.id } : s.metadata,
       },
       callback,
+      progress: { intervalMs: deps.config.messageDeltaIntervalMs },
       timeoutS: deps.config.runTimeoutS,
       limits: {
         maxToolRounds: deps.config.maxToolRounds,

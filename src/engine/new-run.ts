@@ -1,3 +1,4 @@
+import type { RunProgress } from "./progress";
 import type {
   ResponseFormat,
   RunFiles,
@@ -48,6 +49,8 @@ export interface NewRunInput {
   now: number;
   /** Hosted-tool resources and attachments (engine/files.ts `runFilesFor`); its tools win. */
   files?: { toolResources: RunToolResources; files: RunFiles | null; tools: ToolDef[] } | undefined;
+  /** The progress events the run asked for (engine/progress.ts `newProgress`), or null. */
+  progress?: RunProgress | null | undefined;
 }
 
 /** A fresh `queued` run: the assistant's settings with the run's overrides applied. */
@@ -123,5 +126,6 @@ export function createRunRecord(i: NewRunInput): RunRecord {
       next_attempt_at_ms: null,
     },
     ...(i.files?.files ? { files: i.files.files } : {}),
+    ...(i.progress ? { progress: i.progress } : {}),
   };
 }

@@ -24,7 +24,17 @@ function requiredAction(run: RunRecord) {
 
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
 
-export function presentRun(run: RunRecord) {
+/** The delivery of a run's progress events (its outbox, store/outbox.ts), shown with its delivery. */
+export interface ProgressDelivery {
+  /** Events given a sequence_number, delivered, failed for good, and waiting. */
+  events: number;
+  delivered: number;
+  failed: number;
+  pending: number;
+  last_error: string | null;
+}
+
+export function presentRun(run: RunRecord, progress?: ProgressDelivery | null) {
   const ended = run.ended_at_ms;
   const at = (status: string) => (run.status === status ? seconds(ended) : null);
   const terminal = ended !== null;
@@ -78,6 +88,8 @@ export function presentRun(run: RunRecord) {
     ...(run.status === "cancelled" && run.cancel_reason
       ? { cancelled_reason: run.cancel_reason.reason, superseded_by: run.cancel_reason.by }
       : {}),
+    // The progress events the run delivers besides its end (engine/progress.ts).
+    ...(run.progress ? { events: run.progress.events } : {}),
     ...(run.scheduled_for_ms !== undefined
       ? { scheduled_for: new Date(run.scheduled_for_ms).toISOString() }
       : {}),
@@ -96,6 +108,7 @@ export function presentRun(run: RunRecord) {
           next_attempt_at: run.delivery.next_attempt_at_ms
             ? new Date(run.delivery.next_attempt_at_ms).toISOString()
             : null,
+          ...(progress ? { progress } : {}),
         }
       : null,
   };

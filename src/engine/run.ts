@@ -89,6 +89,8 @@ export type RunEvent =
       retry_in_ms: number | null;
     }
   | { type: "redeliver" }
+  /** The run's event waits for the progress events before it (its outbox): look again at `until_ms`. */
+  | { type: "delivery_deferred"; until_ms: number }
   // Files (engine/files.ts): resources the thread adds, attachments prepared, generated files collected.
   | { type: "thread_resources"; thread: { tool_resources?: unknown; files_store?: string | null } }
   | { type: "attachment_ready"; index: number; file_id: string }
@@ -225,6 +227,8 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     }
     case "call_lost":
       return onCallLost(run, event.error, now);
+    case "delivery_deferred":
+      return { ...run, delivery: { ...run.delivery, next_attempt_at_ms: event.until_ms } };
     case "redeliver":
       return run.delivery.event_id
         ? {

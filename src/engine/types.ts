@@ -3,6 +3,25 @@
  * stored as-is in Redis and served (reshaped) by both front doors.
  */
 
+/** The progress events a message or an assistant may ask for, in the order a run produces them. */
+export const PROGRESS_EVENTS = ["run.in_progress", "run.step.completed", "message.delta"] as const;
+export type ProgressEventType = (typeof PROGRESS_EVENTS)[number];
+
+/** A run's progress state (absent or `events: []`: the run announces only what every run does). */
+export interface RunProgress {
+  events: ProgressEventType[];
+  /** The least time between two `message.delta` events of the run (MESSAGE_DELTA_INTERVAL_MS). */
+  interval_ms: number;
+  /** The text the current response has written so far, and which response that is. */
+  text: string;
+  text_of: string | null;
+  /** `message.delta` events made so far (names the next one), and when the last was made. */
+  deltas: number;
+  delta_at_ms: number | null;
+  /** The text the last `message.delta` carried (a final one is made only when the answer differs). */
+  delta_text: string;
+}
+
 export type RunStatus =
   | "queued"
   | "in_progress"
@@ -293,6 +312,8 @@ export interface RunRecord {
   delivery: Delivery;
   /** Attachments to prepare before the first response, code interpreter files to collect after the last. */
   files?: RunFiles | null;
+  /** The progress events the run asked for, and the text written so far (engine/progress.ts). */
+  progress?: RunProgress | null;
 }
 
 /** A file a caller attached by URL (webhook API): fetched and uploaded before the run starts. */

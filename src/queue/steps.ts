@@ -49,6 +49,11 @@ export interface StepQueue {
    * Create or replace the QStash schedule `qstashId` that POSTs `msg` to the scheduled route at
    * every time of `cron` (QStash's form: `CRON_TZ=Zone m h dom mon dow`); paused when `paused`.
    */
+  /**
+   * Publish a deliver step for a run's outbox (steps/deliver.ts) after `delayMs`. `reason` makes
+   * the deduplication id (repeats of one publish collapse).
+   */
+  publishDeliver(msg: DeliverMessage, opts: { delayMs: number; reason: string }): Promise<void>;
   putSchedule(qstashId: string, cron: string, msg: ScheduledMessage, paused: boolean): Promise<void>;
   deleteSchedule(qstashId: string): Promise<void>;
 }
@@ -67,6 +72,12 @@ export interface DeferredMessage {
   rescue?: number;
 }
 
+/** A run's outbox to drain (progress events: steps/deliver.ts). */
+export interface DeliverMessage {
+  tenant: string;
+  run_id: string;
+}
+
 export interface CallMessage {
   request: { url: string; headers: Record<string, string>; body: string };
   /** Identifies the run and attempt in the callback's URL (signed with it). */
@@ -83,6 +94,8 @@ export const RECONCILE_PATH = "/internal/steps/reconcile";
 export const CALLED_PATH = "/internal/steps/called";
 /** QStash's delivery of a delayed run at its time. */
 export const DEFERRED_PATH = "/internal/steps/deferred";
+/** A run's outbox drained in order (progress events). */
+export const DELIVER_PATH = "/internal/steps/deliver";
 /** QStash's delivery of a schedule's firing. */
 export const SCHEDULED_PATH = "/internal/steps/scheduled";
 
@@ -196,6 +209,19 @@ export function createStepQueue(cfg: {
           // Dead-lettered (an outage outlasted the retries): the rescue route publishes it again.
           failureCallback: `${cfg.baseUrl}${RESCUE_PATH}`,
           deduplicationId: `deferred.${msg.tenant}.${msg.run_id}.${msg.rescue ?? 0}`,
+        }),
+      );
+    },
+    async publishDeliver(msg, { delayMs, reason }) {
+      const delay = Math.ceil(delayMs / 1000);
+      await refusals(() =>
+        client.publishJSON({
+          url: `${cfg.baseUrl}${DELIVER_PATH}`,
+          body: msg,
+          retries: STEP_RETRIES,
+          retryDelay: STEP_RETRY_DELAY_EXPR,
+          deduplicationId: `deliver.${msg.tenant}.${msg.run_id}.${reason}`,
+          ...(delay > 0 ? { delay } : {}),
         }),
       );
     },

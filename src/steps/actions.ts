@@ -22,15 +22,17 @@ import { monthOf } from "../engine/usage";
 import { type Upstream, UpstreamError } from "../upstream/openai";
 import { threadHasResources } from "../engine/files";
 import { driveFor } from "./drive";
+import { needsStream } from "../engine/progress";
 import { collectFiles, type FileStepDeps, prepareFiles } from "./files";
 import type { ActionContext, ActionResult } from "./drive/types";
 import { observed } from "./drive/shared";
 
 export interface Deps extends Omit<FileStepDeps, "config" | "threads"> {
   config: Config;
-  runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread">;
+  runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread"> &
+    Partial<Pick<RunStore, "saveWith" | "outbox">>;
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
-  queue: Pick<StepQueue, "publish" | "publishCall">;
+  queue: Pick<StepQueue, "publish" | "publishCall"> & Partial<Pick<StepQueue, "publishDeliver">>;
   upstream: Upstream;
   /** The thread's held messages, taken at a run's start and given back at its end (absent in narrow test fakes). */
   messages?: Pick<MessageStore, "takeHeld" | "giveBack" | "closeMerge">;
@@ -93,9 +95,9 @@ export async function performAction(
     case "create_conversation":
       return keepGoing(await ensureConversation(deps, run));
     case "create_response":
-      return driveFor(deps.config.drive.strategy).start(deps, run, action.request, ctx);
+      return driveOf(deps, run).start(deps, run, action.request, ctx);
     case "observe":
-      return driveFor(deps.config.drive.strategy).follow(deps, run, action.response_id, action.cursor, ctx);
+      return driveOf(deps, run).follow(deps, run, action.response_id, action.cursor, ctx);
     case "cancel_response":
       return keepGoing(await cancelResponse(deps, run, action.response_id));
     case "release_thread":
@@ -132,6 +134,13 @@ export async function performAction(
   }
 }
 
+/**
+ * The run's drive strategy: DRIVE_STRATEGY, except that a run that asked for `message.delta` is
+ * streamed (only a stream sees the text as it is written; docs/performance.md says what it costs).
+ */
+const driveOf = (deps: Pick<Deps, "config">, run: RunRecord) =>
+  driveFor(needsStream(run) ? "stream" : deps.config.drive.strategy);
+
 async function ensureConversation(deps: Deps, run: RunRecord): Promise<RunRecord> {
   const thread = await deps.threads.get(run.tenant, run.thread_id);
   let id = thread?.conversation_id ?? null;
@@ -163,14 +172,23 @@ async function cancelResponse(deps: Deps, run: RunRecord, responseId: string): P
 async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
   const callback = run.callback;
   if (!callback) return run;
+  // A run with progress events sends its own event only when every earlier one is done (in order).
+  const turn = await outboxTurn(deps, run);
+  if (turn && !turn.ready)
+    return transition(
+      run,
+      { type: "delivery_deferred", until_ms: deps.now() + outboxPollMs(run, deps.now()) },
+      deps.now(),
+    );
   const secrets = await deps.webhookSecrets(run.tenant);
   // Generated files travel with signed download links (the newest secret signs them).
-  const event = await withFileLinks(buildEvent(run), run, {
+  const built = await withFileLinks(buildEvent(run), run, {
     baseUrl: deps.baseUrl,
     secret: secrets.at(-1),
     ttlS: deps.config.files.linkTtlS,
     nowMs: deps.now(),
   });
+  const event = turn ? { sequence_number: turn.seq, ...built } : built;
   const send = (target: { url: string; headers: Record<string, string> }, ev: typeof event) =>
     sendSigned({
       url: target.url,
@@ -216,6 +234,11 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
     },
     deps.now(),
   );
+  // Delivered or failed for good: the events after it may go.
+  if (turn && after.delivery.state !== "pending" && deps.runs.outbox) {
+    if (await deps.runs.outbox.advance(run.tenant, run.id, turn.seq, deps.now()))
+      await kickDeliver(deps, run, deps.now());
+  }
   return result?.ok && event.type === "run.requires_action"
     ? applyInlineOutputs(deps, after, result.reply)
     : after;
@@ -236,6 +259,33 @@ export function fanoutTargets(run: RunRecord, eventId: string) {
       .map((t, i) => ({ ...t, event_id: `${eventId}_m${i + 1}` }))
       .filter((t) => !sent.has(t.event_id)),
   };
+}
+
+/** Publish a deliver step for the run's outbox (its events wait for one: steps/deliver.ts). */
+export async function kickDeliver(deps: Pick<Deps, "queue">, run: RunRecord, now: number) {
+  await deps.queue.publishDeliver?.(
+    { tenant: run.tenant, run_id: run.id },
+    { delayMs: 0, reason: `k${now}` },
+  );
+}
+
+/**
+ * How soon a run's own event looks again whether the progress events before it are done: 0.5 s,
+ * growing with the wait (a quarter of it) to 5 s, so a slow receiver costs a step a few Redis reads,
+ * and a wait past 3 s ends the step (the runner schedules the next one) instead of holding it.
+ */
+export function outboxPollMs(run: RunRecord, now: number): number {
+  const since = run.timeline.at(-1)?.at_ms ?? now;
+  return Math.min(5_000, Math.max(500, Math.round((now - since) / 4)));
+}
+
+/** The run's own event's place in its outbox (null: the run has no progress events). */
+async function outboxTurn(deps: Deps, run: RunRecord) {
+  const eventId = run.delivery.event_id;
+  if (!run.progress || !deps.runs.outbox || !eventId) return null;
+  const turn = await deps.runs.outbox.turn(run.tenant, run.id, eventId, deps.now());
+  if (turn.kick) await kickDeliver(deps, run, deps.now());
+  return turn;
 }
 
 /** A receiver may answer `run.requires_action` with `{ tool_outputs: [...] }` in its 2xx reply. */

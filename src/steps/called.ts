@@ -59,7 +59,7 @@ export async function driveCalled(
   }
   try {
     const fed = await feed(deps, run, report);
-    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner);
+    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner, run);
   } catch (err) {
     await deps.runs.unlock(run, owner).catch(() => {});
     throw err;

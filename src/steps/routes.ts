@@ -9,9 +9,11 @@ import { reconcile } from "../commands/reconcile";
 import { startDeferred } from "../commands/deferred";
 import { fireSchedule } from "../commands/schedules";
 import { driveCalled } from "./called";
+import { deliverStep } from "./deliver";
 import {
   CALLED_PATH,
   DEFERRED_PATH,
+  DELIVER_PATH,
   MAX_RESCUES,
   OBSERVE_PATH,
   RECONCILE_PATH,
@@ -33,6 +35,11 @@ const DeferredMessageSchema = z.strictObject({
   tenant: z.string().min(1).max(64),
   run_id: z.string().min(1).max(64),
   rescue: z.number().int().min(0).optional(),
+});
+
+const DeliverMessageSchema = z.object({
+  tenant: z.string().min(1).max(64),
+  run_id: z.string().min(1).max(64),
 });
 
 const ScheduledMessageSchema = z.object({
@@ -132,6 +139,14 @@ export const steps = new Hono<AppEnv>()
     const parsed = DeferredMessageSchema.safeParse(safeJson(body));
     if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed deferred message" }, 200);
     const outcome = await startDeferred(deps, parsed.data.tenant, parsed.data.run_id);
+    return c.json({ outcome }, 200);
+  })
+  .post(DELIVER_PATH, async (c) => {
+    const { deps } = c.var;
+    const body = await verifiedBody(c.req.raw, deps, DELIVER_PATH);
+    const parsed = DeliverMessageSchema.safeParse(safeJson(body));
+    if (!parsed.success) return c.json({ outcome: "ignored", reason: "malformed deliver message" }, 200);
+    const outcome = await deliverStep(deps, parsed.data);
     return c.json({ outcome }, 200);
   })
   .post(SCHEDULED_PATH, async (c) => {

@@ -14,7 +14,8 @@ import type { StepMessage } from "../queue/steps";
 import { newId } from "../store/ids";
 import { errorFields, log } from "../log";
 import { UpstreamError } from "../upstream/openai";
-import { performAction, type Deps } from "./actions";
+import { kickDeliver, performAction, type Deps } from "./actions";
+import { finalText, progressEvents } from "../engine/progress";
 import { claimWithWait } from "../store/claim";
 import type { ClaimOutcome } from "../store/runs";
 import { BUSY_RETRY_MS, CLAIM_FIRST_RETRY_MS, STEP_CLAIM_WAIT_MS, stepLeaseMs } from "../engine/constants";
@@ -88,29 +89,39 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
     return "stale";
   }
   try {
-    const fed = transition(run, { type: "response_observed", response, cursor: null }, deps.now());
-    return await drive(deps, { ...response.owner, seq }, fed, owner);
+    // With the answer, a run that asked for `message.delta` gets its last one (engine/progress.ts).
+    const fed = finalText(
+      transition(run, { type: "response_observed", response, cursor: null }, deps.now()),
+      deps.now(),
+    );
+    return await drive(deps, { ...response.owner, seq }, fed, owner, run);
   } catch (err) {
     await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
   }
 }
 
-/** Drive a run this step has claimed (under `owner`) from `claimed` on, as far as it goes now. */
+/**
+ * Drive a run this step has claimed (under `owner`) from `claimed` on, as far as it goes now.
+ * `stored`: the record as it is stored, when `claimed` already has what the step saw fed in (its
+ * progress events are those since `stored`).
+ */
 export async function drive(
   deps: Deps,
   msg: StepMessage,
   claimed: RunRecord,
   owner: string,
+  stored: RunRecord = claimed,
 ): Promise<StepOutcome> {
   let run = claimed;
+  const saver = progressSaver(deps, stored, owner);
   const save = async (r: RunRecord) => {
     // Each save renews the lease: a step that is still working keeps the run.
     const at = { now: deps.now(), leaseMs: stepLeaseMs(deps.config.drive.budgetMs) };
-    if ((await deps.runs.save(r, owner, false, at)) === null) throw new Error("lease lost");
+    if ((await saver.save(r, false, at)) === null) throw new Error("lease lost");
   };
   try {
-    return await driveLoop(deps, msg, claimed, owner, save, (r) => {
+    return await driveLoop(deps, msg, claimed, save, saver.save, (r) => {
       run = r;
     });
   } catch (err) {
@@ -124,12 +135,38 @@ export async function drive(
   }
 }
 
+type SaveFn = (
+  r: RunRecord,
+  finish: boolean,
+  at: { now: number; leaseMs?: number },
+) => Promise<number | null>;
+
+/**
+ * Saves of one step: each appends the progress events the run made since the step's last save
+ * (engine/progress.ts) in the same script, and publishes a deliver step when the outbox has none due.
+ */
+function progressSaver(deps: Deps, claimed: RunRecord, owner: string): { save: SaveFn } {
+  let saved = claimed;
+  return {
+    async save(r, finish, at) {
+      const events = progressEvents(saved, r);
+      const { seq, kick } = deps.runs.saveWith
+        ? await deps.runs.saveWith(r, owner, finish, at, events)
+        : { seq: await deps.runs.save(r, owner, finish, at), kick: false };
+      if (seq === null) return null;
+      saved = r;
+      if (kick) await kickDeliver(deps, r, at.now);
+      return seq;
+    },
+  };
+}
+
 async function driveLoop(
   deps: Deps,
   msg: StepMessage,
   claimed: RunRecord,
-  owner: string,
   save: (r: RunRecord) => Promise<void>,
+  saveEnd: SaveFn,
   track: (r: RunRecord) => void,
 ): Promise<StepOutcome> {
   const budgetEnd = deps.now() + deps.config.drive.budgetMs;
@@ -140,20 +177,20 @@ async function driveLoop(
     track(run);
     run = transition(run, { type: "tick" }, deps.now());
     const action = nextAction(run, deps.now());
-    if (action.type === "done") return finish(deps, run, msg.seq, owner, null);
+    if (action.type === "done") return finish(deps, saveEnd, run, msg.seq, null);
     if (action.type === "wait") {
       // QStash's callback with the call's answer wakes the run: nothing to schedule.
-      if (action.call) return finish(deps, run, msg.seq, owner, null);
+      if (action.call) return finish(deps, saveEnd, run, msg.seq, null);
       const ms = action.until_ms - deps.now();
       if (action.external || ms > INLINE_WAIT_MAX_MS || deps.now() + ms > budgetEnd)
-        return finish(deps, run, msg.seq, owner, ms);
+        return finish(deps, saveEnd, run, msg.seq, ms);
       await deps.sleep(ms);
       continue;
     }
     // Past the budget, start nothing that may take long: the next step does it (a step's length,
     // and so its lease, stays bounded: see stepLeaseMs).
     const long = LONG_ACTIONS.has(action.type);
-    if (long && longDone && deps.now() >= budgetEnd) return finish(deps, run, msg.seq, owner, 0);
+    if (long && longDone && deps.now() >= budgetEnd) return finish(deps, saveEnd, run, msg.seq, 0);
     longDone ||= long;
     if (action.type === "create_response") {
       // The intent first: a create whose answer is lost must not become a second response.
@@ -165,7 +202,7 @@ async function driveLoop(
       const result = await performAction(deps, run, action, { budgetEnd, save });
       run = result.run;
       track(run);
-      if (result.yieldAfterMs !== null) return finish(deps, run, msg.seq, owner, result.yieldAfterMs);
+      if (result.yieldAfterMs !== null) return finish(deps, saveEnd, run, msg.seq, result.yieldAfterMs);
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       log("warn", "upstream call failed", {
@@ -195,13 +232,13 @@ async function driveLoop(
  * Schedule the next step (if any) under the next seq, then save and end the claim. A next step that
  * arrives before the save finds its seq ahead of the record and waits for it (see CLAIM).
  */
-async function finish(deps: Deps, run: RunRecord, seq: number, owner: string, nextInMs: number | null) {
+async function finish(deps: Deps, saveEnd: SaveFn, run: RunRecord, seq: number, nextInMs: number | null) {
   if (nextInMs !== null) {
     const next = { tenant: run.tenant, run_id: run.id, seq: seq + 1 };
     await deps.queue.publish(next, { delayMs: Math.max(0, nextInMs), reason: "next" });
     dieAt(deps.config, "after_step_published");
   }
-  if ((await deps.runs.save(run, owner, true, { now: deps.now() })) === null) throw new Error("lease lost");
+  if ((await saveEnd(run, true, { now: deps.now() })) === null) throw new Error("lease lost");
   log("debug", "step finished", { run_id: run.id, status: run.status, next_in_ms: nextInMs });
   return nextInMs === null ? ("done" as const) : ("scheduled" as const);
 }

@@ -36,6 +36,8 @@ export const keys = {
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
   /** List: the run's event feed (JSON events, oldest first, bounded; `GET /v1/runs/{id}/events`). */
   runEvents: (tenant: string, id: string) => `${root(tenant)}:run:${id}:events`,
+  /** Hash: the run's outbox of events to deliver in order, keyed by event (store/outbox-lua.ts). */
+  runOutbox: (tenant: string, id: string) => `${root(tenant)}:run:${id}:outbox`,
   /** Hash: a delayed run before it starts (`run_at`/`delay_s`): its request, its preview, its state. */
   deferredRun: (tenant: string, id: string) => `${root(tenant)}:deferred:${id}`,
   idempotency: (tenant: string, key: string) => `${root(tenant)}:idem:${key}`,

@@ -1,5 +1,6 @@
 /** Assistants and threads: JSON documents per tenant, indexed by creation time for listing. */
 import type { OnBusy } from "../engine/busy";
+import type { ProgressEventType } from "../engine/progress";
 import { THREAD_TTL_S } from "../engine/constants";
 import type { ResponseFormat, ToolDef } from "../engine/types";
 import { keys, THREAD_FIELDS } from "./keys";
@@ -28,6 +29,8 @@ export interface AssistantRecord {
   on_busy?: OnBusy | null;
   /** threadhook: the default `debounce_ms` that goes with `on_busy` (queue, merge). */
   debounce_ms?: number | null;
+  /** threadhook: progress events its runs deliver unless a message says otherwise (engine/progress.ts). */
+  events?: ProgressEventType[];
 }
 
 export interface ThreadRecord {

@@ -21,6 +21,8 @@ import { buildFeedEvent } from "../engine/present";
 import { cancelFlag, type BusyMode } from "../engine/busy";
 import { DeferredStore } from "./deferred";
 import { FEED_LIMIT, readFeed } from "./feed";
+import { eventArgs, OUTBOX_GRACE_MS, OutboxStore } from "./outbox";
+import type { ProgressEvent } from "../engine/progress";
 import { keys, RUN_FIELDS as F, THREAD_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
@@ -96,14 +98,17 @@ export class RunStore {
   private readonly scripts;
   /** Delayed runs before they start (store/deferred.ts). */
   readonly deferred: DeferredStore;
+  /** The outboxes of runs that deliver progress events (store/outbox.ts). */
+  readonly outbox: OutboxStore;
 
   constructor(redis: Redis, defaults: Config["tenantDefaults"]) {
     this.redis = redis;
     this.deferred = new DeferredStore(redis);
+    this.outbox = new OutboxStore(redis);
     this.defaults = defaults;
     this.scripts = {
       claim: claimRun.bind<string[]>(redis),
-      save: saveRun.bind<number>(redis),
+      save: saveRun.bind<[number, number]>(redis),
       create: createRun.bind<string[]>(redis),
       release: releaseRun.bind<string[]>(redis),
       pump: pumpSlots.bind<string[]>(redis),
@@ -315,10 +320,27 @@ export class RunStore {
     finish: boolean,
     at?: { now: number; leaseMs?: number },
   ): Promise<number | null> {
+    return (await this.saveWith(run, owner, finish, at, [])).seq;
+  }
+
+  /**
+   * Save, appending the run's new `progress` events (engine/progress.ts) with its state event to
+   * its feed and outbox. `kick`: a deliver step must be published (steps/deliver.ts).
+   */
+  async saveWith(
+    run: RunRecord,
+    owner: string,
+    finish: boolean,
+    at: { now: number; leaseMs?: number } | undefined,
+    progress: ProgressEvent[],
+  ): Promise<{ seq: number | null; kick: boolean }> {
     const leaseUntil = at?.leaseMs !== undefined ? at.now + at.leaseMs : "";
-    const event = buildFeedEvent(run);
-    const seq = await this.scripts.save.exec({
-      keys: { run: keys.run(run.tenant, run.id), feed: keys.runEvents(run.tenant, run.id) },
+    const [seq, kick] = await this.scripts.save.exec({
+      keys: {
+        run: keys.run(run.tenant, run.id),
+        feed: keys.runEvents(run.tenant, run.id),
+        outbox: keys.runOutbox(run.tenant, run.id),
+      },
       args: {
         owner,
         doc: runDoc(run),
@@ -326,12 +348,13 @@ export class RunStore {
         ttlS: RUN_TTL_S,
         leaseUntil,
         savedAt: at ? at.now : "",
-        eventId: event?.id ?? "",
-        event: event ? JSON.stringify(event) : "",
         maxEvents: FEED_LIMIT,
+        now: at?.now ?? Date.now(),
+        graceMs: OUTBOX_GRACE_MS,
       },
+      rest: eventArgs(run, buildFeedEvent(run), progress),
     });
-    return seq < 0 ? null : seq;
+    return { seq: Number(seq) < 0 ? null : Number(seq), kick: Number(kick) === 1 };
   }
 
   /**

@@ -7,6 +7,7 @@
  * engine/usage.ts (USAGE_FIELDS), written literally.
  */
 import { defineScript } from "./lua";
+import { APPEND_EVENTS } from "./outbox-lua";
 
 /** A tenant limit: its own value (a plain field of the tenant hash) or the configured default. */
 const TENANT_LIMIT = `
@@ -133,32 +134,29 @@ return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') 
 
 /**
  * Save a claimed run. `finish` "1" bumps seq and drops the lease; otherwise `leaseUntil` (ms, ""
- * = keep) renews the lease. `savedAt` (ms, "" = leave) is when, for the reconciler. With an
- * `eventId` (a run whose state stands for an event), `event` is appended to the run's feed unless it
- * is the last one appended (store/feed.ts), at most `maxEvents` kept. → the seq, or -1 when the
- * lease was lost (nothing written).
+ * = keep) renews the lease. `savedAt` (ms, "" = leave) is when, for the reconciler. `events` are
+ * the run's new events, four entries each (store/outbox.ts `APPEND_EVENTS`): appended to the feed
+ * (and the outbox) once each, in the same script as the save. → `{seq, kick}` (kick 1: publish a
+ * deliver step), or `{-1, 0}` when the lease was lost (nothing written).
  */
 export const saveRun = defineScript({
   name: "save",
-  keys: ["run", "feed"],
-  args: ["owner", "doc", "finish", "ttlS", "leaseUntil", "savedAt", "eventId", "event", "maxEvents"],
+  keys: ["run", "feed", "outbox"],
+  args: ["owner", "doc", "finish", "ttlS", "leaseUntil", "savedAt", "maxEvents", "now", "graceMs"],
+  rest: "events",
   body: `
-if redis.call('HGET', run, 'lease') ~= owner then return -1 end
+if redis.call('HGET', run, 'lease') ~= owner then return {-1, 0} end
 redis.call('HSET', run, 'doc', doc)
 if savedAt ~= '' then redis.call('HSET', run, 'saved_at', savedAt) end
 if finish ~= '1' and leaseUntil ~= '' then redis.call('HSET', run, 'lease_until', leaseUntil) end
 redis.call('EXPIRE', run, tonumber(ttlS))
-if eventId ~= '' and redis.call('HGET', run, 'feed_last') ~= eventId then
-  redis.call('HSET', run, 'feed_last', eventId)
-  redis.call('RPUSH', feed, event)
-  redis.call('LTRIM', feed, -tonumber(maxEvents), -1)
-  redis.call('EXPIRE', feed, tonumber(ttlS))
-end
+${APPEND_EVENTS}
+local kick = appendEvents(events, run, feed, outbox, tonumber(maxEvents), tonumber(ttlS), tonumber(now), tonumber(graceMs))
 if finish == '1' then
   redis.call('HDEL', run, 'lease', 'lease_until')
-  return redis.call('HINCRBY', run, 'seq', 1)
+  return {redis.call('HINCRBY', run, 'seq', 1), kick}
 end
-return tonumber(redis.call('HGET', run, 'seq'))
+return {tonumber(redis.call('HGET', run, 'seq')), kick}
 `,
 });
 

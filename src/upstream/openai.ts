@@ -55,7 +55,12 @@ export interface Upstream {
    * Create a background response and stream it until `untilMs`. `onProgress` runs on the
    * lifecycle events before the end (`response.created`: its id is known; `response.in_progress`).
    */
-  createAndStream(req: ResponseRequest, untilMs: number, onProgress: OnProgress): Promise<Watched>;
+  createAndStream(
+    req: ResponseRequest,
+    untilMs: number,
+    onProgress: OnProgress,
+    onText?: OnText,
+  ): Promise<Watched>;
   getResponse(id: string): Promise<ObservedResponse>;
   /** Append items to a conversation (used to answer function calls a run left open). */
   addItems(
@@ -67,6 +72,7 @@ export interface Upstream {
     cursor: number | null,
     untilMs: number,
     onProgress: OnProgress,
+    onText?: OnText,
   ): Promise<Watched>;
   cancelResponse(id: string): Promise<ObservedResponse>;
   /**
@@ -95,6 +101,8 @@ export type CallAnswer =
   | { kind: "error"; error: UpstreamError };
 
 export type OnProgress = (r: ObservedResponse, cursor: number) => Promise<void>;
+/** Text the response wrote (`response.output_text.delta`), for runs that asked for `message.delta`. */
+export type OnText = (delta: string, cursor: number) => Promise<void>;
 
 /** What an Assistants stream needs from a response's events: its answer messages as they are written. */
 export type FollowEvent =
@@ -158,7 +166,7 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
       headers: { Authorization: `Bearer ${cfg.apiKey}`, "Content-Type": "application/json" },
       body: JSON.stringify(responseBody(req, { background: false })),
     }),
-    createAndStream: (req, untilMs, onProgress) =>
+    createAndStream: (req, untilMs, onProgress, onText) =>
       translate(() =>
         withInput(req, (r) =>
           watch(
@@ -166,11 +174,11 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
             null,
             (signal) => client.responses.create({ ...body(r), stream: true }, { signal }).asResponse(),
             onProgress,
-            { awaitCreated: true },
+            { awaitCreated: true, ...(onText ? { onText } : {}) },
           ),
         ),
       ),
-    streamResponse: (id, cursor, untilMs, onProgress) =>
+    streamResponse: (id, cursor, untilMs, onProgress, onText) =>
       translate(() =>
         watch(
           untilMs,
@@ -184,6 +192,7 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
               )
               .asResponse(),
           onProgress,
+          onText ? { onText } : {},
         ),
       ),
   };
@@ -248,6 +257,9 @@ export function responseBody(
 }
 
 const WATCHED = new Set([...STREAM_PROGRESS, ...STREAM_TERMINAL]);
+/** The text's deltas too: parsed only for runs that asked for `message.delta` (a cost per token). */
+const TEXT_DELTA = "response.output_text.delta";
+const WATCHED_TEXT = new Set([...WATCHED, TEXT_DELTA]);
 
 /**
  * Longest a create waits for its answer (the first stream event, which names the response), past
@@ -267,13 +279,13 @@ async function watch(
   cursor: number | null,
   open: (signal: AbortSignal) => PromiseLike<Response>,
   onProgress: OnProgress,
-  opts: { awaitCreated?: boolean } = {},
+  opts: { awaitCreated?: boolean; onText?: OnText } = {},
 ): Promise<Watched> {
   const controller = new AbortController();
   const abortAt = (ms: number) => setTimeout(() => controller.abort(), Math.max(0, ms - Date.now()));
   let timer = abortAt(opts.awaitCreated ? Date.now() + CREATE_ANSWER_MAX_MS : untilMs);
   let seenId = !opts.awaitCreated;
-  const scanner = new EventScanner(WATCHED);
+  const scanner = new EventScanner(opts.onText ? WATCHED_TEXT : WATCHED);
   const last = () => scanner.cursor() ?? cursor;
   try {
     const body = (await open(controller.signal)).body;
@@ -283,6 +295,10 @@ async function watch(
       for (;;) {
         const { done, value } = await reader.read();
         for (const event of scanner.push(done ? null : value)) {
+          if (event.type === TEXT_DELTA && opts.onText) {
+            await opts.onText(String(event.data.delta ?? ""), last() ?? 0);
+            continue;
+          }
           const response = event.data.response as OpenAI.Responses.Response | undefined;
           if (!response) continue;
           if (STREAM_TERMINAL.has(event.type)) return { response: observe(response), cursor: last() };

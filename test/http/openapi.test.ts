@@ -80,12 +80,15 @@ describe("OpenAPI description", () => {
     expect(MessageRequest.safeParse(example).success).toBe(true);
     expect(doc.paths["/v1/messages"].post.parameters.map((p: Json) => p.name)).toContain("Idempotency-Key");
     expect(Object.keys(doc.webhooks).sort()).toEqual([
+      "message.delta",
       "run.cancelled",
       "run.completed",
       "run.expired",
       "run.failed",
+      "run.in_progress",
       "run.incomplete",
       "run.requires_action",
+      "run.step.completed",
     ]);
     expect(doc.webhooks["run.completed"].post.parameters.map((p: Json) => p.name)).toEqual([
       "webhook-id",

@@ -20,6 +20,7 @@ const OTHER = new Set([
   "POST /internal/steps/rescue",
   "POST /internal/steps/deferred", // test/e2e/delayed-runs.test.ts
   "POST /internal/steps/scheduled", // test/e2e/schedules.test.ts
+  "POST /internal/steps/deliver", // test/e2e/progress-events.test.ts
   "POST /webhooks/openai", // test/e2e/openai-webhook.test.ts
   "GET /v1/files/:param/download", // signed links, no key: test/e2e/files-webhook.test.ts
 ]);

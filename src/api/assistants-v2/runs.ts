@@ -176,6 +176,8 @@ function intakeRequest(
     },
     timeoutS: body.timeout_s ?? config.runTimeoutS,
     limits: { maxToolRounds: config.maxToolRounds, requiresActionTimeoutS: config.requiresActionTimeoutS },
+    // The assistant's progress events (engine/progress.ts), at the configured delta interval.
+    progress: { intervalMs: config.messageDeltaIntervalMs },
     mode: "exclusive",
     debounceMs: opt(body.debounce_ms),
   };

@@ -12,6 +12,7 @@ import {
   Metadata,
   Model,
   OutboundHeaders,
+  ProgressEvents,
   ResponseFormat,
   Temperature,
   TimeoutS,
@@ -32,6 +33,8 @@ export const ModifyAssistant = z.strictObject({
   /** threadhook: the default busy-thread policy of this assistant's runs (webhook API), and its debounce. */
   on_busy: OnBusyField.nullable().optional(),
   debounce_ms: DebounceMs.nullable().optional(),
+  // threadhook: progress events the assistant's runs deliver by default (webhook-api.md).
+  events: ProgressEvents.optional(),
   tool_resources: ToolResourcesBody.nullable().optional(),
   metadata: Metadata.nullable().optional(),
   temperature: Temperature.nullable().optional(),

@@ -44,6 +44,10 @@ export const EVENT_TYPES = [
   "run.expired",
   "run.incomplete",
   "run.requires_action",
+  // Progress events: only for a run that asked for them (`events`, engine/progress.ts).
+  "run.in_progress",
+  "run.step.completed",
+  "message.delta",
 ] as const;
 
 const EVENT_DESCRIPTIONS: Record<(typeof EVENT_TYPES)[number], string> = {
@@ -54,14 +58,45 @@ const EVENT_DESCRIPTIONS: Record<(typeof EVENT_TYPES)[number], string> = {
   "run.incomplete": "The model stopped early; `data.run.incomplete_details` says why.",
   "run.requires_action":
     "The run waits for tool outputs: answer with `{ tool_outputs: [...] }` in the 2xx reply, or later through submit_tool_outputs.",
+  "run.in_progress":
+    "Progress event (opt-in: `events`): a round of the run started working (once per round); `data.run` is the run then.",
+  "run.step.completed":
+    "Progress event (opt-in: `events`): a run step (a tool-call round or the answer message) finished; `data.step` is the `thread.run.step` object.",
+  "message.delta":
+    "Progress event (opt-in: `events`): the text the current response has written so far, in `data.text` (the whole text, not a piece: edit one chat message in place). At most one per MESSAGE_DELTA_INTERVAL_MS (1 s) per run; the last one before the end carries exactly the final text.",
+};
+
+const SequenceNumber = z
+  .number()
+  .int()
+  .min(1)
+  .optional()
+  .describe(
+    "For a run that asked for progress events: 1, 2, … in the order the run's events are delivered (the terminal event last). Gaps are superseded `message.delta` events.",
+  );
+
+const ProgressData: Record<string, z.ZodType> = {
+  "run.step.completed": z.looseObject({
+    run_id: z.string(),
+    thread_id: z.string(),
+    step: z.looseObject({ id: z.string(), object: z.literal("thread.run.step") }),
+  }),
+  "message.delta": z.looseObject({
+    run_id: z.string(),
+    thread_id: z.string(),
+    response_id: z.string().nullable(),
+    round: z.number().int().describe("The run's tool round: a new round's text starts over."),
+    text: z.string().describe("The text written so far by the current response."),
+  }),
 };
 
 const CallbackEvent = (type: string) =>
   z.looseObject({
+    sequence_number: SequenceNumber,
     id: z.string().describe("Stable across retries: deduplicate on it (it is also `webhook-id`)."),
     type: z.literal(type),
     created_at: z.number().int(),
-    data: z.looseObject({ run: R.Run }),
+    data: ProgressData[type] ?? z.looseObject({ run: R.Run }),
   });
 
 type Json = Record<string, unknown>;

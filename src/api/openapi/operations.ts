@@ -999,7 +999,7 @@ export const OPERATIONS: Operation[] = [
     status: 200,
     response: "text",
   }),
-  ...(["drive", "observe", "rescue", "called", "deferred", "scheduled"] as const).map((step) =>
+  ...(["drive", "observe", "rescue", "called", "deferred", "scheduled", "deliver"] as const).map((step) =>
     op({
       method: "post",
       path: `/internal/steps/${step}`,

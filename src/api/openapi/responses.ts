@@ -107,6 +107,12 @@ export const Run = z.looseObject({
     .optional()
     .describe("A cancelled run a newer message dropped (`on_busy: latest` / `interrupt`)."),
   superseded_by: NullableStr.optional().describe("The run that answers a superseded run's messages."),
+  events: z
+    .array(Str)
+    .optional()
+    .describe(
+      "The progress events the run delivers besides its end (the message's or the assistant's `events`).",
+    ),
   output: z.unknown().describe("The run's answer once it completed: text and annotations."),
   timeline: z.array(TimelineEntry),
   delivery: z
@@ -157,6 +163,10 @@ export const Assistant = z.looseObject({
   name: NullableStr.optional(),
   instructions: NullableStr.optional(),
   tools: z.array(z.looseObject({ type: Str })),
+  events: z
+    .array(Str)
+    .optional()
+    .describe("threadhook: the progress events its runs deliver unless a message gives `events`."),
 });
 
 export const AssistantFile = z.looseObject({

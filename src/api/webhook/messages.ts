@@ -22,6 +22,7 @@ import {
   Metadata,
   Model,
   OutboundHeaders,
+  ProgressEvents,
   ResponseFormat,
   Temperature,
   TimeoutS,
@@ -60,6 +61,8 @@ export const MessageRequest = z
     timeout_s: TimeoutS.optional(),
     callback_url: CallbackUrl,
     callback_headers: OutboundHeaders.optional(),
+    /** Progress events to deliver besides the end (default: the assistant's `events`). */
+    events: ProgressEvents.optional(),
     tools: Tools.optional(),
     tool_choice: ToolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
@@ -96,6 +99,7 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
     delay_s,
     on_busy,
     debounce_ms,
+    events,
     ...body
   } = parse(MessageRequest, parseJsonText(text));
   const runAtMs = startTime(run_at, delay_s, deps.now(), config.runAtHorizonS);
@@ -122,6 +126,7 @@ export const messages = new Hono<AuthedEnv>().use("*", requireKey).post("/", asy
     attachmentUrls: urls,
     overrides: { ...body, tools: body.tools ? checkTools(body.tools, config.devMode) : undefined },
     callback,
+    progress: { events, intervalMs: config.messageDeltaIntervalMs },
     timeoutS: body.timeout_s ?? config.runTimeoutS,
     limits: { maxToolRounds: config.maxToolRounds, requiresActionTimeoutS: config.requiresActionTimeoutS },
     idempotency: await idempotencyOf(c, text),

@@ -1,7 +1,14 @@
 /** Runs of the webhook API: read, cancel, answer tool calls, steps, redeliver the callback. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { cancelRun, listRunSteps, loadRunFor, redeliver, submitToolOutputs } from "../../commands/runs";
+import {
+  cancelRun,
+  listRunSteps,
+  loadRunFor,
+  progressDelivery,
+  redeliver,
+  submitToolOutputs,
+} from "../../commands/runs";
 import { presentRun } from "../../engine/present";
 import { feedStream } from "./run-events";
 import { type AuthedEnv, requireKey } from "../../security/auth";
@@ -14,7 +21,7 @@ export const runs = new Hono<AuthedEnv>()
   .use("*", requireKey)
   .get("/:id", async (c) => {
     const { run } = await loadRunFor(c.var.deps, c.var.principal, c.req.param("id"));
-    return c.json(presentRun(run));
+    return c.json(presentRun(run, await progressDelivery(c.var.deps, run)));
   })
   .post("/:id/cancel", async (c) => {
     await parseBody(c, NoBody);

@@ -1,4 +1,5 @@
 /** Pieces the drive strategies share: feeding a response to the engine, creating without streaming. */
+import { finalText } from "../../engine/progress";
 import { transition } from "../../engine/run";
 import type { RunRecord } from "../../engine/types";
 import { errorFields, log } from "../../log";
@@ -6,12 +7,13 @@ import { isUpstreamTerminal, type ObservedResponse, type ResponseRequest } from 
 import type { ActionContext } from "./types";
 import type { Drive, DriveDeps } from "./types";
 
+/** Feed a response to the engine (with a run's answer, its last `message.delta`: engine/progress.ts). */
 export const observed = (
   deps: DriveDeps,
   run: RunRecord,
   response: ObservedResponse,
   cursor: number | null,
-) => transition(run, { type: "response_observed", response, cursor }, deps.now());
+) => finalText(transition(run, { type: "response_observed", response, cursor }, deps.now()), deps.now());
 
 /** Create a background response (no stream) and save the run: its response id must be durable. */
 export async function createInBackground(

@@ -3,6 +3,7 @@
  * its events until it ends, the step's wall-time budget is spent or the run's deadline passes; the
  * next step resumes from the cursor.
  */
+import { needsStream, textWritten } from "../../engine/progress";
 import { transition } from "../../engine/run";
 import type { RunRecord } from "../../engine/types";
 import { isUpstreamTerminal, type ObservedResponse } from "../../engine/upstream-types";
@@ -14,7 +15,12 @@ import type { Drive, DriveDeps } from "./types";
 export const stream: Drive = {
   async start(deps, run, request, ctx) {
     const progress = progressSaver(deps, run, ctx);
-    const watched = await deps.upstream.createAndStream(request, watchUntil(run, ctx), progress.onProgress);
+    const watched = await deps.upstream.createAndStream(
+      request,
+      watchUntil(run, ctx),
+      progress.onProgress,
+      progress.onText,
+    );
     // Not `response_id === null`: from the second round on it still names the previous round's.
     if (progress.current().upstream.creating) {
       throw new UpstreamError({
@@ -34,6 +40,7 @@ export const stream: Drive = {
       cursor,
       watchUntil(run, ctx),
       progress.onProgress,
+      progress.onText,
     );
     return afterWatch(deps, progress.current(), watched, ctx);
   },
@@ -57,6 +64,18 @@ function progressSaver(deps: DriveDeps, run: RunRecord, ctx: ActionContext) {
       if (current.status !== before.status || current.upstream.response_id !== before.upstream.response_id)
         await ctx.save(current);
     },
+    // Only for a run that asked for `message.delta`: the text so far, saved (with the event it
+    // makes, engine/progress.ts) at most once per the run's interval.
+    onText: needsStream(run)
+      ? async (delta: string, cursor: number) => {
+          const id = current.upstream.response_id;
+          if (!id) return;
+          const made = current.progress?.deltas ?? 0;
+          const written = textWritten(current, id, delta, deps.now());
+          current = { ...written, upstream: { ...written.upstream, stream_cursor: cursor } };
+          if ((current.progress?.deltas ?? 0) > made) await ctx.save(current);
+        }
+      : undefined,
   };
 }
 
