@@ -64,6 +64,18 @@ export interface InboundDeps {
 export interface DeliverDeps {
   config: Config;
   now: () => number;
+  /** Where the adapter posted a run's answer so far (a placeholder it edits), kept per run. */
+  replies: {
+    get(tenant: string, runId: string): Promise<Record<string, string> | null>;
+    set(tenant: string, runId: string, state: Record<string, string>): Promise<void>;
+  };
+}
+
+/** A progress event as the run's outbox carries it (engine/progress.ts: `message.delta` has `data.text`). */
+export interface ProgressEventBody {
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
 }
 
 /** The outcome of one delivery attempt, as the run's delivery records it. */
@@ -95,6 +107,17 @@ export interface IntegrationAdapter {
     integration: IntegrationRecord,
     deps: InboundDeps,
   ): Promise<InboundResponse>;
+  /**
+   * A progress event of a run it started (optional): Slack posts a placeholder and edits it as the
+   * text arrives. Delivered in order, before the run's own event, with the same retries.
+   */
+  progress?(
+    event: ProgressEventBody,
+    run: RunRecord,
+    integration: IntegrationRecord,
+    reply: Record<string, string>,
+    deps: DeliverDeps,
+  ): Promise<DeliverResult>;
   deliver(
     event: CallbackEvent,
     run: RunRecord,
