@@ -102,6 +102,9 @@ const EnvSchema = z.object({
   MAX_SCHEDULES_PER_TENANT: int(0, 10_000).default(20),
   /** Runs that may wait behind a thread's active run (`on_busy: queue`); one more: 429 thread_queue_full. */
   THREAD_QUEUE_MAX: int(1, 1_000).default(20),
+  MAX_INTEGRATIONS_PER_TENANT: int(0, 10_000).default(20),
+  /** Slack's Web API (the local stack points it at its stand-in, dev/slack/). */
+  SLACK_API_URL: url.default("https://slack.com/api"),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -175,6 +178,10 @@ export interface Config {
   maxSchedules: number;
   /** Runs that may wait behind a thread's active run (THREAD_QUEUE_MAX). */
   threadQueueMax: number;
+  /** Integrations a tenant may have (`POST /v1/integrations` past it: 429 integration_limit). */
+  maxIntegrations: number;
+  /** Slack's Web API base URL (no trailing slash); the outbound URL policy applies to it. */
+  slackApiUrl: string;
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -330,6 +337,8 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     runAtHorizonS: e.RUN_AT_HORIZON_S,
     maxSchedules: e.MAX_SCHEDULES_PER_TENANT,
     threadQueueMax: e.THREAD_QUEUE_MAX,
+    maxIntegrations: e.MAX_INTEGRATIONS_PER_TENANT,
+    slackApiUrl: e.SLACK_API_URL.replace(/\/+$/, ""),
   };
 }
 

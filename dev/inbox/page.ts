@@ -17,7 +17,11 @@ function row(d: Delivery): string {
 </tr>`;
 }
 
-export function renderPage(deliveries: Delivery[]): string {
+export function renderPage(
+  deliveries: Delivery[],
+  sections: { title: string; html: () => string }[] = [],
+): string {
+  const more = sections.map((s) => `<h2>${escapeHtml(s.title)}</h2>\n${s.html()}`).join("\n");
   const rows = [...deliveries].reverse().map(row).join("\n");
   return `<!doctype html>
 <html lang="en">
@@ -42,6 +46,7 @@ export function renderPage(deliveries: Delivery[]): string {
 ${rows}
 </tbody>
 </table>
+${more}
 </body>
 </html>`;
 }

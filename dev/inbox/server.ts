@@ -74,6 +74,8 @@ export type InboxHandle = {
   stats(): InboxStats;
   /** The fault switches (same as `POST /__faults`). */
   faults: Faults;
+  /** Show another stand-in's record on the page too (the Slack stand-in: what the bot posted). */
+  addSection(title: string, html: () => string): void;
   close(): Promise<void>;
 };
 
@@ -95,6 +97,7 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
   const verifier = new Webhook(secret);
   const store = new DeliveryStore(opts.maxDeliveries ?? 1000);
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  const sections: { title: string; html: () => string }[] = [];
   const faults = new Faults(INBOX_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1);
   const state = {
     stats: freshStats(),
@@ -126,7 +129,7 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
     const method = req.method ?? "GET";
     const raw = (await readBody(req)).toString("utf8");
     if (method === "GET" && url.pathname === "/")
-      return reply(res, 200, renderPage(store.list()), "text/html");
+      return reply(res, 200, renderPage(store.list(), sections), "text/html");
     if (method === "GET" && url.pathname === "/deliveries") return listDeliveries(url.searchParams, res);
     if (url.pathname === "/__faults") {
       const answer = faults.control(method, raw);
@@ -263,6 +266,9 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
     reset,
     stats: () => structuredClone(state.stats),
     faults,
+    addSection: (title, html) => {
+      sections.push({ title, html });
+    },
     close: async () => {
       store.releaseAll();
       for (const timer of timers) clearTimeout(timer);

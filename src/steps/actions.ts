@@ -6,11 +6,12 @@ import { outputMessage, toInputMessage } from "../engine/messages";
 import { buildEvent } from "../engine/present";
 import { deliveryRetryMs, transition } from "../engine/run";
 import { checkCallerOutputs, type ToolResult } from "../engine/tools";
-import type { PendingCall, RunRecord, ToolEndpoint } from "../engine/types";
+import { isIntegrationCallback, type PendingCall, type RunRecord, type ToolEndpoint } from "../engine/types";
 import { log } from "../log";
 import { z } from "zod";
 import type { ObservedResponse } from "../engine/upstream-types";
 import { withFileLinks } from "../delivery/file-links";
+import { deliverToIntegration, type IntegrationDeliveryDeps } from "../delivery/integration";
 import { sendSigned } from "../delivery/send";
 import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
@@ -27,7 +28,7 @@ import { collectFiles, type FileStepDeps, prepareFiles } from "./files";
 import type { ActionContext, ActionResult } from "./drive/types";
 import { observed } from "./drive/shared";
 
-export interface Deps extends Omit<FileStepDeps, "config" | "threads"> {
+export interface Deps extends Omit<FileStepDeps, "config" | "threads">, Partial<IntegrationDeliveryDeps> {
   config: Config;
   runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread"> &
     Partial<Pick<RunStore, "saveWith" | "outbox">>;
@@ -204,7 +205,12 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
   // under its own id, each once (fanoutTargets).
   const targets = fanoutTargets(run, event.id);
   const [result, ...extra] = await Promise.all([
-    targets.primary ? send(callback, event) : null,
+    targets.primary
+      ? // An integration's run: its adapter posts the answer to the platform (same retries and state).
+        isIntegrationCallback(callback)
+        ? deliverToIntegration(deps, event, run, callback)
+        : send(callback, event)
+      : null,
     ...targets.extra.map((t) => send(t, { ...event, id: t.event_id })),
   ]);
   let fanned = run;

@@ -11,7 +11,9 @@
 import { DELIVERY_TIMEOUT_MS } from "../engine/constants";
 import { deliveryRetryMs } from "../engine/run";
 import { sendSigned } from "../delivery/send";
+import { deliverProgressToIntegration } from "../delivery/integration";
 import type { DeliverMessage } from "../queue/steps";
+import { isIntegrationCallback } from "../engine/types";
 import { newId } from "../store/ids";
 import { log } from "../log";
 import type { Deps } from "../deps";
@@ -28,7 +30,10 @@ const LINGER_DELAY_MS = 1_000;
 
 export type DeliverOutcome = "drained" | "busy" | "runner" | "scheduled" | "missing";
 
-export type DeliverDeps = Pick<Deps, "runs" | "queue" | "config" | "webhookSecrets" | "now" | "sleep">;
+export type DeliverDeps = Pick<
+  Deps,
+  "runs" | "queue" | "config" | "webhookSecrets" | "now" | "sleep" | "integrations"
+>;
 
 export async function deliverStep(deps: DeliverDeps, msg: DeliverMessage): Promise<DeliverOutcome> {
   const { tenant, run_id: runId } = msg;
@@ -54,17 +59,20 @@ export async function deliverStep(deps: DeliverDeps, msg: DeliverMessage): Promi
       if (due - now > INLINE_WAIT_MAX_MS) return yieldFor(deps, msg, owner, due - now);
       await deps.sleep(due - now);
     }
-    secrets ??= await deps.webhookSecrets(tenant);
-    const result = await sendSigned({
-      url: callback.url,
-      body: head.body,
-      webhookId: event.id,
-      secrets,
-      headers: callback.headers,
-      timeoutMs: DELIVERY_TIMEOUT_MS,
-      policy: { devMode: deps.config.devMode },
-      now: deps.now,
-    });
+    // An integration's run: its adapter shows the progress on the platform (Slack edits a placeholder).
+    if (!isIntegrationCallback(callback)) secrets ??= await deps.webhookSecrets(tenant);
+    const result = isIntegrationCallback(callback)
+      ? await deliverProgressToIntegration(deps, head.body, found.run, callback)
+      : await sendSigned({
+          url: callback.url,
+          body: head.body,
+          webhookId: event.id,
+          secrets: secrets ?? [],
+          headers: callback.headers,
+          timeoutMs: DELIVERY_TIMEOUT_MS,
+          policy: { devMode: deps.config.devMode },
+          now: deps.now,
+        });
     sent++;
     const retryMs = result.ok
       ? null

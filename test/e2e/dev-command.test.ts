@@ -19,6 +19,7 @@ describe("npm run dev", () => {
       "operatorKey",
       "qstash",
       "redis",
+      "slack",
       "webhookSecret",
       "worker",
     ]);
@@ -30,6 +31,11 @@ describe("npm run dev", () => {
       nextSigningKey: expect.stringMatching(/^sig_/),
     });
     expect(ready.openai.baseURL).toMatch(/\/v1$/);
+    expect(ready.slack).toEqual({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      botToken: expect.stringMatching(/^xoxb-/),
+      signingSecret: expect.any(String),
+    });
     expect(await (await fetch(`${ready.worker}/health`)).json()).toEqual({ status: "ok" });
     // The details are the operator's.
     const health = await fetch(`${ready.worker}/health`, {
@@ -53,7 +59,12 @@ describe("npm run dev", () => {
     // Everything it started is gone: the Worker and every stand-in stop answering.
     const until = Date.now() + 10_000;
     const stillUp = async () => {
-      const urls = [`${ready.worker}/health`, `${ready.inbox.url}/deliveries`, `${ready.qstash.url}/v2/keys`];
+      const urls = [
+        `${ready.worker}/health`,
+        `${ready.inbox.url}/deliveries`,
+        `${ready.qstash.url}/v2/keys`,
+        `${ready.slack.url}/posts`,
+      ];
       const results = await Promise.allSettled(urls.map((u) => fetch(u)));
       return results.some((r) => r.status === "fulfilled");
     };
