@@ -1,0 +1,351 @@
+// Discord stand-in: the interaction side of Discord's API for a bot that takes HTTP interactions.
+// It sends signed interactions to the bot's endpoint (`interact`), and serves the bot's answers:
+// edit the original response and follow-ups through the interaction's webhook (token valid 15
+// minutes from the interaction), and channel messages with the bot token. It records every post.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { type FaultRule, Faults } from "../faults.ts";
+import { flatHeaders, parseMaybeJson, readBody, reply } from "../inbox/http.ts";
+import { type DiscordSigner, newSigner } from "./signer.ts";
+import {
+  ACK_DEADLINE_MS,
+  DiscordState,
+  type Message,
+  type Post,
+  type Sent,
+  snowflake,
+  TOKEN_LIFE_MS,
+} from "./state.ts";
+import { type InteractOptions, buildInteraction } from "./interactions.ts";
+
+export const DISCORD_FAULT_KINDS = ["error", "timeout"] as const;
+/** The dev application's id and bot token (documented in dev/discord/README.md). */
+export const DEV_DISCORD_APP_ID = "1100000000000000001";
+export const DEV_DISCORD_BOT_TOKEN = "dev-discord-bot-token-0000000000";
+const MAX_CONTENT = 2000;
+
+export type DiscordOptions = {
+  port?: number;
+  host?: string;
+  applicationId?: string;
+  botToken?: string;
+  faultRules?: FaultRule[];
+  faultSeed?: number;
+};
+
+export type InteractResult = {
+  status: number;
+  /** The bot's answer: parsed JSON when it was JSON, else the text. */
+  body: unknown;
+  ack_ms: number;
+  interaction: Sent["interaction"];
+};
+
+export type DiscordHandle = {
+  url: string;
+  /** What DISCORD_API_URL points at (`{url}/api/v10`). */
+  apiUrl: string;
+  applicationId: string;
+  botToken: string;
+  publicKeyHex: string;
+  signer: DiscordSigner;
+  /** Send an interaction to the bot's endpoint, signed (or not, see `signature`), and keep its answer. */
+  interact(endpoint: string, opts?: InteractOptions): Promise<InteractResult>;
+  posts(filter?: { interaction_id?: string; channel_id?: string }): Post[];
+  waitForPosts(
+    min: number,
+    filter?: { interaction_id?: string; channel_id?: string; timeoutMs?: number },
+  ): Promise<Post[]>;
+  /** The original response message of an interaction, as it stands. */
+  original(interactionId: string): Message | null;
+  faults: Faults;
+  clear(): void;
+  close(): Promise<void>;
+};
+
+const error = (message: string, code: number, extra: Record<string, unknown> = {}) => ({
+  message,
+  code,
+  ...extra,
+});
+
+export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHandle> {
+  const applicationId = opts.applicationId ?? DEV_DISCORD_APP_ID;
+  const botToken = opts.botToken ?? DEV_DISCORD_BOT_TOKEN;
+  const signer = await newSigner();
+  const state = new DiscordState();
+  const faults = new Faults(DISCORD_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1);
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) =>
+      reply(res, 500, { message: `discord stand-in: ${String(err)}`, code: 0 }),
+    );
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const method = req.method ?? "GET";
+    const raw = (await readBody(req)).toString("utf8");
+    if (url.pathname === "/__faults") {
+      const answer = faults.control(method, raw);
+      return reply(res, answer.status, answer.body);
+    }
+    if (method === "GET" && url.pathname === "/posts")
+      return reply(res, 200, { object: "list", data: state.list() });
+    if (method === "POST" && url.pathname === "/__discord/clear") {
+      state.clear();
+      return reply(res, 200, { ok: true });
+    }
+    const route = /^\/api\/v10(\/.*)$/.exec(url.pathname)?.[1];
+    if (!route) return reply(res, 404, error("404: Not Found", 0));
+    const subject = `${method} ${route}`;
+    const fault = faults.take("error", subject) ?? faults.take("timeout", subject);
+    if (fault?.kind === "timeout") {
+      setTimeout(() => res.destroy(), fault.delayMs ?? 15_000);
+      return;
+    }
+    if (fault?.kind === "error") {
+      const status = fault.status ?? 500;
+      const retry = fault.retryAfterS ?? 1;
+      if (status === 429)
+        return reply(
+          res,
+          429,
+          { message: "You are being rate limited.", retry_after: retry, global: false },
+          "application/json",
+          {
+            "retry-after": String(Math.ceil(retry)),
+          },
+        );
+      return reply(res, status, error(`${status}: injected by the stand-in`, 0));
+    }
+    const body = parseMaybeJson(raw);
+    const answer = api(method, route, body, flatHeaders(req.headers));
+    reply(res, answer.status, answer.body);
+  }
+
+  /** Discord's REST routes the adapter uses. */
+  function api(method: string, route: string, body: unknown, headers: Record<string, string>) {
+    const hook = /^\/webhooks\/(\d+)\/([^/]+)(\/messages\/@original)?$/.exec(route);
+    if (hook)
+      return webhook(method, hook[1] as string, decodeURIComponent(hook[2] as string), !!hook[3], body);
+    const channel = /^\/channels\/(\d+)\/messages$/.exec(route);
+    if (channel && method === "POST") {
+      if (headers.authorization !== `Bot ${botToken}`)
+        return { status: 401, body: error("401: Unauthorized", 0) };
+      const invalid = checkContent(body, true);
+      if (invalid) return invalid;
+      const msg = message(channel[1] as string, (body as { content: string }).content, 0);
+      state.record({
+        kind: "channel_message",
+        interaction_id: null,
+        channel_id: msg.channel_id,
+        content: msg.content,
+        message_id: msg.id,
+      });
+      return { status: 200, body: msg };
+    }
+    return { status: 404, body: error("404: Not Found", 0) };
+  }
+
+  function webhook(method: string, appId: string, token: string, original: boolean, body: unknown) {
+    const sent = state.byToken.get(token);
+    if (!sent || appId !== sent.interaction.application_id)
+      return { status: 404, body: error("Unknown Webhook", 10015) };
+    if (Date.now() > sent.created_at_ms + TOKEN_LIFE_MS)
+      return { status: 401, body: error("Invalid Webhook Token", 50027) };
+    if (!sent.response || sent.response.type === 1)
+      return { status: 404, body: error("Unknown Webhook", 10015) };
+    if (original && method === "GET")
+      return sent.original
+        ? { status: 200, body: sent.original }
+        : { status: 404, body: error("Unknown Message", 10008) };
+    if (original && method === "PATCH") {
+      if (!sent.original) return { status: 404, body: error("Unknown Message", 10008) };
+      const invalid = checkContent(body, false);
+      if (invalid) return invalid;
+      const content = (body as { content?: string }).content;
+      if (content !== undefined) sent.original.content = content;
+      sent.original.edited_timestamp = new Date().toISOString();
+      sent.original.flags &= ~128; // no longer "thinking…"
+      state.record({
+        kind: "edit_original",
+        interaction_id: sent.interaction.id,
+        channel_id: sent.channel_id,
+        content: sent.original.content,
+        message_id: sent.original.id,
+      });
+      return { status: 200, body: sent.original };
+    }
+    if (!original && method === "POST") {
+      const invalid = checkContent(body, true);
+      if (invalid) return invalid;
+      const msg = {
+        ...message(sent.channel_id, (body as { content: string }).content, 0),
+        webhook_id: appId,
+      };
+      sent.followups.push(msg);
+      state.record({
+        kind: "followup",
+        interaction_id: sent.interaction.id,
+        channel_id: sent.channel_id,
+        content: msg.content,
+        message_id: msg.id,
+      });
+      return { status: 200, body: msg };
+    }
+    return { status: 405, body: error("405: Method Not Allowed", 0) };
+  }
+
+  function checkContent(body: unknown, create: boolean) {
+    const content = (body as { content?: unknown } | null)?.content;
+    if (body === null || typeof body !== "object" || (content !== undefined && typeof content !== "string"))
+      return { status: 400, body: error("Invalid Form Body", 50035) };
+    if (typeof content === "string" && content.length > MAX_CONTENT)
+      return {
+        status: 400,
+        body: error("Invalid Form Body", 50035, {
+          errors: {
+            content: {
+              _errors: [
+                { code: "BASE_TYPE_MAX_LENGTH", message: `Must be ${MAX_CONTENT} or fewer in length.` },
+              ],
+            },
+          },
+        }),
+      };
+    if (create && (typeof content !== "string" || content.trim() === ""))
+      return { status: 400, body: error("Cannot send an empty message", 50006) };
+    return null;
+  }
+
+  function message(channelId: string, content: string, flags: number, interaction?: Sent): Message {
+    return {
+      id: snowflake(),
+      type: interaction ? 20 : 0,
+      channel_id: channelId,
+      content,
+      author: { id: applicationId, username: "threadhook-dev", bot: true },
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      flags,
+      application_id: applicationId,
+      ...(interaction
+        ? {
+            webhook_id: applicationId,
+            interaction_metadata: {
+              id: interaction.interaction.id,
+              type: 2,
+              user: { id: interaction.user_id },
+            },
+          }
+        : {}),
+    };
+  }
+
+  async function interact(endpoint: string, o: InteractOptions = {}): Promise<InteractResult> {
+    const interaction = buildInteraction(applicationId, o);
+    const raw = JSON.stringify(interaction);
+    const signed = await signer.sign(raw, o.timestampS);
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": "Discord-Interactions/1.0 (+https://discord.com)",
+    };
+    if (o.signature !== "none") {
+      Object.assign(headers, signed);
+      if (o.signature === "bad")
+        headers["x-signature-ed25519"] = flipFirstByte(signed["x-signature-ed25519"] as string);
+    }
+    const sent: Sent = {
+      interaction,
+      channel_id: interaction.channel_id,
+      user_id: interaction.member?.user.id ?? interaction.user?.id ?? "0",
+      created_at_ms: o.createdAtMs ?? Date.now(),
+      response: null,
+      ack_ms: null,
+      original: null,
+      followups: [],
+    };
+    state.byToken.set(interaction.token, sent);
+    const started = Date.now();
+    const res = await fetch(endpoint, {
+      method: "POST",
+      headers,
+      body: raw,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    const ack_ms = Date.now() - started;
+    const body = parseMaybeJson(text) as { type?: unknown; data?: { content?: unknown; flags?: number } } | null;
+    if (
+      res.ok &&
+      ack_ms <= ACK_DEADLINE_MS &&
+      body &&
+      typeof body === "object" &&
+      typeof body.type === "number"
+    ) {
+      sent.response = { type: body.type, ...(body.data ? { data: body.data } : {}) };
+      sent.ack_ms = ack_ms;
+      if (body.type === 4 || body.type === 5) {
+        const content = body.type === 4 ? String(body.data?.content ?? "") : "";
+        sent.original = message(
+          sent.channel_id,
+          content,
+          (body.data?.flags ?? 0) | (body.type === 5 ? 128 : 0),
+          sent,
+        );
+        state.record({
+          kind: "interaction_response",
+          interaction_id: interaction.id,
+          channel_id: sent.channel_id,
+          content: body.type === 5 ? "(thinking…)" : content,
+          message_id: sent.original.id,
+        });
+      }
+    }
+    return { status: res.status, body, ack_ms, interaction };
+  }
+
+  const matcher =
+    (f: { interaction_id?: string; channel_id?: string } = {}) =>
+    (p: Post) =>
+      (f.interaction_id === undefined || p.interaction_id === f.interaction_id) &&
+      (f.channel_id === undefined || p.channel_id === f.channel_id);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address}:${address.port}`;
+  return {
+    url,
+    apiUrl: `${url}/api/v10`,
+    applicationId,
+    botToken,
+    publicKeyHex: signer.publicKeyHex,
+    signer,
+    interact,
+    posts: (filter) => structuredClone(state.list(matcher(filter))),
+    waitForPosts: async (min, filter = {}) => {
+      const { timeoutMs = 20_000, ...rest } = filter;
+      return structuredClone(await state.wait(matcher(rest), min, timeoutMs));
+    },
+    original: (id) => {
+      for (const sent of state.byToken.values())
+        if (sent.interaction.id === id) return structuredClone(sent.original);
+      return null;
+    },
+    faults,
+    clear: () => state.clear(),
+    close: async () => {
+      state.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function flipFirstByte(hex: string): string {
+  const first = (Number.parseInt(hex.slice(0, 2), 16) ^ 0xff).toString(16).padStart(2, "0");
+  return first + hex.slice(2);
+}
