@@ -3,6 +3,7 @@
  * OpenAI Responses/Conversations simulator, a callback inbox, and (optionally) the Worker wired to
  * them. `npm run dev` / `npm run stack` run this file; tests import `startStack`.
  */
+import { startDiscord } from "./discord/server.ts";
 import type { FaultRule } from "./faults.ts";
 import { DEFAULT_INBOX_SECRET, startInbox } from "./inbox/server.ts";
 import { startOpenAISim } from "./openai-sim/server.ts";
@@ -21,6 +22,7 @@ const PORTS = {
   qstash: { env: "QSTASH_PORT", default: 8080 },
   openai: { env: "OPENAI_SIM_PORT", default: 8081 },
   inbox: { env: "INBOX_PORT", default: 8082 },
+  discord: { env: "DISCORD_PORT", default: 8084 },
 } as const;
 type Part = keyof typeof PORTS;
 
@@ -37,7 +39,7 @@ export interface StackOptions {
   openaiDelayMs?: number;
   qstashDuplicateFraction?: number;
   /** Fault switches per stand-in at start (docs/reliability.md); each can change them at run time. */
-  faults?: Partial<Record<"redis" | "qstash" | "openai" | "inbox", FaultRule[]>>;
+  faults?: Partial<Record<"redis" | "qstash" | "openai" | "inbox" | "discord", FaultRule[]>>;
   /** Seed of every stand-in's fault draws (default 1). */
   faultSeed?: number;
   /** Deliveries the inbox keeps (default 1000). */
@@ -91,8 +93,10 @@ export function devWorkerVars(parts: {
   redis: { url: string; token: string };
   qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string };
   openai: { apiKey: string; baseURL: string };
+  /** The Discord stand-in (omitted: the Worker keeps Discord's real API URL). */
+  discord?: { apiUrl: string };
 }): Record<string, string> {
-  const { redis, qstash, openai } = parts;
+  const { redis, qstash, openai, discord } = parts;
   return {
     THREADHOOK_ENV: "development",
     API_KEY: DEV_API_KEY,
@@ -106,6 +110,7 @@ export function devWorkerVars(parts: {
     QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
     OPENAI_API_KEY: openai.apiKey,
     OPENAI_BASE_URL: openai.baseURL,
+    ...(discord ? { DISCORD_API_URL: discord.apiUrl } : {}),
   };
 }
 
@@ -142,9 +147,15 @@ export async function startStack(opts: StackOptions = {}) {
       }),
     );
     closers.push(() => openai.close());
+    const discord = await withPort("discord", opts, (port) =>
+      startDiscord({ port, faultRules: faults.discord ?? [], faultSeed }),
+    );
+    closers.push(() => discord.close());
     const inbox = await withPort("inbox", opts, (port) =>
       startInbox({
         port,
+        // What the bots posted, beside the callbacks.
+        sections: () => [discord.pageSection()],
         secret: DEV_WEBHOOK_SECRET,
         faultRules: faults.inbox ?? [],
         faultSeed,
@@ -154,7 +165,7 @@ export async function startStack(opts: StackOptions = {}) {
     closers.push(() => inbox.close());
     let worker: WorkerHandle | null = null;
     if (opts.worker) {
-      const vars = { ...devWorkerVars({ redis, qstash, openai }), ...opts.workerVars };
+      const vars = { ...devWorkerVars({ redis, qstash, openai, discord }), ...opts.workerVars };
       worker = await withPort("worker", opts, (port) =>
         startWorker({ port, vars, watch: opts.watch ?? false, logLevel: opts.workerLogLevel ?? "warn" }),
       );
@@ -171,11 +182,18 @@ export async function startStack(opts: StackOptions = {}) {
       },
       openai: { baseURL: openai.baseURL, apiKey: openai.apiKey },
       inbox: { url: inbox.url, secret: inbox.secret },
+      discord: {
+        url: discord.url,
+        apiUrl: discord.apiUrl,
+        applicationId: discord.applicationId,
+        publicKey: discord.publicKeyHex,
+        botToken: discord.botToken,
+      },
       ...(worker
         ? { apiKey: DEV_API_KEY, operatorKey: DEV_OPERATOR_KEY, webhookSecret: DEV_WEBHOOK_SECRET }
         : {}),
     };
-    return { ready, redis, qstash, openai, inbox, worker, close };
+    return { ready, redis, qstash, openai, inbox, discord, worker, close };
   } catch (err) {
     await close();
     throw err;

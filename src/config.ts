@@ -98,6 +98,8 @@ const EnvSchema = z.object({
   EVENT_FEED_WINDOW_S: int(0, 300).default(25),
   RUN_AT_HORIZON_S: int(60, 366 * 86_400).default(7 * 86_400),
   MAX_SCHEDULES_PER_TENANT: int(0, 10_000).default(20),
+  /** Discord's REST API, which Discord integrations answer through (the stand-in's in development). */
+  DISCORD_API_URL: url.default("https://discord.com/api/v10"),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -167,6 +169,8 @@ export interface Config {
   runAtHorizonS: number;
   /** Schedules a tenant may have (`POST /v1/schedules` past it: 429 schedule_limit). */
   maxSchedules: number;
+  /** Where Discord integrations post answers (no trailing slash). */
+  discord: { apiUrl: string };
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -231,6 +235,8 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   }
   if (!devMode && typeof raw.PUBLIC_URL === "string" && raw.PUBLIC_URL.startsWith("http:"))
     problems.push("PUBLIC_URL: must be https outside development");
+  if (!devMode && typeof raw.DISCORD_API_URL === "string" && raw.DISCORD_API_URL.startsWith("http:"))
+    problems.push("DISCORD_API_URL: must be https outside development (bot tokens travel to it)");
   if (!devMode && !raw.PUBLIC_URL && raw.QSTASH_TOKEN)
     problems.push(
       "PUBLIC_URL: required in production when QStash is configured (steps are published to it and verified against it; the request's Host is never trusted)",
@@ -320,6 +326,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     eventFeedWindowMs: e.EVENT_FEED_WINDOW_S * 1000,
     runAtHorizonS: e.RUN_AT_HORIZON_S,
     maxSchedules: e.MAX_SCHEDULES_PER_TENANT,
+    discord: { apiUrl: e.DISCORD_API_URL.replace(/\/+$/, "") },
   };
 }
 

@@ -6,6 +6,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type FaultRule, Faults } from "../faults.ts";
 import { flatHeaders, parseMaybeJson, readBody, reply } from "../inbox/http.ts";
+import { escapeHtml, type PageSection } from "../inbox/page.ts";
 import { type DiscordSigner, newSigner } from "./signer.ts";
 import {
   ACK_DEADLINE_MS,
@@ -16,7 +17,7 @@ import {
   snowflake,
   TOKEN_LIFE_MS,
 } from "./state.ts";
-import { type InteractOptions, buildInteraction } from "./interactions.ts";
+import { type BuiltInteraction, buildInteraction, type InteractOptions } from "./interactions.ts";
 
 export const DISCORD_FAULT_KINDS = ["error", "timeout"] as const;
 /** The dev application's id and bot token (documented in dev/discord/README.md). */
@@ -38,7 +39,7 @@ export type InteractResult = {
   /** The bot's answer: parsed JSON when it was JSON, else the text. */
   body: unknown;
   ack_ms: number;
-  interaction: Sent["interaction"];
+  interaction: BuiltInteraction;
 };
 
 export type DiscordHandle = {
@@ -58,6 +59,8 @@ export type DiscordHandle = {
   ): Promise<Post[]>;
   /** The original response message of an interaction, as it stands. */
   original(interactionId: string): Message | null;
+  /** What the bot posted, for the inbox page (newest first). */
+  pageSection(): PageSection;
   faults: Faults;
   clear(): void;
   close(): Promise<void>;
@@ -275,7 +278,10 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
     });
     const text = await res.text();
     const ack_ms = Date.now() - started;
-    const body = parseMaybeJson(text) as { type?: unknown; data?: { content?: unknown; flags?: number } } | null;
+    const body = parseMaybeJson(text) as {
+      type?: unknown;
+      data?: { content?: unknown; flags?: number };
+    } | null;
     if (
       res.ok &&
       ack_ms <= ACK_DEADLINE_MS &&
@@ -335,6 +341,7 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
         if (sent.interaction.id === id) return structuredClone(sent.original);
       return null;
     },
+    pageSection: () => ({ title: "Discord: what the bot posted", html: postsTable(state.list()) }),
     faults,
     clear: () => state.clear(),
     close: async () => {
@@ -348,4 +355,22 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
 function flipFirstByte(hex: string): string {
   const first = (Number.parseInt(hex.slice(0, 2), 16) ^ 0xff).toString(16).padStart(2, "0");
   return first + hex.slice(2);
+}
+
+function postsTable(posts: Post[]): string {
+  const rows = [...posts]
+    .reverse()
+    .map(
+      (p) =>
+        `<tr><td>${p.seq}</td><td>${new Date(p.at_ms).toISOString()}</td><td>${p.kind}</td>` +
+        `<td>${p.channel_id}</td><td>${p.interaction_id ?? ""}</td><td><pre>${escapeHtml(p.content)}</pre></td></tr>`,
+    )
+    .join("\n");
+  return `<p>${posts.length} posts. JSON: /posts on the Discord stand-in</p>
+<table>
+<thead><tr><th>#</th><th>at</th><th>what</th><th>channel</th><th>interaction</th><th>content</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`;
 }

@@ -1,7 +1,8 @@
 // The inbox's readable HTML page (GET /): newest delivery first, refreshed every two seconds.
 import type { Delivery } from "./server.ts";
 
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+export const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function row(d: Delivery): string {
   const body = typeof d.body === "string" ? d.body : JSON.stringify(d.body, null, 2);
@@ -17,7 +18,10 @@ function row(d: Delivery): string {
 </tr>`;
 }
 
-export function renderPage(deliveries: Delivery[]): string {
+/** More on the page beside the callbacks (what the chat stand-ins' bots posted): a title and rows of HTML. */
+export type PageSection = { title: string; html: string };
+
+export function renderPage(deliveries: Delivery[], sections: PageSection[] = []): string {
   const rows = [...deliveries].reverse().map(row).join("\n");
   return `<!doctype html>
 <html lang="en">
@@ -42,6 +46,7 @@ export function renderPage(deliveries: Delivery[]): string {
 ${rows}
 </tbody>
 </table>
+${sections.map((s) => `<h2>${escapeHtml(s.title)}</h2>\n${s.html}`).join("\n")}
 </body>
 </html>`;
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { type FaultRule, Faults } from "../faults.ts";
 import { flatHeaders, parseMaybeJson, readBody, reply } from "./http.ts";
-import { renderPage } from "./page.ts";
+import { type PageSection, renderPage } from "./page.ts";
 import { type DeliveryFilter, DeliveryStore } from "./store.ts";
 
 export type Delivery = {
@@ -46,6 +46,8 @@ export type InboxOptions = {
   faultRules?: FaultRule[];
   /** Seed of the fault draws (default 1). */
   faultSeed?: number;
+  /** More for the page (GET /): what the chat stand-ins' bots posted. */
+  sections?: () => PageSection[];
 };
 
 export const INBOX_FAULT_KINDS = ["error", "timeout", "slow"] as const;
@@ -126,7 +128,7 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
     const method = req.method ?? "GET";
     const raw = (await readBody(req)).toString("utf8");
     if (method === "GET" && url.pathname === "/")
-      return reply(res, 200, renderPage(store.list()), "text/html");
+      return reply(res, 200, renderPage(store.list(), opts.sections?.() ?? []), "text/html");
     if (method === "GET" && url.pathname === "/deliveries") return listDeliveries(url.searchParams, res);
     if (url.pathname === "/__faults") {
       const answer = faults.control(method, raw);

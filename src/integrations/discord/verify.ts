@@ -17,7 +17,7 @@ export type VerifyOutcome =
 
 const HEX = /^(?:[0-9a-f]{2})+$/i;
 
-export function hexToBytes(hex: string): Uint8Array | null {
+export function hexToBytes(hex: string): Uint8Array<ArrayBuffer> | null {
   if (!HEX.test(hex)) return null;
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
@@ -39,8 +39,8 @@ export async function verifyDiscordSignature(opts: {
   if (!signatureHex || !timestamp) return { ok: false, reason: "missing_signature" };
   const signature = hexToBytes(signatureHex);
   const key = hexToBytes(opts.publicKeyHex);
-  if (!signature || signature.length !== 64 || !key || key.length !== 32 || !/^\d{1,12}$/.test(timestamp))
-    return { ok: false, reason: "bad_signature" };
+  const shapeOk = signature?.length === 64 && key?.length === 32 && /^\d{1,12}$/.test(timestamp);
+  if (!shapeOk || !signature || !key) return { ok: false, reason: "bad_signature" };
   const stamp = new TextEncoder().encode(timestamp);
   const message = new Uint8Array(stamp.length + opts.body.length);
   message.set(stamp);
