@@ -59,11 +59,7 @@ export async function discordInbound(
     nowMs: deps.now(),
   });
   if (!verdict.ok)
-    throw new ApiError(
-      401,
-      `signature_${verdict.reason.replace(/_signature$/, "")}`,
-      signatureMessage[verdict.reason],
-    );
+    throw new ApiError(401, signatureRefusal[verdict.reason].code, signatureRefusal[verdict.reason].message);
   const interaction = InteractionSchema.safeParse(parseJson(body));
   if (!interaction.success)
     throw new ApiError(400, "invalid_interaction", "The body is not a Discord interaction.");
