@@ -19,6 +19,8 @@ import {
 } from "./state.ts";
 import { type BuiltInteraction, buildInteraction, type InteractOptions } from "./interactions.ts";
 
+export type PostFilter = { interaction_id?: string; channel_id?: string; kind?: Post["kind"] };
+
 export const DISCORD_FAULT_KINDS = ["error", "timeout"] as const;
 /** The dev application's id and bot token (documented in dev/discord/README.md). */
 export const DEV_DISCORD_APP_ID = "1100000000000000001";
@@ -52,11 +54,8 @@ export type DiscordHandle = {
   signer: DiscordSigner;
   /** Send an interaction to the bot's endpoint, signed (or not, see `signature`), and keep its answer. */
   interact(endpoint: string, opts?: InteractOptions): Promise<InteractResult>;
-  posts(filter?: { interaction_id?: string; channel_id?: string }): Post[];
-  waitForPosts(
-    min: number,
-    filter?: { interaction_id?: string; channel_id?: string; timeoutMs?: number },
-  ): Promise<Post[]>;
+  posts(filter?: PostFilter): Post[];
+  waitForPosts(min: number, filter?: PostFilter & { timeoutMs?: number }): Promise<Post[]>;
   /** The original response message of an interaction, as it stands. */
   original(interactionId: string): Message | null;
   /** What the bot posted, for the inbox page (newest first). */
@@ -77,6 +76,7 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
   const botToken = opts.botToken ?? DEV_DISCORD_BOT_TOKEN;
   const signer = await newSigner();
   const state = new DiscordState();
+  let requests = 0;
   const faults = new Faults(DISCORD_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1);
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) =>
@@ -94,10 +94,12 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
     }
     if (method === "GET" && url.pathname === "/posts")
       return reply(res, 200, { object: "list", data: state.list() });
+    if (method === "GET" && url.pathname === "/__stats") return reply(res, 200, stats());
     if (method === "POST" && url.pathname === "/__discord/clear") {
       state.clear();
       return reply(res, 200, { ok: true });
     }
+    requests++;
     const route = /^\/api\/v10(\/.*)$/.exec(url.pathname)?.[1];
     if (!route) return reply(res, 404, error("404: Not Found", 0));
     const subject = `${method} ${route}`;
@@ -245,6 +247,12 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
     };
   }
 
+  function stats() {
+    const byKind: Record<string, number> = {};
+    for (const p of state.list()) byKind[p.kind] = (byKind[p.kind] ?? 0) + 1;
+    return { requests, interactions: state.byToken.size, posts: state.list().length, byKind };
+  }
+
   async function interact(endpoint: string, o: InteractOptions = {}): Promise<InteractResult> {
     const interaction = buildInteraction(applicationId, o);
     const raw = JSON.stringify(interaction);
@@ -312,10 +320,11 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
   }
 
   const matcher =
-    (f: { interaction_id?: string; channel_id?: string } = {}) =>
+    (f: PostFilter = {}) =>
     (p: Post) =>
       (f.interaction_id === undefined || p.interaction_id === f.interaction_id) &&
-      (f.channel_id === undefined || p.channel_id === f.channel_id);
+      (f.channel_id === undefined || p.channel_id === f.channel_id) &&
+      (f.kind === undefined || p.kind === f.kind);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -14,6 +14,7 @@ describe("npm run dev", () => {
     expect(stderr).toContain("Worker variables from the environment: DRIVE_STRATEGY");
     expect(Object.keys(ready).sort()).toEqual([
       "apiKey",
+      "discord",
       "inbox",
       "openai",
       "operatorKey",
@@ -30,6 +31,13 @@ describe("npm run dev", () => {
       nextSigningKey: expect.stringMatching(/^sig_/),
     });
     expect(ready.openai.baseURL).toMatch(/\/v1$/);
+    expect(ready.discord).toEqual({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      apiUrl: `${ready.discord.url}/api/v10`,
+      applicationId: expect.stringMatching(/^\d+$/),
+      publicKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+      botToken: expect.any(String),
+    });
     expect(await (await fetch(`${ready.worker}/health`)).json()).toEqual({ status: "ok" });
     // The details are the operator's.
     const health = await fetch(`${ready.worker}/health`, {
@@ -53,7 +61,12 @@ describe("npm run dev", () => {
     // Everything it started is gone: the Worker and every stand-in stop answering.
     const until = Date.now() + 10_000;
     const stillUp = async () => {
-      const urls = [`${ready.worker}/health`, `${ready.inbox.url}/deliveries`, `${ready.qstash.url}/v2/keys`];
+      const urls = [
+        `${ready.worker}/health`,
+        `${ready.inbox.url}/deliveries`,
+        `${ready.qstash.url}/v2/keys`,
+        `${ready.discord.url}/posts`,
+      ];
       const results = await Promise.allSettled(urls.map((u) => fetch(u)));
       return results.some((r) => r.status === "fulfilled");
     };
