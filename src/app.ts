@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
 import { assistantsV2Api } from "./api/assistants-v2";
 import { filesApi } from "./api/files";
+import { integrationsApi } from "./api/integrations";
 import { MAX_BODY_BYTES, MAX_CALL_CALLBACK_BYTES, MAX_STEP_BODY_BYTES } from "./api/limits";
 import { health } from "./api/system/health";
 import { openApiRoutes } from "./api/system/openapi";
@@ -49,6 +50,7 @@ export function createApp(options: { deps?: DepsFactory } = {}) {
   app.route("/v1", assistantsV2Api);
   app.route("/v1", adminApi);
   app.route("/v1", filesApi);
+  app.route("/v1/integrations", integrationsApi);
   app.notFound(() => {
     throw new ApiError(404, "route_not_found", "No route matches this method and path.");
   });

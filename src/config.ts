@@ -98,6 +98,9 @@ const EnvSchema = z.object({
   EVENT_FEED_WINDOW_S: int(0, 300).default(25),
   RUN_AT_HORIZON_S: int(60, 366 * 86_400).default(7 * 86_400),
   MAX_SCHEDULES_PER_TENANT: int(0, 10_000).default(20),
+  MAX_INTEGRATIONS_PER_TENANT: int(0, 10_000).default(20),
+  /** Slack's Web API (the local stack points it at its stand-in, dev/slack/). */
+  SLACK_API_URL: url.default("https://slack.com/api"),
   /** Discord's REST API, which Discord integrations answer through (the stand-in's in development). */
   DISCORD_API_URL: url.default("https://discord.com/api/v10"),
 });
@@ -169,8 +172,12 @@ export interface Config {
   runAtHorizonS: number;
   /** Schedules a tenant may have (`POST /v1/schedules` past it: 429 schedule_limit). */
   maxSchedules: number;
-  /** Where Discord integrations post answers (no trailing slash). */
-  discord: { apiUrl: string };
+  /** Integrations a tenant may have (`POST /v1/integrations` past it: 429 integration_limit). */
+  maxIntegrations: number;
+  /** Slack's Web API base URL (no trailing slash); the outbound URL policy applies to it. */
+  slackApiUrl: string;
+  /** Discord's REST API base URL (no trailing slash), where Discord integrations post answers. */
+  discordApiUrl: string;
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -326,7 +333,9 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     eventFeedWindowMs: e.EVENT_FEED_WINDOW_S * 1000,
     runAtHorizonS: e.RUN_AT_HORIZON_S,
     maxSchedules: e.MAX_SCHEDULES_PER_TENANT,
-    discord: { apiUrl: e.DISCORD_API_URL.replace(/\/+$/, "") },
+    maxIntegrations: e.MAX_INTEGRATIONS_PER_TENANT,
+    slackApiUrl: e.SLACK_API_URL.replace(/\/+$/, ""),
+    discordApiUrl: e.DISCORD_API_URL.replace(/\/+$/, ""),
   };
 }
 

@@ -12,6 +12,7 @@ import { signingSecrets } from "./commands/tenants";
 import { type Config, requireConfig, requireService } from "./config";
 import { createStepQueue, type StepQueue } from "./queue/steps";
 import { FileStore, VectorStoreStore } from "./store/files";
+import { IntegrationStore } from "./store/integrations";
 import { MessageStore } from "./store/messages";
 import { AssistantStore, ThreadStore } from "./store/records";
 import { createRedis, type Redis } from "./store/redis";
@@ -36,6 +37,8 @@ export interface Deps {
   readonly files: FileStore;
   readonly vectorStores: VectorStoreStore;
   readonly schedules: ScheduleStore;
+  /** Chat bots (Slack, Discord) and the global id → tenant index their inbound URLs need. */
+  readonly integrations: IntegrationStore;
   /** Which run a background response belongs to (for OpenAI's project-wide webhooks). */
   readonly responses: ResponseIndex;
   /** QStash, publishing steps to this deployment (PUBLIC_URL, else the request's origin). */
@@ -101,6 +104,9 @@ export const createDeps: DepsFactory = (env, origin) => {
     get schedules() {
       return s().schedules;
     },
+    get integrations() {
+      return s().integrations;
+    },
     get queue() {
       return stepQueue(config(), origin);
     },
@@ -133,6 +139,7 @@ interface Stores {
   vectorStores: VectorStoreStore;
   responses: ResponseIndex;
   schedules: ScheduleStore;
+  integrations: IntegrationStore;
 }
 
 const storeCache = new WeakMap<Config, Stores>();
@@ -154,6 +161,7 @@ function stores(config: Config): Stores {
       vectorStores: new VectorStoreStore(redis),
       responses: new ResponseIndex(redis),
       schedules: new ScheduleStore(redis),
+      integrations: new IntegrationStore(redis),
     };
     storeCache.set(config, s);
   }

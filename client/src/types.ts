@@ -73,7 +73,10 @@ export type Run = {
   delivery: {
     state: string;
     event_id: string | null;
-    callback_url: string;
+    /** null for a run an integration started (see integration_id). */
+    callback_url: string | null;
+    /** The integration whose bot posts this run's answer. */
+    integration_id?: string;
     attempts: Record<string, unknown>[];
     next_attempt_at: string | null;
     [key: string]: unknown;
@@ -411,6 +414,52 @@ export type UpdateScheduleRequest = {
 export type DeleteScheduleResponse = {
   id: string;
   object: "schedule.deleted";
+  deleted: true;
+  [key: string]: unknown;
+};
+
+export type CreateIntegrationRequest = {
+  type: "slack" | "discord";
+  assistant_id: string;
+  credentials: Record<string, string>;
+  options?: Record<string, unknown>;
+  metadata?: Record<string, string>;
+};
+
+export type CreateIntegrationResponse = {
+  id: string;
+  object: "integration";
+  created_at: number;
+  type: "slack" | "discord";
+  assistant_id: string;
+  /** The credentials' names; their values are write-only and always shown masked. */
+  credentials: Record<string, "********">;
+  options: Record<string, unknown>;
+  metadata: Record<string, string>;
+  /** Where the platform sends its events (no API key; signed by the platform). */
+  inbound_url: string;
+  [key: string]: unknown;
+};
+
+export type ListIntegrationsResponse = {
+  object: "list";
+  data: CreateIntegrationResponse[];
+  first_id?: string | null;
+  last_id?: string | null;
+  has_more?: boolean;
+  [key: string]: unknown;
+};
+
+export type UpdateIntegrationRequest = {
+  assistant_id?: string;
+  credentials?: Record<string, string>;
+  options?: Record<string, unknown>;
+  metadata?: Record<string, string>;
+};
+
+export type DeleteIntegrationResponse = {
+  id: string;
+  object: "integration.deleted";
   deleted: true;
   [key: string]: unknown;
 };

@@ -5,7 +5,7 @@
 import { feedEvent } from "./events";
 import { maskHeaders, maskTools } from "./secrets";
 import { stepCalls } from "./tools";
-import type { RunRecord, RunStep } from "./types";
+import { isIntegrationCallback, type RunRecord, type RunStep } from "./types";
 
 function requiredAction(run: RunRecord) {
   if (run.status !== "requires_action") return null;
@@ -86,8 +86,10 @@ export function presentRun(run: RunRecord) {
       ? {
           state: run.delivery.state,
           event_id: run.delivery.event_id,
-          callback_url: run.callback.url,
-          callback_headers: maskHeaders(run.callback.headers),
+          // An integration's run: its events go to the platform (the reply coordinates stay inside).
+          ...(isIntegrationCallback(run.callback)
+            ? { callback_url: null, integration_id: run.callback.integration_id }
+            : { callback_url: run.callback.url, callback_headers: maskHeaders(run.callback.headers) }),
           attempts: run.delivery.attempts.map((a) => ({ ...a, at: new Date(a.at_ms).toISOString() })),
           next_attempt_at: run.delivery.next_attempt_at_ms
             ? new Date(run.delivery.next_attempt_at_ms).toISOString()

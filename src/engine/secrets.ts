@@ -51,3 +51,22 @@ export function restoreMasked(
   });
   return unknown === null ? { tools, unknown: null } : { tools: null, unknown };
 }
+
+/** Credentials (an integration's) as they are shown: their names, masked values. */
+export const maskCredentials = maskHeaders;
+
+/**
+ * Credentials from a modify against the stored ones: a value that is MASKED keeps the stored one,
+ * names not sent keep theirs. Returns the name of a masked value with nothing stored behind it.
+ */
+export function mergeCredentials(
+  next: Record<string, string>,
+  stored: Record<string, string>,
+): { credentials: Record<string, string>; unknown: null } | { credentials: null; unknown: string } {
+  const merged = { ...stored };
+  for (const [name, value] of Object.entries(next)) {
+    if (value !== MASKED) merged[name] = value;
+    else if (stored[name] === undefined) return { credentials: null, unknown: name };
+  }
+  return { credentials: merged, unknown: null };
+}

@@ -197,6 +197,31 @@ export interface LastError {
   message: string;
 }
 
+/** A callback URL the run's events are POSTed to, signed (delivery/send.ts). */
+export interface UrlCallback {
+  url: string;
+  headers: Record<string, string>;
+  kind?: undefined;
+}
+
+/**
+ * The run was started by an integration (a Slack or Discord bot): its events go to the adapter of
+ * the integration's type, which posts the answer to the platform. `reply` says where (the platform's
+ * own coordinates: a channel and thread, a response URL, an interaction token), written by the
+ * adapter that started the run and read only by it.
+ */
+export interface IntegrationCallback {
+  kind: "integration";
+  integration_id: string;
+  type: string;
+  reply: Record<string, string>;
+}
+
+export type RunCallback = UrlCallback | IntegrationCallback;
+
+export const isIntegrationCallback = (c: RunCallback | null): c is IntegrationCallback =>
+  c?.kind === "integration";
+
 /** A run as stored. Times ending in `_ms` are epoch milliseconds; the API shows seconds. */
 export interface RunRecord {
   id: string;
@@ -227,7 +252,8 @@ export interface RunRecord {
   steps: RunStep[];
   /** Parsed JSON output for json_object / json_schema formats (or why it did not parse). */
   output_json: { value: unknown } | { error: string } | null;
-  callback: { url: string; headers: Record<string, string> } | null;
+  /** Where the run's events go: a callback URL, an integration's adapter (src/integrations/), or nowhere. */
+  callback: RunCallback | null;
   upstream: {
     conversation_id: string | null;
     response_id: string | null;

@@ -6,11 +6,12 @@ import { outputMessage, toInputMessage } from "../engine/messages";
 import { buildEvent } from "../engine/present";
 import { deliveryRetryMs, transition } from "../engine/run";
 import { checkCallerOutputs, type ToolResult } from "../engine/tools";
-import type { PendingCall, RunRecord, ToolEndpoint } from "../engine/types";
+import { isIntegrationCallback, type PendingCall, type RunRecord, type ToolEndpoint } from "../engine/types";
 import { log } from "../log";
 import { z } from "zod";
 import type { ObservedResponse } from "../engine/upstream-types";
 import { withFileLinks } from "../delivery/file-links";
+import { deliverToIntegration, type IntegrationDeliveryDeps } from "../delivery/integration";
 import { sendSigned } from "../delivery/send";
 import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
@@ -26,7 +27,7 @@ import { collectFiles, type FileStepDeps, prepareFiles } from "./files";
 import type { ActionContext, ActionResult } from "./drive/types";
 import { observed } from "./drive/shared";
 
-export interface Deps extends Omit<FileStepDeps, "config" | "threads"> {
+export interface Deps extends Omit<FileStepDeps, "config" | "threads">, Partial<IntegrationDeliveryDeps> {
   config: Config;
   runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread">;
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
@@ -155,16 +156,19 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
     ttlS: deps.config.files.linkTtlS,
     nowMs: deps.now(),
   });
-  const result = await sendSigned({
-    url: callback.url,
-    body: JSON.stringify(event),
-    webhookId: event.id,
-    secrets,
-    headers: callback.headers,
-    timeoutMs: DELIVERY_TIMEOUT_MS,
-    policy: { devMode: deps.config.devMode },
-    now: deps.now,
-  });
+  // An integration's run: its adapter posts the answer to the platform (same retries and state).
+  const result = isIntegrationCallback(callback)
+    ? await deliverToIntegration(deps, event, run, callback)
+    : await sendSigned({
+        url: callback.url,
+        body: JSON.stringify(event),
+        webhookId: event.id,
+        secrets,
+        headers: callback.headers,
+        timeoutMs: DELIVERY_TIMEOUT_MS,
+        policy: { devMode: deps.config.devMode },
+        now: deps.now,
+      });
   const inCycle = run.delivery.attempts.length - run.delivery.cycle_start + 1;
   const retry_in_ms = result.ok
     ? null

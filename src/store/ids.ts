@@ -25,7 +25,8 @@ export type IdPrefix =
   | "lease"
   | "key"
   | "whs"
-  | "sched";
+  | "sched"
+  | "integ";
 
 /** A source of random bytes (tests pass a deterministic one). */
 export type RandomBytes = (count: number) => Uint8Array;

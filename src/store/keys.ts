@@ -33,6 +33,10 @@ export const keys = {
   schedule: (tenant: string, id: string) => `${root(tenant)}:sched:${id}`,
   /** Sorted set of the tenant's schedule ids (score = creation ms): listing and the per-tenant cap. */
   scheduleIndex: (tenant: string) => `${root(tenant)}:scheds`,
+  /** An integration of the tenant's (a Slack or Discord bot; JSON with its credentials; owned, no TTL). */
+  integration: (tenant: string, id: string) => `${root(tenant)}:integ:${id}`,
+  /** Sorted set of the tenant's integration ids (score = creation ms): listing and the per-tenant cap. */
+  integrationIndex: (tenant: string) => `${root(tenant)}:integs`,
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
   /** List: the run's event feed (JSON events, oldest first, bounded; `GET /v1/runs/{id}/events`). */
   runEvents: (tenant: string, id: string) => `${root(tenant)}:run:${id}:events`,
@@ -73,6 +77,12 @@ export const keys = {
    * names only the response: its receiver drops responses that are not threadhook's with this read.
    */
   responseOwner: (responseId: string) => `thg:resp:${responseId}`,
+  /**
+   * An integration's id → its tenant. Global, because a platform's inbound request
+   * (`/v1/integrations/{id}/events`) carries no API key: the id in its URL is all it names. The
+   * record (with the credentials its signature is checked against) stays under the tenant's key.
+   */
+  integrationOwner: (integrationId: string) => `thg:integ:${integrationId}`,
 };
 
 export const RATE_LIMIT_PREFIX = "th";

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MASKED } from "../../src/engine/secrets";
 import { type E2E, hookPath, startE2E } from "../support/e2e";
-import { fileFixtures, scheduleFixture } from "../support/files";
+import { fileFixtures, integrationFixture, scheduleFixture } from "../support/files";
 import { registerSecrets } from "../support/log-capture/registry.ts";
 import { label, ROUTES, type TenantIds } from "../support/routes";
 
@@ -56,6 +56,11 @@ describe("secret-bearing fields", () => {
         assistant.id,
         callbackUrl,
       )),
+      ...(await integrationFixture(
+        (p, init) => fetch(`${e2e.worker}${p}`, init),
+        e2e.stack.ready.apiKey as string,
+        assistant.id,
+      )),
     };
 
     const writes = ROUTES.filter((r) => r.secretBody);
@@ -66,6 +71,8 @@ describe("secret-bearing fields", () => {
       "POST /v1/messages",
       "POST /v1/threads/runs",
       "POST /v1/threads/{thread}/runs",
+      "POST /v1/integrations",
+      "PATCH /v1/integrations/{integration}",
     ]);
     const runIds: string[] = [];
     for (const route of writes) {
@@ -75,6 +82,8 @@ describe("secret-bearing fields", () => {
       expect(r.status, `${label(route)} ${text(r).slice(0, 300)}`).toBeLessThan(300);
       expect(text(r), label(route)).not.toContain(canary);
       if (typeof r.body === "object" && r.body.object === "thread.run") runIds.push(r.body.id);
+      // The integration the canary went into is the one the later rows (PATCH, GETs) name.
+      if (typeof r.body === "object" && r.body.object === "integration") ids.integration = r.body.id;
       // Streams: the run objects in the events.
       if (typeof r.body === "string") {
         expect(r.body).toContain("event: done");
@@ -99,6 +108,8 @@ describe("secret-bearing fields", () => {
     const shown = (await e2e.api("GET", `/v1/runs/${run}`)).body;
     expect(shown.tools[0].endpoint.headers).toEqual({ "x-canary": MASKED, authorization: MASKED });
     expect(shown.delivery.callback_headers).toEqual({ "x-canary": MASKED });
+    const integration = (await e2e.api("GET", `/v1/integrations/${ids.integration}`)).body;
+    expect(integration.credentials).toEqual({ signing_secret: MASKED, bot_token: MASKED });
     const a = (await e2e.api("GET", `/v1/assistants/${assistant.id}`)).body;
     expect(a.tools[0].endpoint.headers).toEqual({ "x-canary": MASKED, authorization: MASKED });
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES, type Role } from "../../src/security/roles";
 import { type Expected, expected, OPERATOR_ONLY, type Scope, SCOPES } from "../support/access-matrix";
-import { fileFixtures, scheduleFixture } from "../support/files";
+import { fileFixtures, integrationFixture, scheduleFixture } from "../support/files";
 import { type InProcess, startInProcess } from "../support/in-process";
 import { registerSecrets } from "../support/log-capture/registry.ts";
 import { ADMIN_ROUTES, label, ROUTES, type TenantIds } from "../support/routes";
@@ -55,6 +55,7 @@ async function fixture(role: Role, scope: Scope) {
     callbackUrl,
     ...(await fileFixtures(app.fetch, owner.key, `matrix-${role}-${scope.replace(" ", "-")}`)),
     ...(await scheduleFixture(app.fetch, owner.key, a, callbackUrl)),
+    ...(await integrationFixture(app.fetch, owner.key, a)),
   };
   return { tenant: t.body.id as string, ids, api: key.api };
 }

@@ -22,6 +22,7 @@ const OTHER = new Set([
   "POST /internal/steps/scheduled", // test/e2e/schedules.test.ts
   "POST /webhooks/openai", // test/e2e/openai-webhook.test.ts
   "GET /v1/files/:param/download", // signed links, no key: test/e2e/files-webhook.test.ts
+  "POST /v1/integrations/:param/events", // signed by the platform, no key: test/e2e/slack.test.ts
 ]);
 
 /** `/v1/runs/:id`, `/v1/runs/{run}`, `/v1/runs/run_x` and `/:key{.+}` all become `/v1/runs/:param`. */

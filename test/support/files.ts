@@ -59,3 +59,22 @@ export async function scheduleFixture(send: Send, key: string, assistantId: stri
   if (res.status !== 201) throw new Error(`/v1/schedules: ${res.status} ${JSON.stringify(body)}`);
   return { schedule: body.id as string };
 }
+
+/** A Slack integration of the tenant's (team and app given: no call to Slack's auth.test). */
+export const slackIntegrationBody = (assistantId: string, secret = "fixture-signing-secret") => ({
+  type: "slack",
+  assistant_id: assistantId,
+  credentials: { signing_secret: secret, bot_token: `xoxb-${secret.replace(/[^A-Za-z0-9-]/g, "-")}` },
+  options: { team_id: "T0FIXTURE", app_id: "A0FIXTURE" },
+});
+
+export async function integrationFixture(send: Send, key: string, assistantId: string) {
+  const res = await send("/v1/integrations", {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify(slackIntegrationBody(assistantId)),
+  });
+  const body = (await res.json()) as any;
+  if (res.status !== 201) throw new Error(`/v1/integrations: ${res.status} ${JSON.stringify(body)}`);
+  return { integration: body.id as string };
+}

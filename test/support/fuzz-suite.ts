@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Api } from "./e2e";
-import { fileFixtures, scheduleFixture } from "./files";
+import { fileFixtures, integrationFixture, scheduleFixture } from "./files";
 import { fuzzBody, fuzzId, fuzzQuery, rng, type Rng } from "./fuzz";
 import { registerSecrets } from "./log-capture/registry.ts";
 import { ADMIN_ROUTES, label, ROUTES, type TenantIds } from "./routes";
@@ -55,6 +55,7 @@ export function fuzzSuite(name: string, perRoute: number, start: () => Promise<F
     ids = {
       ...(await fileFixtures(target.send, target.apiKey, "fuzz")),
       ...(await scheduleFixture(target.send, target.apiKey, assistant.id, target.callbackUrl)),
+      ...(await integrationFixture(target.send, target.apiKey, assistant.id)),
       assistant: assistant.id,
       thread: run.body.thread_id,
       run: run.body.id,

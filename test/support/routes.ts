@@ -3,6 +3,7 @@
  * are driven by this table. A new route group adds its rows here and is covered by all three.
  */
 import type { Role } from "../../src/security/roles";
+import { slackIntegrationBody } from "./files.ts";
 
 /** Ids of one tenant's objects that routes can name. */
 export interface TenantIds {
@@ -21,6 +22,8 @@ export interface TenantIds {
   batch: string;
   /** One of the tenant's schedules. */
   schedule: string;
+  /** One of the tenant's integrations (a Slack bot). */
+  integration: string;
 }
 
 export interface RouteCase {
@@ -60,6 +63,7 @@ const PLACEHOLDER_IDS: TenantIds = {
   vectorStore: "{vector_store}",
   batch: "{batch}",
   schedule: "{schedule}",
+  integration: "{integration}",
 };
 
 const message = (ids: TenantIds, extra: Record<string, unknown> = {}) => ({
@@ -548,6 +552,45 @@ export const ROUTES: RouteCase[] = [
   {
     method: "DELETE",
     path: (i) => `/v1/schedules/${i.schedule}`,
+    role: "editor",
+    scoped: "tenant-wide",
+    namesObject: true,
+  },
+  {
+    method: "POST",
+    path: () => "/v1/integrations",
+    body: (i) => slackIntegrationBody(i.assistant),
+    secretBody: (i, canary) => slackIntegrationBody(i.assistant, canary),
+    role: "editor",
+    scoped: "tenant-wide",
+    namesObject: false,
+  },
+  {
+    method: "GET",
+    path: () => "/v1/integrations",
+    role: "member",
+    scoped: "tenant-wide",
+    namesObject: false,
+  },
+  {
+    method: "GET",
+    path: (i) => `/v1/integrations/${i.integration}`,
+    role: "member",
+    scoped: "tenant-wide",
+    namesObject: true,
+  },
+  {
+    method: "PATCH",
+    path: (i) => `/v1/integrations/${i.integration}`,
+    body: () => ({ metadata: { changed: "yes" } }),
+    secretBody: (_i, canary) => ({ credentials: { signing_secret: `${canary}-2` } }),
+    role: "editor",
+    scoped: "tenant-wide",
+    namesObject: true,
+  },
+  {
+    method: "DELETE",
+    path: (i) => `/v1/integrations/${i.integration}`,
     role: "editor",
     scoped: "tenant-wide",
     namesObject: true,

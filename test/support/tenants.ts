@@ -1,7 +1,7 @@
 /** Test fixtures for tenancy: a tenant holding one of each object the route table can name. */
 import { expect } from "vitest";
 import { type E2E, hookPath } from "./e2e";
-import { fileFixtures, scheduleFixture } from "./files";
+import { fileFixtures, integrationFixture, scheduleFixture } from "./files";
 import type { TenantIds } from "./routes";
 
 export type PopulatedTenant = Awaited<ReturnType<typeof populatedTenant>>;
@@ -30,9 +30,15 @@ export async function populatedTenant(e2e: E2E, marker: string) {
     assistant.id,
     callbackUrl,
   );
+  const integration = await integrationFixture(
+    (path, init) => fetch(`${e2e.worker}${path}`, init),
+    admin.key,
+    assistant.id,
+  );
   const ids: TenantIds = {
     ...files,
     ...schedule,
+    ...integration,
     assistant: assistant.id,
     thread: run.body.thread_id,
     run: run.body.id,

@@ -166,13 +166,13 @@ describe("config", () => {
 
   it("defaults DISCORD_API_URL to Discord's v10 API, and wants https outside development", () => {
     const r = parseConfig(full);
-    expect(r.ok && r.config.discord.apiUrl).toBe("https://discord.com/api/v10");
+    expect(r.ok && r.config.discordApiUrl).toBe("https://discord.com/api/v10");
     const local = { ...full, DISCORD_API_URL: "http://127.0.0.1:8083/api/v10/" };
     expect(parseConfig(local).ok || (parseConfig(local) as { problems: string[] }).problems).toEqual([
       expect.stringMatching(/^DISCORD_API_URL: must be https outside development/),
     ]);
     const dev = parseConfig({ ...local, THREADHOOK_ENV: "development" });
-    expect(dev.ok && dev.config.discord.apiUrl).toBe("http://127.0.0.1:8083/api/v10");
+    expect(dev.ok && dev.config.discordApiUrl).toBe("http://127.0.0.1:8083/api/v10");
   });
 
   it("has defaults for failed-authentication throttling and keys per tenant", () => {

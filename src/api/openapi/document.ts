@@ -180,6 +180,10 @@ const TAGS = [
   ["Files", "Files, for both front doors."],
   ["Vector stores", "Vector stores for file_search."],
   ["Models", "The models this deployment allows."],
+  [
+    "Integrations",
+    "Chat bots (Slack, Discord) on an assistant: the platform's events in, the answers posted back.",
+  ],
   ["Account", "A tenant's own keys, callback secrets and usage (admin keys)."],
   ["Operator", "Tenants, their keys, secrets and usage (the operator key)."],
   ["System", "Health, this description and its docs page."],

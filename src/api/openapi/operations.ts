@@ -32,6 +32,7 @@ import { ListQuery, NoBody, SubmitToolOutputs } from "../schemas";
 import { MessageRequest } from "../webhook/messages";
 import { StepsQuery } from "../webhook/runs";
 import { ScheduleCreate, SchedulesQuery, ScheduleUpdate } from "../webhook/schedules";
+import { IntegrationCreate, IntegrationsQuery, IntegrationUpdate } from "../integrations";
 import * as R from "./responses";
 
 export type Auth = "key" | "operator" | "none" | "qstash" | "openai" | "signed_link";
@@ -44,6 +45,7 @@ export type Tag =
   | "Files"
   | "Vector stores"
   | "Models"
+  | "Integrations"
   | "Account"
   | "Operator"
   | "System"
@@ -210,6 +212,78 @@ export const OPERATIONS: Operation[] = [
     ...key("editor"),
     status: 200,
     response: R.Deleted("schedule.deleted"),
+  }),
+  op({
+    method: "post",
+    path: "/v1/integrations",
+    operationId: "createIntegration",
+    tag: "Integrations",
+    summary: "Connect a Slack or Discord bot to an assistant (429 `integration_limit` past the tenant's cap)",
+    description:
+      "`credentials` are write-only: Slack `{signing_secret, bot_token}`, Discord `{public_key, application_id, bot_token}`; every answer shows their names with `********`. A Slack integration learns `team_id` and `app_id` from `auth.test` unless `options` gives them. The answer's `inbound_url` is where the platform sends its events.",
+    ...key("editor"),
+    body: IntegrationCreate,
+    example: {
+      type: "slack",
+      assistant_id: "asst_abc123",
+      credentials: { signing_secret: "<signing secret>", bot_token: "<bot token>" },
+    },
+    status: 201,
+    response: R.Integration,
+  }),
+  op({
+    method: "get",
+    path: "/v1/integrations",
+    operationId: "listIntegrations",
+    tag: "Integrations",
+    summary: "List the tenant's integrations (credentials masked)",
+    ...key(),
+    query: IntegrationsQuery,
+    status: 200,
+    response: R.ListOf(R.Integration),
+  }),
+  op({
+    method: "get",
+    path: "/v1/integrations/{integration_id}",
+    operationId: "getIntegration",
+    tag: "Integrations",
+    summary: "Read an integration (credentials masked)",
+    ...key(),
+    status: 200,
+    response: R.Integration,
+  }),
+  op({
+    method: "patch",
+    path: "/v1/integrations/{integration_id}",
+    operationId: "updateIntegration",
+    tag: "Integrations",
+    summary: "Change an integration (credentials merge by name; `********` keeps the stored value)",
+    ...key("editor"),
+    body: IntegrationUpdate,
+    status: 200,
+    response: R.Integration,
+  }),
+  op({
+    method: "delete",
+    path: "/v1/integrations/{integration_id}",
+    operationId: "deleteIntegration",
+    tag: "Integrations",
+    summary: "Delete an integration (its inbound URL answers 404 from then on)",
+    ...key("editor"),
+    status: 200,
+    response: R.Deleted("integration.deleted"),
+  }),
+  op({
+    method: "post",
+    path: "/v1/integrations/{integration_id}/events",
+    operationId: "integrationEvents",
+    tag: "Integrations",
+    summary: "The platform's requests (Slack events, commands, interactivity; Discord interactions)",
+    description:
+      "No API key: the request must carry the platform's signature, checked with the integration's credentials (`401 invalid_signature` otherwise; Slack's older than 5 minutes too). The body is the platform's own (JSON or a form). Unknown integration: `404`; a Slack workspace or app the integration does not hold: `403 wrong_workspace`. A retried event answers `200` and starts no second run.",
+    auth: "none",
+    status: 200,
+    response: "any-json",
   }),
   op({
     method: "post",

@@ -41,6 +41,20 @@ export const ListOf = (item: z.ZodType) =>
     has_more: z.boolean().optional(),
   });
 
+export const Integration = z.looseObject({
+  id: Str,
+  object: z.literal("integration"),
+  created_at: Int,
+  type: z.enum(["slack", "discord"]),
+  assistant_id: Str,
+  credentials: z
+    .record(z.string(), z.literal("********"))
+    .describe("The credentials' names; their values are write-only and always shown masked."),
+  options: z.looseObject({}),
+  metadata: z.record(z.string(), z.string()),
+  inbound_url: Str.describe("Where the platform sends its events (no API key; signed by the platform)."),
+});
+
 export const Schedule = z.looseObject({
   id: Str,
   object: z.literal("schedule"),
@@ -108,7 +122,8 @@ export const Run = z.looseObject({
     .looseObject({
       state: Str,
       event_id: NullableStr,
-      callback_url: Str,
+      callback_url: NullableStr.describe("null for a run an integration started (see integration_id)."),
+      integration_id: Str.optional().describe("The integration whose bot posts this run's answer."),
       attempts: z.array(z.looseObject({})),
       next_attempt_at: NullableStr,
     })
