@@ -1,0 +1,175 @@
+/**
+ * Issue 20, Discord: a bot configured, not coded. Interactions signed by the Discord stand-in reach
+ * an integration's inbound URL on the Worker; a slash command is acknowledged at once (deferred),
+ * runs, and its answer replaces the "thinking…" message through the interaction's webhook (split
+ * over 2,000 characters into follow-ups). A bad signature is refused and nothing runs; PING is
+ * answered; credentials never come back; a platform failure is retried and the run shows it.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { DiscordHandle } from "../../dev/discord/server.ts";
+import { type E2E, startE2E } from "../support/e2e";
+import { registerSecrets } from "../support/log-capture/registry.ts";
+
+let e2e: E2E;
+let discord: DiscordHandle;
+let integration: { id: string; inbound_url: string };
+let assistantId: string;
+
+beforeAll(async () => {
+  e2e = await startE2E();
+  discord = e2e.stack.discord;
+  registerSecrets({ discordBotToken: discord.botToken });
+  assistantId = (await e2e.createAssistant({ name: "discord bot" })).id;
+  const r = await e2e.api("POST", "/v1/integrations", {
+    type: "discord",
+    assistant_id: assistantId,
+    credentials: {
+      public_key: discord.publicKeyHex,
+      application_id: discord.applicationId,
+      bot_token: discord.botToken,
+    },
+  });
+  if (r.status !== 201) throw new Error(`integration: ${r.status} ${JSON.stringify(r.body)}`);
+  integration = r.body;
+});
+afterAll(async () => e2e?.close());
+beforeEach(() => discord.faults.set([]));
+
+const responsesCreated = async () => (await e2e.stack.openai.stats()).responsesCreated;
+let channel = 1_300_000_000_000_000_100n;
+/** The run a Discord conversation key's thread holds (newest), as the webhook API shows it. */
+async function runOf(channelId: string) {
+  const key = `discord:1200000000000000001:${channelId}:1400000000000000001`;
+  const thread = await e2e.api("GET", `/v1/conversations/${encodeURIComponent(key)}`);
+  expect(thread.status, JSON.stringify(thread.body)).toBe(200);
+  const runs = await e2e.api("GET", `/v1/threads/${thread.body.id}/runs`);
+  return e2e.waitForRun(runs.body.data[0].id, ["completed", "failed"]);
+}
+/** Each test its own channel, so each has its own conversation. */
+const nextChannel = () => String(++channel);
+
+describe("Discord integration", () => {
+  it("shows the inbound URL and never the credentials", async () => {
+    expect(integration.inbound_url).toBe(`${e2e.worker}/v1/integrations/${integration.id}/events`);
+    const answers = [
+      integration,
+      (await e2e.api("GET", `/v1/integrations/${integration.id}`)).body,
+      (await e2e.api("GET", "/v1/integrations")).body,
+    ];
+    for (const a of answers) {
+      const text = JSON.stringify(a);
+      expect(text).not.toContain(discord.botToken);
+      expect(text).not.toContain(discord.publicKeyHex);
+    }
+    expect((answers[1] as any).credentials).toEqual({
+      public_key: "********",
+      application_id: "********",
+      bot_token: "********",
+    });
+  });
+
+  it("answers PING with PONG", async () => {
+    const r = await discord.interact(integration.inbound_url, { kind: "ping" });
+    expect(r).toMatchObject({ status: 200, body: { type: 1 } });
+  });
+
+  it("defers a slash command at once and edits the original with the answer", async () => {
+    const channelId = nextChannel();
+    const r = await discord.interact(integration.inbound_url, { text: "What is threadhook?", channelId });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ type: 5 });
+    expect(r.ack_ms).toBeLessThan(3_000);
+    console.warn(`discord: slash command acknowledged in ${r.ack_ms} ms`);
+    const [edit] = await discord.waitForPosts(1, { interaction_id: r.interaction.id, kind: "edit_original" });
+    expect(edit?.content).toBe("echo: What is threadhook?");
+    expect(discord.original(r.interaction.id)).toMatchObject({
+      content: "echo: What is threadhook?",
+      flags: 0,
+    });
+    // The run is an ordinary run on the conversation key, delivered to the integration.
+    const run = await runOf(channelId);
+    expect(run).toMatchObject({
+      status: "completed",
+      delivery: { state: "delivered", integration_id: integration.id },
+    });
+    expect(JSON.stringify(run)).not.toContain(r.interaction.token);
+  });
+
+  it("splits an answer over 2,000 characters into the original and follow-ups", async () => {
+    const long = Array.from(
+      { length: 60 },
+      (_, i) => `Paragraph ${i}: ${"lorem ipsum dolor ".repeat(4).trim()}`,
+    ).join("\n\n");
+    const r = await discord.interact(integration.inbound_url, {
+      text: `long please #sim ${JSON.stringify({ reply: long })}`,
+      channelId: nextChannel(),
+    });
+    expect(r.body).toEqual({ type: 5 });
+    const parts = Math.ceil(long.length / 2000);
+    const posts = await discord.waitForPosts(1 + parts, { interaction_id: r.interaction.id });
+    const [ack, first, ...rest] = posts;
+    expect(ack?.kind).toBe("interaction_response");
+    expect(first?.kind).toBe("edit_original");
+    expect(rest.length).toBeGreaterThanOrEqual(1);
+    expect(rest.every((p) => p.kind === "followup")).toBe(true);
+    for (const p of posts) expect(p.content.length).toBeLessThanOrEqual(2000);
+    expect([first, ...rest].map((p) => p?.content).join("\n\n")).toBe(long);
+  });
+
+  it("refuses a bad or missing signature with 401, and nothing runs", async () => {
+    const before = await responsesCreated();
+    const bad = await discord.interact(integration.inbound_url, { text: "sneaky", signature: "bad" });
+    const none = await discord.interact(integration.inbound_url, { text: "sneaky", signature: "none" });
+    const stale = await discord.interact(integration.inbound_url, {
+      text: "sneaky",
+      timestampS: Math.floor(Date.now() / 1000) - 600,
+    });
+    for (const r of [bad, none, stale]) {
+      expect(r.status).toBe(401);
+      expect(r.body).toMatchObject({ error: { code: "invalid_signature" } });
+    }
+    // A valid one afterwards runs; the refused ones never did.
+    const ok = await discord.interact(integration.inbound_url, { text: "fine", channelId: nextChannel() });
+    await discord.waitForPosts(1, { interaction_id: ok.interaction.id, kind: "edit_original" });
+    expect(await responsesCreated()).toBe(before + 1);
+    for (const r of [bad, none, stale])
+      expect(discord.posts({ interaction_id: r.interaction.id })).toEqual([]);
+  });
+
+  it("answers a message command about the message", async () => {
+    const r = await discord.interact(integration.inbound_url, { kind: "message", text: "Is the sky blue?" });
+    expect(r.body).toEqual({ type: 5 });
+    const [edit] = await discord.waitForPosts(1, { interaction_id: r.interaction.id, kind: "edit_original" });
+    expect(edit?.content).toBe("echo: Is the sky blue?");
+  });
+
+  it("says a failed run in a short friendly message with the run id", async () => {
+    const channelId = nextChannel();
+    const r = await discord.interact(integration.inbound_url, {
+      text: `break #sim {"fail": {"code": "server_error"}}`,
+      channelId,
+    });
+    const [edit] = await discord.waitForPosts(1, { interaction_id: r.interaction.id, kind: "edit_original" });
+    expect(edit?.content).toMatch(
+      /^Sorry, something went wrong while answering\. \(reference: `run_[A-Za-z0-9]+`\)$/,
+    );
+  });
+
+  it("retries a failed post with backoff, and the run shows the delivery", async () => {
+    discord.faults.set([{ kind: "error", status: 503, next: 2, match: "PATCH /webhooks" }]);
+    const channelId = nextChannel();
+    const r = await discord.interact(integration.inbound_url, { text: "flaky discord", channelId });
+    const [edit] = await discord.waitForPosts(1, { interaction_id: r.interaction.id, kind: "edit_original" });
+    expect(edit?.content).toBe("echo: flaky discord");
+    const { delivery } = await runOf(channelId);
+    expect(delivery.state).toBe("delivered");
+    expect(delivery.attempts.map((a: any) => a.status)).toEqual([503, 503, 200]);
+  });
+
+  it("refuses an interaction for another application with 403", async () => {
+    const r = await discord.interact(integration.inbound_url, {
+      extra: { application_id: "1100000000000000999" },
+    });
+    expect(r.status).toBe(403);
+  });
+});
