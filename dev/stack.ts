@@ -9,6 +9,7 @@ import { DEFAULT_INBOX_SECRET, startInbox } from "./inbox/server.ts";
 import { startOpenAISim } from "./openai-sim/server.ts";
 import { startQStash } from "./qstash-server/server.ts";
 import { startRedisRest } from "./redis-rest/server.ts";
+import { postsTable, SLACK_DEV, startSlack } from "./slack/server.ts";
 import { startWorker, type WorkerHandle, type WorkerLogLevel } from "./worker.ts";
 
 /** Fixed dev credentials (documented in the README); never used outside development mode. */
@@ -22,12 +23,16 @@ const PORTS = {
   qstash: { env: "QSTASH_PORT", default: 8080 },
   openai: { env: "OPENAI_SIM_PORT", default: 8081 },
   inbox: { env: "INBOX_PORT", default: 8082 },
+  slack: { env: "SLACK_PORT", default: 8083 },
   discord: { env: "DISCORD_PORT", default: 8084 },
 } as const;
 type Part = keyof typeof PORTS;
 
 export interface StackOptions {
-  /** Port per part; 0 = ephemeral (tests). Omitted: the env variable, else the fixed default. */
+  /**
+   * Port per part; 0 = ephemeral (tests). Omitted: the env variable, else the fixed default; with
+   * `ports` given, a part it does not name is ephemeral too.
+   */
   ports?: Partial<Record<Part, number>>;
   worker?: boolean;
   /** Extra or overriding Worker variables (e.g. DRIVE_STRATEGY). */
@@ -64,6 +69,8 @@ export type Stack = Awaited<ReturnType<typeof startStack>>;
 function portFor(part: Part, opts: StackOptions): number {
   const given = opts.ports?.[part];
   if (given !== undefined) return given;
+  // A caller that names ports (tests) gets an ephemeral one for a part it does not name (a newer one).
+  if (opts.ports) return 0;
   const fromEnv = process.env[PORTS[part].env];
   if (fromEnv === undefined || fromEnv === "") return PORTS[part].default;
   const n = Number(fromEnv);
@@ -93,10 +100,12 @@ export function devWorkerVars(parts: {
   redis: { url: string; token: string };
   qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string };
   openai: { apiKey: string; baseURL: string };
+  /** The Slack stand-in (its Web API is under `/api`). */
+  slack?: { url: string };
   /** The Discord stand-in (omitted: the Worker keeps Discord's real API URL). */
   discord?: { apiUrl: string };
 }): Record<string, string> {
-  const { redis, qstash, openai, discord } = parts;
+  const { redis, qstash, openai, slack, discord } = parts;
   return {
     THREADHOOK_ENV: "development",
     API_KEY: DEV_API_KEY,
@@ -110,6 +119,7 @@ export function devWorkerVars(parts: {
     QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
     OPENAI_API_KEY: openai.apiKey,
     OPENAI_BASE_URL: openai.baseURL,
+    ...(slack ? { SLACK_API_URL: `${slack.url}/api` } : {}),
     ...(discord ? { DISCORD_API_URL: discord.apiUrl } : {}),
   };
 }
@@ -154,8 +164,6 @@ export async function startStack(opts: StackOptions = {}) {
     const inbox = await withPort("inbox", opts, (port) =>
       startInbox({
         port,
-        // What the bots posted, beside the callbacks.
-        sections: () => [discord.pageSection()],
         secret: DEV_WEBHOOK_SECRET,
         faultRules: faults.inbox ?? [],
         faultSeed,
@@ -163,9 +171,13 @@ export async function startStack(opts: StackOptions = {}) {
       }),
     );
     closers.push(() => inbox.close());
+    const slack = await withPort("slack", opts, (port) => startSlack({ port }));
+    closers.push(() => slack.close());
+    inbox.addSection("What the bot posted in Slack (the Slack stand-in)", () => postsTable(slack.posts()));
+    inbox.addSection("What the bot posted in Discord (the Discord stand-in)", () => discord.postsHtml());
     let worker: WorkerHandle | null = null;
     if (opts.worker) {
-      const vars = { ...devWorkerVars({ redis, qstash, openai, discord }), ...opts.workerVars };
+      const vars = { ...devWorkerVars({ redis, qstash, openai, slack, discord }), ...opts.workerVars };
       worker = await withPort("worker", opts, (port) =>
         startWorker({ port, vars, watch: opts.watch ?? false, logLevel: opts.workerLogLevel ?? "warn" }),
       );
@@ -182,6 +194,7 @@ export async function startStack(opts: StackOptions = {}) {
       },
       openai: { baseURL: openai.baseURL, apiKey: openai.apiKey },
       inbox: { url: inbox.url, secret: inbox.secret },
+      slack: { url: slack.url, botToken: SLACK_DEV.botToken, signingSecret: SLACK_DEV.signingSecret },
       discord: {
         url: discord.url,
         apiUrl: discord.apiUrl,
@@ -193,7 +206,7 @@ export async function startStack(opts: StackOptions = {}) {
         ? { apiKey: DEV_API_KEY, operatorKey: DEV_OPERATOR_KEY, webhookSecret: DEV_WEBHOOK_SECRET }
         : {}),
     };
-    return { ready, redis, qstash, openai, inbox, discord, worker, close };
+    return { ready, redis, qstash, openai, inbox, slack, discord, worker, close };
   } catch (err) {
     await close();
     throw err;

@@ -6,7 +6,6 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type FaultRule, Faults } from "../faults.ts";
 import { flatHeaders, parseMaybeJson, readBody, reply } from "../inbox/http.ts";
-import { escapeHtml, type PageSection } from "../inbox/page.ts";
 import { type DiscordSigner, newSigner } from "./signer.ts";
 import {
   ACK_DEADLINE_MS,
@@ -58,8 +57,8 @@ export type DiscordHandle = {
   waitForPosts(min: number, filter?: PostFilter & { timeoutMs?: number }): Promise<Post[]>;
   /** The original response message of an interaction, as it stands. */
   original(interactionId: string): Message | null;
-  /** What the bot posted, for the inbox page (newest first). */
-  pageSection(): PageSection;
+  /** What the bot posted, as an HTML table for the inbox page (newest first). */
+  postsHtml(): string;
   faults: Faults;
   clear(): void;
   close(): Promise<void>;
@@ -350,7 +349,7 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
         if (sent.interaction.id === id) return structuredClone(sent.original);
       return null;
     },
-    pageSection: () => ({ title: "Discord: what the bot posted", html: postsTable(state.list()) }),
+    postsHtml: () => postsTable(state.list()),
     faults,
     clear: () => state.clear(),
     close: async () => {
@@ -365,6 +364,8 @@ function flipFirstByte(hex: string): string {
   const first = (Number.parseInt(hex.slice(0, 2), 16) ^ 0xff).toString(16).padStart(2, "0");
   return first + hex.slice(2);
 }
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function postsTable(posts: Post[]): string {
   const rows = [...posts]

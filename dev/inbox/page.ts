@@ -1,8 +1,7 @@
 // The inbox's readable HTML page (GET /): newest delivery first, refreshed every two seconds.
 import type { Delivery } from "./server.ts";
 
-export const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function row(d: Delivery): string {
   const body = typeof d.body === "string" ? d.body : JSON.stringify(d.body, null, 2);
@@ -18,10 +17,11 @@ function row(d: Delivery): string {
 </tr>`;
 }
 
-/** More on the page beside the callbacks (what the chat stand-ins' bots posted): a title and rows of HTML. */
-export type PageSection = { title: string; html: string };
-
-export function renderPage(deliveries: Delivery[], sections: PageSection[] = []): string {
+export function renderPage(
+  deliveries: Delivery[],
+  sections: { title: string; html: () => string }[] = [],
+): string {
+  const more = sections.map((s) => `<h2>${escapeHtml(s.title)}</h2>\n${s.html()}`).join("\n");
   const rows = [...deliveries].reverse().map(row).join("\n");
   return `<!doctype html>
 <html lang="en">
@@ -46,7 +46,7 @@ export function renderPage(deliveries: Delivery[], sections: PageSection[] = [])
 ${rows}
 </tbody>
 </table>
-${sections.map((s) => `<h2>${escapeHtml(s.title)}</h2>\n${s.html}`).join("\n")}
+${more}
 </body>
 </html>`;
 }

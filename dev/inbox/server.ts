@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { type FaultRule, Faults } from "../faults.ts";
 import { flatHeaders, parseMaybeJson, readBody, reply } from "./http.ts";
-import { type PageSection, renderPage } from "./page.ts";
+import { renderPage } from "./page.ts";
 import { type DeliveryFilter, DeliveryStore } from "./store.ts";
 
 export type Delivery = {
@@ -46,8 +46,6 @@ export type InboxOptions = {
   faultRules?: FaultRule[];
   /** Seed of the fault draws (default 1). */
   faultSeed?: number;
-  /** More for the page (GET /): what the chat stand-ins' bots posted. */
-  sections?: () => PageSection[];
 };
 
 export const INBOX_FAULT_KINDS = ["error", "timeout", "slow"] as const;
@@ -76,6 +74,8 @@ export type InboxHandle = {
   stats(): InboxStats;
   /** The fault switches (same as `POST /__faults`). */
   faults: Faults;
+  /** Show another stand-in's record on the page too (the Slack stand-in: what the bot posted). */
+  addSection(title: string, html: () => string): void;
   close(): Promise<void>;
 };
 
@@ -97,6 +97,7 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
   const verifier = new Webhook(secret);
   const store = new DeliveryStore(opts.maxDeliveries ?? 1000);
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  const sections: { title: string; html: () => string }[] = [];
   const faults = new Faults(INBOX_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1);
   const state = {
     stats: freshStats(),
@@ -128,7 +129,7 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
     const method = req.method ?? "GET";
     const raw = (await readBody(req)).toString("utf8");
     if (method === "GET" && url.pathname === "/")
-      return reply(res, 200, renderPage(store.list(), opts.sections?.() ?? []), "text/html");
+      return reply(res, 200, renderPage(store.list(), sections), "text/html");
     if (method === "GET" && url.pathname === "/deliveries") return listDeliveries(url.searchParams, res);
     if (url.pathname === "/__faults") {
       const answer = faults.control(method, raw);
@@ -265,6 +266,9 @@ export async function startInbox(opts: InboxOptions = {}): Promise<InboxHandle> 
     reset,
     stats: () => structuredClone(state.stats),
     faults,
+    addSection: (title, html) => {
+      sections.push({ title, html });
+    },
     close: async () => {
       store.releaseAll();
       for (const timer of timers) clearTimeout(timer);

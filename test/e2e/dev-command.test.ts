@@ -20,6 +20,7 @@ describe("npm run dev", () => {
       "operatorKey",
       "qstash",
       "redis",
+      "slack",
       "webhookSecret",
       "worker",
     ]);
@@ -31,6 +32,11 @@ describe("npm run dev", () => {
       nextSigningKey: expect.stringMatching(/^sig_/),
     });
     expect(ready.openai.baseURL).toMatch(/\/v1$/);
+    expect(ready.slack).toEqual({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      botToken: expect.stringMatching(/^xoxb-/),
+      signingSecret: expect.any(String),
+    });
     expect(ready.discord).toEqual({
       url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       apiUrl: `${ready.discord.url}/api/v10`,
@@ -65,6 +71,7 @@ describe("npm run dev", () => {
         `${ready.worker}/health`,
         `${ready.inbox.url}/deliveries`,
         `${ready.qstash.url}/v2/keys`,
+        `${ready.slack.url}/posts`,
         `${ready.discord.url}/posts`,
       ];
       const results = await Promise.allSettled(urls.map((u) => fetch(u)));

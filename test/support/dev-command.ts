@@ -8,6 +8,7 @@ export const EPHEMERAL_PORTS = {
   QSTASH_PORT: 0,
   OPENAI_SIM_PORT: 0,
   INBOX_PORT: 0,
+  SLACK_PORT: 0,
   DISCORD_PORT: 0,
 } as const;
 

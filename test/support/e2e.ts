@@ -13,7 +13,7 @@ export type Api = (
 
 export async function startE2E(opts: StackOptions = {}) {
   const stack = await startStack({
-    ports: { worker: 0, redis: 0, qstash: 0, openai: 0, inbox: 0, discord: 0 },
+    ports: { worker: 0, redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0, discord: 0 },
     worker: true,
     timeScale: 0.01,
     openaiDelayMs: 300,
@@ -44,6 +44,8 @@ export async function startE2E(opts: StackOptions = {}) {
     qstashCurrentSigningKey: ready.qstash.currentSigningKey,
     qstashNextSigningKey: ready.qstash.nextSigningKey,
     openaiKey: ready.openai.apiKey,
+    slackBotToken: ready.slack.botToken,
+    slackSigningSecret: ready.slack.signingSecret,
   });
   await emitCanary(worker);
   // Every answer through this client is checked against the OpenAPI description.
@@ -88,6 +90,7 @@ export async function startE2E(opts: StackOptions = {}) {
     createTenant,
     waitForRun,
     inbox: stack.inbox,
+    slack: stack.slack,
     close: () => stack.close(),
   };
 }
