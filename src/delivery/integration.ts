@@ -7,7 +7,7 @@ import type { Config } from "../config";
 import type { CallbackEvent } from "../engine/present";
 import type { IntegrationCallback, RunRecord } from "../engine/types";
 import { adapterFor } from "../integrations";
-import type { IntegrationType } from "../integrations/types";
+import type { DeliverResult, IntegrationType } from "../integrations/types";
 import { errorFields, log } from "../log";
 import type { IntegrationStore } from "../store/integrations";
 import type { SendResult } from "./send";
@@ -21,9 +21,9 @@ export async function deliverToIntegration(
   event: CallbackEvent,
   run: RunRecord,
   target: IntegrationCallback,
-): Promise<SendResult> {
+): Promise<SendResult & { progress?: Record<string, string> }> {
   const started = deps.now();
-  const done = (r: { ok: boolean; status: number | null; error: string | null }): SendResult => ({
+  const done = (r: DeliverResult): SendResult & { progress?: Record<string, string> } => ({
     ...r,
     duration_ms: deps.now() - started,
     reply: null,

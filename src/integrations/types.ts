@@ -71,6 +71,11 @@ export interface DeliverResult {
   ok: boolean;
   status: number | null;
   error: string | null;
+  /**
+   * Kept on the run for the next attempt (merged into `callback.reply`): how far an answer posted in
+   * several messages got, so a retry does not post the first ones again.
+   */
+  progress?: Record<string, string>;
 }
 
 export interface PrepareDeps {

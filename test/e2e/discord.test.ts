@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DiscordHandle } from "../../dev/discord/server.ts";
+import { splitMessage } from "../../src/integrations/discord/format";
 import { type E2E, startE2E } from "../support/e2e";
 import { registerSecrets } from "../support/log-capture/registry.ts";
 
@@ -43,7 +44,14 @@ async function runOf(channelId: string) {
   const thread = await e2e.api("GET", `/v1/conversations/${encodeURIComponent(key)}`);
   expect(thread.status, JSON.stringify(thread.body)).toBe(200);
   const runs = await e2e.api("GET", `/v1/threads/${thread.body.id}/runs`);
-  return e2e.waitForRun(runs.body.data[0].id, ["completed", "failed"]);
+  const id = runs.body.data[0].id;
+  await e2e.waitForRun(id, ["completed", "failed"]);
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const run = (await e2e.api("GET", `/v1/runs/${id}`)).body;
+    if (run.delivery?.state !== "pending" || Date.now() > until) return run;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 /** Each test its own channel, so each has its own conversation. */
 const nextChannel = () => String(++channel);
@@ -164,6 +172,27 @@ describe("Discord integration", () => {
     const { delivery } = await runOf(channelId);
     expect(delivery.state).toBe("delivered");
     expect(delivery.attempts.map((a: any) => a.status)).toEqual([503, 503, 200]);
+  });
+
+  it("retries a split answer from the part that failed: no part is posted twice", async () => {
+    const long = Array.from({ length: 50 }, (_, i) => `Line ${i}: ${"abc ".repeat(30).trim()}`).join("\n");
+    // The first follow-up fails once: the retry must not edit the original again or repeat a part.
+    discord.faults.set([{ kind: "error", status: 503, next: 1, match: "POST /webhooks" }]);
+    const channelId = nextChannel();
+    const r = await discord.interact(integration.inbound_url, {
+      text: `retry me #sim ${JSON.stringify({ reply: long })}`,
+      channelId,
+    });
+    await discord.waitForPosts(5, { interaction_id: r.interaction.id });
+    const { delivery } = await runOf(channelId);
+    expect(delivery.state).toBe("delivered");
+    expect(delivery.attempts.map((a: any) => a.status)).toEqual([503, 200]);
+    const posts = discord.posts({ interaction_id: r.interaction.id }).slice(1);
+    const parts = splitMessage(long);
+    expect(parts.length).toBe(4);
+    expect(posts.map((p) => p.kind)).toEqual(["edit_original", "followup", "followup", "followup"]);
+    expect(posts.map((p) => p.content)).toEqual(parts);
+    expect(posts.map((p) => p.content).join("\n")).toBe(long);
   });
 
   it("refuses an interaction for another application with 403", async () => {

@@ -29,14 +29,28 @@ export const discord: IntegrationAdapter = {
     if (text === null) return { ok: true, status: null, error: null };
     const target = replyToTarget(reply);
     if (!target) return { ok: false, status: null, error: "the run has no Discord interaction to answer" };
+    // Parts of this event a failed attempt of this delivery cycle posted already (a redeliver starts over).
+    const attempt = `${event.id}:${run.delivery.cycle_start}`;
     const r = await deliverToDiscord({
       api: discordApi(deps.config.discordApiUrl),
       botToken: integration.credentials.bot_token ?? "",
       target,
       text,
-      sent: 0,
+      sent: sentBefore(reply.progress, attempt),
       nowMs: deps.now(),
     });
-    return { ok: r.ok, status: r.status, error: r.ok ? null : `Discord: ${r.error}` };
+    return {
+      ok: r.ok,
+      status: r.status,
+      error: r.ok ? null : `Discord: ${r.error}`,
+      progress: { progress: `${attempt}:${r.sent}` },
+    };
   },
 };
+
+/** `{event id}:{cycle}:{parts sent}` as the last attempt left it; 0 for another event or cycle. */
+function sentBefore(progress: string | undefined, attempt: string): number {
+  if (!progress?.startsWith(`${attempt}:`)) return 0;
+  const n = Number(progress.slice(attempt.length + 1));
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
