@@ -132,6 +132,23 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
     const hook = /^\/webhooks\/(\d+)\/([^/]+)(\/messages\/@original)?$/.exec(route);
     if (hook)
       return webhook(method, hook[1] as string, decodeURIComponent(hook[2] as string), !!hook[3], body);
+    if (route === "/applications/@me" && method === "GET") {
+      if (headers.authorization !== `Bot ${botToken}`)
+        return { status: 401, body: error("401: Unauthorized", 0) };
+      return {
+        status: 200,
+        body: {
+          id: applicationId,
+          name: "threadhook-dev",
+          description: "",
+          verify_key: signer.publicKeyHex,
+          bot_public: false,
+          bot_require_code_grant: false,
+          flags: 0,
+          bot: { id: applicationId, username: "threadhook-dev", discriminator: "0", bot: true },
+        },
+      };
+    }
     const channel = /^\/channels\/(\d+)\/messages$/.exec(route);
     if (channel && method === "POST") {
       if (headers.authorization !== `Bot ${botToken}`)

@@ -172,6 +172,19 @@ describe("interaction webhooks", () => {
   });
 });
 
+describe("the bot's application", () => {
+  it("is read with the bot token: its id and public key", async () => {
+    expect((await call("GET", "/applications/@me")).status).toBe(401);
+    const me = await call("GET", "/applications/@me", undefined, {
+      authorization: `Bot ${discord.botToken}`,
+    });
+    expect(me).toMatchObject({
+      status: 200,
+      body: { id: discord.applicationId, verify_key: discord.publicKeyHex },
+    });
+  });
+});
+
 describe("channel messages", () => {
   it("need the bot token", async () => {
     const path = `/channels/1300000000000000001/messages`;

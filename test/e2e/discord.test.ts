@@ -76,6 +76,32 @@ describe("Discord integration", () => {
     });
   });
 
+  it("checks the credentials with Discord at create: the bot token's application, its id and key", async () => {
+    const creds = {
+      public_key: discord.publicKeyHex,
+      application_id: discord.applicationId,
+      bot_token: discord.botToken,
+    };
+    const create = (credentials: Record<string, string>) =>
+      e2e.api("POST", "/v1/integrations", { type: "discord", assistant_id: assistantId, credentials });
+    const cases: [Record<string, string>, string, string][] = [
+      [{ ...creds, bot_token: "not-the-bot-token-0000000" }, "discord_auth_failed", "credentials.bot_token"],
+      [
+        { ...creds, application_id: "1100000000000000999" },
+        "discord_credentials_mismatch",
+        "credentials.application_id",
+      ],
+      [{ ...creds, public_key: "ab".repeat(32) }, "discord_credentials_mismatch", "credentials.public_key"],
+      [{ ...creds, public_key: "not hex" }, "invalid_value", "credentials.public_key"],
+    ];
+    for (const [credentials, code, param] of cases) {
+      const r = await create(credentials);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.error).toMatchObject({ code, param });
+      expect(JSON.stringify(r.body)).not.toContain(discord.botToken);
+    }
+  });
+
   it("answers PING with PONG", async () => {
     const r = await discord.interact(integration.inbound_url, { kind: "ping" });
     expect(r).toMatchObject({ status: 200, body: { type: 1 } });

@@ -26,6 +26,10 @@ const NO_PINGS = { parse: [] as string[] };
 export interface DiscordApi {
   editOriginal(applicationId: string, token: string, content: string): Promise<DiscordCall>;
   followUp(applicationId: string, token: string, content: string): Promise<DiscordCall>;
+  /** The bot token's application (`GET /applications/@me`): its id and public key. */
+  currentApplication(
+    botToken: string,
+  ): Promise<DiscordCall & { application: { id: string; verify_key: string } | null }>;
   channelMessage(
     botToken: string,
     channelId: string,
@@ -44,6 +48,15 @@ export function discordApi(baseUrl: string, fetchImpl: typeof fetch = fetch): Di
       call(`${hook(appId, token)}/messages/@original`, "PATCH", { content, allowed_mentions: NO_PINGS }),
     followUp: (appId, token, content) =>
       call(hook(appId, token), "POST", { content, allowed_mentions: NO_PINGS }),
+    currentApplication: async (botToken) => {
+      const r = await call(`${base}/applications/@me`, "GET", undefined, {
+        authorization: `Bot ${botToken}`,
+      });
+      const { id, verify_key } = r.json ?? {};
+      const application =
+        r.ok && typeof id === "string" && typeof verify_key === "string" ? { id, verify_key } : null;
+      return { ...r, application };
+    },
     channelMessage: (botToken, channelId, content, pingUserId) =>
       call(
         `${base}/channels/${channelId}/messages`,
@@ -60,16 +73,16 @@ async function send(
   method: string,
   body: unknown,
   headers: Record<string, string>,
-): Promise<DiscordCall> {
+): Promise<DiscordCall & { json: Json | null }> {
   try {
     const res = await fetchImpl(url, {
       method,
       headers: {
         ...headers,
-        "content-type": "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
         "user-agent": "DiscordBot (threadhook, 0.1)",
       },
-      body: JSON.stringify(body),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       redirect: "manual",
       signal: AbortSignal.timeout(DISCORD_CALL_TIMEOUT_MS),
     });
@@ -82,18 +95,22 @@ async function send(
       error: ok ? null : `HTTP ${res.status}`,
       retryable: res.status === 429 || res.status >= 500,
       message_id: ok && typeof json?.id === "string" ? json.id : null,
+      json,
     };
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
     const error = timedOut ? "timeout" : "connection failed";
-    return { ok: false, status: null, code: null, error, retryable: true, message_id: null };
+    return { ok: false, status: null, code: null, error, retryable: true, message_id: null, json: null };
   }
 }
 
-async function readJson(res: Response): Promise<{ code?: unknown; id?: unknown } | null> {
+type Json = Record<string, unknown>;
+
+async function readJson(res: Response): Promise<Json | null> {
   try {
     const text = await res.text();
-    return text.length <= 64 * 1024 ? (JSON.parse(text) as { code?: unknown; id?: unknown }) : null;
+    const json: unknown = text.length <= 64 * 1024 ? JSON.parse(text) : null;
+    return json !== null && typeof json === "object" && !Array.isArray(json) ? (json as Json) : null;
   } catch {
     return null;
   }

@@ -6,6 +6,7 @@
  * to the channel with the bot token. See docs/integrations.md.
  */
 import { z } from "zod";
+import { ApiError } from "../../errors";
 import type { IntegrationAdapter } from "../types";
 import { discordApi } from "./api";
 import { deliverToDiscord, messageFor } from "./deliver";
@@ -17,7 +18,32 @@ export const discord: IntegrationAdapter = {
   credentials: DiscordCredentials,
   options: z.strictObject({}),
 
-  async prepare(_credentials, given) {
+  /** The bot token must belong to the application whose id and public key are given. */
+  async prepare(credentials, given, deps) {
+    const r = await discordApi(deps.config.discordApiUrl).currentApplication(credentials.bot_token ?? "");
+    if (!r.application) {
+      const refused = r.status === 401 || r.status === 403;
+      throw new ApiError(
+        refused ? 400 : 502,
+        "discord_auth_failed",
+        refused
+          ? "Discord refused the bot token (GET /applications/@me): check credentials.bot_token."
+          : `Discord could not be asked about the bot token (${r.error ?? "no application in the answer"}); try again.`,
+        { param: "credentials.bot_token" },
+      );
+    }
+    const mismatch = (param: string, what: string) =>
+      new ApiError(
+        400,
+        "discord_credentials_mismatch",
+        `credentials.${param} is not the bot's application's ${what}.`,
+        {
+          param: `credentials.${param}`,
+        },
+      );
+    if (r.application.id !== credentials.application_id) throw mismatch("application_id", "id");
+    if (r.application.verify_key.toLowerCase() !== credentials.public_key?.toLowerCase())
+      throw mismatch("public_key", "public key");
     return given;
   },
 
