@@ -110,6 +110,8 @@ describe("Discord integration", () => {
   it("defers a slash command at once and edits the original with the answer", async () => {
     const channelId = nextChannel();
     const r = await discord.interact(integration.inbound_url, { text: "What is threadhook?", channelId });
+    // The interaction token lets its holder edit the bot's message: the suite's log check looks for it.
+    registerSecrets({ discordInteractionToken: r.interaction.token });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ type: 5 });
     expect(r.ack_ms).toBeLessThan(3_000);
@@ -127,6 +129,10 @@ describe("Discord integration", () => {
       delivery: { state: "delivered", integration_id: integration.id },
     });
     expect(JSON.stringify(run)).not.toContain(r.interaction.token);
+    // The dev inbox page shows what the bot posted.
+    const page = await (await fetch(`${e2e.inbox.url}/`)).text();
+    expect(page).toContain("What the bot posted in Discord");
+    expect(page).toContain("echo: What is threadhook?");
   });
 
   it("splits an answer over 2,000 characters into the original and follow-ups", async () => {
