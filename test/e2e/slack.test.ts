@@ -104,6 +104,8 @@ describe("a Slack bot", () => {
     );
     const first = await send(event);
     expect(first.status).toBe(200);
+    // Slack waits 3 s for the answer; the run is written and its step published before it.
+    expect(first.ms).toBeLessThan(1000);
     // Slack retries when it saw no answer in 3 s: the same event, numbered.
     const retry = await send(event, {
       headers: { "x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout" },
@@ -159,12 +161,29 @@ describe("a Slack bot", () => {
         bot_id: "B0OTHERBOT",
         subtype: "bot_message",
       }),
-      { ...messageEvent({ channel, ts: ts(), channel_type: "im", text: "" }), subtype: "message_changed" },
+      // An edit of a direct message (answered only with respond_to_edits).
+      (() => {
+        const edited = ts();
+        return {
+          ...messageEvent({ channel, ts: ts(), channel_type: "im", text: "" }),
+          subtype: "message_changed",
+          message: {
+            type: "message",
+            user: "U0PERSON01",
+            text: "edited text",
+            ts: edited,
+            edited: { ts: ts() },
+          },
+        };
+      })(),
     ]) {
       const r = await send(eventEnvelope(event));
       expect(r.status).toBe(200);
+      // Intake is part of the answer: had the event started a run, its key would map to it now.
+      const e = event as { ts: string; thread_ts?: string; message?: { ts: string } };
+      const key = `slack:${SLACK_DEV.teamId}:${channel}:${e.thread_ts ?? e.message?.ts ?? e.ts}`;
+      expect(await runsOn(key), JSON.stringify(event)).toEqual([]);
     }
-    expect(await runsOn(`slack:${SLACK_DEV.teamId}:${channel}:${thread}`)).toEqual([]);
     // A direct message is asked (and answered in a thread under it).
     const dm = ts();
     await send(
@@ -207,6 +226,35 @@ describe("a Slack bot", () => {
     const joined = all.map((p) => p.text).join("\n\n");
     for (const p of paragraphs) expect(joined).toContain(p);
     expect(all[0]?.text.startsWith("Paragraph 0")).toBe(true);
+  }, 60_000);
+
+  it("says a failed run in the thread with its id, and retries a post Slack refused, with the attempts on the run", async () => {
+    const channel = "C0FAILURES";
+    const failedAt = ts();
+    await send(
+      eventEnvelope(appMention({ channel, ts: failedAt, text: 'x #sim {"fail": {"code": "server_error"}}' })),
+    );
+    const [failed] = await runsOn(`slack:${SLACK_DEV.teamId}:${channel}:${failedAt}`);
+    await waitDelivered(failed as string);
+    const [sorry] = e2e.slack.posts({ channel, thread_ts: failedAt });
+    expect(sorry?.text).toBe(
+      `Sorry, I couldn't answer: something went wrong while answering. (Reference: \`${failed}\`)`,
+    );
+
+    // Slack limits the rate of the first post: the delivery tries again after its backoff.
+    e2e.slack.failNext(1, "ratelimited");
+    const limitedAt = ts();
+    await send(eventEnvelope(appMention({ channel, ts: limitedAt, text: "second" })));
+    const [limited] = await runsOn(`slack:${SLACK_DEV.teamId}:${channel}:${limitedAt}`);
+    const run = await waitDelivered(limited as string);
+    expect(run.delivery.state).toBe("delivered");
+    expect(
+      run.delivery.attempts.map((a: { status: number | null; error: string | null }) => [a.status, a.error]),
+    ).toEqual([
+      [429, "Slack: HTTP 429"],
+      [200, null],
+    ]);
+    expect(e2e.slack.posts({ channel, thread_ts: limitedAt }).map((p) => p.text)).toEqual(["echo: second"]);
   }, 60_000);
 
   it("shows the credentials masked and never in an answer", async () => {
