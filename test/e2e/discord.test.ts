@@ -227,6 +227,49 @@ describe("Discord integration", () => {
     expect(posts.map((p) => p.content).join("\n")).toBe(long);
   });
 
+  it("posts in the channel with the bot token once the interaction's 15 minutes are over", async () => {
+    // An interaction made 16 minutes ago (its id says so): its token no longer works.
+    const channelId = nextChannel();
+    const r = await discord.interact(integration.inbound_url, {
+      text: "late question",
+      channelId,
+      createdAtMs: Date.now() - 16 * 60_000,
+    });
+    expect(r.body).toEqual({ type: 5 });
+    const [post] = await discord.waitForPosts(1, { channel_id: channelId, kind: "channel_message" });
+    expect(post?.content).toBe("<@1400000000000000001> echo: late question");
+    expect(discord.posts({ interaction_id: r.interaction.id }).map((p) => p.kind)).toEqual([
+      "interaction_response",
+    ]);
+  });
+
+  it("posts the answer again on redeliver", async () => {
+    const channelId = nextChannel();
+    const r = await discord.interact(integration.inbound_url, { text: "say it twice", channelId });
+    await discord.waitForPosts(1, { interaction_id: r.interaction.id, kind: "edit_original" });
+    const run = await runOf(channelId);
+    expect((await e2e.api("POST", `/v1/runs/${run.id}/redeliver`)).status).toBeLessThan(300);
+    const edits = await discord.waitForPosts(2, { interaction_id: r.interaction.id, kind: "edit_original" });
+    expect(edits.map((p) => p.content)).toEqual(["echo: say it twice", "echo: say it twice"]);
+  });
+
+  it("acknowledges within Discord's 3 s: measured over 10 slash commands", async () => {
+    const acks: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await discord.interact(integration.inbound_url, {
+        text: `quick ${i}`,
+        channelId: nextChannel(),
+      });
+      expect(r.body).toEqual({ type: 5 });
+      acks.push(r.ack_ms);
+    }
+    acks.sort((a, b) => a - b);
+    console.warn(
+      `discord: acks over 10 slash commands, ms: median ${acks[4]}, max ${acks[9]} (${acks.join(", ")})`,
+    );
+    expect(acks[9]).toBeLessThan(3_000);
+  });
+
   it("refuses an interaction for another application with 403", async () => {
     const r = await discord.interact(integration.inbound_url, {
       extra: { application_id: "1100000000000000999" },
