@@ -270,6 +270,30 @@ describe("Discord integration", () => {
     expect(acks[9]).toBeLessThan(3_000);
   });
 
+  it("links the files a code interpreter made under the answer", async () => {
+    const charts = await e2e.createAssistant({ name: "charts", tools: [{ type: "code_interpreter" }] });
+    const made = await e2e.api("POST", "/v1/integrations", {
+      type: "discord",
+      assistant_id: charts.id,
+      credentials: {
+        public_key: discord.publicKeyHex,
+        application_id: discord.applicationId,
+        bot_token: discord.botToken,
+      },
+    });
+    expect(made.status).toBe(201);
+    const r = await discord.interact(made.body.inbound_url, {
+      text: 'Chart it #sim {"code_interpreter": {"files": ["chart.png"]}}',
+      channelId: nextChannel(),
+    });
+    const [edit] = await discord.waitForPosts(1, { interaction_id: r.interaction.id, kind: "edit_original" });
+    const link = /\*\*Files:\*\*\n- \[chart\.png\]\(<([^>]+)>\)$/.exec(edit?.content ?? "")?.[1];
+    expect(link, edit?.content).toMatch(new RegExp(`^${e2e.worker}/v1/files/file-[A-Za-z0-9]+/download\\?`));
+    const png = await fetch(link as string);
+    expect(png.status).toBe(200);
+    expect(png.headers.get("content-type")).toBe("image/png");
+  });
+
   it("refuses an interaction for another application with 403", async () => {
     const r = await discord.interact(integration.inbound_url, {
       extra: { application_id: "1100000000000000999" },

@@ -10,7 +10,7 @@ import { type DiscordHandle, startDiscord } from "../../dev/discord/server.ts";
 import { snowflake } from "../../dev/discord/state.ts";
 import { discordApi } from "../../src/integrations/discord/api";
 import { deliverToDiscord, messageFor } from "../../src/integrations/discord/deliver";
-import { friendlyEnding, splitMessage } from "../../src/integrations/discord/format";
+import { friendlyEnding, splitMessage, withFiles } from "../../src/integrations/discord/format";
 import {
   classify,
   type DiscordTarget,
@@ -194,6 +194,19 @@ describe("splitMessage", () => {
       expect((p.match(/```/g) ?? []).length % 2, p.slice(0, 40)).toBe(0);
     }
     expect(parts[1]?.startsWith("```ts\n")).toBe(true);
+  });
+});
+
+describe("withFiles", () => {
+  it("lists generated files as links under the answer (without embeds), and nothing else", () => {
+    const files = [
+      { filename: "chart [1].png", download_url: "https://t.example/f/1?sig=a" },
+      { filename: "no-link.csv" },
+    ];
+    expect(withFiles("Here.", files)).toBe(
+      "Here.\n\n**Files:**\n- [chart _1_.png](<https://t.example/f/1?sig=a>)",
+    );
+    expect(withFiles("Here.", [])).toBe("Here.");
   });
 });
 
