@@ -49,8 +49,11 @@ export type SlackHandle = {
   waitForPosts(min: number, filter?: PostFilter & { timeoutMs?: number }): Promise<SlackPost[]>;
   /** A fresh response URL, as Slack puts in a slash command's payload. */
   responseUrl(): string;
-  /** The next `k` Web API calls answer this error (`ratelimited`: HTTP 429 with Retry-After). */
-  failNext(k: number, error?: string): void;
+  /**
+   * The next `k` Web API calls (after `skip` that go through) answer this error (`ratelimited`:
+   * HTTP 429 with Retry-After).
+   */
+  failNext(k: number, error?: string, skip?: number): void;
   /** Calls per method (`auth.test`, …, `response_url`). */
   calls(): Record<string, number>;
   reset(): void;
@@ -66,7 +69,7 @@ export async function startSlack(opts: SlackOptions = {}): Promise<SlackHandle> 
   let posts: SlackPost[] = [];
   let seq = 0;
   let tsCounter = 0;
-  let failures = { left: 0, error: "internal_error" };
+  let failures = { skip: 0, left: 0, error: "internal_error" };
   let calls: Record<string, number> = {};
   const hooks = new Map<string, { uses: number; expires: number }>();
   const messages = new Map<string, { channel: string; text: string; thread_ts: string | null }>();
@@ -104,7 +107,8 @@ export async function startSlack(opts: SlackOptions = {}): Promise<SlackHandle> 
     const args = parseArgs(raw, headers["content-type"] ?? "");
     const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? "")?.[1];
     const token = bearer ?? (typeof args.token === "string" ? args.token : undefined);
-    if (failures.left > 0) {
+    if (failures.left > 0 && failures.skip > 0) failures.skip--;
+    else if (failures.left > 0) {
       failures.left--;
       if (failures.error === "ratelimited")
         return reply(res, 429, { ok: false, error: "ratelimited" }, "application/json", {
@@ -222,14 +226,14 @@ export async function startSlack(opts: SlackOptions = {}): Promise<SlackHandle> 
       hooks.set(id, { uses: 0, expires: Date.now() + RESPONSE_URL_TTL_MS });
       return `${base}/hooks/commands/${id}`;
     },
-    failNext: (k, error = "internal_error") => {
-      failures = { left: k, error };
+    failNext: (k, error = "internal_error", skip = 0) => {
+      failures = { skip, left: k, error };
     },
     calls: () => ({ ...calls }),
     reset: () => {
       posts = [];
       calls = {};
-      failures = { left: 0, error: "internal_error" };
+      failures = { skip: 0, left: 0, error: "internal_error" };
     },
     close: async () => {
       for (const wake of [...waiters]) wake();

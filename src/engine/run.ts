@@ -28,7 +28,6 @@ import {
 import {
   type GeneratedFile,
   type InputMessage,
-  isIntegrationCallback,
   isTerminal,
   type RunInput,
   type LastError,
@@ -76,8 +75,6 @@ export type RunEvent =
       duration_ms: number;
       /** When not ok: delay before the next attempt, or null when attempts are exhausted. */
       retry_in_ms: number | null;
-      /** An integration's adapter: what to keep in `callback.reply` for the next attempt. */
-      callback_reply?: Record<string, string>;
     }
   | { type: "redeliver" }
   // Files (engine/files.ts): resources the thread adds, attachments prepared, generated files collected.
@@ -502,13 +499,8 @@ function onDeliveryAttempt(
     run.delivery.cycle_start,
   );
   const retry = !event.ok && event.retry_in_ms !== null;
-  const callback =
-    event.callback_reply && isIntegrationCallback(run.callback)
-      ? { ...run.callback, reply: { ...run.callback.reply, ...event.callback_reply } }
-      : run.callback;
   return {
     ...run,
-    callback,
     delivery: {
       ...run.delivery,
       ...kept,

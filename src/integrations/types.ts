@@ -64,6 +64,18 @@ export interface InboundDeps {
 export interface DeliverDeps {
   config: Config;
   now: () => number;
+  /** Where the adapter posted a run's answer so far (a placeholder it edits), kept per run. */
+  replies: {
+    get(tenant: string, runId: string): Promise<Record<string, string> | null>;
+    set(tenant: string, runId: string, state: Record<string, string>): Promise<void>;
+  };
+}
+
+/** A progress event as the run's outbox carries it (engine/progress.ts: `message.delta` has `data.text`). */
+export interface ProgressEventBody {
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
 }
 
 /** The outcome of one delivery attempt, as the run's delivery records it. */
@@ -71,11 +83,6 @@ export interface DeliverResult {
   ok: boolean;
   status: number | null;
   error: string | null;
-  /**
-   * Kept on the run for the next attempt (merged into `callback.reply`): how far an answer posted in
-   * several messages got, so a retry does not post the first ones again.
-   */
-  progress?: Record<string, string>;
 }
 
 export interface PrepareDeps {
@@ -100,6 +107,17 @@ export interface IntegrationAdapter {
     integration: IntegrationRecord,
     deps: InboundDeps,
   ): Promise<InboundResponse>;
+  /**
+   * A progress event of a run it started (optional): Slack posts a placeholder and edits it as the
+   * text arrives. Delivered in order, before the run's own event, with the same retries.
+   */
+  progress?(
+    event: ProgressEventBody,
+    run: RunRecord,
+    integration: IntegrationRecord,
+    reply: Record<string, string>,
+    deps: DeliverDeps,
+  ): Promise<DeliverResult>;
   deliver(
     event: CallbackEvent,
     run: RunRecord,

@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { ObservedResponse } from "../engine/upstream-types";
 import { withFileLinks } from "../delivery/file-links";
 import { deliverToIntegration, type IntegrationDeliveryDeps } from "../delivery/integration";
-import { type SendResult, sendSigned } from "../delivery/send";
+import { sendSigned } from "../delivery/send";
 import type { StepQueue } from "../queue/steps";
 import type { ThreadStore } from "../store/records";
 import type { ResponseIndex } from "../store/responses";
@@ -157,7 +157,7 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
     nowMs: deps.now(),
   });
   // An integration's run: its adapter posts the answer to the platform (same retries and state).
-  const result: SendResult & { progress?: Record<string, string> } = isIntegrationCallback(callback)
+  const result = isIntegrationCallback(callback)
     ? await deliverToIntegration(deps, event, run, callback)
     : await sendSigned({
         url: callback.url,
@@ -176,15 +176,7 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
   const { ok, status, error, duration_ms } = result;
   const after = transition(
     run,
-    {
-      type: "delivery_attempted",
-      ok,
-      status,
-      error,
-      duration_ms,
-      retry_in_ms,
-      ...(result.progress ? { callback_reply: result.progress } : {}),
-    },
+    { type: "delivery_attempted", ok, status, error, duration_ms, retry_in_ms },
     deps.now(),
   );
   return ok && event.type === "run.requires_action" ? applyInlineOutputs(deps, after, result.reply) : after;

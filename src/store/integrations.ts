@@ -22,6 +22,9 @@ export interface IntegrationRecord {
   metadata: Record<string, string>;
 }
 
+/** How long a run's reply state is kept: its answer is posted well within a day (retries included). */
+const REPLY_STATE_TTL_S = 2 * 86_400;
+
 /** Add an integration unless the tenant has `cap` already. → 1, or 0 at the cap. */
 const addIntegration = defineScript({
   name: "integration_add",
@@ -82,6 +85,15 @@ export class IntegrationStore {
     p.del(keys.integrationOwner(id));
     const [deleted] = (await p.exec()) as [number, number, number];
     return Number(deleted) > 0;
+  }
+
+  /** Where the adapter posted a run's answer so far (null: nothing yet). */
+  async replyState(tenant: string, runId: string): Promise<Record<string, string> | null> {
+    return parseJson<Record<string, string>>(await this.redis.get(keys.runReply(tenant, runId)));
+  }
+
+  async setReplyState(tenant: string, runId: string, state: Record<string, string>): Promise<void> {
+    await this.redis.set(keys.runReply(tenant, runId), JSON.stringify(state), { ex: REPLY_STATE_TTL_S });
   }
 
   async list(tenant: string): Promise<IntegrationRecord[]> {

@@ -38,6 +38,8 @@ export const keys = {
   /** Sorted set of the tenant's integration ids (score = creation ms): listing and the per-tenant cap. */
   integrationIndex: (tenant: string) => `${root(tenant)}:integs`,
   run: (tenant: string, id: string) => `${root(tenant)}:run:${id}`,
+  /** JSON: where an integration's adapter posted a run's answer so far (Slack: the placeholder's ts). */
+  runReply: (tenant: string, id: string) => `${root(tenant)}:run:${id}:reply`,
   /** List: the run's event feed (JSON events, oldest first, bounded; `GET /v1/runs/{id}/events`). */
   runEvents: (tenant: string, id: string) => `${root(tenant)}:run:${id}:events`,
   /** Hash: a delayed run before it starts (`run_at`/`delay_s`): its request, its preview, its state. */

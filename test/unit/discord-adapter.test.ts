@@ -18,8 +18,6 @@ import {
   snowflakeTimeMs,
 } from "../../src/integrations/discord/interaction";
 import { verifyDiscordSignature } from "../../src/integrations/discord/verify";
-import { transition } from "../../src/engine/run";
-import { plainRun, T0 } from "../support/run-fixtures";
 
 let discord: DiscordHandle;
 beforeAll(async () => {
@@ -365,30 +363,5 @@ describe("deliverToDiscord through the stand-in", () => {
       retryable: false,
       error: "HTTP 401",
     });
-  });
-});
-
-describe("an adapter's delivery progress on the run", () => {
-  const attempt = (callback_reply?: Record<string, string>) => ({
-    type: "delivery_attempted" as const,
-    ok: false,
-    status: 503,
-    error: "HTTP 503",
-    duration_ms: 5,
-    retry_in_ms: 1000,
-    ...(callback_reply ? { callback_reply } : {}),
-  });
-  it("is merged into an integration callback's reply, and never touches a URL callback", () => {
-    const reply = { token: "t", channel_id: "1" };
-    const integ = {
-      ...plainRun(),
-      callback: { kind: "integration" as const, integration_id: "int_1", type: "discord", reply },
-    };
-    const after = transition(integ, attempt({ progress: "evt:0:1" }), T0);
-    expect(after.callback).toEqual({ ...integ.callback, reply: { ...reply, progress: "evt:0:1" } });
-    expect(after.delivery.state).toBe("pending");
-    const url = { ...plainRun(), callback: { url: "https://example.com/cb", headers: {} } };
-    expect(transition(url, attempt({ progress: "x" }), T0).callback).toEqual(url.callback);
-    expect(transition(integ, attempt(), T0).callback).toEqual(integ.callback);
   });
 });

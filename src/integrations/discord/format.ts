@@ -54,6 +54,14 @@ function openFence(text: string): string | null {
   return open;
 }
 
+/** Generated files as Discord links under the answer (links expire: FILE_LINK_TTL_S). */
+export function withFiles(text: string, files: { filename: string; download_url?: string }[]): string {
+  const links = files
+    .filter((f) => f.download_url)
+    .map((f) => `- [${f.filename.replace(/[[\]()\\]/g, "_")}](<${f.download_url}>)`);
+  return links.length > 0 ? `${text}\n\n**Files:**\n${links.join("\n")}` : text;
+}
+
 const ENDINGS: Record<string, string> = {
   failed: "Sorry, something went wrong while answering.",
   expired: "Sorry, that took too long and was stopped.",

@@ -10,6 +10,7 @@ import { ApiError } from "../../errors";
 import type { IntegrationAdapter } from "../types";
 import { discordApi } from "./api";
 import { deliverToDiscord, messageFor } from "./deliver";
+import { withFiles } from "./format";
 import { DiscordCredentials, discordInbound } from "./inbound";
 import { replyToTarget } from "./reply";
 
@@ -50,7 +51,9 @@ export const discord: IntegrationAdapter = {
   handleInbound: discordInbound,
 
   async deliver(event, run, integration, reply, deps) {
-    const text = event.type === "run.requires_action" ? null : messageFor(run);
+    const said = event.type === "run.requires_action" ? null : messageFor(run);
+    const files = (event.data.run as { files?: { filename: string; download_url?: string }[] }).files;
+    const text = said === null ? null : withFiles(said, files ?? []);
     // A run waiting for tool outputs has nothing to say (it expires, then says so).
     if (text === null) return { ok: true, status: null, error: null };
     const target = replyToTarget(reply);
@@ -62,15 +65,11 @@ export const discord: IntegrationAdapter = {
       botToken: integration.credentials.bot_token ?? "",
       target,
       text,
-      sent: sentBefore(reply.progress, attempt),
+      sent: sentBefore((await deps.replies.get(run.tenant, run.id))?.progress, attempt),
       nowMs: deps.now(),
     });
-    return {
-      ok: r.ok,
-      status: r.status,
-      error: r.ok ? null : `Discord: ${r.error}`,
-      progress: { progress: `${attempt}:${r.sent}` },
-    };
+    if (!r.ok && r.sent > 0) await deps.replies.set(run.tenant, run.id, { progress: `${attempt}:${r.sent}` });
+    return { ok: r.ok, status: r.status, error: r.ok ? null : `Discord: ${r.error}` };
   },
 };
 

@@ -16,7 +16,7 @@ import {
   decideEvent,
   decideInteraction,
 } from "./events";
-import { postAnswer, postText } from "./post";
+import { postAnswer, postProgress, postText } from "./post";
 import { verifySlackRequest } from "./verify";
 
 const Credentials = z.strictObject({
@@ -95,6 +95,10 @@ export const slack: IntegrationAdapter = {
     const o = options(integration);
     const decision = decide(req.headers.get("content-type") ?? "", req.body, o);
     return act(decision, integration, o, deps);
+  },
+
+  async progress(event, run, integration, reply, deps) {
+    return postProgress(event, run, integration, reply, options(integration), deps);
   },
 
   async deliver(event, run, integration, reply, deps) {

@@ -8,7 +8,7 @@ import type { CallbackEvent } from "../../engine/present";
 import type { RunRecord } from "../../engine/types";
 import { log } from "../../log";
 import type { IntegrationRecord } from "../../store/integrations";
-import type { DeliverDeps, DeliverResult } from "../types";
+import type { DeliverDeps, DeliverResult, ProgressEventBody } from "../types";
 import { postToResponseUrl, type SlackCall, slackApi } from "./api";
 import type { SlackOptions } from "./events";
 import { splitMessage, toMrkdwn } from "./format";
@@ -45,24 +45,81 @@ export async function postAnswer(
   o: SlackOptions,
   deps: DeliverDeps,
 ): Promise<DeliverResult> {
-  return postText(integration, reply, answerText(event, run), o, deps, run.id);
+  return postText(integration, reply, answerText(event, run), o, deps, run);
 }
 
-/** Post text (split as needed) where `reply` says; the first failed post ends the attempt. */
+/** The placeholder a run's first progress shows, until text arrives. */
+export const PLACEHOLDER = "_Thinking…_";
+
+/**
+ * A progress event into the thread: the first posts a placeholder (the text so far, or
+ * "Thinking…"), later `message.delta` events edit it with the text so far (cut to one message).
+ * A command's answer comes whole through its response_url.
+ */
+export async function postProgress(
+  event: ProgressEventBody,
+  run: RunRecord,
+  integration: IntegrationRecord,
+  reply: Record<string, string>,
+  o: SlackOptions,
+  deps: DeliverDeps,
+): Promise<DeliverResult> {
+  const ok = { ok: true, status: null, error: null };
+  if (reply.mode !== "thread") return ok;
+  const text =
+    event.type === "message.delta" && typeof event.data.text === "string"
+      ? preview(event.data.text, o.max_message_chars)
+      : event.type === "run.in_progress"
+        ? PLACEHOLDER
+        : null;
+  if (text === null) return ok;
+  const state = (await deps.replies.get(run.tenant, run.id)) ?? {};
+  if (state.ts && event.type !== "message.delta") return ok;
+  const api = apiOf(integration, deps);
+  const r = state.ts
+    ? await slackApi(api, "chat.update", { channel: reply.channel, ts: state.ts, text })
+    : await slackApi(api, "chat.postMessage", { channel: reply.channel, thread_ts: reply.thread_ts, text });
+  if (r.ok && !state.ts && typeof r.body?.ts === "string")
+    await deps.replies.set(run.tenant, run.id, { ...state, ts: r.body.ts });
+  return outcome(r, integration, run.id);
+}
+
+/** The text so far as mrkdwn, cut to one message with an ellipsis. */
+function preview(text: string, max: number): string {
+  const md = toMrkdwn(text) || PLACEHOLDER;
+  return md.length <= max - 2 ? `${md} …` : `${md.slice(0, max - 2)} …`;
+}
+
+const apiOf = (integration: IntegrationRecord, deps: Pick<DeliverDeps, "config">) => ({
+  apiUrl: deps.config.slackApiUrl,
+  token: integration.credentials.bot_token ?? "",
+  devMode: deps.config.devMode,
+});
+
+function outcome(last: SlackCall, integration: IntegrationRecord, runId?: string): DeliverResult {
+  if (!last.ok)
+    log("warn", "Slack refused a post", {
+      integration_id: integration.id,
+      run_id: runId,
+      slack_error: last.error,
+    });
+  return { ok: last.ok, status: last.status, error: last.ok ? null : `Slack: ${last.error}` };
+}
+
+/**
+ * Post text (split as needed) where `reply` says; the first failed post ends the attempt. For a
+ * run's answer in a thread, its placeholder (if progress posted one) becomes the first part, and
+ * the parts already posted are remembered, so a retry after a failed part posts only the rest.
+ */
 export async function postText(
   integration: IntegrationRecord,
   reply: Record<string, string>,
   text: string,
   o: SlackOptions,
-  deps: DeliverDeps,
-  runId?: string,
+  deps: Omit<DeliverDeps, "replies"> & Partial<Pick<DeliverDeps, "replies">>,
+  run?: RunRecord,
 ): Promise<DeliverResult> {
   let parts = splitMessage(text, o.max_message_chars);
-  const api = {
-    apiUrl: deps.config.slackApiUrl,
-    token: integration.credentials.bot_token ?? "",
-    devMode: deps.config.devMode,
-  };
   let last: SlackCall = { ok: true, status: null, error: null, body: null };
   if (reply.mode === "response_url") {
     if (parts.length > RESPONSE_URL_POSTS)
@@ -78,23 +135,25 @@ export async function postText(
       );
       if (!last.ok) break;
     }
-  } else {
-    for (const part of parts) {
-      last = await slackApi(api, "chat.postMessage", {
-        channel: reply.channel,
-        thread_ts: reply.thread_ts,
-        text: part,
-        mrkdwn: true,
-        unfurl_links: false,
-      });
-      if (!last.ok) break;
-    }
+    return outcome(last, integration, run?.id);
   }
-  if (!last.ok)
-    log("warn", "Slack refused a post", {
-      integration_id: integration.id,
-      run_id: runId,
-      slack_error: last.error,
-    });
-  return { ok: last.ok, status: last.status, error: last.ok ? null : `Slack: ${last.error}` };
+  const api = apiOf(integration, deps);
+  const replies = run ? deps.replies : undefined;
+  const state = (run && (await replies?.get(run.tenant, run.id))) || {};
+  for (let i = Number(state.parts ?? 0); i < parts.length; i++) {
+    const part = parts[i] as string;
+    last =
+      i === 0 && state.ts
+        ? await slackApi(api, "chat.update", { channel: reply.channel, ts: state.ts, text: part })
+        : await slackApi(api, "chat.postMessage", {
+            channel: reply.channel,
+            thread_ts: reply.thread_ts,
+            text: part,
+            mrkdwn: true,
+            unfurl_links: false,
+          });
+    if (!last.ok) break;
+    if (run && parts.length > 1) await replies?.set(run.tenant, run.id, { ...state, parts: String(i + 1) });
+  }
+  return outcome(last, integration, run?.id);
 }
