@@ -7,15 +7,8 @@ import type { AddressInfo } from "node:net";
 import { type FaultRule, Faults } from "../faults.ts";
 import { flatHeaders, parseMaybeJson, readBody, reply } from "../inbox/http.ts";
 import { type DiscordSigner, newSigner } from "./signer.ts";
-import {
-  ACK_DEADLINE_MS,
-  DiscordState,
-  type Message,
-  type Post,
-  type Sent,
-  snowflake,
-  TOKEN_LIFE_MS,
-} from "./state.ts";
+import { ACK_DEADLINE_MS, DiscordState, type Message, type Post, type Sent } from "./state.ts";
+import { discordError, discordRest } from "./rest.ts";
 import { type BuiltInteraction, buildInteraction, type InteractOptions } from "./interactions.ts";
 
 export type PostFilter = { interaction_id?: string; channel_id?: string; kind?: Post["kind"] };
@@ -24,7 +17,6 @@ export const DISCORD_FAULT_KINDS = ["error", "timeout"] as const;
 /** The dev application's id and bot token (documented in dev/discord/README.md). */
 export const DEV_DISCORD_APP_ID = "1100000000000000001";
 export const DEV_DISCORD_BOT_TOKEN = "dev-discord-bot-token-0000000000";
-const MAX_CONTENT = 2000;
 
 export type DiscordOptions = {
   port?: number;
@@ -64,18 +56,14 @@ export type DiscordHandle = {
   close(): Promise<void>;
 };
 
-const error = (message: string, code: number, extra: Record<string, unknown> = {}) => ({
-  message,
-  code,
-  ...extra,
-});
-
 export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHandle> {
   const applicationId = opts.applicationId ?? DEV_DISCORD_APP_ID;
   const botToken = opts.botToken ?? DEV_DISCORD_BOT_TOKEN;
   const signer = await newSigner();
   const state = new DiscordState();
   let requests = 0;
+  const rest = discordRest({ state, applicationId, botToken, publicKeyHex: signer.publicKeyHex });
+  const message = rest.message;
   const faults = new Faults(DISCORD_FAULT_KINDS, opts.faultRules ?? [], opts.faultSeed ?? 1);
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) =>
@@ -100,7 +88,7 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
     }
     requests++;
     const route = /^\/api\/v10(\/.*)$/.exec(url.pathname)?.[1];
-    if (!route) return reply(res, 404, error("404: Not Found", 0));
+    if (!route) return reply(res, 404, discordError("404: Not Found", 0));
     const subject = `${method} ${route}`;
     const fault = faults.take("error", subject) ?? faults.take("timeout", subject);
     if (fault?.kind === "timeout") {
@@ -120,147 +108,11 @@ export async function startDiscord(opts: DiscordOptions = {}): Promise<DiscordHa
             "retry-after": String(Math.ceil(retry)),
           },
         );
-      return reply(res, status, error(`${status}: injected by the stand-in`, 0));
+      return reply(res, status, discordError(`${status}: injected by the stand-in`, 0));
     }
     const body = parseMaybeJson(raw);
-    const answer = api(method, route, body, flatHeaders(req.headers));
+    const answer = rest.api(method, route, body, flatHeaders(req.headers));
     reply(res, answer.status, answer.body);
-  }
-
-  /** Discord's REST routes the adapter uses. */
-  function api(method: string, route: string, body: unknown, headers: Record<string, string>) {
-    const hook = /^\/webhooks\/(\d+)\/([^/]+)(\/messages\/@original)?$/.exec(route);
-    if (hook)
-      return webhook(method, hook[1] as string, decodeURIComponent(hook[2] as string), !!hook[3], body);
-    if (route === "/applications/@me" && method === "GET") {
-      if (headers.authorization !== `Bot ${botToken}`)
-        return { status: 401, body: error("401: Unauthorized", 0) };
-      return {
-        status: 200,
-        body: {
-          id: applicationId,
-          name: "threadhook-dev",
-          description: "",
-          verify_key: signer.publicKeyHex,
-          bot_public: false,
-          bot_require_code_grant: false,
-          flags: 0,
-          bot: { id: applicationId, username: "threadhook-dev", discriminator: "0", bot: true },
-        },
-      };
-    }
-    const channel = /^\/channels\/(\d+)\/messages$/.exec(route);
-    if (channel && method === "POST") {
-      if (headers.authorization !== `Bot ${botToken}`)
-        return { status: 401, body: error("401: Unauthorized", 0) };
-      const invalid = checkContent(body, true);
-      if (invalid) return invalid;
-      const msg = message(channel[1] as string, (body as { content: string }).content, 0);
-      state.record({
-        kind: "channel_message",
-        interaction_id: null,
-        channel_id: msg.channel_id,
-        content: msg.content,
-        message_id: msg.id,
-      });
-      return { status: 200, body: msg };
-    }
-    return { status: 404, body: error("404: Not Found", 0) };
-  }
-
-  function webhook(method: string, appId: string, token: string, original: boolean, body: unknown) {
-    const sent = state.byToken.get(token);
-    if (!sent || appId !== sent.interaction.application_id)
-      return { status: 404, body: error("Unknown Webhook", 10015) };
-    if (Date.now() > sent.created_at_ms + TOKEN_LIFE_MS)
-      return { status: 401, body: error("Invalid Webhook Token", 50027) };
-    if (!sent.response || sent.response.type === 1)
-      return { status: 404, body: error("Unknown Webhook", 10015) };
-    if (original && method === "GET")
-      return sent.original
-        ? { status: 200, body: sent.original }
-        : { status: 404, body: error("Unknown Message", 10008) };
-    if (original && method === "PATCH") {
-      if (!sent.original) return { status: 404, body: error("Unknown Message", 10008) };
-      const invalid = checkContent(body, false);
-      if (invalid) return invalid;
-      const content = (body as { content?: string }).content;
-      if (content !== undefined) sent.original.content = content;
-      sent.original.edited_timestamp = new Date().toISOString();
-      sent.original.flags &= ~128; // no longer "thinking…"
-      state.record({
-        kind: "edit_original",
-        interaction_id: sent.interaction.id,
-        channel_id: sent.channel_id,
-        content: sent.original.content,
-        message_id: sent.original.id,
-      });
-      return { status: 200, body: sent.original };
-    }
-    if (!original && method === "POST") {
-      const invalid = checkContent(body, true);
-      if (invalid) return invalid;
-      const msg = {
-        ...message(sent.channel_id, (body as { content: string }).content, 0),
-        webhook_id: appId,
-      };
-      sent.followups.push(msg);
-      state.record({
-        kind: "followup",
-        interaction_id: sent.interaction.id,
-        channel_id: sent.channel_id,
-        content: msg.content,
-        message_id: msg.id,
-      });
-      return { status: 200, body: msg };
-    }
-    return { status: 405, body: error("405: Method Not Allowed", 0) };
-  }
-
-  function checkContent(body: unknown, create: boolean) {
-    const content = (body as { content?: unknown } | null)?.content;
-    if (body === null || typeof body !== "object" || (content !== undefined && typeof content !== "string"))
-      return { status: 400, body: error("Invalid Form Body", 50035) };
-    if (typeof content === "string" && content.length > MAX_CONTENT)
-      return {
-        status: 400,
-        body: error("Invalid Form Body", 50035, {
-          errors: {
-            content: {
-              _errors: [
-                { code: "BASE_TYPE_MAX_LENGTH", message: `Must be ${MAX_CONTENT} or fewer in length.` },
-              ],
-            },
-          },
-        }),
-      };
-    if (create && (typeof content !== "string" || content.trim() === ""))
-      return { status: 400, body: error("Cannot send an empty message", 50006) };
-    return null;
-  }
-
-  function message(channelId: string, content: string, flags: number, interaction?: Sent): Message {
-    return {
-      id: snowflake(),
-      type: interaction ? 20 : 0,
-      channel_id: channelId,
-      content,
-      author: { id: applicationId, username: "threadhook-dev", bot: true },
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      flags,
-      application_id: applicationId,
-      ...(interaction
-        ? {
-            webhook_id: applicationId,
-            interaction_metadata: {
-              id: interaction.interaction.id,
-              type: 2,
-              user: { id: interaction.user_id },
-            },
-          }
-        : {}),
-    };
   }
 
   function stats() {
