@@ -126,7 +126,7 @@ describe("a Slack bot", () => {
     expect(reply).toMatchObject({ kind: "chat.postMessage", thread_ts: thread });
     expect(reply?.text).toContain("*Bold*");
     expect(reply?.text).toContain("<https://example.com|a link>");
-    expect(reply?.text).toContain("•   one");
+    expect(reply?.text).toContain("• one\n• two");
     const run = await e2e.waitForRun(runs[0] as string, ["completed"]);
     expect(run.delivery).toMatchObject({
       state: "delivered",
