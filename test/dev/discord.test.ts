@@ -166,6 +166,21 @@ describe("interaction webhooks", () => {
     expect((await call("POST", hook(interaction), { content: "late" })).status).toBe(401);
   });
 
+  it("fail for an interaction answered after Discord's 3 s", async () => {
+    const slow = http.createServer((_req, res) => {
+      setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end('{"type":5}'), 3_200);
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", () => r()));
+    const { port } = slow.address() as AddressInfo;
+    const { interaction, ack_ms } = await discord.interact(`http://127.0.0.1:${port}/`, { text: "q" });
+    slow.close();
+    expect(ack_ms).toBeGreaterThan(3_000);
+    expect(discord.original(interaction.id)).toBeNull();
+    expect((await call("PATCH", `${hook(interaction)}/messages/@original`, { content: "x" })).body.code).toBe(
+      10015,
+    );
+  });
+
   it("have no webhook for a PING", async () => {
     const { interaction } = await discord.interact(bot.url, { kind: "ping" });
     expect((await call("POST", hook(interaction), { content: "x" })).body.code).toBe(10015);
