@@ -257,6 +257,29 @@ describe("a Slack bot", () => {
     expect(e2e.slack.posts({ channel, thread_ts: limitedAt }).map((p) => p.text)).toEqual(["echo: second"]);
   }, 60_000);
 
+  it("lists the files the code interpreter made as download links under the answer", async () => {
+    const coder = await e2e.createAssistant({ name: "coder", tools: [{ type: "code_interpreter" }] });
+    const made = await e2e.api("POST", "/v1/integrations", {
+      type: "slack",
+      assistant_id: coder.id,
+      credentials: { signing_secret: SLACK_DEV.signingSecret, bot_token: SLACK_DEV.botToken },
+      options: { team_id: SLACK_DEV.teamId, app_id: SLACK_DEV.appId },
+    });
+    const channel = "C0FILES";
+    const at = ts();
+    const mention = appMention({
+      channel,
+      ts: at,
+      text: 'chart #sim {"code_interpreter": {"files": ["chart.png"]}}',
+    });
+    await sendToInbound(made.body.inbound_url, SLACK_DEV.signingSecret, eventEnvelope(mention));
+    const [post] = await e2e.slack.waitForPosts(1, { channel, timeoutMs: 20_000 });
+    const link = /\*Files:\*\n• <([^|>]+)\|chart\.png>/.exec(post?.text ?? "")?.[1];
+    expect(link, post?.text).toMatch(new RegExp(`^${e2e.worker}/v1/files/file-[^/]+/download\\?`));
+    const png = await fetch((link as string).replaceAll("&amp;", "&"));
+    expect([png.status, png.headers.get("content-type")]).toEqual([200, "image/png"]);
+  }, 60_000);
+
   it("shows the credentials masked and never in an answer", async () => {
     const shown = await e2e.api("GET", `/v1/integrations/${integrationId}`);
     expect(shown.body.credentials).toEqual({ signing_secret: "********", bot_token: "********" });

@@ -226,11 +226,13 @@ describe("Slack formatting", () => {
     } as unknown as RunRecord;
     const event = {
       data: {
-        run: { files: [{ filename: "chart.png", download_url: "https://t.example/v1/files/f/download?x" }] },
+        run: {
+          files: [{ filename: "chart.png", download_url: "https://t.example/v1/files/f/download?x=1&y=2" }],
+        },
       },
     } as unknown as CallbackEvent;
     expect(answerText(event, run)).toBe(
-      "*done*\n\n*Files:*\n• <https://t.example/v1/files/f/download?x|chart.png>",
+      "*done*\n\n*Files:*\n• <https://t.example/v1/files/f/download?x=1&amp;y=2|chart.png>",
     );
     expect(answerText(event, { ...run, status: "expired" })).toBe(
       "Sorry, I couldn't answer: the answer took too long. (Reference: `run_1`)",

@@ -33,7 +33,8 @@ export function answerText(event: CallbackEvent, run: RunRecord): string {
   const files = (event.data.run as { files?: { filename: string; download_url?: string }[] }).files ?? [];
   const links = files
     .filter((f) => f.download_url)
-    .map((f) => `• <${f.download_url}|${f.filename.replace(/[<>|]/g, "_")}>`);
+    // Slack reads `&`, `<`, `>` as markup: escaped in the URL, kept out of the name.
+    .map((f) => `• <${f.download_url?.replace(/&/g, "&amp;")}|${f.filename.replace(/[<>|&]/g, "_")}>`);
   return links.length > 0 ? `${text}\n\n*Files:*\n${links.join("\n")}` : text;
 }
 
