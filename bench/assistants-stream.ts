@@ -43,7 +43,7 @@ function captureStreamEnds(): { ended: Map<string, Ended>; stop: () => void } {
 
 async function measure(strategy: (typeof STRATEGIES)[number], ended: Map<string, Ended>) {
   const stack = await startStack({
-    ports: { worker: 0, redis: 0, qstash: 0, openai: 0, inbox: 0 },
+    ports: { worker: 0, redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0, discord: 0 },
     worker: true,
     workerLogLevel: "log",
     workerVars: {

@@ -3,6 +3,7 @@
  * OpenAI Responses/Conversations simulator, a callback inbox, and (optionally) the Worker wired to
  * them. `npm run dev` / `npm run stack` run this file; tests import `startStack`.
  */
+import { startDiscord } from "./discord/server.ts";
 import type { FaultRule } from "./faults.ts";
 import { DEFAULT_INBOX_SECRET, startInbox } from "./inbox/server.ts";
 import { startOpenAISim } from "./openai-sim/server.ts";
@@ -23,6 +24,7 @@ const PORTS = {
   openai: { env: "OPENAI_SIM_PORT", default: 8081 },
   inbox: { env: "INBOX_PORT", default: 8082 },
   slack: { env: "SLACK_PORT", default: 8083 },
+  discord: { env: "DISCORD_PORT", default: 8084 },
 } as const;
 type Part = keyof typeof PORTS;
 
@@ -42,7 +44,7 @@ export interface StackOptions {
   openaiDelayMs?: number;
   qstashDuplicateFraction?: number;
   /** Fault switches per stand-in at start (docs/reliability.md); each can change them at run time. */
-  faults?: Partial<Record<"redis" | "qstash" | "openai" | "inbox", FaultRule[]>>;
+  faults?: Partial<Record<"redis" | "qstash" | "openai" | "inbox" | "discord", FaultRule[]>>;
   /** Seed of every stand-in's fault draws (default 1). */
   faultSeed?: number;
   /** Deliveries the inbox keeps (default 1000). */
@@ -100,8 +102,10 @@ export function devWorkerVars(parts: {
   openai: { apiKey: string; baseURL: string };
   /** The Slack stand-in (its Web API is under `/api`). */
   slack?: { url: string };
+  /** The Discord stand-in (omitted: the Worker keeps Discord's real API URL). */
+  discord?: { apiUrl: string };
 }): Record<string, string> {
-  const { redis, qstash, openai, slack } = parts;
+  const { redis, qstash, openai, slack, discord } = parts;
   return {
     THREADHOOK_ENV: "development",
     API_KEY: DEV_API_KEY,
@@ -116,6 +120,7 @@ export function devWorkerVars(parts: {
     OPENAI_API_KEY: openai.apiKey,
     OPENAI_BASE_URL: openai.baseURL,
     ...(slack ? { SLACK_API_URL: `${slack.url}/api` } : {}),
+    ...(discord ? { DISCORD_API_URL: discord.apiUrl } : {}),
   };
 }
 
@@ -152,6 +157,10 @@ export async function startStack(opts: StackOptions = {}) {
       }),
     );
     closers.push(() => openai.close());
+    const discord = await withPort("discord", opts, (port) =>
+      startDiscord({ port, faultRules: faults.discord ?? [], faultSeed }),
+    );
+    closers.push(() => discord.close());
     const inbox = await withPort("inbox", opts, (port) =>
       startInbox({
         port,
@@ -165,9 +174,10 @@ export async function startStack(opts: StackOptions = {}) {
     const slack = await withPort("slack", opts, (port) => startSlack({ port }));
     closers.push(() => slack.close());
     inbox.addSection("What the bot posted in Slack (the Slack stand-in)", () => postsTable(slack.posts()));
+    inbox.addSection("What the bot posted in Discord (the Discord stand-in)", () => discord.postsHtml());
     let worker: WorkerHandle | null = null;
     if (opts.worker) {
-      const vars = { ...devWorkerVars({ redis, qstash, openai, slack }), ...opts.workerVars };
+      const vars = { ...devWorkerVars({ redis, qstash, openai, slack, discord }), ...opts.workerVars };
       worker = await withPort("worker", opts, (port) =>
         startWorker({ port, vars, watch: opts.watch ?? false, logLevel: opts.workerLogLevel ?? "warn" }),
       );
@@ -185,11 +195,18 @@ export async function startStack(opts: StackOptions = {}) {
       openai: { baseURL: openai.baseURL, apiKey: openai.apiKey },
       inbox: { url: inbox.url, secret: inbox.secret },
       slack: { url: slack.url, botToken: SLACK_DEV.botToken, signingSecret: SLACK_DEV.signingSecret },
+      discord: {
+        url: discord.url,
+        apiUrl: discord.apiUrl,
+        applicationId: discord.applicationId,
+        publicKey: discord.publicKeyHex,
+        botToken: discord.botToken,
+      },
       ...(worker
         ? { apiKey: DEV_API_KEY, operatorKey: DEV_OPERATOR_KEY, webhookSecret: DEV_WEBHOOK_SECRET }
         : {}),
     };
-    return { ready, redis, qstash, openai, inbox, slack, worker, close };
+    return { ready, redis, qstash, openai, inbox, slack, discord, worker, close };
   } catch (err) {
     await close();
     throw err;

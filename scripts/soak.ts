@@ -116,7 +116,7 @@ async function main(): Promise<number> {
   console.log(`soak: replay with npm run soak -- --seed ${args.seed} --runs ${args.runs}`);
   const mix = faultMix(args.quick);
   const stack = await startStack({
-    ports: { redis: 0, qstash: 0, openai: 0, inbox: 0 },
+    ports: { redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0, discord: 0 },
     worker: false,
     timeScale: TIME_SCALE,
     openaiDelayMs: 3_000,

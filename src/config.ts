@@ -105,6 +105,8 @@ const EnvSchema = z.object({
   MAX_INTEGRATIONS_PER_TENANT: int(0, 10_000).default(20),
   /** Slack's Web API (the local stack points it at its stand-in, dev/slack/). */
   SLACK_API_URL: url.default("https://slack.com/api"),
+  /** Discord's REST API, which Discord integrations answer through (the stand-in's in development). */
+  DISCORD_API_URL: url.default("https://discord.com/api/v10"),
 });
 
 type RawEnv = z.infer<typeof EnvSchema>;
@@ -182,6 +184,8 @@ export interface Config {
   maxIntegrations: number;
   /** Slack's Web API base URL (no trailing slash); the outbound URL policy applies to it. */
   slackApiUrl: string;
+  /** Discord's REST API base URL (no trailing slash), where Discord integrations post answers. */
+  discordApiUrl: string;
 }
 
 export type DriveStrategy = Exclude<RawEnv["DRIVE_STRATEGY"], "auto">;
@@ -246,6 +250,8 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   }
   if (!devMode && typeof raw.PUBLIC_URL === "string" && raw.PUBLIC_URL.startsWith("http:"))
     problems.push("PUBLIC_URL: must be https outside development");
+  if (!devMode && typeof raw.DISCORD_API_URL === "string" && raw.DISCORD_API_URL.startsWith("http:"))
+    problems.push("DISCORD_API_URL: must be https outside development (bot tokens travel to it)");
   if (!devMode && !raw.PUBLIC_URL && raw.QSTASH_TOKEN)
     problems.push(
       "PUBLIC_URL: required in production when QStash is configured (steps are published to it and verified against it; the request's Host is never trusted)",
@@ -339,6 +345,7 @@ function toConfig(e: RawEnv, devMode: boolean): Config {
     threadQueueMax: e.THREAD_QUEUE_MAX,
     maxIntegrations: e.MAX_INTEGRATIONS_PER_TENANT,
     slackApiUrl: e.SLACK_API_URL.replace(/\/+$/, ""),
+    discordApiUrl: e.DISCORD_API_URL.replace(/\/+$/, ""),
   };
 }
 

@@ -3,10 +3,11 @@
  * the resource, the inbound route and the delivery find it through `adapterFor`.
  */
 import { ApiError } from "../errors";
+import { discord } from "./discord";
 import { slack } from "./slack";
 import type { IntegrationAdapter, IntegrationType } from "./types";
 
-const ADAPTERS: Partial<Record<IntegrationType, IntegrationAdapter>> = { slack };
+const ADAPTERS: Partial<Record<IntegrationType, IntegrationAdapter>> = { slack, discord };
 
 /** The adapter of a type; a type this deployment has none for yet is a 400. */
 export function adapterFor(type: IntegrationType): IntegrationAdapter {

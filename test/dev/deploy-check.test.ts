@@ -17,7 +17,7 @@ let base: Record<string, string>;
 const API_KEY = "Zq3xV8pL2mN7rT4wY9bC6dF1gH5jK0sA2eU8iO3q";
 
 beforeAll(async () => {
-  stack = await startStack({ ports: { redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0 } });
+  stack = await startStack({ ports: { redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0, discord: 0 } });
   const vars = devWorkerVars(stack.ready);
   dir = mkdtempSync(join(tmpdir(), "deploy-check-"));
   // Plain variables in wrangler.toml, secrets in .dev.vars, as a deployer keeps them.

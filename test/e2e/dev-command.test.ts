@@ -14,6 +14,7 @@ describe("npm run dev", () => {
     expect(stderr).toContain("Worker variables from the environment: DRIVE_STRATEGY");
     expect(Object.keys(ready).sort()).toEqual([
       "apiKey",
+      "discord",
       "inbox",
       "openai",
       "operatorKey",
@@ -35,6 +36,13 @@ describe("npm run dev", () => {
       url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       botToken: expect.stringMatching(/^xoxb-/),
       signingSecret: expect.any(String),
+    });
+    expect(ready.discord).toEqual({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      apiUrl: `${ready.discord.url}/api/v10`,
+      applicationId: expect.stringMatching(/^\d+$/),
+      publicKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+      botToken: expect.any(String),
     });
     expect(await (await fetch(`${ready.worker}/health`)).json()).toEqual({ status: "ok" });
     // The details are the operator's.
@@ -64,6 +72,7 @@ describe("npm run dev", () => {
         `${ready.inbox.url}/deliveries`,
         `${ready.qstash.url}/v2/keys`,
         `${ready.slack.url}/posts`,
+        `${ready.discord.url}/posts`,
       ];
       const results = await Promise.allSettled(urls.map((u) => fetch(u)));
       return results.some((r) => r.status === "fulfilled");

@@ -9,6 +9,7 @@ export const EPHEMERAL_PORTS = {
   OPENAI_SIM_PORT: 0,
   INBOX_PORT: 0,
   SLACK_PORT: 0,
+  DISCORD_PORT: 0,
 } as const;
 
 export interface DevCommand {

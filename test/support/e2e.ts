@@ -13,7 +13,7 @@ export type Api = (
 
 export async function startE2E(opts: StackOptions = {}) {
   const stack = await startStack({
-    ports: { worker: 0, redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0 },
+    ports: { worker: 0, redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0, discord: 0 },
     worker: true,
     timeScale: 0.01,
     openaiDelayMs: 300,

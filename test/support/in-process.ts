@@ -17,7 +17,7 @@ export type InProcess = Awaited<ReturnType<typeof startInProcess>>;
 
 export async function startInProcess(opts: { vars?: Record<string, string>; deps?: DepsFactory } = {}) {
   const stack = await startStack({
-    ports: { redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0 },
+    ports: { redis: 0, qstash: 0, openai: 0, inbox: 0, slack: 0, discord: 0 },
     worker: false,
   });
   const env: Record<string, string> = {

@@ -164,6 +164,17 @@ describe("config", () => {
     expect(parseConfig({ ...full, PUBLIC_URL: undefined, THREADHOOK_ENV: "development" }).ok).toBe(true);
   });
 
+  it("defaults DISCORD_API_URL to Discord's v10 API, and wants https outside development", () => {
+    const r = parseConfig(full);
+    expect(r.ok && r.config.discordApiUrl).toBe("https://discord.com/api/v10");
+    const local = { ...full, DISCORD_API_URL: "http://127.0.0.1:8083/api/v10/" };
+    expect(parseConfig(local).ok || (parseConfig(local) as { problems: string[] }).problems).toEqual([
+      expect.stringMatching(/^DISCORD_API_URL: must be https outside development/),
+    ]);
+    const dev = parseConfig({ ...local, THREADHOOK_ENV: "development" });
+    expect(dev.ok && dev.config.discordApiUrl).toBe("http://127.0.0.1:8083/api/v10");
+  });
+
   it("has defaults for failed-authentication throttling and keys per tenant", () => {
     const r = parseConfig(full);
     if (!r.ok) throw new Error(r.problems.join());

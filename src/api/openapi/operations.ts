@@ -223,7 +223,7 @@ export const OPERATIONS: Operation[] = [
     tag: "Integrations",
     summary: "Connect a Slack or Discord bot to an assistant (429 `integration_limit` past the tenant's cap)",
     description:
-      "`credentials` are write-only: Slack `{signing_secret, bot_token}`, Discord `{public_key, application_id, bot_token}`; every answer shows their names with `********`. A Slack integration learns `team_id` and `app_id` from `auth.test` unless `options` gives them. The answer's `inbound_url` is where the platform sends its events.",
+      "`credentials` are write-only: Slack `{signing_secret, bot_token}`, Discord `{public_key, application_id, bot_token}`; every answer shows their names with `********`. A Slack integration learns `team_id` and `app_id` from `auth.test` unless `options` gives them. A Discord integration's bot token is checked with Discord (`GET /applications/@me`): it must be the given application's, with the given public key (400 otherwise). The answer's `inbound_url` is where the platform sends its events.",
     ...key("editor"),
     body: IntegrationCreate,
     example: {
