@@ -226,9 +226,12 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     case "call_lost":
       return onCallLost(run, event.error, now);
     case "redeliver":
+      // A redeliver is a new cycle for every target: the merged callers' too (on_busy merge), even
+      // those that got the event before (within the cycle, retries go to those that did not).
       return run.delivery.event_id
         ? {
             ...run,
+            ...(run.fanout ? { fanout: { ...run.fanout, sent: [] } } : {}),
             delivery: {
               ...run.delivery,
               state: "pending",
