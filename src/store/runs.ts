@@ -30,6 +30,7 @@ import {
   abandonRun,
   claimRun,
   createRun,
+  owedCancel,
   pumpSlots,
   releaseRun,
   saveRun,
@@ -110,6 +111,7 @@ export class RunStore {
       unqueue: unqueueRun.bind<number>(redis),
       unlock: unlockRun.bind<number>(redis),
       abandon: abandonRun.bind<number>(redis),
+      owedCancel: owedCancel.bind<number>(redis),
     };
   }
 
@@ -147,6 +149,7 @@ export class RunStore {
         held: keys.threadHeld(tenant, thread),
         sent: keys.threadSent(tenant, thread),
         mergeRun: keys.run(tenant, opts.expectedMerge || id),
+        owedCancels: keys.owedCancels(tenant),
       },
       args: {
         runId: id,
@@ -380,6 +383,33 @@ export class RunStore {
   /** `flag`: "1", or why (engine/busy.ts `supersededFlag`). A cancelled run takes no more merges. */
   async requestCancel(tenant: string, runId: string, flag = "1"): Promise<void> {
     await this.redis.hset(keys.run(tenant, runId), { [F.cancel]: flag });
+  }
+
+  /**
+   * Cancels the intake script recorded as owed (`latest` / `interrupt`) before `before` (ms), at
+   * most `limit`: each run id, its cancel flag, and the entry to settle once its step is published.
+   */
+  async owedCancels(tenant: string, before: number, limit: number) {
+    const entries = await this.redis.zrange<string[]>(keys.owedCancels(tenant), "-inf", `(${before}`, {
+      byScore: true,
+      offset: 0,
+      count: limit,
+    });
+    return entries.map((entry) => {
+      const [runId = "", flag = "1"] = String(entry).split(" ");
+      return { entry: String(entry), runId, flag };
+    });
+  }
+
+  /** Set an owed cancel's flag (unless the run has one); the run's seq, or null when it is gone. */
+  async applyOwedCancel(tenant: string, runId: string, flag: string): Promise<number | null> {
+    const seq = await this.scripts.owedCancel.exec({ keys: { run: keys.run(tenant, runId) }, args: { flag } });
+    return seq < 0 ? null : seq;
+  }
+
+  /** An owed cancel is done: its flag is set and its step published. */
+  async settleOwedCancel(tenant: string, entry: string): Promise<void> {
+    await this.redis.zrem(keys.owedCancels(tenant), entry);
   }
 
   /** The thread's pending merge run (`on_busy: merge`), or "" (see createRun). */

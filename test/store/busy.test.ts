@@ -113,6 +113,31 @@ describe("createRun's policies on a busy thread", () => {
     expect(late.run.id).not.toBe(merged);
   });
 
+  it("merge: a run whose first step may not be in QStash yet (publishing) takes no merges; the caller gets its own run", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const messages = new MessageStore(ctx.redis);
+    const thread = makeThread();
+    const m = makeRun(thread.id);
+    expect(
+      await runs.create(m, null, opts({ mode: "merge", thread, newMessages: [makeMessage(thread.id, "hi")] })),
+    ).toEqual({ kind: "start" });
+    expect((await runs.get(TENANT, m.id))?.publishing).toBe(true);
+    // Intake is still publishing m's start (which may fail and withdraw m): no 202 may name m.
+    const second = makeRun(thread.id);
+    const out = await runs.create(
+      second,
+      null,
+      opts({ mode: "merge", expectedMerge: m.id, newMessages: [makeMessage(thread.id, "more")] }),
+    );
+    expect(out).toEqual({ kind: "queued", activeRunId: m.id, dropped: [], interrupt: false });
+    expect(await runs.pendingMerge(TENANT, thread.id)).toBe(second.id);
+    // m withdrawn (its publish failed): the thread goes to the caller's own run, with its message.
+    await runs.abandon(m, null, opts({ mode: "merge", newMessages: [] }), async () => {});
+    const taken = await messages.takeHeld(TENANT, thread.id, second.id, { now: Date.now(), debounce: false });
+    expect(taken.kind).toBe("taken");
+    expect(await inspect(ctx.redis).active(thread.id)).toBe(second.id);
+  });
+
   it("debounce: a start before the thread's quiet time waits; each message moves it; then it takes", async () => {
     const runs = new RunStore(ctx.redis, defaults());
     const messages = new MessageStore(ctx.redis);
@@ -121,6 +146,7 @@ describe("createRun's policies on a busy thread", () => {
     const m = makeRun(thread.id, { now });
     const first = makeMessage(thread.id, "hi");
     await runs.create(m, null, opts({ mode: "merge", thread, debounceMs: 1000, newMessages: [first] }));
+    await runs.published(TENANT, m.id);
     const second = { ...makeRun(thread.id, { now: now + 400 }) };
     const out = await runs.create(
       second,
