@@ -403,7 +403,10 @@ export class RunStore {
 
   /** Set an owed cancel's flag (unless the run has one); the run's seq, or null when it is gone. */
   async applyOwedCancel(tenant: string, runId: string, flag: string): Promise<number | null> {
-    const seq = await this.scripts.owedCancel.exec({ keys: { run: keys.run(tenant, runId) }, args: { flag } });
+    const seq = await this.scripts.owedCancel.exec({
+      keys: { run: keys.run(tenant, runId) },
+      args: { flag },
+    });
     return seq < 0 ? null : seq;
   }
 

@@ -75,6 +75,20 @@ describe("createRun's policies on a busy thread", () => {
     const taken = await messages.takeHeld(TENANT, thread.id, d.id, { now: Date.now(), debounce: false });
     expect(taken.kind === "taken" && taken.held.map((m) => m.id)).toEqual([m1.id, m2.id]);
     expect(await messages.sentBy(TENANT, thread.id, m3.id)).toEqual({ runId: d.id, index: 2 });
+    // Every cancel decided was recorded as owed by the same script (the reconciler's if intake dies).
+    const owed = await runs.owedCancels(TENANT, Date.now() + 1, 10);
+    expect(owed.map((o) => `${o.runId} ${o.flag}`).sort()).toEqual(
+      [`${b.id} superseded:${c.id}`, `${c.id} superseded:${d.id}`, `${a.id} 1`].sort(),
+    );
+    expect(await runs.applyOwedCancel(TENANT, b.id, "superseded:x")).toBe(0);
+    expect((await runs.get(TENANT, b.id))?.run.cancel_reason).toEqual({ reason: "superseded", by: "x" });
+    // A flag already there stays.
+    await runs.requestCancel(TENANT, c.id, `superseded:${d.id}`);
+    await runs.applyOwedCancel(TENANT, c.id, "1");
+    expect((await runs.get(TENANT, c.id))?.run.cancel_reason?.by).toBe(d.id);
+    for (const o of owed) await runs.settleOwedCancel(TENANT, o.entry);
+    expect(await runs.owedCancels(TENANT, Date.now() + 1, 10)).toEqual([]);
+    expect(await runs.applyOwedCancel(TENANT, "run_gone", "1")).toBeNull();
   });
 
   it("merge: concurrent arrivals join one run until it starts; then the next burst gets a new run", async () => {
@@ -119,7 +133,11 @@ describe("createRun's policies on a busy thread", () => {
     const thread = makeThread();
     const m = makeRun(thread.id);
     expect(
-      await runs.create(m, null, opts({ mode: "merge", thread, newMessages: [makeMessage(thread.id, "hi")] })),
+      await runs.create(
+        m,
+        null,
+        opts({ mode: "merge", thread, newMessages: [makeMessage(thread.id, "hi")] }),
+      ),
     ).toEqual({ kind: "start" });
     expect((await runs.get(TENANT, m.id))?.publishing).toBe(true);
     // Intake is still publishing m's start (which may fail and withdraw m): no 202 may name m.

@@ -147,7 +147,12 @@ describe("merged callers' callbacks", () => {
     ];
     const delivered = {
       ...plainRun({ callback: { url: "https://example.com/a", headers: {} } }),
-      delivery: { ...plainRun().delivery, state: "delivered" as const, event_id: "evt_1", event_type: "run.completed" },
+      delivery: {
+        ...plainRun().delivery,
+        state: "delivered" as const,
+        event_id: "evt_1",
+        event_type: "run.completed",
+      },
       fanout: { targets, sent: ["evt_1", "evt_1_m1", "evt_1_m2"] },
     };
     expect(fanoutTargets(delivered, "evt_1")).toEqual({ primary: false, extra: [] });
