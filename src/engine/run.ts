@@ -89,6 +89,12 @@ export type RunEvent =
       retry_in_ms: number | null;
     }
   | { type: "redeliver" }
+  /**
+   * A run that was never accepted (a delayed start or a schedule's firing refused for good: the
+   * assistant is gone, a quota is used up): it ends `failed` with why, holding no thread and
+   * having sent nothing, so only its callback is left to do.
+   */
+  | { type: "refused"; error: LastError }
   // Files (engine/files.ts): resources the thread adds, attachments prepared, generated files collected.
   | { type: "thread_resources"; thread: { tool_resources?: unknown; files_store?: string | null } }
   | { type: "attachment_ready"; index: number; file_id: string }
@@ -225,6 +231,15 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     }
     case "call_lost":
       return onCallLost(run, event.error, now);
+    case "refused":
+      return isTerminal(run.status)
+        ? run
+        : setStatus(
+            { ...run, last_error: event.error, thread_released: true, messages_returned: true },
+            "failed",
+            now,
+            `could not start: ${event.error.code}`,
+          );
     case "redeliver":
       // A redeliver is a new cycle for every target: the merged callers' too (on_busy merge), even
       // those that got the event before (within the cycle, retries go to those that did not).

@@ -29,6 +29,7 @@ import { parseJson, type Redis } from "./redis";
 import {
   abandonRun,
   claimRun,
+  createEnded,
   createRun,
   owedCancel,
   pumpSlots,
@@ -112,6 +113,7 @@ export class RunStore {
       unlock: unlockRun.bind<number>(redis),
       abandon: abandonRun.bind<number>(redis),
       owedCancel: owedCancel.bind<number>(redis),
+      createEnded: createEnded.bind<string[]>(redis),
     };
   }
 
@@ -231,6 +233,30 @@ export class RunStore {
       },
     });
     await this.release(tenant, run, null, false, startNext);
+  }
+
+  /**
+   * Write a run that ended before it was accepted (a refused delayed start or schedule firing),
+   * once: `exists` when a run has its id, `duplicate` (with the run id) when `idem` names one.
+   */
+  async createEnded(
+    run: RunRecord,
+    idem: { key: string; bodyHash: string } | null,
+  ): Promise<{ kind: "ok" | "exists" } | { kind: "duplicate"; runId: string }> {
+    const [kind = "", value = ""] = (
+      await this.scripts.createEnded.exec({
+        keys: { run: keys.run(run.tenant, run.id), idempotency: this.idemKey(run, idem?.key ?? null) },
+        args: {
+          doc: runDoc(run),
+          ttlS: RUN_TTL_S,
+          useIdem: idem ? "1" : "0",
+          idemValue: idem ? `${idem.bodyHash}|${run.id}` : "",
+          idemTtlS: IDEMPOTENCY_TTL_S,
+        },
+      })
+    ).map(String);
+    if (kind === "duplicate") return { kind, runId: value.split("|")[1] ?? "" };
+    return { kind: kind === "exists" ? "exists" : "ok" };
   }
 
   /** `publishing`: the run's first step may not be in QStash yet (see RUN_FIELDS.publishing). */

@@ -667,6 +667,28 @@ return 1
 `,
 });
 
+/**
+ * Write a run that ended before it was accepted (engine event `refused`), unless it exists; with
+ * `useIdem` "1" the idempotency key is taken for it too, unless it names a run already (then
+ * nothing is written). → {"ok"} | {"exists"} | {"duplicate", idem_value}
+ */
+export const createEnded = defineScript({
+  name: "create_ended",
+  keys: ["run", "idempotency"],
+  args: ["doc", "ttlS", "useIdem", "idemValue", "idemTtlS"],
+  body: `
+if useIdem == '1' then
+  local existing = redis.call('GET', idempotency)
+  if existing then return {'duplicate', existing} end
+end
+if redis.call('EXISTS', run) == 1 then return {'exists'} end
+if useIdem == '1' then redis.call('SET', idempotency, idemValue, 'EX', tonumber(idemTtlS)) end
+redis.call('HSET', run, 'doc', doc, 'seq', 0)
+redis.call('EXPIRE', run, tonumber(ttlS))
+return {'ok'}
+`,
+});
+
 /** Create a tenant unless it exists; `fields` are field/value pairs of its hash. → 1 created | 0 exists. */
 export const createTenant = defineScript({
   name: "create_tenant",
