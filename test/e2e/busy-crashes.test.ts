@@ -5,7 +5,8 @@
  *   (DEV_DIE_AT=before_supersede): the reconciler ends them, and their callers hear of it;
  * - a `merge` message that arrives while the thread's new run is still publishing its first step,
  *   which QStash then refuses (the run is withdrawn): the message gets its own run, never a 202
- *   naming a run that no longer exists.
+ *   naming a run that no longer exists;
+ * - a redeliver of a merge run reaches every target again, the merged callers' too.
  */
 import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -147,5 +148,40 @@ describe("merge while the new run's first step is being published", () => {
     const [d] = await e2e.inbox.waitFor(1, { path: secondPath, timeoutMs: 20_000 });
     expect((d?.body as any).data.run.id).toBe(second.body.id);
     expect(e2e.inbox.deliveries({ path: firstPath })).toEqual([]);
+  }, 60_000);
+});
+
+describe("redeliver of a merge run", () => {
+  it("sends the last event again to every target, the merged callers' too, under the same ids", async () => {
+    const { id: assistant } = await e2e.createAssistant();
+    const conversation = `redeliver-merge-${Date.now()}`;
+    const send = (input: string, path: string, on_busy: string) =>
+      e2e.api("POST", "/v1/messages", {
+        assistant_id: assistant,
+        conversation,
+        input,
+        on_busy,
+        callback_url: `${e2e.inbox.url}${path}`,
+      });
+    const first = await send(LONG("first", 2000), hookPath("rm-first"), "queue");
+    expect(first.status).toBe(202);
+    const paths = [hookPath("rm-a"), hookPath("rm-b"), hookPath("rm-c")];
+    const answers = [];
+    for (const [i, p] of paths.entries()) answers.push(await send(`m${i + 1}`, p, "merge"));
+    const id = answers[0]?.body.id as string;
+    for (const a of answers) expect(a.body.id).toBe(id);
+    await e2e.waitForRun(id, ["completed"], 30_000);
+    const firstIds: string[] = [];
+    for (const p of paths) {
+      const [d] = await e2e.inbox.waitFor(1, { path: p, timeoutMs: 20_000 });
+      firstIds.push(d?.webhook_id as string);
+    }
+    expect(new Set(firstIds).size).toBe(3);
+    const again = await e2e.api("POST", `/v1/runs/${id}/redeliver`, {});
+    expect(again.status).toBe(202);
+    for (const [i, p] of paths.entries()) {
+      const got = await e2e.inbox.waitFor(2, { path: p, timeoutMs: 20_000 });
+      expect(got.map((d: any) => d.webhook_id)).toEqual([firstIds[i], firstIds[i]]);
+    }
   }, 60_000);
 });
