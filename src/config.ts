@@ -40,9 +40,10 @@ const priceJson = z.string().transform((text, ctx) => {
 /**
  * Where DEV_DIE_AT can kill the Worker: `after_run_written`: intake wrote the run (202 not sent, its
  * first step not published); `after_step_published`: a step published the next step but did not
- * save what it did.
+ * save what it did; `before_supersede`: intake's script superseded queued runs or interrupted the
+ * active one (`on_busy` latest / interrupt), and no cancel flag or step of theirs is written yet.
  */
-export const DIE_POINTS = ["after_run_written", "after_step_published"] as const;
+export const DIE_POINTS = ["after_run_written", "after_step_published", "before_supersede"] as const;
 export type DiePoint = (typeof DIE_POINTS)[number];
 
 const EnvSchema = z.object({

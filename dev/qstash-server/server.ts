@@ -1,7 +1,7 @@
 // QStash-v2-compatible local server (see README.md): publish, signed delivery, retries, DLQ, keys.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FaultRule, Faults } from "../faults.ts";
+import { type FaultRule, Faults, sleep } from "../faults.ts";
 import { createEngine, freshStats, type QStashStats } from "./engine.ts";
 import { authorized, error, parseJson, type Reply, readBody, send } from "./http.ts";
 import { newSigningKey } from "./jwt.ts";
@@ -107,14 +107,18 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     requests[label] = (requests[label] ?? 0) + 1;
     if (!authorized(req, query, token)) return send(res, error(401, "Unauthorized"));
     const publishes = isPublish(method, rawPath, body);
-    const refused = publishes > 0 ? (refuseByFault(rawPath) ?? quota.take(publishes)) : null;
+    const refused = publishes > 0 ? ((await refuseByFault(rawPath)) ?? quota.take(publishes)) : null;
     send(res, refused ?? route(ctx, { req, method, rawPath, rawQuery, query, body }));
   }
 
-  /** `publish_refuse`: the publish is refused (nothing is queued), as QStash does under load or limits. */
-  function refuseByFault(rawPath: string): Reply | null {
+  /**
+   * `publish_refuse`: the publish is refused (nothing is queued), as QStash does under load or
+   * limits; `delayMs` (default 0) later, as a slow answer that ends in a refusal.
+   */
+  async function refuseByFault(rawPath: string): Promise<Reply | null> {
     const rule = faults.take("publish_refuse", `POST ${rawPath}`);
     if (!rule) return null;
+    if (rule.delayMs) await sleep(rule.delayMs);
     const status = rule.status ?? 429;
     const headers: Record<string, string> =
       rule.retryAfterS !== undefined ? { "Retry-After": String(rule.retryAfterS) } : {};

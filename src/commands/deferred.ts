@@ -5,7 +5,7 @@
  * accepted like any message, under the announced run id, once: the start is idempotent (a
  * duplicate delivery finds the run created). Until then the run is read from its record here, and
  * cancelling it means it never starts. A start refused for good (the assistant was deleted, a
- * quota) leaves the run `failed` with the reason.
+ * quota) leaves the run `failed` with the reason, and its callback gets `run.failed` (refused.ts).
  */
 import { IDEMPOTENCY_TTL_S, RUN_TTL_S } from "../engine/constants";
 import { createRunRecord } from "../engine/new-run";
@@ -18,6 +18,7 @@ import { newId } from "../store/ids";
 import type { AssistantStore, ThreadStore } from "../store/records";
 import type { RunStore } from "../store/runs";
 import { acceptRun, type IntakeDeps, type IntakeRequest } from "./intake";
+import { type RefuseDeps, refusalError, refuseRun } from "./refused";
 
 export interface DeferDeps {
   assistants: Pick<AssistantStore, "get">;
@@ -171,7 +172,7 @@ export async function cancelDeferred(
  * retries); a refusal for good fails the run.
  */
 export async function startDeferred(
-  deps: IntakeDeps & Pick<DeferDeps, "runs">,
+  deps: IntakeDeps & Pick<DeferDeps, "runs"> & { runs: RefuseDeps["runs"] },
   tenant: string,
   runId: string,
 ): Promise<"started" | "cancelled" | "failed" | "missing"> {
@@ -187,7 +188,10 @@ export async function startDeferred(
   } catch (err) {
     if (!(err instanceof ApiError) || err.status >= 500) throw err;
     log("warn", "a delayed run could not start", { run_id: runId, code: err.code, status: err.status });
-    const error = { code: err.code ?? "run_refused", message: err.message };
+    const error = refusalError(err);
+    // The failed run (and its callback's step) first: a Worker that dies before the move below is
+    // delivered this start again, and writes nothing twice.
+    await refuseRun(deps, { ...doc.preview, id: runId }, error, null);
     await deps.runs.deferred.move(tenant, runId, "fail", JSON.stringify(error));
     return "failed";
   }

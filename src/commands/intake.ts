@@ -28,7 +28,14 @@ export interface IntakeDeps extends FileRefDeps {
   threads: Pick<ThreadStore, "get" | "resolveConversation" | "forgetConversation">;
   runs: Pick<
     RunStore,
-    "create" | "get" | "abandon" | "pump" | "published" | "pendingMerge" | "requestCancel"
+    | "create"
+    | "get"
+    | "abandon"
+    | "pump"
+    | "published"
+    | "pendingMerge"
+    | "requestCancel"
+    | "settleOwedCancel"
   >;
   messages: Pick<MessageStore, "heldMessages" | "docs">;
   queue: Pick<StepQueue, "publish">;
@@ -252,7 +259,9 @@ const publishStart = (deps: IntakeDeps, tenant: string, runId: string, delayMs =
  * After the intake script queued `run` (`latest` / `interrupt`): the queued runs it dropped end
  * `cancelled` as superseded by it (flag first, then their step: a step must never find such a run
  * without its flag), and with `interrupt` the active run is cancelled the way the cancel endpoint
- * does (its live response cancelled now, a step to finish it).
+ * does (its live response cancelled now, a step to finish it). The script recorded each of these
+ * cancels as owed; each is settled once its step is published. A Worker that dies before leaves
+ * them to the reconciler (commands/reconcile.ts), which sets the same flags and publishes the steps.
  */
 async function supersede(
   deps: IntakeDeps,
@@ -260,15 +269,23 @@ async function supersede(
   queued: { activeRunId: string; dropped: string[]; interrupt: boolean },
 ): Promise<void> {
   const { tenant } = run;
+  if (queued.dropped.length === 0 && !queued.interrupt) return;
+  dieAt(deps.config, "before_supersede");
   await Promise.all(
     queued.dropped.map(async (id) => {
-      await deps.runs.requestCancel(tenant, id, supersededFlag(run.id));
+      const flag = supersededFlag(run.id);
+      await deps.runs.requestCancel(tenant, id, flag);
       await deps.queue.publish({ tenant, run_id: id, seq: 0 }, { delayMs: 0, reason: "cancel" });
+      await deps.runs.settleOwedCancel(tenant, `${id} ${flag}`);
     }),
   );
   if (!queued.interrupt) return;
+  const owed = `${queued.activeRunId} 1`;
   const active = await deps.runs.get(tenant, queued.activeRunId);
-  if (!active || active.run.status === "cancelled" || active.run.cancel_requested) return;
+  if (!active || active.run.status === "cancelled" || active.run.cancel_requested) {
+    await deps.runs.settleOwedCancel(tenant, owed);
+    return;
+  }
   await deps.runs.requestCancel(tenant, queued.activeRunId);
   const responseId = active.run.upstream.response_id;
   if (responseId)
@@ -282,6 +299,7 @@ async function supersede(
     { tenant, run_id: queued.activeRunId, seq: active.seq },
     { delayMs: 0, reason: "cancel" },
   );
+  await deps.runs.settleOwedCancel(tenant, owed);
 }
 
 /** `on_busy: reject` on a thread with an active run. */

@@ -2,7 +2,10 @@
  * The reconciler (a QStash schedule calls `/internal/steps/reconcile`, e.g. every minute): finds
  * active runs that no step is driving — a Worker died between writing a run and publishing its
  * step, a step died after publishing nothing, a publish was lost — and publishes a step for each at
- * its current seq. Slots whose run is gone are freed and handed on. Idempotent (a step at the
+ * its current seq. Slots whose run is gone are freed and handed on. Cancels the intake owed and did
+ * not settle (a Worker died after the intake script superseded queued runs or interrupted the active
+ * one, `on_busy` latest / interrupt) get their flag and a step, which ends the run `cancelled` and
+ * delivers its callback. Idempotent (a step at the
  * current seq is fenced like any other: a duplicate is stale or waits; QStash deduplicates the
  * publish per run and seq) and bounded per call: RECONCILE_TENANTS tenants, RECONCILE_RUNS runs.
  */
@@ -19,7 +22,7 @@ export const RECONCILE_TENANTS = 10;
 export const RECONCILE_RUNS = 20;
 
 export interface ReconcileDeps {
-  runs: Pick<RunStore, "stranded" | "pump">;
+  runs: Pick<RunStore, "stranded" | "pump" | "owedCancels" | "applyOwedCancel" | "settleOwedCancel">;
   tenants: Pick<TenantStore, "nextPage">;
   queue: Pick<StepQueue, "publish">;
   config: Pick<Config, "reconcileGraceMs">;
@@ -30,6 +33,8 @@ export interface ReconcileReport {
   tenants: number;
   published: { tenant: string; run_id: string; seq: number }[];
   freed: number;
+  /** Owed cancels settled (runs now flagged to end, each with a step). */
+  cancelled: { tenant: string; run_id: string }[];
 }
 
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
@@ -37,7 +42,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const before = now - deps.config.reconcileGraceMs;
   const page = await deps.tenants.nextPage(RECONCILE_TENANTS - 1);
   const tenants = [DEFAULT_TENANT, ...page.filter((t) => t !== DEFAULT_TENANT)];
-  const report: ReconcileReport = { tenants: tenants.length, published: [], freed: 0 };
+  const report: ReconcileReport = { tenants: tenants.length, published: [], freed: 0, cancelled: [] };
   for (const tenant of tenants) {
     const room = RECONCILE_RUNS - report.published.length;
     if (room <= 0) break;
@@ -45,6 +50,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     for (const { run_id, seq } of found.runs) {
       await deps.queue.publish({ tenant, run_id, seq }, { delayMs: 0, reason: "reconcile" });
       report.published.push({ tenant, run_id, seq });
+    }
+    for (const owed of await deps.runs.owedCancels(tenant, before, RECONCILE_RUNS)) {
+      // Flag first, then the step, then the entry goes: a crash in between repeats it next time.
+      const seq = await deps.runs.applyOwedCancel(tenant, owed.runId, owed.flag);
+      if (seq !== null)
+        await deps.queue.publish({ tenant, run_id: owed.runId, seq }, { delayMs: 0, reason: "reconcile" });
+      await deps.runs.settleOwedCancel(tenant, owed.entry);
+      if (seq !== null) report.cancelled.push({ tenant, run_id: owed.runId });
     }
     if (found.freed > 0) {
       report.freed += found.freed;
@@ -54,10 +67,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       );
     }
   }
-  if (report.published.length > 0 || report.freed > 0)
+  if (report.published.length > 0 || report.freed > 0 || report.cancelled.length > 0)
     log("warn", "reconciler restarted runs no step was driving", {
       runs: report.published.map((p) => p.run_id),
       freed_slots: report.freed,
+      cancelled: report.cancelled.map((p) => p.run_id),
     });
   return report;
 }

@@ -17,7 +17,9 @@ import { type ListParams, pageOf } from "../store/list";
 import type { AssistantStore } from "../store/records";
 import type { ScheduleRecord, ScheduleStore } from "../store/schedules";
 import { callbackFor } from "./callback";
-import { acceptRun, type IntakeDeps } from "./intake";
+import { createRunRecord } from "../engine/new-run";
+import { acceptRun, type IntakeDeps, type IntakeRequest } from "./intake";
+import { type RefuseDeps, refusalError, refuseRun } from "./refused";
 
 export interface ScheduleDeps {
   config: Config;
@@ -185,11 +187,12 @@ export function renderInput(template: string, at: number, timezone: string): str
 
 /**
  * A schedule fired (QStash message `messageId`): start its run, once per firing. Outside
- * start_at/end_at, or deleted: nothing. Refusals for good are logged (the firing is spent);
- * infrastructure errors propagate so QStash retries.
+ * start_at/end_at, or deleted: nothing. A firing refused for good (its assistant was deleted, a
+ * quota is used up) becomes a `failed` run with why, once per firing, whose callback gets
+ * `run.failed` (refused.ts); infrastructure errors propagate so QStash retries.
  */
 export async function fireSchedule(
-  deps: IntakeDeps & Pick<ScheduleDeps, "schedules" | "config" | "tenants">,
+  deps: IntakeDeps & Pick<ScheduleDeps, "schedules" | "config" | "tenants"> & { runs: RefuseDeps["runs"] },
   tenant: string,
   id: string,
   messageId: string,
@@ -200,9 +203,10 @@ export async function fireSchedule(
   if (!s) return "skipped";
   if ((s.start_at && now < Date.parse(s.start_at)) || (s.end_at && now > Date.parse(s.end_at)))
     return "skipped";
+  let req: IntakeRequest | null = null;
   try {
     const callback = await callbackFor(deps, tenant, s.callback_url, undefined);
-    await acceptRun(deps, {
+    req = {
       tenant,
       assistantId: s.assistant_id,
       thread: s.conversation ? { kind: "conversation", key: s.conversation } : { kind: "new" },
@@ -219,12 +223,42 @@ export async function fireSchedule(
       },
       idempotency: { key: `sched.${id}.${messageId}`, bodyHash: "schedule" },
       mode: "queue",
-    });
+    };
+    const accepted = await acceptRun(deps, req);
+    // A repeat of a firing refused before answers the failed run it left.
+    if (accepted.run.status === "failed" && accepted.replayed) return "refused";
   } catch (err) {
     if (!(err instanceof ApiError) || err.status >= 500) throw err;
     log("warn", "a schedule's firing could not start a run", { schedule_id: id, code: err.code });
+    if (req) await refuseRun(deps, await refusedRun(deps, req, now), refusalError(err), req.idempotency);
     return "refused";
   }
   await deps.schedules.put(tenant, { ...s, last_fired_at: new Date(now).toISOString() });
   return "started";
+}
+
+/** The run a refused firing would have made, as far as it is known (its assistant may be gone). */
+async function refusedRun(deps: Pick<IntakeDeps, "assistants">, req: IntakeRequest, now: number) {
+  const assistant = (await deps.assistants.get(req.tenant, req.assistantId)) ?? {
+    id: req.assistantId,
+    model: "",
+    instructions: null,
+    temperature: null,
+    top_p: null,
+    tools: [],
+    response_format: "auto" as const,
+  };
+  return createRunRecord({
+    id: newId("run"),
+    tenant: req.tenant,
+    threadId: newId("thread"),
+    conversationKey: req.thread.kind === "conversation" ? req.thread.key : null,
+    assistant,
+    overrides: req.overrides,
+    limits: req.limits,
+    input: req.messages.map((m) => (typeof m.content === "string" ? m.content : "")).join("\n"),
+    callback: req.callback,
+    timeoutS: req.timeoutS,
+    now,
+  });
 }

@@ -91,6 +91,12 @@ export type RunEvent =
   | { type: "redeliver" }
   /** The run's event waits for the progress events before it (its outbox): look again at `until_ms`. */
   | { type: "delivery_deferred"; until_ms: number }
+  /**
+   * A run that was never accepted (a delayed start or a schedule's firing refused for good: the
+   * assistant is gone, a quota is used up): it ends `failed` with why, holding no thread and
+   * having sent nothing, so only its callback is left to do.
+   */
+  | { type: "refused"; error: LastError }
   // Files (engine/files.ts): resources the thread adds, attachments prepared, generated files collected.
   | { type: "thread_resources"; thread: { tool_resources?: unknown; files_store?: string | null } }
   | { type: "attachment_ready"; index: number; file_id: string }
@@ -229,10 +235,22 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return onCallLost(run, event.error, now);
     case "delivery_deferred":
       return { ...run, delivery: { ...run.delivery, next_attempt_at_ms: event.until_ms } };
+    case "refused":
+      return isTerminal(run.status)
+        ? run
+        : setStatus(
+            { ...run, last_error: event.error, thread_released: true, messages_returned: true },
+            "failed",
+            now,
+            `could not start: ${event.error.code}`,
+          );
     case "redeliver":
+      // A redeliver is a new cycle for every target: the merged callers' too (on_busy merge), even
+      // those that got the event before (within the cycle, retries go to those that did not).
       return run.delivery.event_id
         ? {
             ...run,
+            ...(run.fanout ? { fanout: { ...run.fanout, sent: [] } } : {}),
             delivery: {
               ...run.delivery,
               state: "pending",

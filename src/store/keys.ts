@@ -53,6 +53,12 @@ export const keys = {
   apiKeys: (tenant: string) => `${root(tenant)}:apikeys`,
   /** Sorted set: runs holding one of the tenant's active-run slots (score = when taken, ms). */
   activeSlots: (tenant: string) => `${root(tenant)}:slots`,
+  /**
+   * Sorted set: cancels intake owes (`on_busy` latest / interrupt), each "run_id flag" (the run
+   * hash's cancel flag), scored by when the intake script decided them (ms). Intake settles them at
+   * once; the reconciler those a Worker that died left (commands/reconcile.ts).
+   */
+  owedCancels: (tenant: string) => `${root(tenant)}:owedcancels`,
   /** List: runs that hold their thread and wait, in order, for an active-run slot. */
   slotQueue: (tenant: string) => `${root(tenant)}:slotq`,
   /** Hash: usage counters of runs accepted in one UTC month (`YYYY-MM`). */

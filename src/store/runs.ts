@@ -31,7 +31,9 @@ import { parseJson, type Redis } from "./redis";
 import {
   abandonRun,
   claimRun,
+  createEnded,
   createRun,
+  owedCancel,
   pumpSlots,
   releaseRun,
   saveRun,
@@ -115,6 +117,8 @@ export class RunStore {
       unqueue: unqueueRun.bind<number>(redis),
       unlock: unlockRun.bind<number>(redis),
       abandon: abandonRun.bind<number>(redis),
+      owedCancel: owedCancel.bind<number>(redis),
+      createEnded: createEnded.bind<string[]>(redis),
     };
   }
 
@@ -152,6 +156,7 @@ export class RunStore {
         held: keys.threadHeld(tenant, thread),
         sent: keys.threadSent(tenant, thread),
         mergeRun: keys.run(tenant, opts.expectedMerge || id),
+        owedCancels: keys.owedCancels(tenant),
       },
       args: {
         runId: id,
@@ -233,6 +238,30 @@ export class RunStore {
       },
     });
     await this.release(tenant, run, null, false, startNext);
+  }
+
+  /**
+   * Write a run that ended before it was accepted (a refused delayed start or schedule firing),
+   * once: `exists` when a run has its id, `duplicate` (with the run id) when `idem` names one.
+   */
+  async createEnded(
+    run: RunRecord,
+    idem: { key: string; bodyHash: string } | null,
+  ): Promise<{ kind: "ok" | "exists" } | { kind: "duplicate"; runId: string }> {
+    const [kind = "", value = ""] = (
+      await this.scripts.createEnded.exec({
+        keys: { run: keys.run(run.tenant, run.id), idempotency: this.idemKey(run, idem?.key ?? null) },
+        args: {
+          doc: runDoc(run),
+          ttlS: RUN_TTL_S,
+          useIdem: idem ? "1" : "0",
+          idemValue: idem ? `${idem.bodyHash}|${run.id}` : "",
+          idemTtlS: IDEMPOTENCY_TTL_S,
+        },
+      })
+    ).map(String);
+    if (kind === "duplicate") return { kind, runId: value.split("|")[1] ?? "" };
+    return { kind: kind === "exists" ? "exists" : "ok" };
   }
 
   /** `publishing`: the run's first step may not be in QStash yet (see RUN_FIELDS.publishing). */
@@ -403,6 +432,36 @@ export class RunStore {
   /** `flag`: "1", or why (engine/busy.ts `supersededFlag`). A cancelled run takes no more merges. */
   async requestCancel(tenant: string, runId: string, flag = "1"): Promise<void> {
     await this.redis.hset(keys.run(tenant, runId), { [F.cancel]: flag });
+  }
+
+  /**
+   * Cancels the intake script recorded as owed (`latest` / `interrupt`) before `before` (ms), at
+   * most `limit`: each run id, its cancel flag, and the entry to settle once its step is published.
+   */
+  async owedCancels(tenant: string, before: number, limit: number) {
+    const entries = await this.redis.zrange<string[]>(keys.owedCancels(tenant), "-inf", `(${before}`, {
+      byScore: true,
+      offset: 0,
+      count: limit,
+    });
+    return entries.map((entry) => {
+      const [runId = "", flag = "1"] = String(entry).split(" ");
+      return { entry: String(entry), runId, flag };
+    });
+  }
+
+  /** Set an owed cancel's flag (unless the run has one); the run's seq, or null when it is gone. */
+  async applyOwedCancel(tenant: string, runId: string, flag: string): Promise<number | null> {
+    const seq = await this.scripts.owedCancel.exec({
+      keys: { run: keys.run(tenant, runId) },
+      args: { flag },
+    });
+    return seq < 0 ? null : seq;
+  }
+
+  /** An owed cancel is done: its flag is set and its step published. */
+  async settleOwedCancel(tenant: string, entry: string): Promise<void> {
+    await this.redis.zrem(keys.owedCancels(tenant), entry);
   }
 
   /** The thread's pending merge run (`on_busy: merge`), or "" (see createRun). */

@@ -189,11 +189,16 @@ return 1
  * - "latest" / "interrupt" with an active run: the runs queued behind it are dropped (answered as
  *   {…, dropped ids}: the caller cancels them as superseded); their messages go to the held list,
  *   which the new run takes first when it starts. "interrupt" also names the active run to cancel.
+ *   Each of those cancels is recorded, in this same script, as owed (`owedCancels`: "run_id flag",
+ *   scored `now`): a Worker that dies before it sets the flags and publishes the steps leaves them
+ *   for the reconciler, not a run that stays `queued` for ever.
  * - "merge": the thread's pending merge run (thread field `merge_run`, = `expectedMerge`, whose
  *   `mergeRun` hash still says `mergeable`: it has not started) takes the new messages instead of a
  *   new run (its `sent_count` gives their positions; `merged` lists them; `fanout` collects the
  *   callers' callbacks, `callbackDoc`); a moved pointer answers {"merge_moved", id}: read again.
- *   Else the new run becomes the thread's pending merge run.
+ *   Else the new run becomes the thread's pending merge run. A run still `publishing` (its first
+ *   step may not be in QStash yet: a failed publish withdraws it) takes no merges: the message gets
+ *   its own run, queued behind it, which becomes the pending merge run.
  * - `debounceMs` > 0: the thread's `quiet_until` moves to now + debounceMs (a debounced run's start
  *   waits for it, see takeHeld).
  * → {"duplicate", idem_value} | {"busy", active_run} | {"reject", active_run} | {"full", max} |
@@ -221,6 +226,7 @@ export const createRun = defineScript({
     "held",
     "sent",
     "mergeRun",
+    "owedCancels",
   ],
   args: [
     "runId",
@@ -260,7 +266,8 @@ if mode == 'merge' then
   pending = redis.call('HGET', thread, 'merge_run') or ''
   if pending ~= expectedMerge then return {'merge_moved', pending} end
   if pending ~= '' and (redis.call('HGET', mergeRun, 'mergeable') ~= '1'
-    or redis.call('HEXISTS', mergeRun, 'cancel') == 1) then pending = '' end
+    or redis.call('HEXISTS', mergeRun, 'cancel') == 1
+    or redis.call('HEXISTS', mergeRun, 'publishing') == 1) then pending = '' end
 end
 local superseding = active and (mode == 'latest' or mode == 'interrupt')
 if active and pending == '' and not superseding and redis.call('LLEN', threadQueue) >= tonumber(maxQueue) then
@@ -345,7 +352,10 @@ if active then
       for _, pair in ipairs(sentByRun(sent, id)) do ids[#ids + 1] = pair[1] end
       holdSorted(held, threadMessages, sent, ids, tonumber(threadTtlS))
       if pointer == id then redis.call('HDEL', thread, 'merge_run') end
+      redis.call('ZADD', owedCancels, nowMs, id .. ' superseded:' .. runId)
     end
+    if mode == 'interrupt' then redis.call('ZADD', owedCancels, nowMs, active .. ' 1') end
+    redis.call('EXPIRE', owedCancels, ttl)
   end
   redis.call('RPUSH', threadQueue, runId)
   redis.call('EXPIRE', threadQueue, ttl)
@@ -596,6 +606,23 @@ return handOut(slots, slotQueue, tenant, expected, tonumber(ttlS), tonumber(now)
 `,
 });
 
+/**
+ * An owed cancel (createRun's `owedCancels`) that intake did not settle: the run's cancel flag is
+ * set unless it has one. → the run's seq (a step at it ends the run; the caller publishes it, then
+ * removes the entry), or -1 when the run is gone.
+ */
+export const owedCancel = defineScript({
+  name: "owed_cancel",
+  keys: ["run"],
+  args: ["flag"],
+  body: `
+local seq = redis.call('HGET', run, 'seq')
+if not seq then return -1 end
+redis.call('HSETNX', run, 'cancel', flag)
+return tonumber(seq)
+`,
+});
+
 /** Take a queued (not yet started) run out of its thread's queue. → how many were removed. */
 export const unqueueRun = defineScript({
   name: "unqueue_run",
@@ -635,6 +662,28 @@ end
 redis.call('HINCRBY', usage, 'runs', -1)
 redis.call('HINCRBY', usage, 'runs|' .. model, -1)
 return 1
+`,
+});
+
+/**
+ * Write a run that ended before it was accepted (engine event `refused`), unless it exists; with
+ * `useIdem` "1" the idempotency key is taken for it too, unless it names a run already (then
+ * nothing is written). → {"ok"} | {"exists"} | {"duplicate", idem_value}
+ */
+export const createEnded = defineScript({
+  name: "create_ended",
+  keys: ["run", "idempotency"],
+  args: ["doc", "ttlS", "useIdem", "idemValue", "idemTtlS"],
+  body: `
+if useIdem == '1' then
+  local existing = redis.call('GET', idempotency)
+  if existing then return {'duplicate', existing} end
+end
+if redis.call('EXISTS', run) == 1 then return {'exists'} end
+if useIdem == '1' then redis.call('SET', idempotency, idemValue, 'EX', tonumber(idemTtlS)) end
+redis.call('HSET', run, 'doc', doc, 'seq', 0)
+redis.call('EXPIRE', run, tonumber(ttlS))
+return {'ok'}
 `,
 });
 

@@ -283,6 +283,16 @@ describe("QStash stand-in fault switches (@upstash/qstash)", () => {
     });
     expect([refused.status, refused.headers.get("retry-after")]).toEqual([429, "3"]);
     expect(qstash.stats().published).toBe(published + 1);
+    // delayMs: a slow answer that ends in the refusal.
+    await setRules([{ kind: "publish_refuse", next: 1, status: 503, delayMs: 400 }]);
+    const started = Date.now();
+    const slow = await fetch(`${qstash.url}/v2/publish/${dest.base}/refused`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${qstash.token}` },
+    });
+    expect(slow.status).toBe(503);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    expect(qstash.stats().published).toBe(published + 1);
   });
 
   it("drop_delivery kills a step mid-way; QStash retries it", async () => {

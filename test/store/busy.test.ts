@@ -75,6 +75,20 @@ describe("createRun's policies on a busy thread", () => {
     const taken = await messages.takeHeld(TENANT, thread.id, d.id, { now: Date.now(), debounce: false });
     expect(taken.kind === "taken" && taken.held.map((m) => m.id)).toEqual([m1.id, m2.id]);
     expect(await messages.sentBy(TENANT, thread.id, m3.id)).toEqual({ runId: d.id, index: 2 });
+    // Every cancel decided was recorded as owed by the same script (the reconciler's if intake dies).
+    const owed = await runs.owedCancels(TENANT, Date.now() + 1, 10);
+    expect(owed.map((o) => `${o.runId} ${o.flag}`).sort()).toEqual(
+      [`${b.id} superseded:${c.id}`, `${c.id} superseded:${d.id}`, `${a.id} 1`].sort(),
+    );
+    expect(await runs.applyOwedCancel(TENANT, b.id, "superseded:x")).toBe(0);
+    expect((await runs.get(TENANT, b.id))?.run.cancel_reason).toEqual({ reason: "superseded", by: "x" });
+    // A flag already there stays.
+    await runs.requestCancel(TENANT, c.id, `superseded:${d.id}`);
+    await runs.applyOwedCancel(TENANT, c.id, "1");
+    expect((await runs.get(TENANT, c.id))?.run.cancel_reason?.by).toBe(d.id);
+    for (const o of owed) await runs.settleOwedCancel(TENANT, o.entry);
+    expect(await runs.owedCancels(TENANT, Date.now() + 1, 10)).toEqual([]);
+    expect(await runs.applyOwedCancel(TENANT, "run_gone", "1")).toBeNull();
   });
 
   it("merge: concurrent arrivals join one run until it starts; then the next burst gets a new run", async () => {
@@ -113,6 +127,35 @@ describe("createRun's policies on a busy thread", () => {
     expect(late.run.id).not.toBe(merged);
   });
 
+  it("merge: a run whose first step may not be in QStash yet (publishing) takes no merges; the caller gets its own run", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const messages = new MessageStore(ctx.redis);
+    const thread = makeThread();
+    const m = makeRun(thread.id);
+    expect(
+      await runs.create(
+        m,
+        null,
+        opts({ mode: "merge", thread, newMessages: [makeMessage(thread.id, "hi")] }),
+      ),
+    ).toEqual({ kind: "start" });
+    expect((await runs.get(TENANT, m.id))?.publishing).toBe(true);
+    // Intake is still publishing m's start (which may fail and withdraw m): no 202 may name m.
+    const second = makeRun(thread.id);
+    const out = await runs.create(
+      second,
+      null,
+      opts({ mode: "merge", expectedMerge: m.id, newMessages: [makeMessage(thread.id, "more")] }),
+    );
+    expect(out).toEqual({ kind: "queued", activeRunId: m.id, dropped: [], interrupt: false });
+    expect(await runs.pendingMerge(TENANT, thread.id)).toBe(second.id);
+    // m withdrawn (its publish failed): the thread goes to the caller's own run, with its message.
+    await runs.abandon(m, null, opts({ mode: "merge", newMessages: [] }), async () => {});
+    const taken = await messages.takeHeld(TENANT, thread.id, second.id, { now: Date.now(), debounce: false });
+    expect(taken.kind).toBe("taken");
+    expect(await inspect(ctx.redis).active(thread.id)).toBe(second.id);
+  });
+
   it("debounce: a start before the thread's quiet time waits; each message moves it; then it takes", async () => {
     const runs = new RunStore(ctx.redis, defaults());
     const messages = new MessageStore(ctx.redis);
@@ -121,6 +164,7 @@ describe("createRun's policies on a busy thread", () => {
     const m = makeRun(thread.id, { now });
     const first = makeMessage(thread.id, "hi");
     await runs.create(m, null, opts({ mode: "merge", thread, debounceMs: 1000, newMessages: [first] }));
+    await runs.published(TENANT, m.id);
     const second = { ...makeRun(thread.id, { now: now + 400 }) };
     const out = await runs.create(
       second,

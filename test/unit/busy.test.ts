@@ -139,6 +139,29 @@ describe("merged callers' callbacks", () => {
     expect(rest.extra.map((t) => t.url)).toEqual(["https://example.com/b"]);
     expect(fanoutTargets(plainRun(), "evt_1")).toEqual({ primary: true, extra: [] });
   });
+
+  it("a redeliver sends the last event to every target again, the merged callers' too", () => {
+    const targets = [
+      { url: "https://example.com/b", headers: {} },
+      { url: "https://example.com/c", headers: {} },
+    ];
+    const delivered = {
+      ...plainRun({ callback: { url: "https://example.com/a", headers: {} } }),
+      delivery: {
+        ...plainRun().delivery,
+        state: "delivered" as const,
+        event_id: "evt_1",
+        event_type: "run.completed",
+      },
+      fanout: { targets, sent: ["evt_1", "evt_1_m1", "evt_1_m2"] },
+    };
+    expect(fanoutTargets(delivered, "evt_1")).toEqual({ primary: false, extra: [] });
+    const again = transition(delivered, { type: "redeliver" }, T0);
+    expect(again.delivery.state).toBe("pending");
+    const all = fanoutTargets(again, "evt_1");
+    expect(all.primary).toBe(true);
+    expect(all.extra.map((t) => t.event_id)).toEqual(["evt_1_m1", "evt_1_m2"]);
+  });
 });
 
 describe("a superseded run", () => {

@@ -82,6 +82,9 @@ function fakes(
       requestCancel: async (_t, id, flag = "1") => {
         calls.push(`cancel ${id} ${flag}`);
       },
+      settleOwedCancel: async (_t, entry) => {
+        calls.push(`settle ${entry}`);
+      },
     },
     upstream: {
       cancelResponse: async (id: string) => {
