@@ -166,7 +166,7 @@ export async function cancelRun(
 export async function redeliver(deps: ControlDeps, principal: Principal, runId: string): Promise<RunRecord> {
   const { run } = await loadRunFor(deps, principal, runId);
   const { tenant } = run;
-  if (!run.callback || !run.delivery.event_id) {
+  if ((!run.callback && !run.fanout?.targets.length) || !run.delivery.event_id) {
     throw new ApiError(400, "nothing_to_deliver", "This run has no callback event to deliver (yet).", {
       param: "run_id",
     });

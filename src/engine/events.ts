@@ -5,7 +5,8 @@ const base = (run: RunRecord) => run.id.replace(/^run_/, "");
 
 /** Queue an event for delivery: the id is stable across attempts and derived from the run. */
 export function queueEvent(run: RunRecord, type: string, now: number): RunRecord {
-  if (!run.callback) return run;
+  // Someone to tell: the run's own callback, or callers whose messages merged into it (on_busy merge).
+  if (!run.callback && !run.fanout?.targets.length) return run;
   const id = type === "run.requires_action" ? `evt_${base(run)}_ra${run.tool_rounds}` : `evt_${base(run)}`;
   return {
     ...run,

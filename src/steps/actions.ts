@@ -172,7 +172,7 @@ async function cancelResponse(deps: Deps, run: RunRecord, responseId: string): P
 
 async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
   const callback = run.callback;
-  if (!callback) return run;
+  if (!callback && !run.fanout?.targets.length) return run;
   // A run with progress events sends its own event only when every earlier one is done (in order).
   const turn = await outboxTurn(deps, run);
   if (turn && !turn.ready)
@@ -205,7 +205,7 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
   // under its own id, each once (fanoutTargets).
   const targets = fanoutTargets(run, event.id);
   const [result, ...extra] = await Promise.all([
-    targets.primary
+    callback && targets.primary
       ? // An integration's run: its adapter posts the answer to the platform (same retries and state).
         isIntegrationCallback(callback)
         ? deliverToIntegration(deps, event, run, callback)

@@ -236,6 +236,32 @@ describe("on_busy", () => {
     expect(await sentTexts(newest.body.id)).toEqual(["c1", "c2", "c3"]);
   }, 60_000);
 
+  it("merge: callers merged into a run without a callback URL (an Assistants-door run) still get its callback", async () => {
+    const { id: assistant } = await e2e.createAssistant();
+    const first = await busyThread(assistant, hookPath("merge-nocb"), 5000);
+    // An Assistants-door run has no callback URL; a webhook message then merges into it.
+    const silent = await e2e.api(
+      "POST",
+      `/v1/threads/${first.thread_id}/runs`,
+      { assistant_id: assistant, additional_messages: [{ role: "user", content: "quiet one" }] },
+      { "threadhook-on-busy": "merge" },
+    );
+    expect(silent.status).toBe(200);
+    const path = hookPath("merge-late");
+    const loud = await e2e.api("POST", "/v1/messages", {
+      assistant_id: assistant,
+      thread_id: first.thread_id,
+      input: "loud one",
+      on_busy: "merge",
+      callback_url: `${e2e.inbox.url}${path}`,
+    });
+    expect(loud.body.id).toBe(silent.body.id);
+    await e2e.waitForRun(silent.body.id, ["completed"], 40_000);
+    const [d] = await waitForDeliveries(path, 1);
+    expect((d?.body as any).type).toBe("run.completed");
+    expect((d?.body as any).data.run.id).toBe(silent.body.id);
+  }, 60_000);
+
   it("merge with debounce_ms: messages within the quiet time on an idle thread become one run", async () => {
     const { id: assistant } = await e2e.createAssistant();
     const conversation = `debounce-${Date.now()}`;
