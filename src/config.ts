@@ -42,7 +42,7 @@ const priceJson = z.string().transform((text, ctx) => {
  * first step not published); `after_step_published`: a step published the next step but did not
  * save what it did.
  */
-export const DIE_POINTS = ["after_run_written", "after_step_published"] as const;
+export const DIE_POINTS = ["after_run_written", "after_step_published", "after_create_intent"] as const;
 export type DiePoint = (typeof DIE_POINTS)[number];
 
 const EnvSchema = z.object({
@@ -103,8 +103,11 @@ const EnvSchema = z.object({
 type RawEnv = z.infer<typeof EnvSchema>;
 
 /** Call at a named point: throws when DEV_DIE_AT names it (development only, see the schema). */
+/** What DEV_DIE_AT throws: the Worker "died" there, so nothing it holds is let go (leases stay). */
+export class WorkerDied extends Error {}
+
 export function dieAt(config: Pick<Config, "devDieAt">, point: DiePoint): void {
-  if (config.devDieAt === point) throw new Error(`DEV_DIE_AT: the Worker dies at ${point}`);
+  if (config.devDieAt === point) throw new WorkerDied(`DEV_DIE_AT: the Worker dies at ${point}`);
 }
 
 /** Every variable the Worker reads (for the deploy preflight, scripts/deploy-check.ts). */

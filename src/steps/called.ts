@@ -11,6 +11,7 @@
  * connection, or its timeout at the run's deadline ended the call) means the response may exist:
  * the round is not created again; the run fails (or expires at its deadline).
  */
+import { WorkerDied } from "../config";
 import { callbackMatches } from "../engine/call";
 import { nextAction } from "../engine/next";
 import { transition } from "../engine/run";
@@ -59,9 +60,9 @@ export async function driveCalled(
   }
   try {
     const fed = await feed(deps, run, report);
-    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner);
+    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner, claim.at);
   } catch (err) {
-    await deps.runs.unlock(run, owner).catch(() => {});
+    if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
   }
 

@@ -89,7 +89,7 @@ return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') 
 
 /**
  * Save a claimed run. `finish` "1" bumps seq and drops the lease; otherwise `leaseUntil` (ms, ""
- * = keep) renews the lease. `savedAt` (ms, "" = leave) is when, for the reconciler. With an
+ * = keep) extends the lease (never shortens it). `savedAt` (ms, "" = leave) is when, for the reconciler. With an
  * `eventId` (a run whose state stands for an event), `event` is appended to the run's feed unless it
  * is the last one appended (store/feed.ts), at most `maxEvents` kept. → the seq, or -1 when the
  * lease was lost (nothing written).
@@ -102,7 +102,10 @@ export const saveRun = defineScript({
 if redis.call('HGET', run, 'lease') ~= owner then return -1 end
 redis.call('HSET', run, 'doc', doc)
 if savedAt ~= '' then redis.call('HSET', run, 'saved_at', savedAt) end
-if finish ~= '1' and leaseUntil ~= '' then redis.call('HSET', run, 'lease_until', leaseUntil) end
+if finish ~= '1' and leaseUntil ~= '' and
+  tonumber(leaseUntil) > tonumber(redis.call('HGET', run, 'lease_until') or '0') then
+  redis.call('HSET', run, 'lease_until', leaseUntil)
+end
 redis.call('EXPIRE', run, tonumber(ttlS))
 if eventId ~= '' and redis.call('HGET', run, 'feed_last') ~= eventId then
   redis.call('HSET', run, 'feed_last', eventId)
