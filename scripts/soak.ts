@@ -336,7 +336,6 @@ async function main(): Promise<number> {
           lane.worker,
         );
       } else {
-        const before = new Set<string>();
         res = { status: 0, body: null };
         for (let i = 0; i < 30; i++) {
           try {
@@ -361,7 +360,8 @@ async function main(): Promise<number> {
               lane.worker,
             );
             const newest = list.body?.data?.[0];
-            if (newest && !before.has(newest.id) && !finals.has(newest.id)) {
+            // Not a run accepted before (a lane whose thread is stuck would adopt that one again).
+            if (newest && !accepted.some((a) => a.runId === newest.id)) {
               res = { status: 200, body: newest };
               break;
             }
@@ -476,7 +476,12 @@ async function main(): Promise<number> {
       okByPath.set(d.path, list);
     }
     let duplicateCallbacks = 0;
-    for (const n of okById.values()) if (n > 1) duplicateCallbacks += n - 1;
+    const duplicatedEvents: string[] = [];
+    for (const [id, n] of okById) {
+      if (n <= 1) continue;
+      duplicateCallbacks += n - 1;
+      duplicatedEvents.push(`${id} ×${n}`);
+    }
     let callbacksFailed = 0;
     for (const f of webhookRuns) {
       const got = (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`);
@@ -639,6 +644,7 @@ async function main(): Promise<number> {
     show("lost runs", lost);
     show("stuck", stuck);
     show("runs with duplicate upstream responses", [...duplicatedRuns]);
+    show("callback events answered 2xx more than once", duplicatedEvents);
     if (workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output)
       console.log("note: token usage differs between the Worker and the stand-in (see docs/reliability.md)");
     if (args.json)

@@ -6,9 +6,10 @@
 import { createKey } from "../engine/call";
 import { nextAction } from "../engine/next";
 import { transition, withNote } from "../engine/run";
+import { isTerminal, type RunRecord } from "../engine/types";
 import { dieAt, WorkerDied } from "../config";
 import { isQueueRefusal } from "../errors";
-import type { RunRecord } from "../engine/types";
+
 import { isUpstreamTerminal, type ObservedResponse, type ResponseRequest } from "../engine/upstream-types";
 import { LOST_LOOKUP_ITEMS, lostResponseFromItems } from "../engine/lost-create";
 import type { StepMessage } from "../queue/steps";
@@ -97,6 +98,9 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
     // tokens still count, once.
     const counted = transition(run, { type: "stray_response", response }, deps.now());
     if (counted !== run) await deps.runs.save(counted, owner, false);
+    // A redelivery after this message's step could not finish the run's end: finish it here.
+    if (endUnfinished(counted, nextAction(counted, deps.now()).type))
+      return driveClaimed(deps, { ...response.owner, seq }, counted, owner, claim.at);
     await deps.runs.unlock(run, owner);
     return "stale";
   }
@@ -161,6 +165,30 @@ export function leaseKeeper(deps: Pick<Deps, "runs" | "now" | "config">, owner: 
       if (until < deps.now() + needMs + LEASE_MARGIN_MS) await save(run);
     },
   };
+}
+
+/**
+ * A run that has ended with its end's work left to do now (release, delivery, closing calls): a
+ * step that took the answer could not finish it (QStash refused a publish, a Redis error), and the
+ * message QStash redelivers for it (a call's callback, an ended response's) no longer matches.
+ */
+export const endUnfinished = (run: RunRecord, next: string) =>
+  isTerminal(run.status) && next !== "done" && next !== "wait";
+
+/** `drive`, letting go of the claim if it throws (unless the Worker died). */
+export async function driveClaimed(
+  deps: Deps,
+  msg: StepMessage,
+  run: RunRecord,
+  owner: string,
+  claimedAt?: number,
+): Promise<StepOutcome> {
+  try {
+    return await drive(deps, msg, run, owner, claimedAt);
+  } catch (err) {
+    if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
+    throw err;
+  }
 }
 
 /** Drive a run this step has claimed (under `owner`) from `claimed` on, as far as it goes now. */
