@@ -11,6 +11,7 @@
  * Last line: `soak: runs=N lost=N duplicate_callbacks=N duplicate_responses=N stuck=N`; exit 1 when
  * any of the last four is not 0.
  */
+import { Client as QStashClient } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
 import { type FaultRule, seededRandom } from "../dev/faults.ts";
 import { DEV_API_KEY, devWorkerVars, startStack } from "../dev/stack.ts";
@@ -30,6 +31,13 @@ type Args = {
 
 const TERMINAL = new Set(["completed", "failed", "cancelled", "expired", "incomplete"]);
 const TIME_SCALE = 0.01;
+/**
+ * A deployment has QStash call the reconciler every minute (docs/deploy.md), which restarts runs no
+ * step has leased or saved for RECONCILE_GRACE_S (300 s). The soak does the same, faster: through
+ * the QStash stand-in every few seconds, with a grace that is still longer than any step.
+ */
+const RECONCILE_EVERY_MS = 5_000;
+const RECONCILE_GRACE_S = 45;
 const verbose = process.argv.includes("--verbose");
 
 function parseArgs(argv: string[]): Args {
@@ -105,6 +113,10 @@ type Accepted = Planned & { runId: string; callbackPath: string; acceptedAt: num
 type Json = any;
 type Final = Accepted & { status: string; run: Json };
 
+/** A run's last timeline entries, to tell why it is where it is. */
+const timelineTail = (run: Json) =>
+  JSON.stringify(((run?.timeline ?? []) as Json[]).slice(-5).map((t) => `${t.status}: ${t.cause}`));
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
@@ -153,6 +165,8 @@ async function main(): Promise<number> {
             RATE_LIMIT_PER_MIN: "0",
             AUTH_FAILURES_PER_MIN: "0",
             MAX_ACTIVE_RUNS: "1000",
+            // The reconciler's schedule, compressed like the stand-ins' time (see RECONCILE_EVERY_MS).
+            RECONCILE_GRACE_S: String(RECONCILE_GRACE_S),
           },
         }),
       })),
@@ -162,6 +176,10 @@ async function main(): Promise<number> {
     if (hooked)
       stack.openai.setWebhook({ url: `${hooked.handle.url}/webhooks/openai`, secret: webhookSecret });
     const urls = workers.map((w) => w.handle.url);
+    const qstash = new QStashClient({ baseUrl: stack.qstash.url, token: stack.qstash.token });
+    const reconciler = setInterval(() => {
+      qstash.publishJSON({ url: `${urls[0]}/internal/steps/reconcile`, body: {} }).catch(() => {});
+    }, RECONCILE_EVERY_MS);
     stack.inbox.setBehaviour({ path: "/tools/lookup", body: { output: "42" } });
 
     const api = async (
@@ -318,7 +336,6 @@ async function main(): Promise<number> {
           lane.worker,
         );
       } else {
-        const before = new Set<string>();
         res = { status: 0, body: null };
         for (let i = 0; i < 30; i++) {
           try {
@@ -343,7 +360,8 @@ async function main(): Promise<number> {
               lane.worker,
             );
             const newest = list.body?.data?.[0];
-            if (newest && !before.has(newest.id) && !finals.has(newest.id)) {
+            // Not a run accepted before (a lane whose thread is stuck would adopt that one again).
+            if (newest && !accepted.some((a) => a.runId === newest.id)) {
               res = { status: 200, body: newest };
               break;
             }
@@ -420,7 +438,12 @@ async function main(): Promise<number> {
           if (f) finals.set(a.runId, f);
           else {
             const r = await api("GET", `/v1/runs/${a.runId}`).catch(() => null);
-            lost.push({ n: a.n, runId: a.runId, status: r?.body?.status ?? "unknown", why: "not terminal" });
+            lost.push({
+              n: a.n,
+              runId: a.runId,
+              status: r?.body?.status ?? "unknown",
+              why: `not terminal (timeline ${timelineTail(r?.body)})`,
+            });
           }
         }),
     );
@@ -453,7 +476,12 @@ async function main(): Promise<number> {
       okByPath.set(d.path, list);
     }
     let duplicateCallbacks = 0;
-    for (const n of okById.values()) if (n > 1) duplicateCallbacks += n - 1;
+    const duplicatedEvents: string[] = [];
+    for (const [id, n] of okById) {
+      if (n <= 1) continue;
+      duplicateCallbacks += n - 1;
+      duplicatedEvents.push(`${id} ×${n}`);
+    }
     let callbacksFailed = 0;
     for (const f of webhookRuns) {
       const got = (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`);
@@ -464,7 +492,7 @@ async function main(): Promise<number> {
           n: f.n,
           runId: f.runId,
           status: f.status,
-          why: `no run.${f.status} callback (delivery ${JSON.stringify(f.run?.delivery ?? null).slice(0, 300)})`,
+          why: `no run.${f.status} callback (delivery ${JSON.stringify(f.run?.delivery ?? null).slice(0, 300)}; timeline ${timelineTail(f.run)})`,
         });
     }
     // Two different event ids for one terminal event of a run is a duplicate too.
@@ -565,6 +593,7 @@ async function main(): Promise<number> {
     const workerTokens = { input: usage.body?.input_tokens ?? 0, output: usage.body?.output_tokens ?? 0 };
 
     clearInterval(watcher);
+    clearInterval(reconciler);
     const statuses: Record<string, number> = {};
     const errors: Record<string, number> = {};
     for (const f of finals.values()) {
@@ -615,6 +644,7 @@ async function main(): Promise<number> {
     show("lost runs", lost);
     show("stuck", stuck);
     show("runs with duplicate upstream responses", [...duplicatedRuns]);
+    show("callback events answered 2xx more than once", duplicatedEvents);
     if (workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output)
       console.log("note: token usage differs between the Worker and the stand-in (see docs/reliability.md)");
     if (args.json)

@@ -43,7 +43,12 @@ const priceJson = z.string().transform((text, ctx) => {
  * save what it did; `before_supersede`: intake's script superseded queued runs or interrupted the
  * active one (`on_busy` latest / interrupt), and no cancel flag or step of theirs is written yet.
  */
-export const DIE_POINTS = ["after_run_written", "after_step_published", "before_supersede"] as const;
+export const DIE_POINTS = [
+  "after_run_written",
+  "after_step_published",
+  "before_supersede",
+  "after_create_intent",
+] as const;
 export type DiePoint = (typeof DIE_POINTS)[number];
 
 const EnvSchema = z.object({
@@ -113,8 +118,11 @@ const EnvSchema = z.object({
 type RawEnv = z.infer<typeof EnvSchema>;
 
 /** Call at a named point: throws when DEV_DIE_AT names it (development only, see the schema). */
+/** What DEV_DIE_AT throws: the Worker "died" there, so nothing it holds is let go (leases stay). */
+export class WorkerDied extends Error {}
+
 export function dieAt(config: Pick<Config, "devDieAt">, point: DiePoint): void {
-  if (config.devDieAt === point) throw new Error(`DEV_DIE_AT: the Worker dies at ${point}`);
+  if (config.devDieAt === point) throw new WorkerDied(`DEV_DIE_AT: the Worker dies at ${point}`);
 }
 
 /** Every variable the Worker reads (for the deploy preflight, scripts/deploy-check.ts). */

@@ -12,14 +12,18 @@ export const TOOL_TIMEOUT_MAX_MS = 60 * SECOND_MS;
 /** The longest a create waits for its answer (upstream/openai.ts), and any other OpenAI call. */
 export const UPSTREAM_CALL_MAX_MS = 30 * SECOND_MS;
 /** Slack for Redis and QStash calls, and clocks. */
-const LEASE_MARGIN_MS = 20 * SECOND_MS;
+export const LEASE_MARGIN_MS = 5 * SECOND_MS;
+/** The longest a step's own Redis and QStash calls around an action take (take_held, a release, a publish). */
+export const SHORT_CALL_MAX_MS = 5 * SECOND_MS;
 /**
- * A step's lease: longer than the step can run. A step works until its budget ends, then starts no
- * second long action (runner.ts): past the budget it may finish one tool round, one create's answer
- * and one delivery. Every save inside the step renews the lease from the time of the save.
+ * A step's base lease, taken with its claim: its budget, a few Redis calls and a margin (35 s with
+ * the default 25 s budget). A killed step stalls its run
+ * this long at most before QStash's retry can claim it. Each action that may take longer than
+ * what is left of the lease extends it first, for that action's own maximum (runner.ts
+ * `actionLeaseMs`: a create's answer, a tool round, a delivery), folded into a save where the step
+ * saves anyway; saves never shorten a lease.
  */
-export const stepLeaseMs = (budgetMs: number) =>
-  budgetMs + TOOL_TIMEOUT_MAX_MS + UPSTREAM_CALL_MAX_MS + DELIVERY_TIMEOUT_MS + LEASE_MARGIN_MS;
+export const stepLeaseMs = (budgetMs: number) => budgetMs + SHORT_CALL_MAX_MS + LEASE_MARGIN_MS;
 /** A busy answer's Retry-After when no lease says how long (the step that scheduled this one is saving). */
 export const BUSY_RETRY_MS = 2 * SECOND_MS;
 /**

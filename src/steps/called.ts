@@ -11,6 +11,7 @@
  * connection, or its timeout at the run's deadline ended the call) means the response may exist:
  * the round is not created again; the run fails (or expires at its deadline).
  */
+import { WorkerDied } from "../config";
 import { callbackMatches } from "../engine/call";
 import { nextAction } from "../engine/next";
 import { transition } from "../engine/run";
@@ -20,7 +21,15 @@ import { claimWithWait } from "../store/claim";
 import { newId } from "../store/ids";
 import { readCallAnswer } from "../upstream/openai";
 import type { Deps } from "./actions";
-import { type BusyReport, drive, notClaimed, type StepOutcome, stepClaim } from "./runner";
+import {
+  type BusyReport,
+  drive,
+  driveClaimed,
+  endUnfinished,
+  notClaimed,
+  type StepOutcome,
+  stepClaim,
+} from "./runner";
 
 /** What QStash reports of one call: OpenAI's HTTP status (0: no answer), headers and body text. */
 export interface CallReport {
@@ -49,6 +58,11 @@ export async function driveCalled(
     next === "check_quota" ||
     next === "take_held";
   if (!callbackMatches(run, ref.key, wouldCreate)) {
+    // The answer was taken, and the run ended, but the step that took it could not finish its end
+    // (QStash refused a publish, a Redis error): QStash redelivers this callback, now for an attempt
+    // the run no longer waits for. Finish the end here, or nothing drives the run again.
+    if (endUnfinished(run, next))
+      return driveClaimed(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, run, owner, claim.at);
     await deps.runs.unlock(run, owner);
     if (report.status >= 200 && report.status < 300)
       log("warn", "a call's answer came for an attempt the run no longer waits for", {
@@ -59,9 +73,9 @@ export async function driveCalled(
   }
   try {
     const fed = await feed(deps, run, report);
-    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner, run);
+    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner, claim.at, run);
   } catch (err) {
-    await deps.runs.unlock(run, owner).catch(() => {});
+    if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
   }
 

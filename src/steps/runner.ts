@@ -6,10 +6,12 @@
 import { createKey } from "../engine/call";
 import { nextAction } from "../engine/next";
 import { transition, withNote } from "../engine/run";
-import { dieAt } from "../config";
+import { isTerminal, type RunRecord } from "../engine/types";
+import { dieAt, WorkerDied } from "../config";
 import { isQueueRefusal } from "../errors";
-import type { RunRecord } from "../engine/types";
-import { isUpstreamTerminal, type ObservedResponse } from "../engine/upstream-types";
+
+import { isUpstreamTerminal, type ObservedResponse, type ResponseRequest } from "../engine/upstream-types";
+import { LOST_LOOKUP_ITEMS, lostResponseFromItems } from "../engine/lost-create";
 import type { StepMessage } from "../queue/steps";
 import { newId } from "../store/ids";
 import { errorFields, log } from "../log";
@@ -18,7 +20,18 @@ import { kickDeliver, performAction, type Deps } from "./actions";
 import { finalText, progressEvents } from "../engine/progress";
 import { claimWithWait } from "../store/claim";
 import type { ClaimOutcome } from "../store/runs";
-import { BUSY_RETRY_MS, CLAIM_FIRST_RETRY_MS, STEP_CLAIM_WAIT_MS, stepLeaseMs } from "../engine/constants";
+import {
+  BUSY_RETRY_MS,
+  CLAIM_FIRST_RETRY_MS,
+  DELIVERY_TIMEOUT_MS,
+  LEASE_MARGIN_MS,
+  SHORT_CALL_MAX_MS,
+  STEP_CLAIM_WAIT_MS,
+  stepLeaseMs,
+  TOOL_TIMEOUT_MAX_MS,
+  UPSTREAM_CALL_MAX_MS,
+} from "../engine/constants";
+import type { Action } from "../engine/next";
 
 export type StepOutcome = "done" | "scheduled" | "stale" | "missing" | "busy";
 
@@ -27,7 +40,7 @@ export interface BusyReport {
   retryAfterMs: number | null;
 }
 
-/** The claim a step takes: its lease outlasts the step (constants.ts `stepLeaseMs`). */
+/** The claim a step takes: a short base lease (constants.ts `stepLeaseMs`), extended before long actions. */
 export const stepClaim = (deps: Pick<Deps, "config">) => ({
   waitMs: STEP_CLAIM_WAIT_MS,
   retryMs: CLAIM_FIRST_RETRY_MS,
@@ -54,10 +67,11 @@ export async function driveStep(deps: Deps, msg: StepMessage, busy?: BusyReport)
   const claim = await claimWithWait(deps, msg, owner, stepClaim(deps));
   if (claim.kind !== "ok") return notClaimed(claim, busy);
   try {
-    return await drive(deps, msg, claim.run, owner);
+    return await drive(deps, msg, claim.run, owner, claim.at);
   } catch (err) {
-    // Let QStash's redelivery of this step claim the run at once instead of after the lease.
-    await deps.runs.unlock(claim.run, owner).catch(() => {});
+    // Let QStash's redelivery of this step claim the run at once instead of after the lease (a
+    // Worker that died lets go of nothing: its lease runs out).
+    if (!(err instanceof WorkerDied)) await deps.runs.unlock(claim.run, owner).catch(() => {});
     throw err;
   }
 }
@@ -85,6 +99,9 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
     // tokens still count, once.
     const counted = transition(run, { type: "stray_response", response }, deps.now());
     if (counted !== run) await deps.runs.save(counted, owner, false);
+    // A redelivery after this message's step could not finish the run's end: finish it here.
+    if (endUnfinished(counted, nextAction(counted, deps.now()).type))
+      return driveClaimed(deps, { ...response.owner, seq }, counted, owner, claim.at);
     await deps.runs.unlock(run, owner);
     return "stale";
   }
@@ -94,34 +111,114 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
       transition(run, { type: "response_observed", response, cursor: null }, deps.now()),
       deps.now(),
     );
-    return await drive(deps, { ...response.owner, seq }, fed, owner, run);
+    return await drive(deps, { ...response.owner, seq }, fed, owner, claim.at, run);
   } catch (err) {
-    await deps.runs.unlock(run, owner).catch(() => {});
+    if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
+    throw err;
+  }
+}
+
+/** Actions whose only I/O is a few Redis calls (and a QStash publish). */
+const SHORT_ACTIONS = new Set(["take_held", "return_messages", "check_quota", "release_thread"]);
+
+/**
+ * The longest `action` may take from `now` (before the lease's margin): a create or a look at a
+ * response may watch it until the budget's end and then wait for an answer; a tool round for its
+ * slowest endpoint; a delivery for its timeout; anything else for one OpenAI call.
+ */
+export function actionLeaseMs(
+  action: Exclude<Action, { type: "wait" | "done" }>,
+  now: number,
+  budgetEnd: number,
+) {
+  switch (action.type) {
+    case "create_response":
+    case "observe":
+      return Math.max(0, budgetEnd - now) + UPSTREAM_CALL_MAX_MS;
+    case "call_tools":
+      return Math.max(0, ...action.calls.map((c) => c.endpoint?.timeout_ms ?? TOOL_TIMEOUT_MAX_MS));
+    case "deliver":
+      return DELIVERY_TIMEOUT_MS;
+    default:
+      return SHORT_ACTIONS.has(action.type) ? SHORT_CALL_MAX_MS : UPSTREAM_CALL_MAX_MS;
+  }
+}
+
+/**
+ * A step's hold on its run: the lease's end as this step last set it, and the save that extends
+ * it. `need(ms)` makes the next save extend the lease to cover `ms` from then; `ensure()` saves
+ * now only when the lease would end before that (one Redis call, and none when it still holds).
+ */
+export function leaseKeeper(
+  deps: Pick<Deps, "runs" | "now" | "config">,
+  owner: string,
+  claimedAt: number,
+  saveFn: SaveFn = (r, finish, at) => deps.runs.save(r, owner, finish, at),
+) {
+  const base = stepLeaseMs(deps.config.drive.budgetMs);
+  let until = claimedAt + base;
+  let needMs = base;
+  const save = async (r: RunRecord) => {
+    const now = deps.now();
+    const leaseMs = Math.max(base, needMs + LEASE_MARGIN_MS);
+    if ((await saveFn(r, false, { now, leaseMs })) === null) throw new Error("lease lost");
+    until = Math.max(until, now + leaseMs);
+  };
+  return {
+    save,
+    need(ms: number) {
+      needMs = ms;
+    },
+    /** Whether the lease still covers the need from now. */
+    covers: () => until >= deps.now() + needMs + LEASE_MARGIN_MS,
+    async ensure(run: RunRecord) {
+      if (until < deps.now() + needMs + LEASE_MARGIN_MS) await save(run);
+    },
+  };
+}
+
+/**
+ * A run that has ended with its end's work left to do now (release, delivery, closing calls): a
+ * step that took the answer could not finish it (QStash refused a publish, a Redis error), and the
+ * message QStash redelivers for it (a call's callback, an ended response's) no longer matches.
+ */
+export const endUnfinished = (run: RunRecord, next: string) =>
+  isTerminal(run.status) && next !== "done" && next !== "wait";
+
+/** `drive`, letting go of the claim if it throws (unless the Worker died). */
+export async function driveClaimed(
+  deps: Deps,
+  msg: StepMessage,
+  run: RunRecord,
+  owner: string,
+  claimedAt?: number,
+): Promise<StepOutcome> {
+  try {
+    return await drive(deps, msg, run, owner, claimedAt);
+  } catch (err) {
+    if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
   }
 }
 
 /**
- * Drive a run this step has claimed (under `owner`) from `claimed` on, as far as it goes now.
- * `stored`: the record as it is stored, when `claimed` already has what the step saw fed in (its
- * progress events are those since `stored`).
+ * Drive a run this step has claimed (under `owner`, at `claimedAt`) from `claimed` on, as far as it
+ * goes now. `stored`: the record as it is stored, when `claimed` already has what the step saw fed
+ * in (its progress events are those since `stored`).
  */
 export async function drive(
   deps: Deps,
   msg: StepMessage,
   claimed: RunRecord,
   owner: string,
+  claimedAt: number = deps.now(),
   stored: RunRecord = claimed,
 ): Promise<StepOutcome> {
   let run = claimed;
   const saver = progressSaver(deps, stored, owner);
-  const save = async (r: RunRecord) => {
-    // Each save renews the lease: a step that is still working keeps the run.
-    const at = { now: deps.now(), leaseMs: stepLeaseMs(deps.config.drive.budgetMs) };
-    if ((await saver.save(r, false, at)) === null) throw new Error("lease lost");
-  };
+  const lease = leaseKeeper(deps, owner, claimedAt, saver.save);
   try {
-    return await driveLoop(deps, msg, claimed, save, saver.save, (r) => {
+    return await driveLoop(deps, msg, claimed, saver.save, lease, (r) => {
       run = r;
     });
   } catch (err) {
@@ -129,7 +226,7 @@ export async function drive(
     // and answer 503 with Retry-After so QStash delivers this step again once it accepts messages.
     if (!isQueueRefusal(err)) throw err;
     const cause = `waiting: ${err.message} (the step is retried)`;
-    await save(withNote(run, deps.now(), cause));
+    await lease.save(withNote(run, deps.now(), cause));
     log("warn", "QStash refused a publish; the step will be retried", { run_id: run.id, code: err.code });
     throw err;
   }
@@ -165,10 +262,11 @@ async function driveLoop(
   deps: Deps,
   msg: StepMessage,
   claimed: RunRecord,
-  save: (r: RunRecord) => Promise<void>,
   saveEnd: SaveFn,
+  lease: ReturnType<typeof leaseKeeper>,
   track: (r: RunRecord) => void,
 ): Promise<StepOutcome> {
+  const save = lease.save;
   const budgetEnd = deps.now() + deps.config.drive.budgetMs;
   let run = claimed;
   // Each step may start one long action whatever its budget (so a tiny budget still progresses).
@@ -187,17 +285,32 @@ async function driveLoop(
       await deps.sleep(ms);
       continue;
     }
-    // Past the budget, start nothing that may take long: the next step does it (a step's length,
-    // and so its lease, stays bounded: see stepLeaseMs).
+    // Past the budget, start nothing that may take long: the next step does it (a step's length
+    // stays bounded: its budget and one long action).
     const long = LONG_ACTIONS.has(action.type);
     if (long && longDone && deps.now() >= budgetEnd) return finish(deps, saveEnd, run, msg.seq, 0);
     longDone ||= long;
+    // The lease must hold until the action ends: extended here, in the save that comes first anyway
+    // (a create's intent, a delivery's readable state) or in one of its own when it would not.
+    lease.need(actionLeaseMs(action, deps.now(), budgetEnd));
     if (action.type === "create_response") {
+      // An earlier attempt of this round whose answer was lost may have made a response that has
+      // ended already (a running one answers `conversation_locked`): adopt it instead.
+      const lost = await lostResponse(deps, run, action.request);
+      if (lost) {
+        log("warn", "adopted a lost create's response from the conversation", { run_id: run.id });
+        run = transition(run, { type: "response_created", response: lost }, deps.now());
+        await save(run);
+        continue;
+      }
       // The intent first: a create whose answer is lost must not become a second response.
+      const first = !run.upstream.creating;
       run = transition(run, { type: "create_started", key: createKey(run) }, deps.now());
       await save(run);
       track(run);
-    }
+      // A Worker killed here holds the run for the create's lease (the round's first attempt only).
+      if (first) dieAt(deps.config, "after_create_intent");
+    } else if (action.type !== "deliver") await lease.ensure(run);
     try {
       const result = await performAction(deps, run, action, { budgetEnd, save });
       run = result.run;
@@ -226,6 +339,14 @@ async function driveLoop(
       );
     }
   }
+}
+
+/** The round's response, found in its conversation, when an earlier create's answer was lost. */
+async function lostResponse(deps: Deps, run: RunRecord, request: ResponseRequest) {
+  const key = createKey(run);
+  if (run.upstream.creating?.key !== key || !run.upstream.conversation_id) return null;
+  const items = await deps.upstream.recentItems(run.upstream.conversation_id, LOST_LOOKUP_ITEMS);
+  return lostResponseFromItems(items, request.input, key);
 }
 
 /**

@@ -88,7 +88,8 @@ export interface CreateOptions {
 export type StartRun = (runId: string) => Promise<void>;
 
 export type ClaimOutcome =
-  | { kind: "ok"; run: RunRecord; cancelRequested: boolean; seq: number }
+  /** `at`: the time the claim was taken at (its lease runs from then). */
+  | { kind: "ok"; run: RunRecord; cancelRequested: boolean; seq: number; at?: number }
   | { kind: "stale"; run: RunRecord | null }
   /** `retryAfterMs`: how long the lease still holds (null: the step that scheduled this one is saving). */
   | { kind: "busy"; retryAfterMs: number | null }
@@ -331,6 +332,7 @@ export class RunStore {
         run: withFlags(run, r[2] ?? "", r[3] ?? ""),
         cancelRequested,
         seq: seqNow,
+        at: now,
       } as ClaimOutcome;
     }
     if (kind === "stale") return { kind, run: parseJson<RunRecord>(r[1]) } as ClaimOutcome;

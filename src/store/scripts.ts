@@ -134,7 +134,7 @@ return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') 
 
 /**
  * Save a claimed run. `finish` "1" bumps seq and drops the lease; otherwise `leaseUntil` (ms, ""
- * = keep) renews the lease. `savedAt` (ms, "" = leave) is when, for the reconciler. `events` are
+ * = keep) extends the lease (never shortens it). `savedAt` (ms, "" = leave) is when, for the reconciler. `events` are
  * the run's new events, four entries each (store/outbox.ts `APPEND_EVENTS`): appended to the feed
  * (and the outbox) once each, in the same script as the save. → `{seq, kick}` (kick 1: publish a
  * deliver step), or `{-1, 0}` when the lease was lost (nothing written).
@@ -148,7 +148,10 @@ export const saveRun = defineScript({
 if redis.call('HGET', run, 'lease') ~= owner then return {-1, 0} end
 redis.call('HSET', run, 'doc', doc)
 if savedAt ~= '' then redis.call('HSET', run, 'saved_at', savedAt) end
-if finish ~= '1' and leaseUntil ~= '' then redis.call('HSET', run, 'lease_until', leaseUntil) end
+if finish ~= '1' and leaseUntil ~= '' and
+  tonumber(leaseUntil) > tonumber(redis.call('HGET', run, 'lease_until') or '0') then
+  redis.call('HSET', run, 'lease_until', leaseUntil)
+end
 redis.call('EXPIRE', run, tonumber(ttlS))
 ${APPEND_EVENTS}
 local kick = appendEvents(events, run, feed, outbox, tonumber(maxEvents), tonumber(ttlS), tonumber(now), tonumber(graceMs))

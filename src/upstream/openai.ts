@@ -18,6 +18,7 @@ import {
   RESPONSE_METADATA,
   type ResponseRequest,
 } from "../engine/upstream-types";
+import type { SeenItem } from "../engine/lost-create";
 import { modelOptions } from "../engine/models";
 import { EventScanner } from "./sse";
 
@@ -82,6 +83,8 @@ export interface Upstream {
   follow(id: string, signal: AbortSignal, onEvent: (e: FollowEvent) => void | Promise<void>): Promise<void>;
   /** Ids of a response's input items, in order. */
   inputItemIds(responseId: string): Promise<string[]>;
+  /** A conversation's newest `limit` items, newest first (engine/lost-create.ts reads them). */
+  recentItems(conversationId: string, limit: number): Promise<SeenItem[]>;
   deleteItem(conversationId: string, itemId: string): Promise<void>;
   deleteConversation(conversationId: string): Promise<void>;
   /** Check an OpenAI webhook's Standard Webhooks signature with `secret`; the event, or null if forged. */
@@ -144,6 +147,11 @@ export function createUpstream(cfg: { apiKey: string; baseURL: string }): Upstre
         for await (const item of client.responses.inputItems.list(responseId, { order: "asc", limit: 100 }))
           if (item.id) ids.push(item.id);
         return ids;
+      }),
+    recentItems: (conversationId, limit) =>
+      translate(async () => {
+        const page = await client.conversations.items.list(conversationId, { order: "desc", limit });
+        return page.data.map(seenItem);
       }),
     deleteItem: (conversationId, itemId) =>
       translate(async () => {
@@ -382,6 +390,22 @@ export function observe(r: OpenAI.Responses.Response): ObservedResponse {
     create_key: r.metadata?.[RESPONSE_METADATA.create] ?? null,
     ...(containers.length > 0 ? { containers } : {}),
   };
+}
+
+/** A conversation item as the lost-create look-up compares it (engine/lost-create.ts). */
+function seenItem(item: OpenAI.Conversations.ConversationItem): SeenItem {
+  const seen: SeenItem = { id: item.id ?? "", type: item.type };
+  if (item.type === "message") {
+    const parts = item.content as { type: string; text?: string }[];
+    const texts = parts.flatMap((p) =>
+      typeof p.text === "string" && p.type.endsWith("text") ? [p.text] : [],
+    );
+    return { ...seen, role: item.role, text: texts.join(""), other_parts: parts.length - texts.length };
+  }
+  if (item.type === "function_call")
+    return { ...seen, call_id: item.call_id, name: item.name, arguments: item.arguments };
+  if (item.type === "function_call_output") return { ...seen, call_id: item.call_id };
+  return seen;
 }
 
 function ownerOf(metadata: OpenAI.Responses.Response["metadata"]): ObservedResponse["owner"] {

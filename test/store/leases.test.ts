@@ -1,10 +1,11 @@
 /**
- * Issue 13, finding 7: a lease that outlasts the step holding it (renewed by each save inside the
- * step), and a busy answer that says when the lease ends, so QStash retries then instead of after
+ * Issue 13, finding 7: a short lease, extended before each long action for that action's maximum
+ * (so a killed step stalls its run little, and a working one keeps it), and a busy answer that says when the lease ends, so QStash retries then instead of after
  * 1/4/16 s into a lease that still holds (and dead-letters the step).
  */
 import { describe, expect, it } from "vitest";
 import { stepLeaseMs } from "../../src/engine/constants";
+import { actionLeaseMs, leaseKeeper } from "../../src/steps/runner";
 import { newId } from "../../src/store/ids";
 import { RunStore } from "../../src/store/runs";
 import { useStoreRedis } from "../support/redis-rest";
@@ -43,11 +44,58 @@ describe("leases", () => {
     expect(ahead).toEqual({ kind: "busy", retryAfterMs: null });
   });
 
-  it("the lease outlasts the longest step: the budget, a tool round, a create's answer and a delivery", () => {
-    for (const budget of [0, 2_000, 25_000]) {
-      // 60 s: the longest tool endpoint timeout; 30 s: a create's answer; 10 s: a delivery.
-      expect(stepLeaseMs(budget)).toBeGreaterThanOrEqual(budget + 60_000 + 30_000 + 10_000);
-    }
+  it("a step's base lease is short; a save extends it for the next action and never shortens it", async () => {
+    for (const budget of [0, 2_000, 25_000]) expect(stepLeaseMs(budget)).toBeLessThanOrEqual(budget + 15_000);
+    const { runs, run } = await created();
+    const t0 = Date.now();
+    await runs.claim(TENANT, run.id, 0, "step-a", t0, stepLeaseMs(25_000));
+    // Before a tool round of 60 s: extended to cover it.
+    await runs.save(run, "step-a", false, { now: t0 + 1_000, leaseMs: 70_000 });
+    // A later save for a short action does not cut the tool round's lease.
+    await runs.save(run, "step-a", false, { now: t0 + 2_000, leaseMs: 35_000 });
+    const busy = await runs.claim(TENANT, run.id, 0, "step-b", t0 + 60_000, LEASE);
+    expect(busy).toEqual({ kind: "busy", retryAfterMs: 11_000 });
+  });
+});
+
+describe("a step's lease, action by action", () => {
+  const budgetEnd = 1_000_000;
+  const calls = (...timeouts: number[]) =>
+    timeouts.map((timeout_ms, i) => ({
+      call_id: `c${i}`,
+      endpoint: { url: "http://x", timeout_ms },
+    })) as never;
+  it("covers a create's answer past the budget, a tool round's slowest endpoint, a delivery", () => {
+    const request = {} as never;
+    expect(actionLeaseMs({ type: "create_response", request }, budgetEnd - 5_000, budgetEnd)).toBe(35_000);
+    expect(actionLeaseMs({ type: "create_response", request }, budgetEnd + 5_000, budgetEnd)).toBe(30_000);
+    expect(actionLeaseMs({ type: "call_tools", calls: calls(2_000, 45_000) }, 0, budgetEnd)).toBe(45_000);
+    expect(actionLeaseMs({ type: "deliver" }, 0, budgetEnd)).toBe(10_000);
+    expect(actionLeaseMs({ type: "take_held" }, 0, budgetEnd)).toBe(5_000);
+  });
+
+  it("extends the lease only when the action would outlast it, in one save", async () => {
+    const { runs, run } = await created();
+    let now = Date.now();
+    const budgetMs = 2_000;
+    await runs.claim(TENANT, run.id, 0, "step-a", now, stepLeaseMs(budgetMs));
+    const saves: number[] = [];
+    const save = (...a: Parameters<RunStore["save"]>) => {
+      saves.push(now);
+      return runs.save(...a);
+    };
+    const deps = { runs: { save }, now: () => now, config: { drive: { budgetMs } } };
+    const lease = leaseKeeper(deps as never, "step-a", now);
+    lease.need(5_000); // a Redis-only action: the base lease covers it
+    await lease.ensure(run);
+    expect(saves).toHaveLength(0);
+    lease.need(60_000); // a tool round of 60 s: one save, and the lease covers it
+    await lease.ensure(run);
+    expect(saves).toHaveLength(1);
+    now += 60_000;
+    expect((await runs.claim(TENANT, run.id, 0, "step-b", now, LEASE)).kind).toBe("busy");
+    now += 6_000;
+    expect((await runs.claim(TENANT, run.id, 0, "step-b", now, LEASE)).kind).toBe("ok");
   });
 });
 

@@ -11,6 +11,7 @@ import type { Deps } from "../../src/steps/actions";
 import { type CallReport, driveCalled } from "../../src/steps/called";
 import { driveStep } from "../../src/steps/runner";
 import { readCallAnswer } from "../../src/upstream/openai";
+import { queueRefused } from "../../src/errors";
 import { answer, fakeClock, fakeRunStore, fakeUpstream, newRun, resp, S, T0 } from "./step-fakes";
 
 const REQUEST = { url: "https://api.example/v1/responses", headers: {}, body: "{}" };
@@ -169,6 +170,27 @@ describe("the callback", () => {
     const before = t.store.state.run;
     expect(await driveCalled(t.deps, ref("0.0.9"), ok(openaiResponse("resp_x", "no")))).toBe("stale");
     expect(t.store.state.run).toBe(before);
+  });
+
+  it("redelivered after its step could not finish the run's end (a refused publish): the end is finished", async () => {
+    const t = await sent();
+    const release = t.store.store.releaseThread;
+    let refuse = true;
+    t.store.store.releaseThread = async (...a: Parameters<typeof release>) => {
+      if (refuse) {
+        refuse = false;
+        throw queueRefused("rate_limit", 1);
+      }
+      return release(...a);
+    };
+    await expect(driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "done")))).rejects.toThrow(
+      /rate limit/,
+    );
+    expect(t.store.state.run).toMatchObject({ status: "completed", thread_released: false });
+    // QStash delivers the callback again: the answer is taken already, but the end is not done.
+    expect(await driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "done")))).toBe("done");
+    expect(t.store.state.run).toMatchObject({ status: "completed", thread_released: true });
+    expect(t.store.state.released).toBe(1);
   });
 
   it("when the step that sent the call died before saving it: the answer is still taken", async () => {
