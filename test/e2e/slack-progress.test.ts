@@ -1,0 +1,126 @@
+/**
+ * Issue 20 with progress events (issue 18 part 2): a Slack bot whose assistant asks for
+ * `message.delta` shows the answer as it is written. A mention → one placeholder `chat.postMessage`
+ * in the thread → `chat.update`s of that same message with the text so far, growing → the final
+ * answer replaces it (a short answer: no second message; a long one: its first part replaces the
+ * placeholder and the rest follow as new messages in the thread). What Slack "saw" is the Slack
+ * stand-in's record of the bot's calls.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SlackPost } from "../../dev/slack/server.ts";
+import { SLACK_DEV } from "../../dev/slack/server.ts";
+import { appMention, eventEnvelope, sendToInbound } from "../../dev/slack/signer.ts";
+import type { E2E } from "../support/e2e";
+import { startE2E } from "../support/e2e";
+
+const INTERVAL_MS = 500;
+
+let e2e: E2E;
+let inbound: string;
+beforeAll(async () => {
+  e2e = await startE2E({ workerVars: { MESSAGE_DELTA_INTERVAL_MS: String(INTERVAL_MS) } });
+  const assistant = await e2e.createAssistant({ name: "slack streamer", events: ["message.delta"] });
+  const created = await e2e.api("POST", "/v1/integrations", {
+    type: "slack",
+    assistant_id: assistant.id,
+    credentials: { signing_secret: SLACK_DEV.signingSecret, bot_token: SLACK_DEV.botToken },
+    options: { team_id: SLACK_DEV.teamId, app_id: SLACK_DEV.appId },
+  });
+  expect(created.status).toBe(201);
+  inbound = created.body.inbound_url;
+}, 60_000);
+afterAll(async () => e2e?.close());
+
+let seq = 0;
+const ts = () => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, "0")}`;
+
+/** Mention the bot with a `#sim` script (the simulator runs at 1/100 of the scripted time). */
+async function mention(channel: string, script: Record<string, unknown>) {
+  const thread = ts();
+  const r = await sendToInbound(
+    inbound,
+    SLACK_DEV.signingSecret,
+    eventEnvelope(appMention({ channel, ts: thread, text: `go #sim ${JSON.stringify(script)}` })),
+  );
+  expect(r.status).toBe(200);
+  const conv = await e2e.api(
+    "GET",
+    `/v1/conversations/${encodeURIComponent(`slack:${SLACK_DEV.teamId}:${channel}:${thread}`)}`,
+  );
+  const runs = await e2e.api("GET", `/v1/threads/${conv.body.id}/runs`);
+  expect(runs.body.data).toHaveLength(1);
+  return { thread, runId: runs.body.data[0].id as string };
+}
+
+/** Wait until the run's answer was delivered (its delivery is saved after the last post). */
+async function waitDelivered(runId: string, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const run = (await e2e.api("GET", `/v1/runs/${runId}`)).body;
+    if (run.delivery?.state === "delivered" || run.delivery?.state === "failed") return run;
+    if (Date.now() > until) throw new Error(`run ${runId}: delivery still ${run.delivery?.state}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The text a preview shows without its trailing " …". */
+const body = (p: SlackPost) => p.text.replace(/ …$/, "");
+
+describe("a Slack bot with progress events", () => {
+  it("posts a placeholder, edits it as the text arrives, and ends it with the answer (one message)", async () => {
+    const channel = "C0PROGRESS";
+    const reply = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
+    // ~4 s of writing in 40 pieces: several deltas at one per 500 ms.
+    const { thread, runId } = await mention(channel, { delay_ms: 400_000, chunks: 40, reply });
+    const run = await waitDelivered(runId);
+    expect([run.status, run.delivery.state]).toEqual(["completed", "delivered"]);
+
+    const all = e2e.slack.posts({ channel });
+    const kinds = all.map((p) => p.kind);
+    // One message posted, in the thread: the placeholder.
+    const posted = all.filter((p) => p.kind === "chat.postMessage");
+    expect(posted, JSON.stringify(kinds)).toHaveLength(1);
+    const placeholder = posted[0] as SlackPost;
+    expect(placeholder.thread_ts).toBe(thread);
+    expect(all[0]).toBe(all.find((p) => p.kind === "chat.postMessage"));
+    // Then only edits of that same message: at least one while writing, then the answer.
+    const edits = all.slice(1);
+    expect(edits.length, JSON.stringify(kinds)).toBeGreaterThanOrEqual(2);
+    for (const e of edits) expect([e.kind, e.ts, e.thread_ts]).toEqual(["chat.update", placeholder.ts, thread]);
+    // Growing text: each shows at least what the one before showed, the first a part of the answer.
+    const shown = all.map(body);
+    for (let i = 1; i < shown.length; i++)
+      expect((shown[i] as string).startsWith(shown[i - 1] as string), `${shown[i - 1]} → ${shown[i]}`).toBe(true);
+    const writing = all.slice(0, -1);
+    expect(writing.some((p) => p.text.endsWith(" …") && body(p).length < reply.length)).toBe(true);
+    expect(all.at(-1)?.text).toBe(reply);
+  }, 60_000);
+
+  it("a long answer: its first part replaces the placeholder, the rest follow in the thread", async () => {
+    const channel = "C0PROGLONG";
+    const paragraphs = Array.from({ length: 12 }, (_, i) => `Paragraph ${i}: ${"word ".repeat(80).trim()}.`);
+    const reply = paragraphs.join("\n\n");
+    const { thread, runId } = await mention(channel, { delay_ms: 300_000, chunks: 30, reply });
+    const run = await waitDelivered(runId);
+    expect([run.status, run.delivery.state]).toEqual(["completed", "delivered"]);
+
+    const all = e2e.slack.posts({ channel });
+    const kinds = all.map((p) => p.kind);
+    const [placeholder, ...rest] = all;
+    expect(placeholder?.kind).toBe("chat.postMessage");
+    expect(placeholder?.thread_ts).toBe(thread);
+    for (const p of all) expect(p.text.length).toBeLessThanOrEqual(3900);
+    // Edits of the placeholder, then the answer's later parts as new messages: one more here.
+    const lastEdit = rest.map((p) => p.kind).lastIndexOf("chat.update");
+    expect(lastEdit, JSON.stringify(kinds)).toBeGreaterThanOrEqual(1);
+    for (const e of rest.slice(0, lastEdit + 1)) expect([e.kind, e.ts]).toEqual(["chat.update", placeholder?.ts]);
+    const more = rest.slice(lastEdit + 1);
+    expect(more.map((p) => [p.kind, p.thread_ts]), JSON.stringify(kinds)).toEqual([["chat.postMessage", thread]]);
+    // The answer as Slack ends up showing it: the placeholder's last text, then the rest.
+    const finalFirst = rest[lastEdit] as SlackPost;
+    expect(finalFirst.text.startsWith("Paragraph 0")).toBe(true);
+    expect(finalFirst.text.endsWith(" …")).toBe(false);
+    const joined = [finalFirst, ...more].map((p) => p.text).join("\n\n");
+    for (const p of paragraphs) expect(joined).toContain(p);
+  }, 60_000);
+});
