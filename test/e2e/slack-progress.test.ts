@@ -13,7 +13,8 @@ import { appMention, eventEnvelope, sendToInbound } from "../../dev/slack/signer
 import type { E2E } from "../support/e2e";
 import { startE2E } from "../support/e2e";
 
-const INTERVAL_MS = 500;
+/** Not the default (1000): integration runs must take the deployment's MESSAGE_DELTA_INTERVAL_MS. */
+const INTERVAL_MS = 1500;
 
 let e2e: E2E;
 let inbound: string;
@@ -69,9 +70,10 @@ const body = (p: SlackPost) => p.text.replace(/ …$/, "");
 describe("a Slack bot with progress events", () => {
   it("posts a placeholder, edits it as the text arrives, and ends it with the answer (one message)", async () => {
     const channel = "C0PROGRESS";
-    const reply = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
-    // ~4 s of writing in 40 pieces: several deltas at one per 500 ms.
-    const { thread, runId } = await mention(channel, { delay_ms: 400_000, chunks: 40, reply });
+    const reply = Array.from({ length: 60 }, (_, i) => `word${i}`).join(" ");
+    // ~6 s of writing in 60 pieces: several deltas at one per 1.5 s.
+    const started = Date.now();
+    const { thread, runId } = await mention(channel, { delay_ms: 600_000, chunks: 60, reply });
     const run = await waitDelivered(runId);
     expect([run.status, run.delivery.state]).toEqual(["completed", "delivered"]);
 
@@ -86,21 +88,34 @@ describe("a Slack bot with progress events", () => {
     // Then only edits of that same message: at least one while writing, then the answer.
     const edits = all.slice(1);
     expect(edits.length, JSON.stringify(kinds)).toBeGreaterThanOrEqual(2);
-    for (const e of edits) expect([e.kind, e.ts, e.thread_ts]).toEqual(["chat.update", placeholder.ts, thread]);
+    for (const e of edits)
+      expect([e.kind, e.ts, e.thread_ts]).toEqual(["chat.update", placeholder.ts, thread]);
     // Growing text: each shows at least what the one before showed, the first a part of the answer.
     const shown = all.map(body);
     for (let i = 1; i < shown.length; i++)
-      expect((shown[i] as string).startsWith(shown[i - 1] as string), `${shown[i - 1]} → ${shown[i]}`).toBe(true);
+      expect((shown[i] as string).startsWith(shown[i - 1] as string), `${shown[i - 1]} → ${shown[i]}`).toBe(
+        true,
+      );
     const writing = all.slice(0, -1);
     expect(writing.some((p) => p.text.endsWith(" …") && body(p).length < reply.length)).toBe(true);
     expect(all.at(-1)?.text).toBe(reply);
+    // The edits while writing come at the deployment's pace (10% tolerance), not faster.
+    for (let i = 1; i < writing.length; i++) {
+      const gap = (writing[i] as SlackPost).at_ms - (writing[i - 1] as SlackPost).at_ms;
+      expect(gap, `edit ${i} came ${gap} ms after the one before`).toBeGreaterThanOrEqual(INTERVAL_MS * 0.9);
+    }
+    console.warn(
+      `slack progress: ${posted.length} post, ${edits.length} edits; placeholder ${placeholder.at_ms - started} ms after the mention, answer ${(all.at(-1) as SlackPost).at_ms - started} ms`,
+    );
   }, 60_000);
 
   it("a long answer: its first part replaces the placeholder, the rest follow in the thread", async () => {
     const channel = "C0PROGLONG";
-    const paragraphs = Array.from({ length: 12 }, (_, i) => `Paragraph ${i}: ${"word ".repeat(80).trim()}.`);
+    // ~12,300 characters (four Slack messages) written over ~6 s: the preview is a full message
+    // after a third of it, and then stays as it is until the answer replaces it.
+    const paragraphs = Array.from({ length: 30 }, (_, i) => `Paragraph ${i}: ${"word ".repeat(80).trim()}.`);
     const reply = paragraphs.join("\n\n");
-    const { thread, runId } = await mention(channel, { delay_ms: 300_000, chunks: 30, reply });
+    const { thread, runId } = await mention(channel, { delay_ms: 600_000, chunks: 60, reply });
     const run = await waitDelivered(runId);
     expect([run.status, run.delivery.state]).toEqual(["completed", "delivered"]);
 
@@ -113,9 +128,16 @@ describe("a Slack bot with progress events", () => {
     // Edits of the placeholder, then the answer's later parts as new messages: one more here.
     const lastEdit = rest.map((p) => p.kind).lastIndexOf("chat.update");
     expect(lastEdit, JSON.stringify(kinds)).toBeGreaterThanOrEqual(1);
-    for (const e of rest.slice(0, lastEdit + 1)) expect([e.kind, e.ts]).toEqual(["chat.update", placeholder?.ts]);
+    for (const e of rest.slice(0, lastEdit + 1))
+      expect([e.kind, e.ts]).toEqual(["chat.update", placeholder?.ts]);
     const more = rest.slice(lastEdit + 1);
-    expect(more.map((p) => [p.kind, p.thread_ts]), JSON.stringify(kinds)).toEqual([["chat.postMessage", thread]]);
+    expect(
+      more.map((p) => [p.kind, p.thread_ts]),
+      JSON.stringify(kinds),
+    ).toEqual(Array.from({ length: 3 }, () => ["chat.postMessage", thread]));
+    // No edit shows what the message already showed (a full preview is not edited again).
+    const edited = [placeholder, ...rest.slice(0, lastEdit + 1)].map((p) => p?.text);
+    for (let i = 1; i < edited.length; i++) expect(edited[i], `edit ${i}`).not.toBe(edited[i - 1]);
     // The answer as Slack ends up showing it: the placeholder's last text, then the rest.
     const finalFirst = rest[lastEdit] as SlackPost;
     expect(finalFirst.text.startsWith("Paragraph 0")).toBe(true);
