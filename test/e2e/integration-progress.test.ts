@@ -1,26 +1,35 @@
 /**
- * Issue 20 with progress events (issue 18 part 2): a Slack bot whose assistant asks for
- * `message.delta` shows the answer as it is written. A mention → one placeholder `chat.postMessage`
- * in the thread → `chat.update`s of that same message with the text so far, growing → the final
- * answer replaces it (a short answer: no second message; a long one: its first part replaces the
- * placeholder and the rest follow as new messages in the thread). What Slack "saw" is the Slack
- * stand-in's record of the bot's calls.
+ * Issue 20 with progress events (issue 18 part 2): a chat bot whose assistant asks for
+ * `message.delta` shows the answer as it is written.
+ * - Slack: a mention → one placeholder `chat.postMessage` in the thread → `chat.update`s of that
+ *   same message with the text so far, growing → the final answer replaces it (a short answer: no
+ *   second message; a long one: its first part replaces the placeholder and the rest follow as new
+ *   messages in the thread).
+ * - Discord: a slash command → the deferred "thinking…" response edited with the text so far →
+ *   the answer replaces it; past the interaction token's life nothing is edited.
+ * What the platforms "saw" is their stand-ins' record of the bot's calls.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DiscordHandle } from "../../dev/discord/server.ts";
 import type { SlackPost } from "../../dev/slack/server.ts";
 import { SLACK_DEV } from "../../dev/slack/server.ts";
 import { appMention, eventEnvelope, sendToInbound } from "../../dev/slack/signer.ts";
 import type { E2E } from "../support/e2e";
 import { startE2E } from "../support/e2e";
+import { registerSecrets } from "../support/log-capture/registry.ts";
 
 /** Not the default (1000): integration runs must take the deployment's MESSAGE_DELTA_INTERVAL_MS. */
 const INTERVAL_MS = 1500;
 
 let e2e: E2E;
 let inbound: string;
+let discord: DiscordHandle;
+let discordInbound: string;
 beforeAll(async () => {
   e2e = await startE2E({ workerVars: { MESSAGE_DELTA_INTERVAL_MS: String(INTERVAL_MS) } });
-  const assistant = await e2e.createAssistant({ name: "slack streamer", events: ["message.delta"] });
+  discord = e2e.stack.discord;
+  registerSecrets({ discordBotToken: discord.botToken });
+  const assistant = await e2e.createAssistant({ name: "chat streamer", events: ["message.delta"] });
   const created = await e2e.api("POST", "/v1/integrations", {
     type: "slack",
     assistant_id: assistant.id,
@@ -29,6 +38,17 @@ beforeAll(async () => {
   });
   expect(created.status).toBe(201);
   inbound = created.body.inbound_url;
+  const made = await e2e.api("POST", "/v1/integrations", {
+    type: "discord",
+    assistant_id: assistant.id,
+    credentials: {
+      public_key: discord.publicKeyHex,
+      application_id: discord.applicationId,
+      bot_token: discord.botToken,
+    },
+  });
+  expect(made.status).toBe(201);
+  discordInbound = made.body.inbound_url;
 }, 60_000);
 afterAll(async () => e2e?.close());
 
@@ -144,5 +164,83 @@ describe("a Slack bot with progress events", () => {
     expect(finalFirst.text.endsWith(" …")).toBe(false);
     const joined = [finalFirst, ...more].map((p) => p.text).join("\n\n");
     for (const p of paragraphs) expect(joined).toContain(p);
+  }, 60_000);
+});
+
+/** The run of a Discord conversation (the stand-in's guild and user; one run per channel here). */
+async function runIdOf(channelId: string): Promise<string> {
+  const key = `discord:1200000000000000001:${channelId}:1400000000000000001`;
+  const thread = await e2e.api("GET", `/v1/conversations/${encodeURIComponent(key)}`);
+  const runs = await e2e.api("GET", `/v1/threads/${thread.body.id}/runs`);
+  return runs.body.data[0].id;
+}
+
+describe("a Discord bot with progress events", () => {
+  let channel = 1_300_000_000_000_000_500n;
+
+  it("edits the deferred response with the text so far, then with the answer", async () => {
+    const reply = Array.from({ length: 60 }, (_, i) => `word${i}`).join(" ");
+    const started = Date.now();
+    const r = await discord.interact(discordInbound, {
+      text: `go #sim ${JSON.stringify({ delay_ms: 600_000, chunks: 60, reply })}`,
+      channelId: String(++channel),
+    });
+    registerSecrets({ discordInteractionToken: r.interaction.token });
+    expect(r.body).toEqual({ type: 5 });
+    const id = r.interaction.id;
+    const until = Date.now() + 30_000;
+    while (discord.original(id)?.content !== reply && Date.now() < until)
+      await new Promise((res) => setTimeout(res, 50));
+    const posts = discord.posts({ interaction_id: id });
+    const kinds = posts.map((p) => p.kind);
+    expect(kinds[0]).toBe("interaction_response");
+    const edits = posts.slice(1);
+    // Only edits of the original: at least two while writing, growing, then the answer.
+    expect(edits.length, JSON.stringify(kinds)).toBeGreaterThanOrEqual(3);
+    expect(
+      edits.every((p) => p.kind === "edit_original"),
+      JSON.stringify(kinds),
+    ).toBe(true);
+    const writing = edits.slice(0, -1);
+    expect(writing.every((p) => p.content.endsWith(" …"))).toBe(true);
+    const shown = edits.map((p) => p.content.replace(/ …$/, ""));
+    for (let i = 1; i < shown.length; i++)
+      expect((shown[i] as string).startsWith(shown[i - 1] as string), `${shown[i - 1]} → ${shown[i]}`).toBe(
+        true,
+      );
+    expect(shown[0]?.length).toBeLessThan(reply.length);
+    expect(edits.at(-1)?.content).toBe(reply);
+    for (let i = 1; i < writing.length; i++) {
+      const gap = (writing[i]?.at_ms ?? 0) - (writing[i - 1]?.at_ms ?? 0);
+      expect(gap, `edit ${i} came ${gap} ms after the one before`).toBeGreaterThanOrEqual(INTERVAL_MS * 0.9);
+    }
+    console.warn(
+      `discord progress: ${edits.length} edits; first ${(edits[0]?.at_ms ?? 0) - started} ms after the command, answer ${(edits.at(-1)?.at_ms ?? 0) - started} ms`,
+    );
+  }, 60_000);
+
+  it("edits nothing once the interaction's token is past its life: the answer goes to the channel", async () => {
+    const channelId = String(++channel);
+    const requests = async () =>
+      ((await (await fetch(`${discord.url}/__stats`)).json()) as { requests: number }).requests;
+    const before = await requests();
+    const r = await discord.interact(discordInbound, {
+      text: `late #sim ${JSON.stringify({ delay_ms: 200_000, chunks: 20, reply: "a late answer in pieces" })}`,
+      channelId,
+      createdAtMs: Date.now() - 16 * 60_000,
+    });
+    expect(r.body).toEqual({ type: 5 });
+    const [post] = await discord.waitForPosts(1, {
+      channel_id: channelId,
+      kind: "channel_message",
+      timeoutMs: 30_000,
+    });
+    expect(post?.content).toBe("<@1400000000000000001> a late answer in pieces");
+    expect(discord.posts({ interaction_id: r.interaction.id }).map((p) => p.kind)).toEqual([
+      "interaction_response",
+    ]);
+    // Its one call to Discord's API: the channel message (no edit tried with the dead token).
+    await e2e.waitForRun(await runIdOf(channelId), ["completed"]);
+    expect(await requests()).toBe(before + 1);
   }, 60_000);
 });
