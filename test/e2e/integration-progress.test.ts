@@ -165,6 +165,23 @@ describe("a Slack bot with progress events", () => {
     const joined = [finalFirst, ...more].map((p) => p.text).join("\n\n");
     for (const p of paragraphs) expect(joined).toContain(p);
   }, 60_000);
+
+  it("a run cut short keeps the text it showed, with a note and its id", async () => {
+    const channel = "C0PROGCUT";
+    const reply = Array.from({ length: 30 }, (_, i) => `part${i}`).join(" ");
+    const { runId } = await mention(channel, {
+      delay_ms: 300_000,
+      chunks: 30,
+      reply,
+      incomplete: "max_output_tokens",
+    });
+    const run = await waitDelivered(runId);
+    expect([run.status, run.delivery.state]).toEqual(["incomplete", "delivered"]);
+    const all = e2e.slack.posts({ channel });
+    expect(all.filter((p) => p.kind === "chat.postMessage")).toHaveLength(1);
+    expect(all.at(-1)).toMatchObject({ kind: "chat.update", ts: all[0]?.ts });
+    expect(all.at(-1)?.text).toBe(`${reply}\n\n_(The answer was cut short. Reference: \`${runId}\`)_`);
+  }, 60_000);
 });
 
 /** The run of a Discord conversation (the stand-in's guild and user; one run per channel here). */

@@ -25,6 +25,9 @@ const ENDED: Record<string, string> = {
 
 /** The text of a run's answer as Slack shows it (mrkdwn, file links, or the friendly error). */
 export function answerText(event: CallbackEvent, run: RunRecord): string {
+  // A cut-short answer keeps its text (with progress, the thread has been showing it).
+  const partial = run.status === "incomplete" ? toMrkdwn(run.output?.text ?? "") : "";
+  if (partial) return `${partial}\n\n_(The answer was cut short. Reference: \`${run.id}\`)_`;
   if (run.status !== "completed") {
     const why = ENDED[run.status] ?? `the run ended ${run.status}`;
     return `Sorry, I couldn't answer: ${why}. (Reference: \`${run.id}\`)`;
