@@ -72,6 +72,8 @@ async function startRun(
         reply: r.reply,
       },
       timeoutS: config.runTimeoutS,
+      // The assistant's `events` (a Slack placeholder edited as text arrives), at the deployment's pace.
+      progress: { intervalMs: config.messageDeltaIntervalMs },
       limits: { maxToolRounds: config.maxToolRounds, requiresActionTimeoutS: config.requiresActionTimeoutS },
       idempotency: { key: `integ.${integration.id}.${r.dedupKey}`, bodyHash: "integration" },
       mode: "queue",

@@ -109,7 +109,8 @@ export interface IntegrationAdapter {
   ): Promise<InboundResponse>;
   /**
    * A progress event of a run it started (optional): Slack posts a placeholder and edits it as the
-   * text arrives. Delivered in order, before the run's own event, with the same retries.
+   * text arrives, Discord edits the deferred response. Delivered in order, before the run's own
+   * event, with the same retries; an adapter without it shows the answer whole at the end.
    */
   progress?(
     event: ProgressEventBody,

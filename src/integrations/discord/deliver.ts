@@ -15,7 +15,7 @@ export const INTERACTION_TOKEN_LIFE_MS = 15 * 60_000;
 /** Past this age the token is not trusted for one more call: the channel gets the answer. */
 export const TOKEN_SAFE_LIFE_MS = INTERACTION_TOKEN_LIFE_MS - 60_000;
 /** Discord's answers when a webhook token is expired or unknown. */
-const TOKEN_GONE_CODES = new Set([50027, 10015]);
+export const TOKEN_GONE_CODES = new Set([50027, 10015]);
 
 /** What the bot says for a run, or null while the run has nothing to say yet (not ended). */
 export function messageFor(run: Pick<RunRecord, "id" | "status" | "output">): string | null {

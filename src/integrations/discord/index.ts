@@ -3,7 +3,8 @@
  * command is acknowledged at once with a deferred response, runs on
  * `discord:{guild}:{channel}:{user or thread}`, and its answer replaces the "thinking…" message
  * (split over 2,000 characters into follow-ups); after the interaction token's 15 minutes it goes
- * to the channel with the bot token. See docs/integrations.md.
+ * to the channel with the bot token. With progress events, the "thinking…" message shows the text
+ * as it is written. See docs/integrations.md.
  */
 import { z } from "zod";
 import { ApiError } from "../../errors";
@@ -12,6 +13,7 @@ import { discordApi } from "./api";
 import { deliverToDiscord, messageFor } from "./deliver";
 import { withFiles } from "./format";
 import { DiscordCredentials, discordInbound } from "./inbound";
+import { discordProgress } from "./progress";
 import { replyToTarget } from "./reply";
 
 export const discord: IntegrationAdapter = {
@@ -49,6 +51,11 @@ export const discord: IntegrationAdapter = {
   },
 
   handleInbound: discordInbound,
+
+  /** `message.delta`: the "thinking…" response edited with the text so far (progress.ts). */
+  async progress(event, run, _integration, reply, deps) {
+    return discordProgress(event, run, reply, discordApi(deps.config.discordApiUrl), deps);
+  },
 
   async deliver(event, run, integration, reply, deps) {
     const said = event.type === "run.requires_action" ? null : messageFor(run);

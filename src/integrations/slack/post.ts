@@ -25,6 +25,9 @@ const ENDED: Record<string, string> = {
 
 /** The text of a run's answer as Slack shows it (mrkdwn, file links, or the friendly error). */
 export function answerText(event: CallbackEvent, run: RunRecord): string {
+  // A cut-short answer keeps its text (with progress, the thread has been showing it).
+  const partial = run.status === "incomplete" ? toMrkdwn(run.output?.text ?? "") : "";
+  if (partial) return `${partial}\n\n_(The answer was cut short. Reference: \`${run.id}\`)_`;
   if (run.status !== "completed") {
     const why = ENDED[run.status] ?? `the run ended ${run.status}`;
     return `Sorry, I couldn't answer: ${why}. (Reference: \`${run.id}\`)`;
@@ -67,28 +70,39 @@ export async function postProgress(
 ): Promise<DeliverResult> {
   const ok = { ok: true, status: null, error: null };
   if (reply.mode !== "thread") return ok;
-  const text =
+  const shown =
     event.type === "message.delta" && typeof event.data.text === "string"
       ? preview(event.data.text, o.max_message_chars)
       : event.type === "run.in_progress"
-        ? PLACEHOLDER
+        ? { text: PLACEHOLDER, cut: false }
         : null;
-  if (text === null) return ok;
+  if (shown === null) return ok;
   const state = (await deps.replies.get(run.tenant, run.id)) ?? {};
   if (state.ts && event.type !== "message.delta") return ok;
+  // Once the preview is a full message, more text of the same response changes nothing on screen:
+  // no edit (Slack limits chat.update's rate) until the answer replaces it.
+  const responseId = String(event.data.response_id ?? "");
+  if (state.ts && state.full !== undefined && state.full === responseId) return ok;
   const api = apiOf(integration, deps);
   const r = state.ts
-    ? await slackApi(api, "chat.update", { channel: reply.channel, ts: state.ts, text })
-    : await slackApi(api, "chat.postMessage", { channel: reply.channel, thread_ts: reply.thread_ts, text });
-  if (r.ok && !state.ts && typeof r.body?.ts === "string")
-    await deps.replies.set(run.tenant, run.id, { ...state, ts: r.body.ts });
+    ? await slackApi(api, "chat.update", { channel: reply.channel, ts: state.ts, text: shown.text })
+    : await slackApi(api, "chat.postMessage", {
+        channel: reply.channel,
+        thread_ts: reply.thread_ts,
+        text: shown.text,
+      });
+  const ts = state.ts ?? (typeof r.body?.ts === "string" ? r.body.ts : undefined);
+  if (r.ok && ts && (ts !== state.ts || shown.cut))
+    await deps.replies.set(run.tenant, run.id, { ...state, ts, ...(shown.cut ? { full: responseId } : {}) });
   return outcome(r, integration, run.id);
 }
 
-/** The text so far as mrkdwn, cut to one message with an ellipsis. */
-function preview(text: string, max: number): string {
+/** The text so far as mrkdwn, cut to one message with an ellipsis (`cut`: there was more). */
+function preview(text: string, max: number): { text: string; cut: boolean } {
   const md = toMrkdwn(text) || PLACEHOLDER;
-  return md.length <= max - 2 ? `${md} …` : `${md.slice(0, max - 2)} …`;
+  return md.length <= max - 2
+    ? { text: `${md} …`, cut: false }
+    : { text: `${md.slice(0, max - 2)} …`, cut: true };
 }
 
 const apiOf = (integration: IntegrationRecord, deps: Pick<DeliverDeps, "config">) => ({
