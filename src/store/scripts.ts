@@ -433,26 +433,12 @@ export const returnMessages = defineScript({
   name: "return_messages",
   keys: ["sent", "held", "threadMessages"],
   args: ["runId", "threadTtlS"],
-  body: `${SENT_BY_RUN}
+  body: `${SENT_BY_RUN}${HOLD_SORTED}
 local mine = sentByRun(sent, runId)
 if #mine == 0 then return 0 end
-local all = {}
-for _, id in ipairs(redis.call('LRANGE', held, 0, -1)) do all[#all + 1] = id end
-for _, pair in ipairs(mine) do
-  redis.call('HDEL', sent, pair[1])
-  all[#all + 1] = pair[1]
-end
-local order = {}
-for i, id in ipairs(all) do
-  order[id] = {tonumber(redis.call('ZSCORE', threadMessages, id) or '') or math.huge, i}
-end
-table.sort(all, function(a, b)
-  if order[a][1] ~= order[b][1] then return order[a][1] < order[b][1] end
-  return order[a][2] < order[b][2]
-end)
-redis.call('DEL', held)
-redis.call('RPUSH', held, unpack(all))
-redis.call('EXPIRE', held, tonumber(threadTtlS))
+local ids = {}
+for _, pair in ipairs(mine) do ids[#ids + 1] = pair[1] end
+holdSorted(held, threadMessages, sent, ids, tonumber(threadTtlS))
 return #mine
 `,
 });
