@@ -37,6 +37,10 @@ export async function startWorker(opts: {
       inspector: false,
       watch: opts.watch ?? false,
       logLevel: opts.logLevel ?? "warn",
+      // Nothing of the Worker's lives in workerd (state is in Redis): no shared `.wrangler/state`,
+      // whose SQLite files two Workers starting at once (parallel test files) lock against each
+      // other (workerd died with SQLITE_BUSY on CI's busy machine).
+      persist: false,
     },
   } as Parameters<typeof unstable_startWorker>[0]);
   await worker.ready;
