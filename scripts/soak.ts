@@ -117,6 +117,38 @@ type Final = Accepted & { status: string; run: Json };
 const timelineTail = (run: Json) =>
   JSON.stringify(((run?.timeline ?? []) as Json[]).slice(-5).map((t) => `${t.status}: ${t.cause}`));
 
+/**
+ * `--verbose`: for each function call a run failed on ("No tool output found for function call
+ * …", invalid_prompt), the run whose response made that call, with its whole timeline and its
+ * responses as the OpenAI stand-in recorded them: the run that left the call open.
+ */
+async function traceOpenCalls(
+  runs: Json[],
+  responses: Json[],
+  api: (method: string, path: string) => Promise<{ status: number; body: Json }>,
+) {
+  const callIds = new Set<string>();
+  for (const r of runs) {
+    const m = /function call (\S+?)\.?$/.exec(String(r?.last_error?.message ?? ""));
+    if (r?.last_error?.code === "invalid_prompt" && m?.[1]) callIds.add(m[1]);
+  }
+  for (const callId of [...callIds].slice(0, 10)) {
+    const maker = responses.find((x) => (x.output_call_ids ?? []).includes(callId));
+    const runId = maker?.metadata?.threadhook_run;
+    console.log(
+      `open call ${callId}: made by ${maker?.id ?? "?"} (run ${runId ?? "?"}, round ${maker?.metadata?.threadhook_round ?? "?"}, ${maker?.status ?? "?"})`,
+    );
+    if (!runId) continue;
+    const run = (await api("GET", `/v1/runs/${runId}`).catch(() => null))?.body;
+    console.log(`  run ${runId} ${run?.status} ${JSON.stringify(run?.last_error ?? null)}`);
+    for (const t of (run?.timeline ?? []) as Json[]) console.log(`    ${t.status}: ${t.cause}`);
+    for (const x of responses.filter((y) => y.metadata?.threadhook_run === runId))
+      console.log(
+        `  response ${x.id} round ${x.metadata?.threadhook_round} ${x.status} stream=${x.stream} background=${x.background} input ${JSON.stringify(((x.input ?? []) as Json[]).map((i) => i.call_id ?? i.type))} calls ${JSON.stringify(x.output_call_ids)}`,
+      );
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
@@ -645,6 +677,12 @@ async function main(): Promise<number> {
     show("stuck", stuck);
     show("runs with duplicate upstream responses", [...duplicatedRuns]);
     show("callback events answered 2xx more than once", duplicatedEvents);
+    if (verbose)
+      await traceOpenCalls(
+        [...finals.values()].map((f) => f.run),
+        sim.data,
+        api,
+      );
     if (workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output)
       console.log("note: token usage differs between the Worker and the stand-in (see docs/reliability.md)");
     if (args.json)

@@ -115,6 +115,10 @@ export function simResponseInfo(record: ResponseRecord): Record<string, unknown>
     script: record.plan.script,
     metadata: record.params.metadata ?? {},
     input: record.input,
+    /** The function calls the response made (their call ids), for tracing a call left open. */
+    output_call_ids: record.output.flatMap((i) =>
+      i.type === "function_call" && typeof i.call_id === "string" ? [i.call_id] : [],
+    ),
     tools: record.params.tools ?? [],
     usage: record.usage,
   };

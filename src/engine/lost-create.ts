@@ -4,9 +4,16 @@
  * OpenAI has no list of responses and a conversation's items carry no response id, but a response
  * that ends (completed or incomplete) appends its input and then its output to the conversation. So
  * when the conversation's newest items are the round's input followed by output, that response is
- * the round's: it is adopted from those items instead of being created a second time. Pure.
+ * the round's: it is adopted from those items instead of being created a second time.
+ *
+ * The same look also finds function calls the conversation holds open, which would make OpenAI
+ * refuse every later response on it ("No tool output found for function call …"): a response that
+ * asked for tools after its run had stopped following it (its create's answer lost and the run then
+ * failed, expired or was cancelled; a `call` whose answer never came), or whose run ended before it
+ * closed them. A run's first create looks, and closes them (`callsLeftOpen`). Pure.
  */
-import type { InputMessage } from "./types";
+import { createKey } from "./call";
+import type { InputMessage, RunRecord } from "./types";
 import type { ObservedResponse, ResponseInput } from "./upstream-types";
 
 /** A conversation item, as much of it as the look-up needs (upstream/openai.ts reads them). */
@@ -92,3 +99,42 @@ export function lostResponseFromItems(
     incomplete_reason: null,
   };
 }
+
+/**
+ * Why a create must first read the conversation's newest items: `retry`, an earlier attempt of the
+ * round lost its answer (its response may have ended: adopt it), or `first`, the run's first
+ * response on a conversation it did not make (an earlier run may have left a function call open:
+ * close it). Every attempt of a first round looks: a response an earlier run lost may still be
+ * running at the first look (the create then answers `conversation_locked`) and end with a call
+ * open before the next. Null: no look (a later round's first attempt, a conversation the run made).
+ */
+export function looksBeforeCreate(run: RunRecord): "retry" | "first" | null {
+  if (!run.upstream.conversation_id) return null;
+  if (run.upstream.creating?.key === createKey(run)) return "retry";
+  const first = run.tool_rounds === 0 && run.upstream.response_ids.length === 0;
+  return first && run.upstream.conversation_made !== true ? "first" : null;
+}
+
+/**
+ * Call ids of the function calls the newest items (`newest` first) hold open, oldest first: a
+ * `function_call` with no `function_call_output` for it, other than those `input` (the round's
+ * create) answers. An output always follows its call, so one page of the newest items sees both.
+ */
+export function callsLeftOpen(newest: SeenItem[], input: ResponseInput): string[] {
+  const answered = new Set<string>();
+  for (const item of newest)
+    if (item.type === "function_call_output" && item.call_id) answered.add(item.call_id);
+  if (typeof input !== "string") for (const i of input) if ("call_id" in i) answered.add(i.call_id);
+  const open: string[] = [];
+  for (const item of [...newest].reverse())
+    if (item.type === "function_call" && item.call_id && !answered.has(item.call_id)) {
+      answered.add(item.call_id);
+      open.push(item.call_id);
+    }
+  return open;
+}
+
+/** What a call closed by `callsLeftOpen` answers: it was never executed. */
+export const LEFT_OPEN_OUTPUT = JSON.stringify({
+  error: "not executed: the run that asked for this call had ended",
+});

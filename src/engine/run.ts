@@ -39,7 +39,8 @@ import { isUpstreamTerminal, type ObservedResponse } from "./upstream-types";
 
 export type RunEvent =
   | { type: "tick" }
-  | { type: "conversation_ready"; conversation_id: string }
+  /** `made`: this run created the conversation (the thread had none). */
+  | { type: "conversation_ready"; conversation_id: string; made?: boolean }
   | { type: "response_created"; response: ObservedResponse }
   | { type: "response_observed"; response: ObservedResponse; cursor?: number | null }
   /**
@@ -148,7 +149,14 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     case "tick":
       return onTick(run, now);
     case "conversation_ready":
-      return { ...run, upstream: { ...run.upstream, conversation_id: event.conversation_id } };
+      return {
+        ...run,
+        upstream: {
+          ...run.upstream,
+          conversation_id: event.conversation_id,
+          ...(event.made ? { conversation_made: true } : {}),
+        },
+      };
     case "response_created":
       return onResponse(withNewResponse(run, event.response, now), event.response, now, null);
     case "response_observed":

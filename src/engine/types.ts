@@ -302,6 +302,11 @@ export interface RunRecord {
     creating?: { key: string; at_ms: number } | null;
     /** Responses of this run whose tokens were counted outside the round that owns them (strays). */
     counted_ids?: string[];
+    /**
+     * The run made its conversation (the thread had none): nothing an earlier run did is in it, so
+     * its first create skips the look for calls left open (engine/lost-create.ts `looksBeforeCreate`).
+     */
+    conversation_made?: boolean;
   };
   /** Set by the cancel endpoint; the engine acts on it. */
   cancel_requested: boolean;

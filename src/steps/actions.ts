@@ -145,13 +145,14 @@ const driveOf = (deps: Pick<Deps, "config">, run: RunRecord) =>
 async function ensureConversation(deps: Deps, run: RunRecord): Promise<RunRecord> {
   const thread = await deps.threads.get(run.tenant, run.thread_id);
   let id = thread?.conversation_id ?? null;
-  if (!id)
-    id = await deps.threads.setConversationId(
-      run.tenant,
-      run.thread_id,
-      await deps.upstream.createConversation(),
-    );
-  const ready = transition(run, { type: "conversation_ready", conversation_id: id }, deps.now());
+  let made = false;
+  if (!id) {
+    const mine = await deps.upstream.createConversation();
+    id = await deps.threads.setConversationId(run.tenant, run.thread_id, mine);
+    // Another run's conversation may have won the race: then it is not known to be empty.
+    made = id === mine;
+  }
+  const ready = transition(run, { type: "conversation_ready", conversation_id: id, made }, deps.now());
   // The thread's tool_resources and its attachment store join the run (engine/files.ts).
   return thread && threadHasResources(thread)
     ? transition(ready, { type: "thread_resources", thread }, deps.now())

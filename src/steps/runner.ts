@@ -11,7 +11,13 @@ import { dieAt, WorkerDied } from "../config";
 import { isQueueRefusal } from "../errors";
 
 import { isUpstreamTerminal, type ObservedResponse, type ResponseRequest } from "../engine/upstream-types";
-import { LOST_LOOKUP_ITEMS, lostResponseFromItems } from "../engine/lost-create";
+import {
+  callsLeftOpen,
+  LEFT_OPEN_OUTPUT,
+  LOST_LOOKUP_ITEMS,
+  looksBeforeCreate,
+  lostResponseFromItems,
+} from "../engine/lost-create";
 import type { StepMessage } from "../queue/steps";
 import { newId } from "../store/ids";
 import { errorFields, log } from "../log";
@@ -295,8 +301,17 @@ async function driveLoop(
     lease.need(actionLeaseMs(action, deps.now(), budgetEnd));
     if (action.type === "create_response") {
       // An earlier attempt of this round whose answer was lost may have made a response that has
-      // ended already (a running one answers `conversation_locked`): adopt it instead.
-      const lost = await lostResponse(deps, run, action.request);
+      // ended already (a running one answers `conversation_locked`): adopt it instead. And function
+      // calls an earlier run left open in the conversation are closed, or OpenAI refuses the create.
+      let lost: ObservedResponse | null;
+      try {
+        lost = await lookBeforeCreate(deps, run, action.request);
+      } catch (err) {
+        if (!(err instanceof UpstreamError)) throw err;
+        // The round's outcome is as unknown as before the look: its intent stays.
+        run = upstreamFailed(run, action, err, true, deps.now());
+        continue;
+      }
       if (lost) {
         log("warn", "adopted a lost create's response from the conversation", { run_id: run.id });
         run = transition(run, { type: "response_created", response: lost }, deps.now());
@@ -318,35 +333,60 @@ async function driveLoop(
       if (result.yieldAfterMs !== null) return finish(deps, saveEnd, run, msg.seq, result.yieldAfterMs);
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      log("warn", "upstream call failed", {
-        run_id: run.id,
-        action: action.type,
-        code: err.code,
-        status: err.status,
-      });
-      const error = { code: err.code, message: err.message };
-      const outcome_unknown = action.type === "create_response" && answerUnseen(err);
-      run = transition(
-        run,
-        {
-          type: "upstream_failed",
-          retryable: err.retryable,
-          error,
-          retry_after_ms: err.retryAfterMs,
-          outcome_unknown,
-        },
-        deps.now(),
-      );
+      const outcomeUnknown = action.type === "create_response" && answerUnseen(err);
+      run = upstreamFailed(run, action, err, outcomeUnknown, deps.now());
     }
   }
 }
 
-/** The round's response, found in its conversation, when an earlier create's answer was lost. */
-async function lostResponse(deps: Deps, run: RunRecord, request: ResponseRequest) {
-  const key = createKey(run);
-  if (run.upstream.creating?.key !== key || !run.upstream.conversation_id) return null;
-  const items = await deps.upstream.recentItems(run.upstream.conversation_id, LOST_LOOKUP_ITEMS);
-  return lostResponseFromItems(items, request.input, key);
+/** An upstream call of `action` failed: the engine backs off, or fails the run. */
+function upstreamFailed(
+  run: RunRecord,
+  action: Action,
+  err: UpstreamError,
+  outcomeUnknown: boolean,
+  now: number,
+): RunRecord {
+  log("warn", "upstream call failed", {
+    run_id: run.id,
+    action: action.type,
+    code: err.code,
+    status: err.status,
+  });
+  return transition(
+    run,
+    {
+      type: "upstream_failed",
+      retryable: err.retryable,
+      error: { code: err.code, message: err.message },
+      retry_after_ms: err.retryAfterMs,
+      outcome_unknown: outcomeUnknown,
+    },
+    now,
+  );
+}
+
+/**
+ * Before a create, when it must (engine/lost-create.ts `looksBeforeCreate`), one read of the
+ * conversation's newest items: the round's response, when an earlier attempt's answer was lost and
+ * it has ended (returned, to adopt); else the function calls left open in it are closed first.
+ */
+async function lookBeforeCreate(deps: Deps, run: RunRecord, request: ResponseRequest) {
+  const why = looksBeforeCreate(run);
+  const conversation = run.upstream.conversation_id;
+  if (!why || !conversation) return null;
+  const items = await deps.upstream.recentItems(conversation, LOST_LOOKUP_ITEMS);
+  const lost = why === "retry" ? lostResponseFromItems(items, request.input, createKey(run)) : null;
+  if (lost) return lost;
+  const open = callsLeftOpen(items, request.input);
+  if (open.length > 0) {
+    log("warn", "closed function calls left open in the conversation", { run_id: run.id, call_ids: open });
+    await deps.upstream.addItems(
+      conversation,
+      open.map((call_id) => ({ type: "function_call_output" as const, call_id, output: LEFT_OPEN_OUTPUT })),
+    );
+  }
+  return null;
 }
 
 /**

@@ -1,6 +1,16 @@
-/** engine/lost-create.ts: recognising a lost create's ended response in its conversation's items. */
+/**
+ * engine/lost-create.ts: recognising a lost create's ended response in its conversation's items,
+ * and the function calls an earlier run left open there.
+ */
 import { describe, expect, it } from "vitest";
-import { lostResponseFromItems, type SeenItem } from "../../src/engine/lost-create";
+import {
+  callsLeftOpen,
+  looksBeforeCreate,
+  lostResponseFromItems,
+  type SeenItem,
+} from "../../src/engine/lost-create";
+import { transition } from "../../src/engine/run";
+import { newRun, resp, T0 } from "./step-fakes";
 
 const user = (id: string, text: string): SeenItem => ({
   id,
@@ -70,5 +80,47 @@ describe("a lost create's response, from the conversation", () => {
     expect(lostResponseFromItems(items, input, "0.0")?.message_id).toBe("m5");
     const swapped = [answer("m5", "echo"), user("m4", "one"), user("m3", "two"), ...earlier];
     expect(lostResponseFromItems(swapped, input, "0.0")).toBeNull();
+  });
+});
+
+describe("function calls left open in the conversation", () => {
+  it("are the calls with no output after them, oldest first", () => {
+    const items = [
+      call("fc3", "c3"),
+      output("o1", "c1"),
+      call("fc2", "c2"),
+      call("fc1", "c1"),
+      user("m1", "hi"),
+    ];
+    expect(callsLeftOpen(items, "next question")).toEqual(["c2", "c3"]);
+    expect(callsLeftOpen([answer("m2", "done"), output("o1", "c1"), call("fc1", "c1")], "x")).toEqual([]);
+    expect(callsLeftOpen([], "x")).toEqual([]);
+  });
+
+  it("leave out the calls the round's own input answers (a tool round's outputs)", () => {
+    const items = [call("fc2", "c2"), call("fc1", "c1"), user("m1", "hi")];
+    const outputs = [{ type: "function_call_output" as const, call_id: "c1", output: "42" }];
+    expect(callsLeftOpen(items, outputs)).toEqual(["c2"]);
+  });
+});
+
+describe("when a create reads the conversation first", () => {
+  const onConversation = (made: boolean) =>
+    transition(newRun(), { type: "conversation_ready", conversation_id: "conv_1", made }, T0);
+
+  it("every attempt of a run's first round on a conversation it did not make", () => {
+    expect(looksBeforeCreate(newRun())).toBeNull(); // no conversation yet
+    const run = onConversation(false);
+    expect(looksBeforeCreate(run)).toBe("first");
+    const started = transition(run, { type: "create_started", key: "0.0" }, T0);
+    expect(looksBeforeCreate(started)).toBe("retry");
+  });
+
+  it("not on a conversation the run made, nor in a later round, unless an answer was lost", () => {
+    const made = onConversation(true);
+    expect(looksBeforeCreate(made)).toBeNull();
+    expect(looksBeforeCreate(transition(made, { type: "create_started", key: "0.0" }, T0))).toBe("retry");
+    const answered = transition(made, { type: "response_created", response: resp("queued") }, T0);
+    expect(looksBeforeCreate(answered)).toBeNull();
   });
 });

@@ -59,11 +59,16 @@ type UpstreamMethod =
   | "getResponse"
   | "cancelResponse"
   | "addItems"
+  | "recentItems"
   | "callRequest";
 export type FakeUpstream = Pick<Upstream, UpstreamMethod> & { calls: UpstreamMethod[] };
 
-/** An upstream that runs the given implementations, records each call and throws on any other. */
-export function fakeUpstream(impl: Partial<Pick<Upstream, UpstreamMethod>>): FakeUpstream {
+/**
+ * An upstream that runs the given implementations, records each call and throws on any other, but
+ * `recentItems`: an empty conversation unless given.
+ */
+export function fakeUpstream(given: Partial<Pick<Upstream, UpstreamMethod>>): FakeUpstream {
+  const impl: Partial<Pick<Upstream, UpstreamMethod>> = { recentItems: async () => [], ...given };
   const calls: UpstreamMethod[] = [];
   const method =
     (name: UpstreamMethod) =>
@@ -82,6 +87,7 @@ export function fakeUpstream(impl: Partial<Pick<Upstream, UpstreamMethod>>): Fak
     getResponse: method("getResponse") as Upstream["getResponse"],
     cancelResponse: method("cancelResponse") as Upstream["cancelResponse"],
     addItems: method("addItems") as Upstream["addItems"],
+    recentItems: method("recentItems") as Upstream["recentItems"],
     callRequest: method("callRequest") as Upstream["callRequest"],
   };
 }
