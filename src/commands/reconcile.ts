@@ -2,7 +2,8 @@
  * The reconciler (a QStash schedule calls `/internal/steps/reconcile`, e.g. every minute): finds
  * active runs that no step is driving — a Worker died between writing a run and publishing its
  * step, a step died after publishing nothing, a publish was lost — and publishes a step for each at
- * its current seq. Slots whose run is gone are freed and handed on. Cancels the intake owed and did
+ * its current seq. Slots whose run is gone are freed, and free slots are handed to the runs waiting
+ * for one (also those a release could not hand on: its start publish failed). Cancels the intake owed and did
  * not settle (a Worker died after the intake script superseded queued runs or interrupted the active
  * one, `on_busy` latest / interrupt) get their flag and a step, which ends the run `cancelled` and
  * delivers its callback. Idempotent (a step at the
@@ -35,6 +36,8 @@ export interface ReconcileReport {
   freed: number;
   /** Owed cancels settled (runs now flagged to end, each with a step). */
   cancelled: { tenant: string; run_id: string }[];
+  /** Runs waiting for a slot while one was free, handed it and started. */
+  started: { tenant: string; run_id: string }[];
 }
 
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
@@ -42,7 +45,13 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const before = now - deps.config.reconcileGraceMs;
   const page = await deps.tenants.nextPage(RECONCILE_TENANTS - 1);
   const tenants = [DEFAULT_TENANT, ...page.filter((t) => t !== DEFAULT_TENANT)];
-  const report: ReconcileReport = { tenants: tenants.length, published: [], freed: 0, cancelled: [] };
+  const report: ReconcileReport = {
+    tenants: tenants.length,
+    published: [],
+    freed: 0,
+    cancelled: [],
+    started: [],
+  };
   for (const tenant of tenants) {
     const room = RECONCILE_RUNS - report.published.length;
     if (room <= 0) break;
@@ -59,19 +68,26 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       await deps.runs.settleOwedCancel(tenant, owed.entry);
       if (seq !== null) report.cancelled.push({ tenant, run_id: owed.runId });
     }
-    if (found.freed > 0) {
-      report.freed += found.freed;
-      // A freed slot goes to the next run waiting for one.
-      await deps.runs.pump(tenant, (id) =>
-        deps.queue.publish({ tenant, run_id: id, seq: 0 }, { delayMs: 0, reason: "start" }),
-      );
-    }
+    report.freed += found.freed;
+    // A free slot goes to the next run waiting for one: a freed slot, and any other free slot a
+    // release could not hand on (its start publish failed and nothing retried it: a withdrawn
+    // run's release at intake, a releasing step QStash gave up on). One Redis request when none is.
+    await deps.runs.pump(tenant, async (id) => {
+      await deps.queue.publish({ tenant, run_id: id, seq: 0 }, { delayMs: 0, reason: "start" });
+      report.started.push({ tenant, run_id: id });
+    });
   }
-  if (report.published.length > 0 || report.freed > 0 || report.cancelled.length > 0)
+  if (
+    report.published.length > 0 ||
+    report.freed > 0 ||
+    report.cancelled.length > 0 ||
+    report.started.length > 0
+  )
     log("warn", "reconciler restarted runs no step was driving", {
       runs: report.published.map((p) => p.run_id),
       freed_slots: report.freed,
       cancelled: report.cancelled.map((p) => p.run_id),
+      started: report.started.map((p) => p.run_id),
     });
   return report;
 }

@@ -210,7 +210,8 @@ export class RunStore {
 
   /**
    * Undo `create` after its first step could not be published: the record, its messages and its
-   * count go, then its thread and slot are released like an ended run's (without counting tokens).
+   * count go, and its thread and slot are let go in the same script (abandonRun); then free slots
+   * are handed on.
    */
   async abandon(
     run: RunRecord,
@@ -229,6 +230,10 @@ export class RunStore {
         messageDocs: keys.threadMessageDocs(tenant, thread),
         held: keys.threadHeld(tenant, thread),
         sent: keys.threadSent(tenant, thread),
+        slots: keys.activeSlots(tenant),
+        slotQueue: keys.slotQueue(tenant),
+        threadActive: keys.threadActive(tenant, thread),
+        threadQueue: keys.threadQueue(tenant, thread),
       },
       args: {
         runId: run.id,
@@ -236,9 +241,12 @@ export class RunStore {
         model: run.params.model,
         newIds: opts.newMessages.map((m) => m.id).join(" "),
         heldIds: opts.expectedHeld.join(" "),
+        ttlS: RUN_TTL_S,
       },
     });
-    await this.release(tenant, run, null, false, startNext);
+    // Its slot and thread went in the same script; a free slot goes to the next run waiting (a
+    // failed publish here leaves it waiting for the reconciler's next hand-off: commands/reconcile.ts).
+    await this.pump(tenant, startNext);
   }
 
   /**

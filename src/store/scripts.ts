@@ -104,6 +104,27 @@ end
 `;
 
 /**
+ * `runId` lets go of its active-run slot (or its place in the slot queue) and of its thread, if it
+ * holds it: the thread's next queued run takes the thread and joins the slot queue.
+ */
+const LET_GO = `
+local function letGo(slotsKey, slotQueueKey, threadActiveKey, threadQueueKey, runId, ttl)
+  redis.call('ZREM', slotsKey, runId)
+  redis.call('LREM', slotQueueKey, 0, runId)
+  if redis.call('GET', threadActiveKey) == runId then
+    local nextId = redis.call('LPOP', threadQueueKey)
+    if nextId then
+      redis.call('SET', threadActiveKey, nextId, 'EX', ttl)
+      redis.call('RPUSH', slotQueueKey, nextId)
+      redis.call('EXPIRE', slotQueueKey, ttl)
+    else
+      redis.call('DEL', threadActiveKey)
+    end
+  end
+end
+`;
+
+/**
  * Claim a run for a step. `seq` "" = whatever it is now. → {"ok", doc, cancel, metadata, seq} |
  * {"stale", doc} | {"busy", ms the lease still holds or ""} | {"missing"}. A step from the future
  * (its seq is ahead: the scheduling step has not finished saving yet) is "busy" too, and waits. A
@@ -549,7 +570,7 @@ export const releaseRun = defineScript({
     "answerId",
     "answerDoc",
   ],
-  body: `${TENANT_LIMIT}${HAND_OUT}
+  body: `${TENANT_LIMIT}${HAND_OUT}${LET_GO}
 local ttl = tonumber(ttlS)
 if answerId ~= '' and redis.call('EXISTS', thread) == 1
   and redis.call('HSETNX', messageDocs, answerId, answerDoc) == 1 then
@@ -562,18 +583,7 @@ if countUsage == '1' and redis.call('HSETNX', run, 'usage_counted', '1') == 1 th
   redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
   redis.call('EXPIRE', usage, tonumber(usageTtlS))
 end
-redis.call('ZREM', slots, runId)
-redis.call('LREM', slotQueue, 0, runId)
-if redis.call('GET', threadActive) == runId then
-  local nextId = redis.call('LPOP', threadQueue)
-  if nextId then
-    redis.call('SET', threadActive, nextId, 'EX', ttl)
-    redis.call('RPUSH', slotQueue, nextId)
-    redis.call('EXPIRE', slotQueue, ttl)
-  else
-    redis.call('DEL', threadActive)
-  end
-end
+letGo(slots, slotQueue, threadActive, threadQueue, runId, ttl)
 return handOut(slots, slotQueue, tenant, expected, ttl, tonumber(now), tonumber(slotStaleMs),
   defaultMaxActiveRuns)
 `,
@@ -623,16 +633,32 @@ export const unqueueRun = defineScript({
 /**
  * Undo createRun's record when the run's first step could not be published (the caller gets a
  * 503, so the run was never accepted): its messages are taken back (`newIds` removed, `heldIds`
- * held again; both space-separated, in order) and its count undone; the caller then releases it
- * (releaseRun without counting) so its thread and slot go on. `idempotency` is the run key again
- * when `useIdem` is "0" (it is a hash then: reading it as a string would fail the script).
- * → 1 (undone) | 0 (was already gone)
+ * held again; both space-separated, in order), its count undone, and its slot and thread let go
+ * (the thread's next queued run takes it and waits for a slot), all at once: a release of its own
+ * after the run is gone could fail and leave the thread held by a run that no longer exists, with
+ * every later message queued behind it. The caller then hands free slots on (pumpSlots).
+ * `idempotency` is the run key again when `useIdem` is "0" (it is a hash then: reading it as a
+ * string would fail the script). → 1 (undone) | 0 (was already gone)
  */
 export const abandonRun = defineScript({
   name: "abandon_run",
-  keys: ["run", "idempotency", "threadRuns", "usage", "threadMessages", "messageDocs", "held", "sent"],
-  args: ["runId", "useIdem", "model", "newIds", "heldIds"],
-  body: `
+  keys: [
+    "run",
+    "idempotency",
+    "threadRuns",
+    "usage",
+    "threadMessages",
+    "messageDocs",
+    "held",
+    "sent",
+    "slots",
+    "slotQueue",
+    "threadActive",
+    "threadQueue",
+  ],
+  args: ["runId", "useIdem", "model", "newIds", "heldIds", "ttlS"],
+  body: `${LET_GO}
+letGo(slots, slotQueue, threadActive, threadQueue, runId, tonumber(ttlS))
 redis.call('ZREM', threadRuns, runId)
 if useIdem == '1' then
   local idem = redis.call('GET', idempotency)
@@ -725,6 +751,7 @@ return {'deleted', conversationId}
 /** Lua text of the claim and save scripts as sent (test/e2e/faults.test.ts fails them by SHA-1). */
 export const CLAIM = claimRun.lua;
 export const SAVE = saveRun.lua;
+export const RELEASE = releaseRun.lua;
 
 /**
  * A conversation key's thread and when the mapping expires, in unix seconds: the server's clock plus

@@ -3,6 +3,7 @@
  * thread FIFO, held messages, the tenant's active-run slots, abandon and monthly quotas, asserted on
  * the Redis state the scripts leave behind.
  */
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ACTIVE_SLOT_STALE_MS } from "../../src/engine/constants";
 import { monthOf } from "../../src/engine/usage";
@@ -13,6 +14,7 @@ import { ThreadStore } from "../../src/store/records";
 import { hgetAll } from "../../src/store/redis";
 import { type CreateOptions, RunStore } from "../../src/store/runs";
 import { MAX_RUN_DOC_BYTES } from "../../src/engine/bounds";
+import { RELEASE } from "../../src/store/scripts";
 import { TenantStore } from "../../src/store/tenants";
 import { useStoreRedis } from "../support/redis-rest";
 import {
@@ -28,6 +30,7 @@ import {
 } from "./fixtures";
 
 const ctx = useStoreRedis();
+const sha1 = (script: string) => createHash("sha1").update(script).digest("hex");
 
 const queueMode = (over: Partial<CreateOptions> = {}): CreateOptions => ({
   mode: "queue",
@@ -359,6 +362,28 @@ describe("abandon (the first step could not be published)", () => {
     expect(await state.active(thread)).toBe(b.id);
     const usage = await hgetAll(ctx.redis, keys.usage(TENANT, monthOf(a.created_at_ms)));
     expect(usage.runs).toBe("1");
+  });
+});
+
+describe("abandon when Redis fails under it", () => {
+  it("lets go of the thread in the same script: a later failure cannot leave it held by the gone run", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const state = inspect(ctx.redis);
+    const thread = newId("thread");
+    const [a, b] = [makeRun(thread), makeRun(thread)];
+    await runs.create(a, null, queueMode());
+    await runs.create(b, null, queueMode());
+    // Every release script fails (the old abandon released the thread in a second request).
+    ctx.rest.faults.set([{ kind: "error_before", next: 5, match: sha1(RELEASE), status: 500 }]);
+    const s = starter();
+    await runs.abandon(a, null, queueMode(), s.start).catch(() => {});
+    const failed = ctx.rest.faults.state().injected.error_before ?? 0;
+    ctx.rest.faults.set([]);
+    expect(await runs.get(TENANT, a.id)).toBeNull();
+    expect(await state.active(thread)).toBe(b.id);
+    expect(await state.slots()).toEqual([b.id]);
+    expect(s.started).toEqual([b.id]);
+    expect(failed).toBe(0); // nothing is left for a release script to do
   });
 });
 
