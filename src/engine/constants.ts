@@ -11,6 +11,18 @@ export const STEP_LEASE_MS = 60 * SECOND_MS;
 export const TOOL_TIMEOUT_MAX_MS = 60 * SECOND_MS;
 /** The longest a create waits for its answer (upstream/openai.ts), and any other OpenAI call. */
 export const UPSTREAM_CALL_MAX_MS = 30 * SECOND_MS;
+/**
+ * A step that finds its run waiting for a call's answer (the `call` strategy) this long after the
+ * call was sent, or after the last look, reads the conversation for the answer (engine/next.ts
+ * `awaitCall`): its callback may have been dead-lettered. Only steps the reconciler, a cancel or a
+ * rescue publish find a run so: the step that sends the call ends right after it.
+ */
+export const CALL_LOOK_MIN_MS = 2 * SECOND_MS;
+/**
+ * After a call's timeout (`until_ms`) its callback still has QStash's retries to come (1 + 4 + 16 s);
+ * past this, no answer will: the call is lost.
+ */
+export const CALL_ANSWER_GRACE_MS = 60 * SECOND_MS;
 /** Slack for Redis and QStash calls, and clocks. */
 export const LEASE_MARGIN_MS = 5 * SECOND_MS;
 /** The longest a step's own Redis and QStash calls around an action take (take_held, a release, a publish). */

@@ -1,5 +1,6 @@
 /** What the step runner should do next for a run. Pure: decided from the record and `now`. */
 import { createKey } from "./call";
+import { CALL_ANSWER_GRACE_MS, CALL_LOOK_MIN_MS } from "./constants";
 import { type FileAction, fileAction } from "./files";
 import { allAnswered, callerCallsOpen, endpointCallsOpen } from "./tools";
 import { isTerminal, type PendingCall, type RunRecord } from "./types";
@@ -18,6 +19,13 @@ export type Action =
   | { type: "observe"; response_id: string; cursor: number | null }
   | { type: "cancel_response"; response_id: string }
   | { type: "call_tools"; calls: PendingCall[] }
+  /**
+   * A call's answer is overdue here (its callback may have been dead-lettered): read the
+   * conversation's newest items for the round's response (`request`: the round's create) and adopt
+   * it when it has ended; `given_up`: past the call's timeout and its callback's retries, so a call
+   * whose response is not there is lost.
+   */
+  | { type: "find_call_answer"; conversation_id: string; request: ResponseRequest; given_up: boolean }
   /** `outputs[i]`: the output `call_ids[i]` had (never sent), or null for "not executed". */
   | { type: "close_calls"; conversation_id: string; call_ids: string[]; outputs?: (string | null)[] }
   /** At the start: messages held on the thread (an earlier run gave them back) join this run's input. */
@@ -54,7 +62,7 @@ function whileActive(run: RunRecord, now: number): Action {
   const live = liveResponse(run);
   if (run.status === "cancelling" && live && !upstream.cancel_sent)
     return { type: "cancel_response", response_id: live };
-  if (upstream.call) return awaitCall(upstream.call);
+  if (upstream.call) return awaitCall(run, upstream.call, now);
   if (run.pending_calls.length > 0) return duringToolRound(run, now);
   // debounce_ms: the thread is not quiet yet. The step ends and the next one comes by a QStash delay.
   if (atStart(run) && run.held_taken !== true && (run.quiet_until_ms ?? 0) > now)
@@ -69,16 +77,21 @@ function whileActive(run: RunRecord, now: number): Action {
   return { type: "observe", response_id: upstream.response_id, cursor: upstream.stream_cursor };
 }
 
+/** The input of the run's current round: its messages, or the outputs of its tool round's calls. */
+function roundInput(run: RunRecord): ResponseInput {
+  if (run.pending_calls.length === 0) return run.input;
+  return run.pending_calls.map((c) => ({
+    type: "function_call_output" as const,
+    call_id: c.call_id,
+    output: c.output ?? "",
+  }));
+}
+
 function duringToolRound(run: RunRecord, now: number): Action {
   if (allAnswered(run)) {
-    const outputs = run.pending_calls.map((c) => ({
-      type: "function_call_output" as const,
-      call_id: c.call_id,
-      output: c.output ?? "",
-    }));
     return {
       type: "create_response",
-      request: responseRequest(run, run.upstream.conversation_id ?? "", outputs),
+      request: responseRequest(run, run.upstream.conversation_id ?? "", roundInput(run)),
     };
   }
   if (endpointCallsOpen(run)) {
@@ -131,13 +144,23 @@ export function openCalls(run: RunRecord): { call_id: string; output: string | n
   return (round?.tool_calls ?? []).map((c) => ({ call_id: c.id, output: c.output }));
 }
 
-/** The thread stays with the run until its call answers: its conversation is busy until then. */
-const awaitCall = (call: NonNullable<RunRecord["upstream"]["call"]>): Action => ({
-  type: "wait",
-  until_ms: call.until_ms,
-  external: true,
-  call: true,
-});
+/**
+ * The thread stays with the run until its call answers: its conversation is busy until then. The
+ * answer comes as QStash's callback, which wakes the run; a step that finds the run still waiting
+ * (the reconciler's, a cancel's: the callback may have been dead-lettered) reads the conversation
+ * for the round's response first, at most every CALL_LOOK_MIN_MS.
+ */
+function awaitCall(run: RunRecord, call: NonNullable<RunRecord["upstream"]["call"]>, now: number): Action {
+  const conversation = run.upstream.conversation_id;
+  if (conversation && now - (call.looked_at_ms ?? call.sent_at_ms) >= CALL_LOOK_MIN_MS)
+    return {
+      type: "find_call_answer",
+      conversation_id: conversation,
+      request: responseRequest(run, conversation, roundInput(run)),
+      given_up: now >= call.until_ms + CALL_ANSWER_GRACE_MS,
+    };
+  return { type: "wait", until_ms: call.until_ms, external: true, call: true };
+}
 
 function afterEnd(run: RunRecord, now: number): Action {
   const { upstream, delivery } = run;
@@ -147,7 +170,7 @@ function afterEnd(run: RunRecord, now: number): Action {
     // The caller hears of the end now; the thread waits for the call's answer (late function calls
     // are closed then, see run.ts `leftOpen`).
     const due = delivery.state === "pending" && (delivery.next_attempt_at_ms ?? now) <= now;
-    return due ? { type: "deliver" } : awaitCall(upstream.call);
+    return due ? { type: "deliver" } : awaitCall(run, upstream.call, now);
   }
   const open = run.calls_closed ? [] : openCalls(run);
   if (open.length > 0 && upstream.conversation_id) {

@@ -108,7 +108,9 @@ export type RunEvent =
   /** The round's create was handed to QStash (the `call` strategy). */
   | { type: "call_sent"; key: string; until_ms: number }
   /** QStash's call got no answer (connection lost, timed out): whether a response exists is unknown. */
-  | { type: "call_lost"; error: LastError };
+  | { type: "call_lost"; error: LastError }
+  /** The conversation was read for a call's answer (its callback may be lost) and it was not there yet. */
+  | { type: "call_looked" };
 
 const STEP_END: Partial<Record<RunStatus, "completed" | "cancelled" | "failed" | "expired">> = {
   completed: "completed",
@@ -241,6 +243,10 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     }
     case "call_lost":
       return onCallLost(run, event.error, now);
+    case "call_looked":
+      return run.upstream.call
+        ? { ...run, upstream: { ...run.upstream, call: { ...run.upstream.call, looked_at_ms: now } } }
+        : run;
     case "delivery_deferred":
       return { ...run, delivery: { ...run.delivery, next_attempt_at_ms: event.until_ms } };
     case "refused":

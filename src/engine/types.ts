@@ -292,7 +292,13 @@ export interface RunRecord {
      * back with its answer. `key` names the attempt (see engine/call.ts); `until_ms`: the latest the
      * callback can come (QStash's timeout for the call). Absent or null: no call in flight.
      */
-    call?: { key: string; sent_at_ms: number; until_ms: number } | null;
+    call?: {
+      key: string;
+      sent_at_ms: number;
+      until_ms: number;
+      /** When a step last read the conversation for the call's answer (engine/next.ts `awaitCall`). */
+      looked_at_ms?: number;
+    } | null;
     /**
      * A create was started for round `key` and its answer has not been seen yet (saved before the
      * create is sent). While set, the create's outcome is unknown: a response may exist upstream

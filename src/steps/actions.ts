@@ -1,6 +1,8 @@
 /** The I/O behind each engine action. Each returns the run after feeding the result to the engine. */
 import type { Config } from "../config";
 import { DELIVERY_TIMEOUT_MS } from "../engine/constants";
+import { createKey } from "../engine/call";
+import { LOST_LOOKUP_ITEMS, lostResponseFromItems, type SeenItem } from "../engine/lost-create";
 import type { Action } from "../engine/next";
 import { outputMessage, toInputMessage } from "../engine/messages";
 import { buildEvent } from "../engine/present";
@@ -122,6 +124,8 @@ export async function performAction(
       return keepGoing(await prepareFiles(deps, run));
     case "collect_files":
       return keepGoing(await collectFiles(deps, run, action.containers));
+    case "find_call_answer":
+      return keepGoing(await findCallAnswer(deps, run, action));
     case "close_calls": {
       const items = action.call_ids.map((call_id, i) => ({
         type: "function_call_output" as const,
@@ -133,6 +137,40 @@ export async function performAction(
       return keepGoing(transition(run, { type: "calls_closed" }, deps.now()));
     }
   }
+}
+
+/**
+ * A call whose answer is overdue (its callback may have been dead-lettered): a response that ended
+ * appended the round's input and its output to the conversation, as for a lost create
+ * (engine/lost-create.ts); found, it is the round's response (adopted without its usage, which only
+ * the callback carried). Not found: looked (the model may still be working), or lost when the call
+ * can no longer answer. A failed look changes nothing (the call stays: a new attempt must not follow).
+ */
+async function findCallAnswer(
+  deps: Deps,
+  run: RunRecord,
+  action: Extract<Action, { type: "find_call_answer" }>,
+): Promise<RunRecord> {
+  const now = deps.now();
+  let items: SeenItem[];
+  try {
+    items = await deps.upstream.recentItems(action.conversation_id, LOST_LOOKUP_ITEMS);
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    log("warn", "could not read the conversation for a call's answer", { run_id: run.id, code: err.code });
+    return transition(run, { type: "call_looked" }, now);
+  }
+  const found = lostResponseFromItems(items, action.request.input, createKey(run));
+  if (found) {
+    log("warn", "adopted a call's response from the conversation (its callback did not come)", {
+      run_id: run.id,
+    });
+    return transition(run, { type: "response_created", response: found }, now);
+  }
+  if (!action.given_up) return transition(run, { type: "call_looked" }, now);
+  const message =
+    "QStash's call never answered (its callback was lost); the response may exist, so it is not created again.";
+  return transition(run, { type: "call_lost", error: { code: "upstream_outcome_unknown", message } }, now);
 }
 
 /**

@@ -202,6 +202,50 @@ describe("the callback", () => {
   });
 });
 
+describe("a step that finds the run still waiting for its call's answer (its callback dead-lettered)", () => {
+  const step = (t: Awaited<ReturnType<typeof sent>>) =>
+    driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: t.store.state.seq });
+
+  it("adopts the round's response from the conversation when it has ended", async () => {
+    const t = await sent({
+      recentItems: async () => [
+        { id: "msg_a", type: "message", role: "assistant", text: "answer", other_parts: 0 },
+        { id: "msg_u", type: "message", role: "user", text: "hi", other_parts: 0 },
+      ],
+    });
+    t.clock.advance(60 * S);
+    expect(await step(t)).toBe("done");
+    expect(t.store.state.run).toMatchObject({
+      status: "completed",
+      output: { text: "answer" },
+      thread_released: true,
+      upstream: { call: null },
+    });
+  });
+
+  it("keeps waiting while the response has not ended, and looks again only later", async () => {
+    const t = await sent();
+    t.clock.advance(60 * S);
+    expect(await step(t)).toBe("done");
+    expect(t.store.state.run?.status).toBe("in_progress");
+    expect(t.store.state.run?.upstream.call).toMatchObject({ key: "0.0.0", looked_at_ms: T0 + 60 * S });
+    expect(t.upstreamCalls.filter((c) => c === "recentItems")).toHaveLength(2); // before the call, now
+    expect(await step(t)).toBe("done");
+    expect(t.upstreamCalls.filter((c) => c === "recentItems")).toHaveLength(2);
+  });
+
+  it("past the call's timeout and its callback's retries: the call is lost, the run ends and lets go", async () => {
+    const t = await sent();
+    t.clock.advance(602 * S + 61 * S);
+    expect(await step(t)).toBe("done");
+    expect(t.store.state.run).toMatchObject({
+      status: "expired",
+      thread_released: true,
+      upstream: { call: null },
+    });
+  });
+});
+
 describe("readCallAnswer", () => {
   it("classifies OpenAI's errors as the SDK adapter does", () => {
     const locked = readCallAnswer(
