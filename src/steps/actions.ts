@@ -9,7 +9,7 @@ import { buildEvent } from "../engine/present";
 import { deliveryRetryMs, transition } from "../engine/run";
 import { checkCallerOutputs, type ToolResult } from "../engine/tools";
 import { isIntegrationCallback, type PendingCall, type RunRecord, type ToolEndpoint } from "../engine/types";
-import { log } from "../log";
+import { errorFields, log } from "../log";
 import { z } from "zod";
 import type { ObservedResponse } from "../engine/upstream-types";
 import { withFileLinks } from "../delivery/file-links";
@@ -103,11 +103,36 @@ export async function performAction(
       return driveOf(deps, run).follow(deps, run, action.response_id, action.cursor, ctx);
     case "cancel_response":
       return keepGoing(await cancelResponse(deps, run, action.response_id));
-    case "release_thread":
-      await deps.runs.releaseThread(run, outputMessage(run), (next) =>
-        deps.queue.publish({ tenant: run.tenant, run_id: next, seq: 0 }, { delayMs: 0, reason: "start" }),
-      );
+    case "release_thread": {
+      // The release script lets go of the thread and slot; then the next run's start is published
+      // before it is handed the slot. A refused or failed publish there leaves that run waiting for
+      // a slot, which the reconciler's next call hands on (commands/reconcile.ts): this run's end goes
+      // on (its callback). Failing the step instead counted on QStash delivering it again, which a
+      // call's callback does only 3 times, with nothing to rescue it, and the run was out of the
+      // slots the reconciler looks at: its callback was never sent.
+      let handOffFailed = false;
+      try {
+        await deps.runs.releaseThread(run, outputMessage(run), async (next) => {
+          try {
+            await deps.queue.publish(
+              { tenant: run.tenant, run_id: next, seq: 0 },
+              { delayMs: 0, reason: "start" },
+            );
+          } catch (err) {
+            handOffFailed = true;
+            log("warn", "could not publish the next run's start; the reconciler hands it the slot", {
+              run_id: run.id,
+              next_run_id: next,
+              ...errorFields(err),
+            });
+            throw err;
+          }
+        });
+      } catch (err) {
+        if (!handOffFailed) throw err;
+      }
       return keepGoing(transition(run, { type: "thread_released" }, deps.now()));
+    }
     case "deliver":
       // What an event announces must already be readable: a receiver may GET the run at once.
       await ctx.save(run);

@@ -72,6 +72,36 @@ describe("a call whose callback QStash gave up on", () => {
   });
 });
 
+describe("a callback whose release cannot hand the thread on (QStash refuses the next run's start)", () => {
+  it("still delivers the run's callback; the reconciler starts the next run", async () => {
+    const assistant = await e2e.createAssistant();
+    const conversation = `refused-handoff:${Date.now()}`;
+    const send = (input: string, path: string) =>
+      e2e.api("POST", "/v1/messages", {
+        assistant_id: assistant.id,
+        conversation,
+        input,
+        callback_url: `${e2e.inbox.url}${path}`,
+      });
+    const [firstPath, secondPath] = [hookPath("handoff-first"), hookPath("handoff-second")];
+    const first = await send('first #sim {"delay_ms": 200000}', firstPath);
+    await waitUntil("the call", async () => {
+      const run = (await e2e.api("GET", `/v1/runs/${first.body.id}`)).body;
+      return run.timeline.some((t: { cause: string }) => t.cause === "model called");
+    });
+    const second = await send("second", secondPath);
+    expect(second.status).toBe(202);
+    // The callback's delivery and its 3 retries each try to publish the second run's start: refused.
+    e2e.stack.qstash.faults.set([{ kind: "publish_refuse", next: 4, match: "/internal/steps/drive" }]);
+    const [d] = await e2e.inbox.waitFor(1, { path: firstPath, timeoutMs: 10_000 });
+    expect((d?.body as { type?: string }).type).toBe("run.completed");
+    e2e.stack.qstash.faults.set([]);
+    await reconcileOnce();
+    const run = await e2e.waitForRun(second.body.id, ["completed", "failed", "expired"], 10_000);
+    expect(run.status).toBe("completed");
+  });
+});
+
 async function setRedisFaults(rules: unknown[]) {
   await fetch(`${e2e.stack.ready.redis.url}/__faults`, { method: "POST", body: JSON.stringify({ rules }) });
 }
