@@ -199,8 +199,8 @@ return 1
 /**
  * Create a run. Refuse it when its thread has an active run (`mode` "exclusive": the Assistants
  * API's 400; "reject": 409), when the thread's queue already holds `maxQueue` runs, when the
- * thread's held messages are not `expectedHeld` (space-separated ids its input was built with), or
- * over a monthly quota; else write it, count it, record its messages (held ones, then the new
+ * thread's held messages (those with a document) are not `expectedHeld` (space-separated ids its
+ * input was built with), or over a monthly quota; else write it, count it, record its messages (held ones, then the new
  * `messages` (id, doc) pairs, as sent by this run) and queue it. `assistantField` marks the thread
  * as one the run's assistant has run on (what keys scoped to it may read). `threadDoc` is the thread's record,
  * written when it has none yet (a new thread; "" = leave it). `idempotency` is the run key again
@@ -299,7 +299,11 @@ if active and pending == '' and not superseding and redis.call('LLEN', threadQue
 end
 local heldIds = {}
 if not active and pending == '' then
-  heldIds = redis.call('LRANGE', held, 0, -1)
+  -- Only held messages that still have a document: those are what intake can read (and take_held
+  -- takes); one without would make every new run on the thread a mismatch, refused for good.
+  for _, id in ipairs(redis.call('LRANGE', held, 0, -1)) do
+    if redis.call('HEXISTS', messageDocs, id) == 1 then heldIds[#heldIds + 1] = id end
+  end
   if table.concat(heldIds, ' ') ~= expectedHeld then return {'held', table.concat(heldIds, ' ')} end
 end
 local runQuota = tenantLimit(tenant, 'monthly_runs', defaultMonthlyRuns)

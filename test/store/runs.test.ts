@@ -365,6 +365,25 @@ describe("abandon (the first step could not be published)", () => {
   });
 });
 
+describe("a held message whose document is gone", () => {
+  it("is not expected by a new run (intake reads only the documents): the run starts, the list is cleared", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const messages = new MessageStore(ctx.redis);
+    const state = inspect(ctx.redis);
+    const thread = makeThread();
+    await new ThreadStore(ctx.redis).put(TENANT, thread);
+    const [kept, ghost] = [makeMessage(thread.id, "kept"), makeMessage(thread.id, "ghost")];
+    await messages.add(TENANT, thread.id, [kept, ghost]);
+    await ctx.redis.hdel(keys.threadMessageDocs(TENANT, thread.id), ghost.id);
+    // What intake passes: the held messages it could read.
+    const expectedHeld = (await messages.heldMessages(TENANT, thread.id)).map((m) => m.id);
+    expect(expectedHeld).toEqual([kept.id]);
+    const run = makeRun(thread.id);
+    expect(await runs.create(run, null, queueMode({ expectedHeld }))).toEqual({ kind: "start" });
+    expect(await state.held(thread.id)).toEqual([]);
+  });
+});
+
 describe("abandon when Redis fails under it", () => {
   it("lets go of the thread in the same script: a later failure cannot leave it held by the gone run", async () => {
     const runs = new RunStore(ctx.redis, defaults());
