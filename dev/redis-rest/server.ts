@@ -20,13 +20,19 @@ export type RedisRestOptions = {
   poolSize?: number;
   /** Make the next `failNext` REST requests fail with `status` (default 500). */
   faults?: RedisRestFaults;
-  /** Fault switches (README: `error_before`, `error_after`, `timeout_before`, `timeout_after`). */
+  /** Fault switches (README: `error_before`, `error_after`, `timeout_before`, `timeout_after`, `slow`). */
   faultRules?: FaultRule[];
   /** Seed of the fault draws (default 1). */
   faultSeed?: number;
 };
 
-export const REDIS_FAULT_KINDS = ["error_before", "error_after", "timeout_before", "timeout_after"] as const;
+export const REDIS_FAULT_KINDS = [
+  "error_before",
+  "error_after",
+  "timeout_before",
+  "timeout_after",
+  "slow",
+] as const;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 export type RedisRestStats = {
@@ -104,6 +110,12 @@ export async function startRedisRest(opts: RedisRestOptions = {}): Promise<Redis
     }
     if (!["GET", "POST", "PUT", "HEAD"].includes(req.method ?? "")) {
       return send(res, 405, errorBody("ERR method not allowed"));
+    }
+    // `slow`: the command runs `delayMs` late and answers normally (a slow round trip).
+    const slow = faults.take("slow", subject);
+    if (slow) {
+      stats.faulted++;
+      await sleep(slow.delayMs ?? 1_000);
     }
     const outcome = await route(url.pathname, req.method ?? "GET", body, hasBase64(req));
     stats.commands += outcome.commands;

@@ -233,7 +233,8 @@ export async function fireSchedule(
     if (req) await refuseRun(deps, await refusedRun(deps, req, now), refusalError(err), req.idempotency);
     return "refused";
   }
-  await deps.schedules.put(tenant, { ...s, last_fired_at: new Date(now).toISOString() });
+  // Only the firing's own field, on the record as it is now: a PATCH (a pause) since `s` was read stays.
+  await deps.schedules.markFired(tenant, id, new Date(now).toISOString());
   return "started";
 }
 

@@ -38,13 +38,30 @@ return 1
 `,
 });
 
+/** Replace the record only if it is still `old` (compare-and-set). → 1, or 0 when it changed or is gone. */
+const replaceSchedule = defineScript({
+  name: "schedule_replace_if",
+  keys: ["schedule"],
+  args: ["old", "doc"],
+  body: `
+if redis.call('GET', schedule) ~= old then return 0 end
+redis.call('SET', schedule, doc)
+return 1
+`,
+});
+
+/** Attempts of `markFired` when the record changes between reading and writing it. */
+const MARK_RETRIES = 5;
+
 export class ScheduleStore {
   private readonly redis: Redis;
   private readonly add;
+  private readonly replaceIf;
 
   constructor(redis: Redis) {
     this.redis = redis;
     this.add = addSchedule.bind<number>(redis);
+    this.replaceIf = replaceSchedule.bind<number>(redis);
   }
 
   /** false: the tenant has `cap` schedules already. */
@@ -63,6 +80,21 @@ export class ScheduleStore {
   /** Replace an existing schedule's record (no-op when it was deleted meanwhile). */
   async put(tenant: string, s: ScheduleRecord): Promise<void> {
     await this.redis.set(keys.schedule(tenant, s.id), JSON.stringify(s), { xx: true });
+  }
+
+  /**
+   * Set `last_fired_at` on the record as it is now, keeping every change made since the firing read
+   * it (a PATCH that paused it meanwhile); nothing when it was deleted.
+   */
+  async markFired(tenant: string, id: string, at: string): Promise<void> {
+    const key = keys.schedule(tenant, id);
+    for (let attempt = 0; attempt < MARK_RETRIES; attempt++) {
+      const old = await this.redis.get(key);
+      if (typeof old !== "string") return;
+      const doc = JSON.stringify({ ...(JSON.parse(old) as ScheduleRecord), last_fired_at: at });
+      const replaced = await this.replaceIf.exec({ keys: { schedule: key }, args: { old, doc } });
+      if (Number(replaced) === 1) return;
+    }
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {

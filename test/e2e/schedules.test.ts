@@ -81,6 +81,37 @@ describe("schedules", () => {
     expect((await e2e.api("GET", `/v1/schedules/${id}`)).status).toBe(404);
   });
 
+  it("a firing that is slow to start its run keeps a pause made meanwhile", async () => {
+    const assistant = await e2e.createAssistant();
+    const stats = () => e2e.stack.qstash.stats();
+    const created = await e2e.api("POST", "/v1/schedules", {
+      cron: "* * * * *",
+      assistant_id: assistant.id,
+      input: "x",
+      callback_url: `${e2e.inbox.url}${hookPath("sched-slow")}`,
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    // The next firing's run create (its idempotency key names the schedule) answers 3 s late: the
+    // firing has read the schedule and has not yet recorded last_fired_at.
+    const { faults } = e2e.stack.redis;
+    const slowBefore = faults.state().injected.slow ?? 0;
+    faults.set([{ kind: "slow", next: 1, match: `sched.${id}.`, delayMs: 3_000 }]);
+    try {
+      await until("a firing held up", () => (faults.state().injected.slow ?? 0) > slowBefore);
+      const paused = await e2e.api("PATCH", `/v1/schedules/${id}`, { enabled: false });
+      expect(paused.status).toBe(200);
+      await until("the held firing to be answered", () => stats().pending === 0);
+    } finally {
+      faults.set([]);
+    }
+    const read = await e2e.api("GET", `/v1/schedules/${id}`);
+    expect(read.body.last_fired_at).not.toBeNull();
+    expect(read.body.enabled).toBe(false); // the firing's write did not undo the pause
+    expect(stats().schedules.active).toBe(0);
+    expect((await e2e.api("DELETE", `/v1/schedules/${id}`)).status).toBe(200);
+  });
+
   it("refuses an invalid cron or time zone with the parser's reason, and more schedules than the cap", async () => {
     const assistant = await e2e.createAssistant();
     const base = {
