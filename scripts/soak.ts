@@ -6,7 +6,8 @@
  *   npm run soak                      10,000 runs
  *   npm run soak -- --quick           500 runs (CI)
  *   npm run soak -- --seed 1234       replay a seed (the workload and every stand-in's fault draws)
- *   options: --runs N, --lanes N, --no-faults, --strategies call,poll,stream,webhook, --json
+ *   options: --runs N, --lanes N, --no-faults, --strategies call,poll,stream,webhook, --json, --verbose,
+ *            --worker-logs LEVEL (the Workers' logs: debug, info, warn)
  *
  * Last line: `soak: runs=N lost=N duplicate_callbacks=N duplicate_responses=N stuck=N`; exit 1 when
  * any of the last four is not 0.
@@ -39,6 +40,11 @@ const TIME_SCALE = 0.01;
 const RECONCILE_EVERY_MS = 5_000;
 const RECONCILE_GRACE_S = 45;
 const verbose = process.argv.includes("--verbose");
+/** `--worker-logs LEVEL`: the Workers' own JSON logs (info, warn, …) on the soak's output. */
+const workerLogs = (() => {
+  const i = process.argv.indexOf("--worker-logs");
+  return i >= 0 ? (process.argv[i + 1] ?? "warn") : null;
+})();
 
 function parseArgs(argv: string[]): Args {
   const get = (name: string) => {
@@ -154,12 +160,12 @@ async function main(): Promise<number> {
         strategy,
         handle: await startWorker({
           port: 0,
-          logLevel: "none",
+          logLevel: workerLogs ? "log" : "none",
           vars: {
             ...base,
             DRIVE_STRATEGY: strategy,
             ...(strategy === "webhook" ? { OPENAI_WEBHOOK_SECRET: webhookSecret } : {}),
-            LOG_LEVEL: "silent",
+            LOG_LEVEL: workerLogs ?? "silent",
             DELIVERY_RETRIES: "3",
             DELIVERY_BACKOFF_S: "0.2,0.5,1",
             RATE_LIMIT_PER_MIN: "0",
@@ -271,6 +277,15 @@ async function main(): Promise<number> {
     }
 
     const workloadStart = Date.now();
+    // The stand-ins (the inbox among them) share this process's event loop with the workload: a
+    // stall here holds every callback the Workers send. Stalls over 1 s are listed (--verbose).
+    const stalls: string[] = [];
+    let tickAt = Date.now();
+    const stallWatch = setInterval(() => {
+      const now = Date.now();
+      if (now - tickAt > 1_100) stalls.push(`${tickAt + 100 - workloadStart}+${now - tickAt - 100}ms`);
+      tickAt = now;
+    }, 100);
     const counts = { submitted: 0, accepted: 0, refused: 0, refusedCodes: {} as Record<string, number> };
     const accepted: Accepted[] = [];
     const finals = new Map<string, Final>();
@@ -482,6 +497,34 @@ async function main(): Promise<number> {
       duplicateCallbacks += n - 1;
       duplicatedEvents.push(`${id} ×${n}`);
     }
+    // Per duplicated event, every delivery of it (time since the workload began, answer, fault) and
+    // its run's delivery attempts and timeline as the Worker recorded them: the two sends side by side.
+    const duplicateDetails: Json[] = [];
+    if (verbose)
+      for (const [id, n] of okById) {
+        if (n <= 1) continue;
+        const sends = deliveries.filter((d) => d.webhook_id === id);
+        const runId = (sends[0]?.body as Json)?.data?.run?.id as string | undefined;
+        const run = runId ? (await api("GET", `/v1/runs/${runId}`).catch(() => null))?.body : null;
+        const t = (ms: number) => ms - workloadStart;
+        duplicateDetails.push({
+          event: id,
+          type: (sends[0]?.body as Json)?.type,
+          run: runId,
+          // Each send with the last timeline entry of the run it carries (which state built it).
+          sends: sends.map((d) => {
+            const sent = ((d.body as Json)?.data?.run?.timeline ?? []) as Json[];
+            const last = sent.at(-1);
+            // Signed at the attempt's start (whole seconds): how long the request took to reach the inbox.
+            const lagS = Math.round(d.received_at_ms / 1000) - Number(d.headers["webhook-timestamp"] ?? 0);
+            return `${t(d.received_at_ms)} ${d.answered_status}${d.fault ? ` ${d.fault}` : ""} lag ~${lagS} s (${sent.length} entries, last ${last ? `${t(Date.parse(last.at))} ${last.cause}` : "-"})`;
+          }),
+          attempts: ((run?.delivery?.attempts ?? []) as Json[]).map(
+            (a) => `${t(a.at_ms)} ${a.status ?? a.error} ${a.duration_ms}ms`,
+          ),
+          timeline: ((run?.timeline ?? []) as Json[]).map((e) => `${t(Date.parse(e.at))} ${e.status}: ${e.cause}`),
+        });
+      }
     let callbacksFailed = 0;
     for (const f of webhookRuns) {
       const got = (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`);
@@ -593,6 +636,7 @@ async function main(): Promise<number> {
     const workerTokens = { input: usage.body?.input_tokens ?? 0, output: usage.body?.output_tokens ?? 0 };
 
     clearInterval(watcher);
+    clearInterval(stallWatch);
     clearInterval(reconciler);
     const statuses: Record<string, number> = {};
     const errors: Record<string, number> = {};
@@ -645,6 +689,8 @@ async function main(): Promise<number> {
     show("stuck", stuck);
     show("runs with duplicate upstream responses", [...duplicatedRuns]);
     show("callback events answered 2xx more than once", duplicatedEvents);
+    for (const d of duplicateDetails) console.log(`duplicate: ${JSON.stringify(d, null, 1)}`);
+    if (verbose) show("soak process event-loop stalls over 1 s (at ms since the workload began + length)", stalls);
     if (workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output)
       console.log("note: token usage differs between the Worker and the stand-in (see docs/reliability.md)");
     if (args.json)
