@@ -490,41 +490,57 @@ async function main(): Promise<number> {
       list.push({ type: String((d.body as Json)?.type ?? ""), id: d.webhook_id });
       okByPath.set(d.path, list);
     }
+    // A 2xx the Worker never saw (its attempt timed out first: the inbox answered after the sender
+    // gave up) is counted apart as a late answer: threadhook cannot know of it, and sends the event
+    // again under the same webhook-id, which a receiver dedupes by (Standard Webhooks). Every other
+    // second 2xx is a duplicate: threadhook had the answer and sent the event again anyway.
     let duplicateCallbacks = 0;
+    let lateCallbacks = 0;
     const duplicatedEvents: string[] = [];
+    // Per duplicated event, every delivery of it (time since the workload began, answer, fault, how
+    // long it took to reach the inbox) and its run's delivery attempts and timeline as the Worker
+    // recorded them: the sends side by side (--verbose).
+    const duplicateDetails: Json[] = [];
     for (const [id, n] of okById) {
       if (n <= 1) continue;
-      duplicateCallbacks += n - 1;
-      duplicatedEvents.push(`${id} ×${n}`);
+      const sends = deliveries.filter(
+        (d) => d.webhook_id === id && d.answered_status >= 200 && d.answered_status < 300,
+      );
+      const runId = (sends[0]?.body as Json)?.data?.run?.id as string | undefined;
+      const run = runId ? (await api("GET", `/v1/runs/${runId}`).catch(() => null))?.body : null;
+      const attempts = (run?.delivery?.attempts ?? []) as Json[];
+      // The starts (whole seconds, as signed in webhook-timestamp) of the attempts that timed out.
+      const timedOut = attempts
+        .filter((a) => String(a.error ?? "").startsWith("timeout"))
+        .map((a) => Math.floor((a.at_ms - a.duration_ms) / 1000));
+      const late = (d: (typeof sends)[number]) =>
+        timedOut.some((s) => Math.abs(s - Number(d.headers["webhook-timestamp"] ?? 0)) <= 1);
+      const lateHere = Math.min(n - 1, sends.filter(late).length);
+      lateCallbacks += lateHere;
+      duplicateCallbacks += n - 1 - lateHere;
+      duplicatedEvents.push(
+        `${id} ×${n}${lateHere ? ` (${lateHere} answered after the Worker's timeout)` : ""}`,
+      );
+      if (!verbose) continue;
+      const t = (ms: number) => ms - workloadStart;
+      duplicateDetails.push({
+        event: id,
+        type: (sends[0]?.body as Json)?.type,
+        run: runId,
+        // Each send with the last timeline entry of the run it carries (which state built it).
+        sends: sends.map((d) => {
+          const sent = ((d.body as Json)?.data?.run?.timeline ?? []) as Json[];
+          const last = sent.at(-1);
+          // Signed at the attempt's start (whole seconds): how long the request took to reach the inbox.
+          const lagS = Math.round(d.received_at_ms / 1000) - Number(d.headers["webhook-timestamp"] ?? 0);
+          return `${t(d.received_at_ms)} ${d.answered_status}${d.fault ? ` ${d.fault}` : ""} lag ~${lagS} s${late(d) ? " late" : ""} (${sent.length} entries, last ${last ? `${t(Date.parse(last.at))} ${last.cause}` : "-"})`;
+        }),
+        attempts: attempts.map((a) => `${t(a.at_ms)} ${a.status ?? a.error} ${a.duration_ms}ms`),
+        timeline: ((run?.timeline ?? []) as Json[]).map(
+          (e) => `${t(Date.parse(e.at))} ${e.status}: ${e.cause}`,
+        ),
+      });
     }
-    // Per duplicated event, every delivery of it (time since the workload began, answer, fault) and
-    // its run's delivery attempts and timeline as the Worker recorded them: the two sends side by side.
-    const duplicateDetails: Json[] = [];
-    if (verbose)
-      for (const [id, n] of okById) {
-        if (n <= 1) continue;
-        const sends = deliveries.filter((d) => d.webhook_id === id);
-        const runId = (sends[0]?.body as Json)?.data?.run?.id as string | undefined;
-        const run = runId ? (await api("GET", `/v1/runs/${runId}`).catch(() => null))?.body : null;
-        const t = (ms: number) => ms - workloadStart;
-        duplicateDetails.push({
-          event: id,
-          type: (sends[0]?.body as Json)?.type,
-          run: runId,
-          // Each send with the last timeline entry of the run it carries (which state built it).
-          sends: sends.map((d) => {
-            const sent = ((d.body as Json)?.data?.run?.timeline ?? []) as Json[];
-            const last = sent.at(-1);
-            // Signed at the attempt's start (whole seconds): how long the request took to reach the inbox.
-            const lagS = Math.round(d.received_at_ms / 1000) - Number(d.headers["webhook-timestamp"] ?? 0);
-            return `${t(d.received_at_ms)} ${d.answered_status}${d.fault ? ` ${d.fault}` : ""} lag ~${lagS} s (${sent.length} entries, last ${last ? `${t(Date.parse(last.at))} ${last.cause}` : "-"})`;
-          }),
-          attempts: ((run?.delivery?.attempts ?? []) as Json[]).map(
-            (a) => `${t(a.at_ms)} ${a.status ?? a.error} ${a.duration_ms}ms`,
-          ),
-          timeline: ((run?.timeline ?? []) as Json[]).map((e) => `${t(Date.parse(e.at))} ${e.status}: ${e.cause}`),
-        });
-      }
     let callbacksFailed = 0;
     for (const f of webhookRuns) {
       const got = (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`);
@@ -675,6 +691,7 @@ async function main(): Promise<number> {
       ],
       ["LOST", lost.length],
       ["DUPLICATE terminal callbacks", duplicateCallbacks],
+      ["late answers (2xx after the Worker's timeout)", lateCallbacks],
       ["DUPLICATE upstream responses", duplicateResponses],
       ["STUCK threads/slots/conversations", stuck.length],
     ];
@@ -690,7 +707,8 @@ async function main(): Promise<number> {
     show("runs with duplicate upstream responses", [...duplicatedRuns]);
     show("callback events answered 2xx more than once", duplicatedEvents);
     for (const d of duplicateDetails) console.log(`duplicate: ${JSON.stringify(d, null, 1)}`);
-    if (verbose) show("soak process event-loop stalls over 1 s (at ms since the workload began + length)", stalls);
+    if (verbose)
+      show("soak process event-loop stalls over 1 s (at ms since the workload began + length)", stalls);
     if (workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output)
       console.log("note: token usage differs between the Worker and the stand-in (see docs/reliability.md)");
     if (args.json)
@@ -702,11 +720,12 @@ async function main(): Promise<number> {
           lost,
           stuck,
           duplicateCallbacks,
+          lateCallbacks,
           duplicateResponses,
         }),
       );
     console.log(
-      `soak: runs=${args.runs} lost=${lost.length} duplicate_callbacks=${duplicateCallbacks} duplicate_responses=${duplicateResponses} stuck=${stuck.length}`,
+      `soak: runs=${args.runs} lost=${lost.length} duplicate_callbacks=${duplicateCallbacks} duplicate_responses=${duplicateResponses} stuck=${stuck.length} late_callbacks=${lateCallbacks}`,
     );
     return lost.length + duplicateCallbacks + duplicateResponses + stuck.length === 0 ? 0 : 1;
   } finally {

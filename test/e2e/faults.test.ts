@@ -63,7 +63,6 @@ describe("faults", () => {
     expect(run.delivery.attempts).toHaveLength(1);
   });
 
-
   it("a step QStash gives up on (every claim fails) is rescued through the failure callback and completes", async () => {
     const before = e2e.stack.qstash.stats();
     await failScript(CLAIM, 4); // the first delivery and all 3 retries of the first step
