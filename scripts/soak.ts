@@ -39,6 +39,8 @@ const TIME_SCALE = 0.01;
  */
 const RECONCILE_EVERY_MS = 5_000;
 const RECONCILE_GRACE_S = 45;
+/** The Worker's callback timeout (src/engine/constants.ts DELIVERY_TIMEOUT_MS). */
+const DELIVERY_TIMEOUT_MS = 10_000;
 const verbose = process.argv.includes("--verbose");
 /** `--worker-logs LEVEL`: the Workers' own JSON logs (info, warn, …) on the soak's output. */
 const workerLogs = (() => {
@@ -513,8 +515,12 @@ async function main(): Promise<number> {
       const timedOut = attempts
         .filter((a) => String(a.error ?? "").startsWith("timeout"))
         .map((a) => Math.floor((a.at_ms - a.duration_ms) / 1000));
+      // Late: it matches an attempt recorded as timed out, or it reached the inbox more than the
+      // timeout after it was signed (the record of the attempt may be lost: a step that failed after).
+      const signedS = (d: (typeof sends)[number]) => Number(d.headers["webhook-timestamp"] ?? 0);
       const late = (d: (typeof sends)[number]) =>
-        timedOut.some((s) => Math.abs(s - Number(d.headers["webhook-timestamp"] ?? 0)) <= 1);
+        timedOut.some((s) => Math.abs(s - signedS(d)) <= 1) ||
+        d.received_at_ms - signedS(d) * 1000 >= DELIVERY_TIMEOUT_MS + 1_000;
       const lateHere = Math.min(n - 1, sends.filter(late).length);
       lateCallbacks += lateHere;
       duplicateCallbacks += n - 1 - lateHere;
@@ -559,7 +565,9 @@ async function main(): Promise<number> {
       const ids = new Set(
         (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`).map((e) => e.id),
       );
-      if (ids.size > 1) duplicateCallbacks += ids.size - 1;
+      if (ids.size <= 1) continue;
+      duplicateCallbacks += ids.size - 1;
+      duplicatedEvents.push(`${f.runId}: run.${f.status} under ${[...ids].join(", ")}`);
     }
 
     // Upstream: at most one response per (run, round).

@@ -5,6 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineScript } from "../../src/store/lua";
+import { OUTBOX_ADVANCE } from "../../src/store/outbox-lua";
 import { CLAIM, SAVE } from "../../src/store/scripts";
 import { type E2E, hookPath, startE2E } from "../support/e2e";
 
@@ -61,6 +63,24 @@ describe("faults", () => {
     const got = e2e.inbox.deliveries({ path });
     expect(got.map((d) => (d.body as any)?.type)).toEqual(["run.completed"]);
     expect(run.delivery.attempts).toHaveLength(1);
+  });
+
+  it("a run's own event after progress events, answered 2xx, is sent once when moving the outbox's cursor fails", async () => {
+    // The runner's end event waits for its turn in the outbox, is answered 2xx, then the cursor
+    // moves past it (outbox_advance), which fails once: the step used to fail before its save.
+    await failScript(defineScript(OUTBOX_ADVANCE).lua, 1);
+    const path = hookPath("advance-after-2xx");
+    const res = await e2e.api("POST", "/v1/messages", {
+      assistant_id: assistantId,
+      input: "progress once",
+      callback_url: `${e2e.inbox.url}${path}`,
+      events: ["run.in_progress"],
+    });
+    expect(res.status).toBe(202);
+    await pollRun(res.body.id, (r) => r?.delivery?.state === "delivered");
+    expect((await (await fetch(`${e2e.stack.ready.redis.url}/__faults`)).json()).failNext).toBe(0);
+    const got = e2e.inbox.deliveries({ path }).filter((d) => d.answered_status === 200);
+    expect(got.map((d) => (d.body as any)?.type)).toEqual(["run.in_progress", "run.completed"]);
   });
 
   it("a step QStash gives up on (every claim fails) is rescued through the failure callback and completes", async () => {
