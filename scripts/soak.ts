@@ -6,7 +6,8 @@
  *   npm run soak                      10,000 runs
  *   npm run soak -- --quick           500 runs (CI)
  *   npm run soak -- --seed 1234       replay a seed (the workload and every stand-in's fault draws)
- *   options: --runs N, --lanes N, --no-faults, --strategies call,poll,stream,webhook, --json
+ *   options: --runs N, --lanes N, --no-faults, --strategies call,poll,stream,webhook, --json, --verbose,
+ *            --worker-logs LEVEL (the Workers' logs: debug, info, warn)
  *
  * Last line: `soak: runs=N lost=N duplicate_callbacks=N duplicate_responses=N stuck=N`; exit 1 when
  * any of the last four is not 0.
@@ -38,7 +39,14 @@ const TIME_SCALE = 0.01;
  */
 const RECONCILE_EVERY_MS = 5_000;
 const RECONCILE_GRACE_S = 45;
+/** The Worker's callback timeout (src/engine/constants.ts DELIVERY_TIMEOUT_MS). */
+const DELIVERY_TIMEOUT_MS = 10_000;
 const verbose = process.argv.includes("--verbose");
+/** `--worker-logs LEVEL`: the Workers' own JSON logs (info, warn, …) on the soak's output. */
+const workerLogs = (() => {
+  const i = process.argv.indexOf("--worker-logs");
+  return i >= 0 ? (process.argv[i + 1] ?? "warn") : null;
+})();
 
 function parseArgs(argv: string[]): Args {
   const get = (name: string) => {
@@ -186,12 +194,12 @@ async function main(): Promise<number> {
         strategy,
         handle: await startWorker({
           port: 0,
-          logLevel: "none",
+          logLevel: workerLogs ? "log" : "none",
           vars: {
             ...base,
             DRIVE_STRATEGY: strategy,
             ...(strategy === "webhook" ? { OPENAI_WEBHOOK_SECRET: webhookSecret } : {}),
-            LOG_LEVEL: "silent",
+            LOG_LEVEL: workerLogs ?? "silent",
             DELIVERY_RETRIES: "3",
             DELIVERY_BACKOFF_S: "0.2,0.5,1",
             RATE_LIMIT_PER_MIN: "0",
@@ -303,6 +311,15 @@ async function main(): Promise<number> {
     }
 
     const workloadStart = Date.now();
+    // The stand-ins (the inbox among them) share this process's event loop with the workload: a
+    // stall here holds every callback the Workers send. Stalls over 1 s are listed (--verbose).
+    const stalls: string[] = [];
+    let tickAt = Date.now();
+    const stallWatch = setInterval(() => {
+      const now = Date.now();
+      if (now - tickAt > 1_100) stalls.push(`${tickAt + 100 - workloadStart}+${now - tickAt - 100}ms`);
+      tickAt = now;
+    }, 100);
     const counts = { submitted: 0, accepted: 0, refused: 0, refusedCodes: {} as Record<string, number> };
     const accepted: Accepted[] = [];
     const finals = new Map<string, Final>();
@@ -507,12 +524,60 @@ async function main(): Promise<number> {
       list.push({ type: String((d.body as Json)?.type ?? ""), id: d.webhook_id });
       okByPath.set(d.path, list);
     }
+    // A 2xx the Worker never saw (its attempt timed out first: the inbox answered after the sender
+    // gave up) is counted apart as a late answer: threadhook cannot know of it, and sends the event
+    // again under the same webhook-id, which a receiver dedupes by (Standard Webhooks). Every other
+    // second 2xx is a duplicate: threadhook had the answer and sent the event again anyway.
     let duplicateCallbacks = 0;
+    let lateCallbacks = 0;
     const duplicatedEvents: string[] = [];
+    // Per duplicated event, every delivery of it (time since the workload began, answer, fault, how
+    // long it took to reach the inbox) and its run's delivery attempts and timeline as the Worker
+    // recorded them: the sends side by side (--verbose).
+    const duplicateDetails: Json[] = [];
     for (const [id, n] of okById) {
       if (n <= 1) continue;
-      duplicateCallbacks += n - 1;
-      duplicatedEvents.push(`${id} ×${n}`);
+      const sends = deliveries.filter(
+        (d) => d.webhook_id === id && d.answered_status >= 200 && d.answered_status < 300,
+      );
+      const runId = (sends[0]?.body as Json)?.data?.run?.id as string | undefined;
+      const run = runId ? (await api("GET", `/v1/runs/${runId}`).catch(() => null))?.body : null;
+      const attempts = (run?.delivery?.attempts ?? []) as Json[];
+      // The starts (whole seconds, as signed in webhook-timestamp) of the attempts that timed out.
+      const timedOut = attempts
+        .filter((a) => String(a.error ?? "").startsWith("timeout"))
+        .map((a) => Math.floor((a.at_ms - a.duration_ms) / 1000));
+      // Late: it matches an attempt recorded as timed out, or it reached the inbox more than the
+      // timeout after it was signed (the record of the attempt may be lost: a step that failed after).
+      const signedS = (d: (typeof sends)[number]) => Number(d.headers["webhook-timestamp"] ?? 0);
+      const late = (d: (typeof sends)[number]) =>
+        timedOut.some((s) => Math.abs(s - signedS(d)) <= 1) ||
+        d.received_at_ms - signedS(d) * 1000 >= DELIVERY_TIMEOUT_MS + 1_000;
+      const lateHere = Math.min(n - 1, sends.filter(late).length);
+      lateCallbacks += lateHere;
+      duplicateCallbacks += n - 1 - lateHere;
+      duplicatedEvents.push(
+        `${id} ×${n}${lateHere ? ` (${lateHere} answered after the Worker's timeout)` : ""}`,
+      );
+      if (!verbose) continue;
+      const t = (ms: number) => ms - workloadStart;
+      duplicateDetails.push({
+        event: id,
+        type: (sends[0]?.body as Json)?.type,
+        run: runId,
+        // Each send with the last timeline entry of the run it carries (which state built it).
+        sends: sends.map((d) => {
+          const sent = ((d.body as Json)?.data?.run?.timeline ?? []) as Json[];
+          const last = sent.at(-1);
+          // Signed at the attempt's start (whole seconds): how long the request took to reach the inbox.
+          const lagS = Math.round(d.received_at_ms / 1000) - Number(d.headers["webhook-timestamp"] ?? 0);
+          return `${t(d.received_at_ms)} ${d.answered_status}${d.fault ? ` ${d.fault}` : ""} lag ~${lagS} s${late(d) ? " late" : ""} (${sent.length} entries, last ${last ? `${t(Date.parse(last.at))} ${last.cause}` : "-"})`;
+        }),
+        attempts: attempts.map((a) => `${t(a.at_ms)} ${a.status ?? a.error} ${a.duration_ms}ms`),
+        timeline: ((run?.timeline ?? []) as Json[]).map(
+          (e) => `${t(Date.parse(e.at))} ${e.status}: ${e.cause}`,
+        ),
+      });
     }
     let callbacksFailed = 0;
     for (const f of webhookRuns) {
@@ -532,7 +597,9 @@ async function main(): Promise<number> {
       const ids = new Set(
         (okByPath.get(f.callbackPath) ?? []).filter((e) => e.type === `run.${f.status}`).map((e) => e.id),
       );
-      if (ids.size > 1) duplicateCallbacks += ids.size - 1;
+      if (ids.size <= 1) continue;
+      duplicateCallbacks += ids.size - 1;
+      duplicatedEvents.push(`${f.runId}: run.${f.status} under ${[...ids].join(", ")}`);
     }
 
     // Upstream: at most one response per (run, round).
@@ -625,6 +692,7 @@ async function main(): Promise<number> {
     const workerTokens = { input: usage.body?.input_tokens ?? 0, output: usage.body?.output_tokens ?? 0 };
 
     clearInterval(watcher);
+    clearInterval(stallWatch);
     clearInterval(reconciler);
     const statuses: Record<string, number> = {};
     const errors: Record<string, number> = {};
@@ -663,6 +731,7 @@ async function main(): Promise<number> {
       ],
       ["LOST", lost.length],
       ["DUPLICATE terminal callbacks", duplicateCallbacks],
+      ["late answers (2xx after the Worker's timeout)", lateCallbacks],
       ["DUPLICATE upstream responses", duplicateResponses],
       ["STUCK threads/slots/conversations", stuck.length],
     ];
@@ -683,6 +752,9 @@ async function main(): Promise<number> {
         sim.data,
         api,
       );
+    for (const d of duplicateDetails) console.log(`duplicate: ${JSON.stringify(d, null, 1)}`);
+    if (verbose)
+      show("soak process event-loop stalls over 1 s (at ms since the workload began + length)", stalls);
     if (workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output)
       console.log("note: token usage differs between the Worker and the stand-in (see docs/reliability.md)");
     if (args.json)
@@ -694,11 +766,12 @@ async function main(): Promise<number> {
           lost,
           stuck,
           duplicateCallbacks,
+          lateCallbacks,
           duplicateResponses,
         }),
       );
     console.log(
-      `soak: runs=${args.runs} lost=${lost.length} duplicate_callbacks=${duplicateCallbacks} duplicate_responses=${duplicateResponses} stuck=${stuck.length}`,
+      `soak: runs=${args.runs} lost=${lost.length} duplicate_callbacks=${duplicateCallbacks} duplicate_responses=${duplicateResponses} stuck=${stuck.length} late_callbacks=${lateCallbacks}`,
     );
     return lost.length + duplicateCallbacks + duplicateResponses + stuck.length === 0 ? 0 : 1;
   } finally {

@@ -10,6 +10,7 @@ import { deliveryRetryMs, transition } from "../engine/run";
 import { checkCallerOutputs, type ToolResult } from "../engine/tools";
 import { isIntegrationCallback, type PendingCall, type RunRecord, type ToolEndpoint } from "../engine/types";
 import { errorFields, log } from "../log";
+import { writeOutcome } from "./outcome";
 import { z } from "zod";
 import type { ObservedResponse } from "../engine/upstream-types";
 import { withFileLinks } from "../delivery/file-links";
@@ -304,10 +305,20 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
     },
     deps.now(),
   );
-  // Delivered or failed for good: the events after it may go.
-  if (turn && after.delivery.state !== "pending" && deps.runs.outbox) {
-    if (await deps.runs.outbox.advance(run.tenant, run.id, turn.seq, deps.now()))
-      await kickDeliver(deps, run, deps.now());
+  // Delivered or failed for good: the events after it may go. The receiver may have the event
+  // already, and nothing here may fail the step (its retry would send it again): the cursor's move
+  // is tried again (steps/outcome.ts), and a refused kick is left to the outbox's grace (the next
+  // append after it publishes a deliver step).
+  const outbox = deps.runs.outbox;
+  if (turn && after.delivery.state !== "pending" && outbox) {
+    const move = () => outbox.advance(run.tenant, run.id, turn.seq, deps.now());
+    if (await writeOutcome(deps, { run_id: run.id, event_id: event.id }, move))
+      await kickDeliver(deps, run, deps.now()).catch((err: unknown) =>
+        log("warn", "could not publish a deliver step; the outbox's grace brings one", {
+          run_id: run.id,
+          ...errorFields(err),
+        }),
+      );
   }
   return result?.ok && event.type === "run.requires_action"
     ? applyInlineOutputs(deps, after, result.reply)

@@ -17,6 +17,7 @@ import { isIntegrationCallback } from "../engine/types";
 import { newId } from "../store/ids";
 import { log } from "../log";
 import type { Deps } from "../deps";
+import { writeOutcome } from "./outcome";
 
 /** Events one deliver step sends at most (a Worker's subrequests: one POST and two Redis calls each). */
 const MAX_EVENTS_PER_STEP = 12;
@@ -85,18 +86,21 @@ export async function deliverStep(deps: DeliverDeps, msg: DeliverMessage): Promi
         error: result.error,
         outcome,
       });
-    const held = await outbox.record(
-      tenant,
-      runId,
-      owner,
-      {
-        seq: head.seq,
-        outcome,
-        notBeforeMs: deps.now() + (retryMs ?? 0),
-        error: result.error ?? "",
-        isDelta,
-      },
-      deps.now(),
+    // The receiver may have the event: a failed record would have QStash's retry send it again.
+    const held = await writeOutcome(deps, { run_id: runId, event_id: event.id }, () =>
+      outbox.record(
+        tenant,
+        runId,
+        owner,
+        {
+          seq: head.seq,
+          outcome,
+          notBeforeMs: deps.now() + (retryMs ?? 0),
+          error: result.error ?? "",
+          isDelta,
+        },
+        deps.now(),
+      ),
     );
     if (!held) return "busy";
   }

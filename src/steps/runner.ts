@@ -23,6 +23,7 @@ import { newId } from "../store/ids";
 import { errorFields, log } from "../log";
 import { UpstreamError } from "../upstream/openai";
 import { kickDeliver, performAction, type Deps } from "./actions";
+import { writeOutcome } from "./outcome";
 import { finalText, progressEvents } from "../engine/progress";
 import { claimWithWait } from "../store/claim";
 import type { ClaimOutcome } from "../store/runs";
@@ -247,21 +248,36 @@ type SaveFn = (
 /**
  * Saves of one step: each appends the progress events the run made since the step's last save
  * (engine/progress.ts) in the same script, and publishes a deliver step when the outbox has none due.
+ * A save that carries a delivery's outcome the step has not saved yet is tried again when it fails
+ * (steps/outcome.ts): the receiver has the event, and a failed step would send it again.
  */
 function progressSaver(deps: Deps, claimed: RunRecord, owner: string): { save: SaveFn } {
   let saved = claimed;
   return {
     async save(r, finish, at) {
       const events = progressEvents(saved, r);
-      const { seq, kick } = deps.runs.saveWith
-        ? await deps.runs.saveWith(r, owner, finish, at, events)
-        : { seq: await deps.runs.save(r, owner, finish, at), kick: false };
+      const write = async () =>
+        deps.runs.saveWith
+          ? await deps.runs.saveWith(r, owner, finish, at, events)
+          : { seq: await deps.runs.save(r, owner, finish, at), kick: false };
+      const { seq, kick } = deliveryUnsaved(saved, r)
+        ? await writeOutcome(deps, { run_id: r.id, event_id: r.delivery.event_id }, write)
+        : await write();
       if (seq === null) return null;
       saved = r;
       if (kick) await kickDeliver(deps, r, at.now);
       return seq;
     },
   };
+}
+
+/** Whether `r` holds a delivery attempt (or a merged caller's delivery) that `saved` does not. */
+export function deliveryUnsaved(saved: RunRecord, r: RunRecord): boolean {
+  const a = saved.delivery.attempts;
+  const b = r.delivery.attempts;
+  const last = b.at(-1);
+  const newAttempt = last !== undefined && (a.length !== b.length || a.at(-1)?.at_ms !== last.at_ms);
+  return newAttempt || (r.fanout?.sent.length ?? 0) !== (saved.fanout?.sent.length ?? 0);
 }
 
 async function driveLoop(

@@ -137,7 +137,8 @@ return {'event', tostring(seq), body, redis.call('HGET', outbox, 'n:' .. seq) or
 
 /**
  * The outcome of sending the head event `seq`: `ok`, `failed` (for good) or `retry` (at
- * `notBefore`). Only under the lease and at the cursor. → 1, or 0 when neither holds.
+ * `notBefore`). Only under the lease and at the cursor. → 1, or 0 when neither holds. An outcome
+ * already recorded (the cursor is past `seq`: a repeat of a write whose answer was lost) is 1 too.
  */
 export const OUTBOX_RECORD = {
   name: "outbox_record",
@@ -146,7 +147,9 @@ export const OUTBOX_RECORD = {
   body: `
 if redis.call('HGET', outbox, 'lease') ~= owner then return 0 end
 local s = tonumber(seq)
-if tonumber(redis.call('HGET', outbox, 'done') or '0') ~= s - 1 then return 0 end
+local done = tonumber(redis.call('HGET', outbox, 'done') or '0')
+if done >= s then return 1 end
+if done ~= s - 1 then return 0 end
 if outcome == 'retry' then
   redis.call('HINCRBY', outbox, 'n:' .. s, 1)
   redis.call('HSET', outbox, 'nb:' .. s, notBefore, 'last_error', failure)

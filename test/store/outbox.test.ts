@@ -59,6 +59,19 @@ describe("a run's outbox", () => {
     expect(next).toMatchObject({ kind: "event", seq: 2, lastDeltaMs: now });
   });
 
+  it("an outcome recorded again (a repeated write whose answer was lost) is taken, and counted once", async () => {
+    const { runs, run } = await claimed();
+    const now = Date.now();
+    await runs.saveWith(run, "step", false, { now }, [delta(run, 1, "a"), delta(run, 2, "ab")]);
+    expect(await runs.outbox.head(TENANT, run.id, "d", now, LEASE, 0)).toMatchObject({ seq: 1 });
+    const ok = { seq: 1, outcome: "ok" as const, notBeforeMs: 0, error: "", isDelta: false };
+    expect(await runs.outbox.record(TENANT, run.id, "d", ok, now)).toBe(true);
+    // The repeat is not refused: a refusal would end the deliver step holding the outbox's lease.
+    expect(await runs.outbox.record(TENANT, run.id, "d", ok, now)).toBe(true);
+    expect(await runs.outbox.summary(TENANT, run.id)).toMatchObject({ done: 1, delivered: 1 });
+    expect(await runs.outbox.head(TENANT, run.id, "d", now, LEASE, 0)).toMatchObject({ seq: 2 });
+  });
+
   it("a delta waiting behind the head is superseded by a newer one", async () => {
     const { runs, run } = await claimed();
     const now = Date.now();
