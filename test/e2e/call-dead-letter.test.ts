@@ -6,10 +6,9 @@
  * is adopted as the round's. Own stack: the Redis faults hit this run's callback only.
  */
 import { createHash } from "node:crypto";
-import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLAIM } from "../../src/store/scripts";
-import { type E2E, hookPath, startE2E } from "../support/e2e";
+import { type E2E, hookPath, reconcileOnce, startE2E } from "../support/e2e";
 
 let e2e: E2E;
 beforeAll(async () => {
@@ -26,16 +25,6 @@ const waitUntil = async (what: string, probe: () => Promise<boolean> | boolean, 
     await new Promise((r) => setTimeout(r, 50));
   }
 };
-async function reconcileOnce() {
-  const qstash = new Client({ baseUrl: e2e.stack.qstash.url, token: e2e.stack.qstash.token });
-  const before = e2e.stack.qstash.stats().byDestinationPath["/internal/steps/reconcile"] ?? 0;
-  await qstash.publishJSON({ url: `${e2e.worker}/internal/steps/reconcile`, body: {} });
-  await waitUntil(
-    "the reconcile call",
-    () => (e2e.stack.qstash.stats().byDestinationPath["/internal/steps/reconcile"] ?? 0) > before,
-  );
-}
-
 describe("a call whose callback QStash gave up on", () => {
   it("is answered from the conversation when the reconciler wakes the run", async () => {
     const assistant = await e2e.createAssistant();
@@ -58,7 +47,7 @@ describe("a call whose callback QStash gave up on", () => {
     await setRedisFaults([]);
     const waiting = (await e2e.api("GET", `/v1/runs/${res.body.id}`)).body;
     expect(waiting.status).toBe("in_progress");
-    await reconcileOnce();
+    await reconcileOnce(e2e);
     const run = await e2e.waitForRun(res.body.id, ["completed", "failed", "expired"], 10_000);
     expect({ status: run.status, text: run.output?.text }).toEqual({
       status: "completed",
@@ -96,7 +85,7 @@ describe("a callback whose release cannot hand the thread on (QStash refuses the
     const [d] = await e2e.inbox.waitFor(1, { path: firstPath, timeoutMs: 10_000 });
     expect((d?.body as { type?: string }).type).toBe("run.completed");
     e2e.stack.qstash.faults.set([]);
-    await reconcileOnce();
+    await reconcileOnce(e2e);
     const run = await e2e.waitForRun(second.body.id, ["completed", "failed", "expired"], 10_000);
     expect(run.status).toBe("completed");
   });

@@ -6,9 +6,8 @@
  * the hand-off: the reconciler only handed on slots it had freed itself. Now every reconcile call
  * hands each tenant's free slots to the runs waiting for one.
  */
-import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type E2E, hookPath, startE2E } from "../support/e2e";
+import { type E2E, hookPath, reconcileOnce, startE2E } from "../support/e2e";
 
 let e2e: E2E;
 let assistantId: string;
@@ -18,16 +17,6 @@ beforeAll(async () => {
 });
 afterAll(async () => e2e?.close());
 
-async function reconcileOnce() {
-  const qstash = new Client({ baseUrl: e2e.stack.qstash.url, token: e2e.stack.qstash.token });
-  const before = e2e.stack.qstash.stats().byDestinationPath["/internal/steps/reconcile"] ?? 0;
-  await qstash.publishJSON({ url: `${e2e.worker}/internal/steps/reconcile`, body: {} });
-  const until = Date.now() + 20_000;
-  while ((e2e.stack.qstash.stats().byDestinationPath["/internal/steps/reconcile"] ?? 0) <= before) {
-    if (Date.now() > until) throw new Error("the reconcile call was not delivered");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const send = (conversation: string, input: string) =>
   e2e.api("POST", "/v1/messages", {
     assistant_id: assistantId,
@@ -55,7 +44,7 @@ describe("the reconciler", () => {
     // Nothing drives it.
     await sleep(500);
     expect((await e2e.api("GET", `/v1/runs/${second.body.id}`)).body.status).toBe("queued");
-    await reconcileOnce();
+    await reconcileOnce(e2e);
     const run = await e2e.waitForRun(second.body.id, ["completed", "failed"], 10_000);
     expect(run.status).toBe("completed");
     expect(run.output.text).toBe("echo: second");

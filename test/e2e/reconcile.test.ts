@@ -4,9 +4,8 @@
  * reconciler — a QStash schedule calling /internal/steps/reconcile — publishes its step; the run
  * then ends as usual and its thread takes the next message. Without the reconciler it stays queued.
  */
-import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type E2E, hookPath, startE2E } from "../support/e2e";
+import { type E2E, hookPath, reconcileOnce, startE2E } from "../support/e2e";
 
 let e2e: E2E;
 beforeAll(async () => {
@@ -15,17 +14,6 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => e2e?.close());
-
-async function reconcileOnce() {
-  const qstash = new Client({ baseUrl: e2e.stack.qstash.url, token: e2e.stack.qstash.token });
-  const before = e2e.stack.qstash.stats().byDestinationPath["/internal/steps/reconcile"] ?? 0;
-  await qstash.publishJSON({ url: `${e2e.worker}/internal/steps/reconcile`, body: {} });
-  const until = Date.now() + 20_000;
-  while ((e2e.stack.qstash.stats().byDestinationPath["/internal/steps/reconcile"] ?? 0) <= before) {
-    if (Date.now() > until) throw new Error("the reconcile call was not delivered");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("the reconciler", () => {
   it("starts a run whose Worker died before publishing its first step", async () => {
@@ -46,13 +34,13 @@ describe("the reconciler", () => {
     // Nothing drives it: no step was published.
     await new Promise((r) => setTimeout(r, 500));
     expect((await e2e.api("GET", `/v1/runs/${runId}`)).body.status).toBe("queued");
-    await reconcileOnce();
+    await reconcileOnce(e2e);
     const run = await e2e.waitForRun(runId, ["completed"]);
     expect(run.output.text).toBe("echo: hello");
     await e2e.inbox.waitFor(1, { path, timeoutMs: 10_000 });
     // Once more: nothing left to do, nothing published twice.
     const published = e2e.stack.qstash.stats().published;
-    await reconcileOnce();
+    await reconcileOnce(e2e);
     expect(e2e.stack.qstash.stats().published).toBe(published + 1); // this test's own call only
   });
 });

@@ -1,4 +1,5 @@
 /** End-to-end harness: the whole local stack plus the Worker in workerd, and a tiny API client. */
+import { Client } from "@upstash/qstash";
 import { type StackOptions, startStack } from "../../dev/stack.ts";
 import { registerCanary, registerSecrets } from "./log-capture/registry.ts";
 import { checkedFetch } from "./openapi-check.ts";
@@ -133,3 +134,16 @@ async function emitCanary(worker: string): Promise<void> {
 let counter = 0;
 /** A unique callback path on the inbox, so tests in one file do not see each other's deliveries. */
 export const hookPath = (name: string) => `/hooks/${name}-${Date.now()}-${++counter}`;
+
+/** Call the reconciler once, as a deployment's QStash schedule does, and wait until QStash delivered it. */
+export async function reconcileOnce(e2e: E2E) {
+  const qstash = new Client({ baseUrl: e2e.stack.qstash.url, token: e2e.stack.qstash.token });
+  const delivered = () => e2e.stack.qstash.stats().byDestinationPath["/internal/steps/reconcile"] ?? 0;
+  const before = delivered();
+  await qstash.publishJSON({ url: `${e2e.worker}/internal/steps/reconcile`, body: {} });
+  const until = Date.now() + 20_000;
+  while (delivered() <= before) {
+    if (Date.now() > until) throw new Error("the reconcile call was not delivered");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
