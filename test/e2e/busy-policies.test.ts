@@ -102,8 +102,9 @@ describe("on_busy", () => {
     expect(refused).toHaveLength(2);
     for (const r of refused) expect(r.body.error.code).toBe("thread_queue_full");
     const done = await Promise.all(accepted.map((a) => e2e.waitForRun(a.body.id, ["completed"], 40_000)));
-    // FIFO: each started after the one before it ended.
-    const ordered = done.sort((a, b) => a.started_at - b.started_at);
+    // FIFO: each started after the one before it ended. Times are whole seconds: two runs may start
+    // in the same one, and then the one that ended first came first.
+    const ordered = done.sort((a, b) => a.started_at - b.started_at || a.completed_at - b.completed_at);
     for (let i = 1; i < ordered.length; i++)
       expect(ordered[i].started_at).toBeGreaterThanOrEqual(ordered[i - 1].completed_at);
   }, 90_000);
