@@ -600,6 +600,22 @@ async function main(): Promise<number> {
       if (ids.size <= 1) continue;
       duplicateCallbacks += ids.size - 1;
       duplicatedEvents.push(`${f.runId}: run.${f.status} under ${[...ids].join(", ")}`);
+      if (!verbose) continue;
+      // Each run that sent this caller's terminal event: how it came to be and how it went.
+      for (const id of ids) {
+        const other = `run_${id.replace(/^evt_/, "")}`;
+        const r = (await api("GET", `/v1/runs/${other}`).catch(() => null))?.body;
+        duplicateDetails.push({
+          caller: f.n,
+          run: other,
+          accepted: other === f.runId,
+          status: r?.status,
+          created_at: r?.created_at,
+          timeline: ((r?.timeline ?? []) as Json[]).map(
+            (e) => `${Date.parse(e.at) - workloadStart} ${e.status}: ${e.cause}`,
+          ),
+        });
+      }
     }
 
     // Upstream: at most one response per (run, round).
