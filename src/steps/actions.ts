@@ -81,14 +81,16 @@ export async function performAction(
     case "take_held": {
       const debounce = (run.debounce_ms ?? 0) > 0;
       const now = deps.now();
-      const reading = ahead
-        ? {
-            owner: ahead.owner,
-            leaseUntil: now + ahead.leaseMs,
-            month: monthOf(now),
-            defaultMonthlyTokens: deps.config.tenantDefaults.monthlyTokens,
-          }
-        : undefined;
+      // Read ahead for the quota check only where it would read (a store with the usage counters).
+      const reading =
+        ahead && deps.usage
+          ? {
+              owner: ahead.owner,
+              leaseUntil: now + ahead.leaseMs,
+              month: monthOf(now),
+              defaultMonthlyTokens: deps.config.tenantDefaults.monthlyTokens,
+            }
+          : undefined;
       const taken = deps.messages
         ? await deps.messages.takeHeld(run.tenant, run.thread_id, run.id, {
             now,
