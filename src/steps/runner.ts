@@ -360,8 +360,9 @@ async function driveLoop(
     budgetEnd,
     save,
     saveReleasing: (r, release) => {
-      // The save carries the run's end: its lease must hold through the delivery that follows.
-      lease.need(Math.max(SHORT_CALL_MAX_MS, DELIVERY_TIMEOUT_MS));
+      // The save carries the run's end: its lease must hold through the delivery that follows (and
+      // the moment before it), or the delivery would need a save of its own to extend it.
+      lease.need(DELIVERY_TIMEOUT_MS + SHORT_CALL_MAX_MS);
       return lease.saveReleasing(r, release);
     },
     saveIfChanged: lease.saveIfChanged,
