@@ -13,7 +13,7 @@ import { defaults, makeRun, TENANT } from "./fixtures";
 const ctx = useStoreRedis();
 
 async function started(
-  idem: { key: string; bodyHash: string } | null = { key: newId("idem"), bodyHash: "h" },
+  idem: { key: string; bodyHash: string } | null = { key: newId("msg"), bodyHash: "h" },
 ) {
   const runs = new RunStore(ctx.redis, defaults());
   const run = makeRun(newId("thread"));
