@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from "vitest";
 import { monthOf } from "../../src/engine/usage";
-import { newId } from "../../src/store/ids";
 import { keys, TENANT_FIELDS } from "../../src/store/keys";
 import { MessageStore } from "../../src/store/messages";
 import { ThreadStore } from "../../src/store/records";
