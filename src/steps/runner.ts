@@ -319,12 +319,20 @@ function progressSaver(
       const events = progressEvents(saved, r);
       const releaseSave = deps.runs.releaseSave?.bind(deps.runs);
       if (release && !releaseSave) throw new Error("this run store cannot save with a release");
+      // A save with a release that was written is not written again when what follows it fails (a
+      // refused publish of the next run's start, a Redis error handing slots on): the reconciler
+      // hands free slots on, and a save that carries a delivery's outcome must not fail the step.
+      let written: { seq: number | null; kick: boolean } | null = null;
+      const onSaved = (w: { seq: number | null; kick: boolean }) => {
+        written = w;
+      };
       const write = async () =>
-        release && releaseSave
-          ? await releaseSave(r, release.answer, release.startNext, { owner, at, progress: events })
+        written ??
+        (release && releaseSave
+          ? await releaseSave(r, release.answer, release.startNext, { owner, at, progress: events, onSaved })
           : deps.runs.saveWith
             ? await deps.runs.saveWith(r, owner, finish, at, events)
-            : { seq: await deps.runs.save(r, owner, finish, at), kick: false };
+            : { seq: await deps.runs.save(r, owner, finish, at), kick: false });
       const { seq, kick } = deliveryUnsaved(saved, r)
         ? await writeOutcome(deps, { run_id: r.id, event_id: r.delivery.event_id }, write)
         : await write();

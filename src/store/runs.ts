@@ -103,6 +103,8 @@ export interface EndSave {
   owner: string;
   at: { now: number; leaseMs?: number };
   progress: ProgressEvent[];
+  /** Told the save's outcome as soon as it is written (before free slots are handed on). */
+  onSaved?: (saved: { seq: number | null; kick: boolean }) => void;
 }
 
 export type ClaimOutcome =
@@ -533,6 +535,7 @@ export class RunStore {
     let saved: { seq: number | null; kick: boolean } = { seq: null, kick: false };
     await this.release(run.tenant, run, answer, true, startNext, save, (seq, kick) => {
       saved = { seq, kick };
+      save.onSaved?.(saved);
     });
     return saved;
   }
