@@ -132,7 +132,12 @@ describe("the callback", () => {
         get: async () => void seen.push("threads.get"),
         setConversationId: async () => "conv_1",
       },
-      usage: { tokenQuotaReached: async () => void seen.push("usage.tokenQuotaReached") ?? null },
+      usage: {
+        tokenQuotaReached: async () => {
+          seen.push("usage.tokenQuotaReached");
+          return null;
+        },
+      },
       messages: {
         takeHeld: async (_t: string, _th: string, _r: string, opts: { reading?: { leaseUntil: number } }) => {
           seen.push(`takeHeld ${opts.reading ? "reading" : "plain"}`);
