@@ -207,7 +207,7 @@ function answerOf(c: Context<AppEnv>, outcome: StepOutcome, busy: BusyReport) {
 /** A caller-supplied header, safe to log: short, plain characters only. */
 const printable = (v: string | null) => (v ? v.replace(/[^\w.:-]/g, "").slice(0, 64) : null);
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const utf8 = new TextDecoder();
 
 /**
