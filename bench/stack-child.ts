@@ -29,6 +29,8 @@ export interface ChildOptions {
   openaiWebhookSecret: string | null;
   /** `production`: every hop the local stack makes instant is delayed as bench/network.ts models it. */
   network: Network;
+  /** Open the Worker's V8 inspector on this port (bench/profile.ts). */
+  inspectorPort?: number;
 }
 
 export interface ChildReady {
@@ -131,6 +133,7 @@ async function main() {
   const worker = opts.worker
     ? await startWorker({
         port: 0,
+        ...(opts.inspectorPort === undefined ? {} : { inspectorPort: opts.inspectorPort }),
         vars: {
           ...devWorkerVars({
             redis: proxied.redis,

@@ -8,7 +8,7 @@
  * `createApp({ deps })` (app.ts) swaps the builder: tests hand in narrow fakes this way.
  * Never spread a Deps object: that would touch every getter.
  */
-import { signingSecrets } from "./commands/tenants";
+import { signingSecrets, signingSecretsOf } from "./commands/tenants";
 import { type Config, requireConfig, requireService } from "./config";
 import { createStepQueue, type StepQueue } from "./queue/steps";
 import { FileStore, VectorStoreStore } from "./store/files";
@@ -19,7 +19,7 @@ import { createRedis, type Redis } from "./store/redis";
 import { ResponseIndex } from "./store/responses";
 import { RunStore } from "./store/runs";
 import { ScheduleStore } from "./store/schedules";
-import { ApiKeyStore, TenantStore } from "./store/tenants";
+import { ApiKeyStore, TenantStore, type WebhookSecret } from "./store/tenants";
 import { UsageStore } from "./store/usage";
 import { createFilesUpstream, type FilesUpstream } from "./upstream/files";
 import { createUpstream, type Upstream } from "./upstream/openai";
@@ -50,6 +50,8 @@ export interface Deps {
   readonly baseUrl: string;
   /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
   webhookSecrets(tenant: string): Promise<string[]>;
+  /** The same from the tenant's stored secrets as read already (a step's claim reads them). */
+  signingSecretsFrom(tenant: string, stored: WebhookSecret[] | null, now: number): string[];
   now(): number;
   sleep(ms: number): Promise<void>;
 }
@@ -121,6 +123,7 @@ export const createDeps: DepsFactory = (env, origin) => {
     },
     webhookSecrets: (tenant) =>
       signingSecrets({ tenants: s().tenants, config: config() }, tenant, Date.now()),
+    signingSecretsFrom: (tenant, stored, now) => signingSecretsOf(config(), tenant, stored, now),
     now: Date.now,
     sleep,
   };

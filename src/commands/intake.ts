@@ -18,7 +18,7 @@ import type { StepQueue } from "../queue/steps";
 import { newId } from "../store/ids";
 import type { MessageStore } from "../store/messages";
 import type { AssistantStore, ThreadRecord, ThreadStore } from "../store/records";
-import type { CreateOptions, RunStore } from "../store/runs";
+import { type CreateOptions, marksPublishing, type RunStore } from "../store/runs";
 import type { Upstream } from "../upstream/openai";
 import { isBusyProblem, type OnBusy, resolveBusy, supersededFlag } from "../engine/busy";
 import { checkFileRefs, type FileRefDeps } from "./file-refs";
@@ -225,7 +225,9 @@ export async function acceptRun(
       await publishOrWithdraw(deps, run, withdraw, () =>
         deps.runs.pump(run.tenant, (id) => publishStart(deps, run.tenant, id)),
       );
-    if (outcome.kind === "start" || (outcome.kind === "waiting" && outcome.pump))
+    // The mark is set only where something reads it (store/runs.ts marksPublishing).
+    const marked = marksPublishing(req.idempotency, busy.mode);
+    if (marked && (outcome.kind === "start" || (outcome.kind === "waiting" && outcome.pump)))
       await markPublished(deps, run);
     return { run, replayed: false, thread: created };
   }

@@ -210,10 +210,13 @@ export async function revokeKey(
 }
 
 /** The configured WEBHOOK_SECRET stands for tenant "default" until it has secrets of its own. */
-async function storedOrConfigured(deps: Pick<TenantDeps, "tenants" | "config">, tenant: string) {
-  const stored = (await deps.tenants.secrets(tenant)) ?? [];
-  if (stored.length > 0 || tenant !== DEFAULT_TENANT || !deps.config.webhookSecret) return stored;
-  return [{ id: "whs_config", secret: deps.config.webhookSecret, created_at_ms: 0, expires_at_ms: null }];
+function storedOrConfigured(
+  config: Pick<TenantDeps["config"], "webhookSecret">,
+  tenant: string,
+  stored: WebhookSecret[],
+): WebhookSecret[] {
+  if (stored.length > 0 || tenant !== DEFAULT_TENANT || !config.webhookSecret) return stored;
+  return [{ id: "whs_config", secret: config.webhookSecret, created_at_ms: 0, expires_at_ms: null }];
 }
 
 /** The secrets deliveries of this tenant are signed with now (one signature each). */
@@ -222,7 +225,17 @@ export async function signingSecrets(
   tenant: string,
   now: number,
 ): Promise<string[]> {
-  return liveSecrets(await storedOrConfigured(deps, tenant), now).map((s) => s.secret);
+  return signingSecretsOf(deps.config, tenant, await deps.tenants.secrets(tenant), now);
+}
+
+/** `signingSecrets` from the tenant's stored secrets as read already (a step's claim reads them). */
+export function signingSecretsOf(
+  config: Pick<TenantDeps["config"], "webhookSecret">,
+  tenant: string,
+  stored: WebhookSecret[] | null,
+  now: number,
+): string[] {
+  return liveSecrets(storedOrConfigured(config, tenant, stored ?? []), now).map((s) => s.secret);
 }
 
 export async function rotateWebhookSecret(deps: TenantDeps, tenant: string, windowS?: number | undefined) {
@@ -235,7 +248,8 @@ export async function rotateWebhookSecret(deps: TenantDeps, tenant: string, wind
     expires_at_ms: null,
   };
   const windowMs = (windowS ?? deps.config.secretRotationWindowS) * 1000;
-  const next = rotated(await storedOrConfigured(deps, tenant), fresh, now, windowMs);
+  const stored = storedOrConfigured(deps.config, tenant, (await deps.tenants.secrets(tenant)) ?? []);
+  const next = rotated(stored, fresh, now, windowMs);
   if (!(await deps.tenants.get(tenant))) await updateTenant(deps, tenant, {});
   await deps.tenants.setSecrets(tenant, next);
   return {

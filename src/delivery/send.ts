@@ -33,7 +33,7 @@ export async function sendSigned(opts: {
   const started = opts.now();
   const verdict = checkOutboundUrl(opts.url, opts.policy);
   if (!verdict.ok) return failed(`refused by the outbound URL policy: ${verdict.reason}`, 0);
-  const signed = signWebhook(opts.secrets, opts.webhookId, new Date(started), opts.body);
+  const signed = await signWebhook(opts.secrets, opts.webhookId, new Date(started), opts.body);
   try {
     const res = await fetch(opts.url, {
       method: "POST",

@@ -17,9 +17,10 @@ import { withFileLinks } from "../delivery/file-links";
 import { deliverToIntegration, type IntegrationDeliveryDeps } from "../delivery/integration";
 import { sendSigned } from "../delivery/send";
 import type { StepQueue } from "../queue/steps";
-import type { ThreadStore } from "../store/records";
+import type { StoredThread, ThreadStore } from "../store/records";
 import type { ResponseIndex } from "../store/responses";
 import type { RunStore } from "../store/runs";
+import type { WebhookSecret } from "../store/tenants";
 import type { UsageStore } from "../store/usage";
 import type { MessageStore } from "../store/messages";
 import { monthOf } from "../engine/usage";
@@ -34,7 +35,7 @@ import { observed } from "./drive/shared";
 export interface Deps extends Omit<FileStepDeps, "config" | "threads">, Partial<IntegrationDeliveryDeps> {
   config: Config;
   runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread"> &
-    Partial<Pick<RunStore, "saveWith" | "outbox">>;
+    Partial<Pick<RunStore, "saveWith" | "outbox" | "releaseSave">>;
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
   queue: Pick<StepQueue, "publish" | "publishCall"> & Partial<Pick<StepQueue, "publishDeliver">>;
   upstream: Upstream;
@@ -46,6 +47,8 @@ export interface Deps extends Omit<FileStepDeps, "config" | "threads">, Partial<
   responses?: Pick<ResponseIndex, "remember">;
   /** The secrets a tenant's deliveries and tool calls are signed with now (several in a rotation). */
   webhookSecrets: (tenant: string) => Promise<string[]>;
+  /** The same from the tenant's stored secrets as a claim read them (RunStore.claim `secrets`). */
+  signingSecretsFrom?: (tenant: string, stored: WebhookSecret[] | null, now: number) => string[];
   /** Where this deployment is reached, for the download links callbacks carry. */
   baseUrl: string;
   now: () => number;
@@ -54,6 +57,9 @@ export interface Deps extends Omit<FileStepDeps, "config" | "threads">, Partial<
 
 type Performable = Exclude<Action, { type: "wait" } | { type: "done" }>;
 
+/** The actions a start's reading ahead is for (ActionContext `start`). */
+const READ_AHEAD_USERS = new Set<string>(["take_held", "check_quota", "create_conversation"]);
+
 export async function performAction(
   deps: Deps,
   run: RunRecord,
@@ -61,6 +67,12 @@ export async function performAction(
   ctx: ActionContext,
 ): Promise<ActionResult> {
   const keepGoing = (r: RunRecord) => ({ run: r, yieldAfterMs: null });
+  const ahead = ctx.start;
+  // What a start read ahead is for the actions right after it only (StartAhead).
+  if (ahead && !READ_AHEAD_USERS.has(action.type)) {
+    delete ahead.tokenQuota;
+    delete ahead.thread;
+  }
   switch (action.type) {
     case "close_merge": {
       const fanout = deps.messages ? await deps.messages.closeMerge(run.tenant, run.id) : [];
@@ -68,9 +80,29 @@ export async function performAction(
     }
     case "take_held": {
       const debounce = (run.debounce_ms ?? 0) > 0;
+      const now = deps.now();
+      // Read ahead for the quota check only where it would read (a store with the usage counters).
+      const reading =
+        ahead && deps.usage
+          ? {
+              owner: ahead.owner,
+              leaseUntil: now + ahead.leaseMs,
+              month: monthOf(now),
+              defaultMonthlyTokens: deps.config.tenantDefaults.monthlyTokens,
+            }
+          : undefined;
       const taken = deps.messages
-        ? await deps.messages.takeHeld(run.tenant, run.thread_id, run.id, { now: deps.now(), debounce })
+        ? await deps.messages.takeHeld(run.tenant, run.thread_id, run.id, {
+            now,
+            debounce,
+            ...(reading ? { reading } : {}),
+          })
         : { kind: "taken" as const, held: [], merged: [], fanout: [] };
+      if (ahead && taken.kind === "taken" && taken.read) {
+        if (taken.read.leaseUntil !== null) ahead.leaseExtended(taken.read.leaseUntil);
+        ahead.tokenQuota = taken.read.tokenQuota;
+        ahead.thread = taken.read.thread;
+      }
       if (taken.kind === "wait")
         return keepGoing(
           transition(run, { type: "not_quiet", until_ms: deps.now() + taken.waitMs }, deps.now()),
@@ -87,17 +119,25 @@ export async function performAction(
       if (deps.messages) await deps.messages.giveBack(run.tenant, run.thread_id, run.id);
       return keepGoing(transition(run, { type: "messages_returned" }, deps.now()));
     case "check_quota": {
-      const limit = deps.usage
-        ? await deps.usage.tokenQuotaReached(
-            run.tenant,
-            monthOf(deps.now()),
-            deps.config.tenantDefaults.monthlyTokens,
-          )
-        : null;
+      const early = ahead?.tokenQuota;
+      if (ahead) delete ahead.tokenQuota;
+      const limit =
+        early !== undefined
+          ? early
+          : deps.usage
+            ? await deps.usage.tokenQuotaReached(
+                run.tenant,
+                monthOf(deps.now()),
+                deps.config.tenantDefaults.monthlyTokens,
+              )
+            : null;
       return keepGoing(transition(run, { type: "quota_checked", exceeded_limit: limit }, deps.now()));
     }
-    case "create_conversation":
-      return keepGoing(await ensureConversation(deps, run));
+    case "create_conversation": {
+      const early = ahead?.thread;
+      if (ahead) delete ahead.thread;
+      return keepGoing(await ensureConversation(deps, run, early));
+    }
     case "create_response":
       return driveOf(deps, run).start(deps, run, action.request, ctx);
     case "observe":
@@ -112,8 +152,12 @@ export async function performAction(
       // call's callback does only 3 times, with nothing to rescue it, and the run was out of the
       // slots the reconciler looks at: its callback was never sent.
       let handOffFailed = false;
+      const released = transition(run, { type: "thread_released" }, deps.now());
+      // With the runner's context the release also saves the run (one request; the delivery that
+      // follows needs it saved anyway: what an event announces must be readable).
+      const together = ctx.saveReleasing && deps.runs.releaseSave ? ctx.saveReleasing : null;
       try {
-        await deps.runs.releaseThread(run, outputMessage(run), async (next) => {
+        const startNext = async (next: string) => {
           try {
             await deps.queue.publish(
               { tenant: run.tenant, run_id: next, seq: 0 },
@@ -128,16 +172,18 @@ export async function performAction(
             });
             throw err;
           }
-        });
+        };
+        if (together) await together(released, { answer: outputMessage(run), startNext });
+        else await deps.runs.releaseThread(run, outputMessage(run), startNext);
       } catch (err) {
         if (!handOffFailed) throw err;
       }
-      return keepGoing(transition(run, { type: "thread_released" }, deps.now()));
+      return keepGoing(released);
     }
     case "deliver":
       // What an event announces must already be readable: a receiver may GET the run at once.
-      await ctx.save(run);
-      return keepGoing(await deliver(deps, run));
+      await (ctx.saveIfChanged ?? ctx.save)(run);
+      return keepGoing(await deliver(deps, run, ctx));
     case "call_tools":
       return keepGoing(
         transition(
@@ -206,8 +252,13 @@ async function findCallAnswer(
 const driveOf = (deps: Pick<Deps, "config">, run: RunRecord) =>
   driveFor(needsStream(run) ? "stream" : deps.config.drive.strategy);
 
-async function ensureConversation(deps: Deps, run: RunRecord): Promise<RunRecord> {
-  const thread = await deps.threads.get(run.tenant, run.thread_id);
+/** `early`: the thread as the run's start read it (undefined: read it now). */
+async function ensureConversation(
+  deps: Deps,
+  run: RunRecord,
+  early?: StoredThread | null,
+): Promise<RunRecord> {
+  const thread = early !== undefined ? early : await deps.threads.get(run.tenant, run.thread_id);
   let id = thread?.conversation_id ?? null;
   let made = false;
   if (!id) {
@@ -235,7 +286,7 @@ async function cancelResponse(deps: Deps, run: RunRecord, responseId: string): P
   return response ? observed(deps, sent, response, null) : sent;
 }
 
-async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
+async function deliver(deps: Deps, run: RunRecord, ctx: ActionContext): Promise<RunRecord> {
   const callback = run.callback;
   if (!callback && !run.fanout?.targets.length) return run;
   // A run with progress events sends its own event only when every earlier one is done (in order).
@@ -246,7 +297,7 @@ async function deliver(deps: Deps, run: RunRecord): Promise<RunRecord> {
       { type: "delivery_deferred", until_ms: deps.now() + outboxPollMs(run, deps.now()) },
       deps.now(),
     );
-  const secrets = await deps.webhookSecrets(run.tenant);
+  const secrets = ctx.secrets ? await ctx.secrets() : await deps.webhookSecrets(run.tenant);
   // Generated files travel with signed download links (the newest secret signs them).
   const built = await withFileLinks(buildEvent(run), run, {
     baseUrl: deps.baseUrl,

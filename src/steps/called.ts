@@ -62,7 +62,14 @@ export async function driveCalled(
     // (QStash refused a publish, a Redis error): QStash redelivers this callback, now for an attempt
     // the run no longer waits for. Finish the end here, or nothing drives the run again.
     if (endUnfinished(run, next))
-      return driveClaimed(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, run, owner, claim.at);
+      return driveClaimed(
+        deps,
+        { tenant: ref.tenant, run_id: ref.run_id, seq },
+        run,
+        owner,
+        claim.at,
+        claim.secrets,
+      );
     await deps.runs.unlock(run, owner);
     if (report.status >= 200 && report.status < 300)
       log("warn", "a call's answer came for an attempt the run no longer waits for", {
@@ -73,7 +80,8 @@ export async function driveCalled(
   }
   try {
     const fed = await feed(deps, run, report);
-    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner, claim.at, run);
+    const msg = { tenant: ref.tenant, run_id: ref.run_id, seq };
+    return await drive(deps, msg, fed, owner, claim.at, run, claim.secrets);
   } catch (err) {
     if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
     throw err;

@@ -27,6 +27,8 @@ import { writeOutcome } from "./outcome";
 import { finalText, progressEvents } from "../engine/progress";
 import { claimWithWait } from "../store/claim";
 import type { ClaimOutcome } from "../store/runs";
+import type { WebhookSecret } from "../store/tenants";
+import type { ActionContext, Release } from "./drive/types";
 import {
   BUSY_RETRY_MS,
   CLAIM_FIRST_RETRY_MS,
@@ -74,7 +76,7 @@ export async function driveStep(deps: Deps, msg: StepMessage, busy?: BusyReport)
   const claim = await claimWithWait(deps, msg, owner, stepClaim(deps));
   if (claim.kind !== "ok") return notClaimed(claim, busy);
   try {
-    return await drive(deps, msg, claim.run, owner, claim.at);
+    return await drive(deps, msg, claim.run, owner, claim.at, claim.run, claim.secrets);
   } catch (err) {
     // Let QStash's redelivery of this step claim the run at once instead of after the lease (a
     // Worker that died lets go of nothing: its lease runs out).
@@ -108,7 +110,7 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
     if (counted !== run) await deps.runs.save(counted, owner, false);
     // A redelivery after this message's step could not finish the run's end: finish it here.
     if (endUnfinished(counted, nextAction(counted, deps.now()).type))
-      return driveClaimed(deps, { ...response.owner, seq }, counted, owner, claim.at);
+      return driveClaimed(deps, { ...response.owner, seq }, counted, owner, claim.at, claim.secrets);
     await deps.runs.unlock(run, owner);
     return "stale";
   }
@@ -118,7 +120,7 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
       transition(run, { type: "response_observed", response, cursor: null }, deps.now()),
       deps.now(),
     );
-    return await drive(deps, { ...response.owner, seq }, fed, owner, claim.at, run);
+    return await drive(deps, { ...response.owner, seq }, fed, owner, claim.at, run, claim.secrets);
   } catch (err) {
     if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
@@ -161,26 +163,37 @@ export function leaseKeeper(
   owner: string,
   claimedAt: number,
   saveFn: SaveFn = (r, finish, at) => deps.runs.save(r, owner, finish, at),
+  isSaved: (r: RunRecord) => boolean = () => false,
 ) {
   const base = stepLeaseMs(deps.config.drive.budgetMs);
   let until = claimedAt + base;
   let needMs = base;
-  const save = async (r: RunRecord) => {
+  const saveWith = async (r: RunRecord, release?: Release) => {
     const now = deps.now();
     const leaseMs = Math.max(base, needMs + LEASE_MARGIN_MS);
-    if ((await saveFn(r, false, { now, leaseMs })) === null) throw new Error("lease lost");
+    if ((await saveFn(r, false, { now, leaseMs }, release)) === null) throw new Error("lease lost");
     until = Math.max(until, now + leaseMs);
+  };
+  const save = (r: RunRecord) => saveWith(r);
+  const ensure = async (run: RunRecord) => {
+    if (until < deps.now() + needMs + LEASE_MARGIN_MS) await save(run);
   };
   return {
     save,
+    /** A save that also releases the run's thread and slot (one request: RunStore.releaseSave). */
+    saveReleasing: (r: RunRecord, release: Release) => saveWith(r, release),
+    /** Save, unless `r` is the record this step saved last: then only as the lease needs. */
+    saveIfChanged: (r: RunRecord) => (isSaved(r) ? ensure(r) : save(r)),
     need(ms: number) {
       needMs = ms;
     },
+    /** The lease was extended to `untilMs` by a request other than a save (a start's reading). */
+    extended(untilMs: number) {
+      until = Math.max(until, untilMs);
+    },
     /** Whether the lease still covers the need from now. */
     covers: () => until >= deps.now() + needMs + LEASE_MARGIN_MS,
-    async ensure(run: RunRecord) {
-      if (until < deps.now() + needMs + LEASE_MARGIN_MS) await save(run);
-    },
+    ensure,
   };
 }
 
@@ -199,9 +212,10 @@ export async function driveClaimed(
   run: RunRecord,
   owner: string,
   claimedAt?: number,
+  secrets?: WebhookSecret[] | null,
 ): Promise<StepOutcome> {
   try {
-    return await drive(deps, msg, run, owner, claimedAt);
+    return await drive(deps, msg, run, owner, claimedAt, run, secrets);
   } catch (err) {
     if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
@@ -220,12 +234,17 @@ export async function drive(
   owner: string,
   claimedAt: number = deps.now(),
   stored: RunRecord = claimed,
+  secrets?: WebhookSecret[] | null,
 ): Promise<StepOutcome> {
   let run = claimed;
   const saver = progressSaver(deps, stored, owner);
-  const lease = leaseKeeper(deps, owner, claimedAt, saver.save);
+  const lease = leaseKeeper(deps, owner, claimedAt, saver.save, saver.isSaved);
+  const step: StepContext = {
+    owner,
+    secrets: claimSecrets(deps, msg.tenant, claimedAt, secrets),
+  };
   try {
-    return await driveLoop(deps, msg, claimed, saver.save, lease, (r) => {
+    return await driveLoop(deps, msg, claimed, saver.save, lease, step, (r) => {
       run = r;
     });
   } catch (err) {
@@ -243,7 +262,44 @@ type SaveFn = (
   r: RunRecord,
   finish: boolean,
   at: { now: number; leaseMs?: number },
+  release?: Release,
 ) => Promise<number | null>;
+
+/** What the step's actions take from its claim: the lease's holder, the tenant's signing secrets. */
+interface StepContext {
+  owner: string;
+  secrets: (() => Promise<string[]>) | undefined;
+}
+
+/**
+ * How long the secrets a claim read stand for the tenant's: a step that delivers soon after its
+ * claim signs with them; one that delivers later (a long stream, tool rounds) reads them again, so
+ * a rotation reaches its deliveries as soon as before.
+ */
+const CLAIM_SECRETS_FRESH_MS = SHORT_CALL_MAX_MS;
+
+function claimSecrets(
+  deps: Deps,
+  tenant: string,
+  claimedAt: number,
+  stored: WebhookSecret[] | null | undefined,
+): (() => Promise<string[]>) | undefined {
+  const from = deps.signingSecretsFrom;
+  if (stored === undefined || !from) return undefined;
+  return async () => {
+    const now = deps.now();
+    return now - claimedAt <= CLAIM_SECRETS_FRESH_MS
+      ? from(tenant, stored, now)
+      : await deps.webhookSecrets(tenant);
+  };
+}
+
+/**
+ * How far a run's start (`take_held`, which reads ahead for the quota check and the conversation's
+ * lookup: StartAhead) extends the lease: for the conversation's create that follows (an OpenAI
+ * call), with the short actions before it, so that no save of its own extends it.
+ */
+const START_LEASE_MS = UPSTREAM_CALL_MAX_MS + LEASE_MARGIN_MS + SHORT_CALL_MAX_MS;
 
 /**
  * Saves of one step: each appends the progress events the run made since the step's last save
@@ -251,15 +307,32 @@ type SaveFn = (
  * A save that carries a delivery's outcome the step has not saved yet is tried again when it fails
  * (steps/outcome.ts): the receiver has the event, and a failed step would send it again.
  */
-function progressSaver(deps: Deps, claimed: RunRecord, owner: string): { save: SaveFn } {
+function progressSaver(
+  deps: Deps,
+  claimed: RunRecord,
+  owner: string,
+): { save: SaveFn; isSaved: (r: RunRecord) => boolean } {
   let saved = claimed;
   return {
-    async save(r, finish, at) {
+    isSaved: (r) => r === saved,
+    async save(r, finish, at, release) {
       const events = progressEvents(saved, r);
+      const releaseSave = deps.runs.releaseSave?.bind(deps.runs);
+      if (release && !releaseSave) throw new Error("this run store cannot save with a release");
+      // A save with a release that was written is not written again when what follows it fails (a
+      // refused publish of the next run's start, a Redis error handing slots on): the reconciler
+      // hands free slots on, and a save that carries a delivery's outcome must not fail the step.
+      let written: { seq: number | null; kick: boolean } | null = null;
+      const onSaved = (w: { seq: number | null; kick: boolean }) => {
+        written = w;
+      };
       const write = async () =>
-        deps.runs.saveWith
-          ? await deps.runs.saveWith(r, owner, finish, at, events)
-          : { seq: await deps.runs.save(r, owner, finish, at), kick: false };
+        written ??
+        (release && releaseSave
+          ? await releaseSave(r, release.answer, release.startNext, { owner, at, progress: events, onSaved })
+          : deps.runs.saveWith
+            ? await deps.runs.saveWith(r, owner, finish, at, events)
+            : { seq: await deps.runs.save(r, owner, finish, at), kick: false });
       const { seq, kick } = deliveryUnsaved(saved, r)
         ? await writeOutcome(deps, { run_id: r.id, event_id: r.delivery.event_id }, write)
         : await write();
@@ -286,10 +359,24 @@ async function driveLoop(
   claimed: RunRecord,
   saveEnd: SaveFn,
   lease: ReturnType<typeof leaseKeeper>,
+  step: StepContext,
   track: (r: RunRecord) => void,
 ): Promise<StepOutcome> {
   const save = lease.save;
   const budgetEnd = deps.now() + deps.config.drive.budgetMs;
+  const ctx: ActionContext = {
+    budgetEnd,
+    save,
+    saveReleasing: (r, release) => {
+      // The save carries the run's end: its lease must hold through the delivery that follows (and
+      // the moment before it), or the delivery would need a save of its own to extend it.
+      lease.need(DELIVERY_TIMEOUT_MS + SHORT_CALL_MAX_MS);
+      return lease.saveReleasing(r, release);
+    },
+    saveIfChanged: lease.saveIfChanged,
+    start: { owner: step.owner, leaseMs: START_LEASE_MS, leaseExtended: lease.extended },
+    ...(step.secrets ? { secrets: step.secrets } : {}),
+  };
   let run = claimed;
   // Each step may start one long action whatever its budget (so a tiny budget still progresses).
   let longDone = false;
@@ -343,7 +430,7 @@ async function driveLoop(
       if (first) dieAt(deps.config, "after_create_intent");
     } else if (action.type !== "deliver") await lease.ensure(run);
     try {
-      const result = await performAction(deps, run, action, { budgetEnd, save });
+      const result = await performAction(deps, run, action, ctx);
       run = result.run;
       track(run);
       if (result.yieldAfterMs !== null) return finish(deps, saveEnd, run, msg.seq, result.yieldAfterMs);

@@ -6,10 +6,16 @@
 import { MAX_HELD_MESSAGES } from "../engine/bounds";
 import { THREAD_TTL_S } from "../engine/constants";
 import type { MessageRecord } from "../engine/messages";
+import { monthOf } from "../engine/usage";
 import { keys } from "./keys";
 import { type ListPage, type ListParams, pageIds, pageOf, toPage } from "./list";
 import { parseJson, type Redis } from "./redis";
+import { type StoredThread, threadOf } from "./records";
 import { addMessages, closeMerge, deleteMessage, returnMessages, takeHeld } from "./scripts";
+import { tokenQuotaOf } from "./usage";
+
+/** takeHeld's reading fields before the documents (scripts.ts takeHeld). */
+const READING_FIELDS = 7;
 
 export type AddOutcome =
   | { kind: "ok" }
@@ -24,7 +30,28 @@ export type TakenHeld =
       held: MessageRecord[];
       merged: MessageRecord[];
       fanout: { url: string; headers: Record<string, string> }[];
+      /** With `reading`: what the run's next actions need, read in the same request. */
+      read?: StartReading;
     };
+
+/**
+ * What a starting run's next actions read (takeHeld with `reading`): the step's lease as extended
+ * (null: `owner` does not hold it), the tenant's token quota if reached (null: not), the thread.
+ */
+export interface StartReading {
+  leaseUntil: number | null;
+  tokenQuota: number | null;
+  thread: StoredThread | null;
+}
+
+/** Ask takeHeld to read for the start too, and extend `owner`'s lease to `leaseUntil` (ms). */
+export interface ReadingRequest {
+  owner: string;
+  leaseUntil: number;
+  /** The month (`YYYY-MM`) whose tokens count, and the quota of tenants without their own. */
+  month: string;
+  defaultMonthlyTokens: number;
+}
 export type DeleteOutcome =
   | { kind: "missing" }
   | { kind: "deleted"; sentBy: { runId: string; index: number } | null };
@@ -91,8 +118,9 @@ export class MessageStore {
     tenant: string,
     threadId: string,
     runId: string,
-    opts: { now: number; debounce: boolean } = { now: 0, debounce: false },
+    opts: { now: number; debounce: boolean; reading?: ReadingRequest } = { now: 0, debounce: false },
   ): Promise<TakenHeld> {
+    const r = opts.reading;
     const reply = (
       await this.scripts.take.exec({
         keys: {
@@ -101,19 +129,39 @@ export class MessageStore {
           messageDocs: keys.threadMessageDocs(tenant, threadId),
           sent: keys.threadSent(tenant, threadId),
           thread: keys.thread(tenant, threadId),
+          tenant: keys.tenant(tenant),
+          usage: keys.usage(tenant, r?.month ?? monthOf(opts.now)),
         },
-        args: { runId, now: opts.now, debounce: opts.debounce ? "1" : "0" },
+        args: {
+          runId,
+          now: opts.now,
+          debounce: opts.debounce ? "1" : "0",
+          read: r ? "1" : "0",
+          owner: r?.owner ?? "",
+          leaseUntil: r?.leaseUntil ?? 0,
+        },
       })
     ).map(String);
     if (reply[0] === "wait") return { kind: "wait", waitMs: Number(reply[1]) };
     const heldCount = Number(reply[1]);
-    const docs = reply.slice(3).map((d) => parseJson<MessageRecord>(d));
     const fanout = parseFanout(reply[2] ?? "");
-    return {
+    const [leased = "", own = "", input = "", output = "", threadDoc = "", conversation = "", files = ""] =
+      reply.slice(3, 3 + READING_FIELDS);
+    const docs = reply.slice(3 + READING_FIELDS).map((d) => parseJson<MessageRecord>(d));
+    const taken: TakenHeld = {
       kind: "taken",
       held: docs.slice(0, heldCount).filter((m) => m !== null),
       merged: docs.slice(heldCount).filter((m) => m !== null),
       fanout,
+    };
+    if (!r) return taken;
+    return {
+      ...taken,
+      read: {
+        leaseUntil: leased === "" ? null : Number(leased),
+        tokenQuota: tokenQuotaOf(own, input, output, r.defaultMonthlyTokens),
+        thread: threadOf(threadDoc, conversation, files),
+      },
     };
   }
 

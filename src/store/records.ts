@@ -127,18 +127,14 @@ export class ThreadStore {
    * The thread, with the upstream ids kept beside its document: its conversation, and the vector
    * store threadhook made for its messages' file_search attachments (`files_store`).
    */
-  async get(
-    tenant: string,
-    id: string,
-  ): Promise<(ThreadRecord & { conversation_id: string | null; files_store: string | null }) | null> {
+  async get(tenant: string, id: string): Promise<StoredThread | null> {
     const [raw, conversationId, filesStore] = (await this.redis.hmget(
       keys.thread(tenant, id),
       "doc",
       "conversation_id",
       "files_store",
     )) as unknown as (string | null)[];
-    const doc = parseJson<ThreadRecord>(raw ?? null);
-    return doc ? { ...doc, conversation_id: conversationId ?? null, files_store: filesStore ?? null } : null;
+    return threadOf(raw ?? null, conversationId ?? null, filesStore ?? null);
   }
 
   /** Record the thread's attachment store; returns the one that won if set concurrently. */
@@ -246,4 +242,19 @@ export class ThreadStore {
       .exec<[number, string]>();
     return current;
   }
+}
+
+/** A thread as its hash holds it: the document, with its conversation and files store beside it. */
+export type StoredThread = ThreadRecord & { conversation_id: string | null; files_store: string | null };
+
+/** The thread from its hash fields `doc`, `conversation_id`, `files_store` ("" or null: absent). */
+export function threadOf(
+  doc: string | null,
+  conversationId: string | null,
+  filesStore: string | null,
+): StoredThread | null {
+  const record = parseJson<ThreadRecord>(doc || null);
+  return record
+    ? { ...record, conversation_id: conversationId || null, files_store: filesStore || null }
+    : null;
 }

@@ -2,9 +2,20 @@ import { Redis } from "@upstash/redis/cloudflare";
 
 export type { Redis };
 
-/** JSON is (de)serialised by the store itself, so values round-trip exactly. */
+/**
+ * JSON is (de)serialised by the store itself, so values round-trip exactly. Replies come as plain
+ * JSON (`responseEncoding: false`), not base64 that the client decodes string by string in
+ * JavaScript (a cost on every Redis request: bench:profile): everything threadhook stores is text it
+ * wrote as UTF-8 (JSON, ids, numbers), which plain JSON carries unchanged.
+ */
 export function createRedis(url: string, token: string): Redis {
-  return new Redis({ url, token, automaticDeserialization: false, enableTelemetry: false });
+  return new Redis({
+    url,
+    token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    responseEncoding: false,
+  });
 }
 
 export const parseJson = <T>(raw: unknown): T | null =>

@@ -27,6 +27,7 @@ import { keys, RUN_FIELDS as F, THREAD_FIELDS } from "./keys";
 import { type ListPage, type ListParams, pageIds, toPage } from "./list";
 import { messageArgs } from "./messages";
 import type { ThreadRecord } from "./records";
+import type { WebhookSecret } from "./tenants";
 import { parseJson, type Redis } from "./redis";
 import {
   abandonRun,
@@ -36,6 +37,7 @@ import {
   owedCancel,
   pumpSlots,
   releaseRun,
+  releaseSaveRun,
   saveRun,
   unlockRun,
   unqueueRun,
@@ -87,9 +89,37 @@ export interface CreateOptions {
 
 export type StartRun = (runId: string) => Promise<void>;
 
+/**
+ * Whether `create` marks a started run `publishing` until its first step is surely in QStash: only
+ * what reads the mark needs it — a replay of the run's Idempotency-Key (intake answers 409 while it
+ * is set) and a merge into the run (`on_busy: merge`: a run still publishing takes none). Other
+ * runs skip it, and intake skips the request that clears it (`published`).
+ */
+export const marksPublishing = (idem: { key: string } | null, mode: BusyMode) =>
+  idem !== null || mode === "merge";
+
+/** What a run's end saves with its release (RunStore.releaseSave): as `saveWith`'s arguments. */
+export interface EndSave {
+  owner: string;
+  at: { now: number; leaseMs?: number };
+  progress: ProgressEvent[];
+  /** Told the save's outcome as soon as it is written (before free slots are handed on). */
+  onSaved?: (saved: { seq: number | null; kick: boolean }) => void;
+}
+
 export type ClaimOutcome =
-  /** `at`: the time the claim was taken at (its lease runs from then). */
-  | { kind: "ok"; run: RunRecord; cancelRequested: boolean; seq: number; at?: number }
+  /**
+   * `at`: the time the claim was taken at (its lease runs from then). `secrets`: the tenant's stored
+   * webhook secrets as the claim read them (null: none stored; absent: not read).
+   */
+  | {
+      kind: "ok";
+      run: RunRecord;
+      cancelRequested: boolean;
+      seq: number;
+      at?: number;
+      secrets?: WebhookSecret[] | null;
+    }
   | { kind: "stale"; run: RunRecord | null }
   /** `retryAfterMs`: how long the lease still holds (null: the step that scheduled this one is saving). */
   | { kind: "busy"; retryAfterMs: number | null }
@@ -111,6 +141,7 @@ export class RunStore {
     this.defaults = defaults;
     this.scripts = {
       claim: claimRun.bind<string[]>(redis),
+      releaseSave: releaseSaveRun.bind<string[]>(redis),
       save: saveRun.bind<[number, number]>(redis),
       create: createRun.bind<string[]>(redis),
       release: releaseRun.bind<string[]>(redis),
@@ -182,6 +213,7 @@ export class RunStore {
         expectedMerge: opts.expectedMerge ?? "",
         debounceMs: opts.debounceMs ?? 0,
         callbackDoc: run.callback ? JSON.stringify(run.callback) : "",
+        markPublishing: marksPublishing(idem, opts.mode) ? "1" : "0",
       },
       rest: messageArgs(opts.newMessages),
     });
@@ -327,7 +359,7 @@ export class RunStore {
     leaseMs: number,
   ) {
     const r = await this.scripts.claim.exec({
-      keys: { run: keys.run(tenant, runId) },
+      keys: { run: keys.run(tenant, runId), tenant: keys.tenant(tenant) },
       args: { seq: seq === null ? "" : seq, owner, now, leaseMs },
     });
     const kind = r[0];
@@ -341,6 +373,7 @@ export class RunStore {
         cancelRequested,
         seq: seqNow,
         at: now,
+        secrets: parseJson<WebhookSecret[]>(r[5] || null),
       } as ClaimOutcome;
     }
     if (kind === "stale") return { kind, run: parseJson<RunRecord>(r[1]) } as ClaimOutcome;
@@ -488,6 +521,25 @@ export class RunStore {
     await this.release(run.tenant, run, answer, true, startNext);
   }
 
+  /**
+   * `releaseThread` and a save of `run` under the lease (as `saveWith`, not finishing) in one request
+   * (releaseSaveRun): a run's end. A lost lease writes and releases nothing (`seq` null): the step
+   * that holds the run now ends it.
+   */
+  async releaseSave(
+    run: RunRecord,
+    answer: MessageRecord | null,
+    startNext: StartRun,
+    save: EndSave,
+  ): Promise<{ seq: number | null; kick: boolean }> {
+    let saved: { seq: number | null; kick: boolean } = { seq: null, kick: false };
+    await this.release(run.tenant, run, answer, true, startNext, save, (seq, kick) => {
+      saved = { seq, kick };
+      save.onSaved?.(saved);
+    });
+    return saved;
+  }
+
   /** Hand free active-run slots of a tenant to the runs waiting for one (nothing ended). */
   async pump(tenant: string, startNext: StartRun): Promise<void> {
     await this.release(tenant, null, null, false, startNext);
@@ -503,6 +555,8 @@ export class RunStore {
     answer: MessageRecord | null,
     count: boolean,
     startNext: StartRun,
+    save?: EndSave,
+    onSaved?: (seq: number | null, kick: boolean) => void,
   ) {
     const tenantKeys = {
       slots: keys.activeSlots(tenant),
@@ -518,30 +572,50 @@ export class RunStore {
     });
     let expected = "";
     for (let i = 0; i < MAX_HANDOFFS_PER_RELEASE; i++) {
-      const reply =
-        run && i === 0
-          ? await this.scripts.release.exec({
-              keys: {
-                ...tenantKeys,
-                threadActive: keys.threadActive(tenant, run.thread_id),
-                threadQueue: keys.threadQueue(tenant, run.thread_id),
-                run: keys.run(tenant, run.id),
-                usage: keys.usage(tenant, monthOf(run.created_at_ms)),
-                ...this.messageKeys(tenant, run.thread_id),
-              },
-              args: {
-                ...slotArgs(expected),
-                runId: run.id,
-                model: run.params.model,
-                inputTokens: run.usage.prompt_tokens ?? 0,
-                outputTokens: run.usage.completion_tokens ?? 0,
-                usageTtlS: USAGE_TTL_S,
-                countUsage: count ? "1" : "0",
-                answerId: answer?.id ?? "",
-                answerDoc: answer ? JSON.stringify(answer) : "",
-              },
-            })
-          : await this.scripts.pump.exec({ keys: tenantKeys, args: slotArgs(expected) });
+      let reply: unknown[];
+      if (run && i === 0) {
+        const releaseKeys = {
+          ...tenantKeys,
+          threadActive: keys.threadActive(tenant, run.thread_id),
+          threadQueue: keys.threadQueue(tenant, run.thread_id),
+          run: keys.run(tenant, run.id),
+          usage: keys.usage(tenant, monthOf(run.created_at_ms)),
+          ...this.messageKeys(tenant, run.thread_id),
+        };
+        const releaseArgs = {
+          ...slotArgs(expected),
+          runId: run.id,
+          model: run.params.model,
+          inputTokens: run.usage.prompt_tokens ?? 0,
+          outputTokens: run.usage.completion_tokens ?? 0,
+          usageTtlS: USAGE_TTL_S,
+          countUsage: count ? "1" : "0",
+          answerId: answer?.id ?? "",
+          answerDoc: answer ? JSON.stringify(answer) : "",
+        };
+        if (save) {
+          reply = await this.scripts.releaseSave.exec({
+            keys: {
+              ...releaseKeys,
+              feed: keys.runEvents(run.tenant, run.id),
+              outbox: keys.runOutbox(run.tenant, run.id),
+            },
+            args: {
+              ...releaseArgs,
+              now: save.at.now,
+              owner: save.owner,
+              doc: runDoc(run),
+              leaseUntil: save.at.leaseMs !== undefined ? save.at.now + save.at.leaseMs : "",
+              savedAt: save.at.now,
+              maxEvents: FEED_LIMIT,
+              graceMs: OUTBOX_GRACE_MS,
+            },
+            rest: eventArgs(run, buildFeedEvent(run), save.progress),
+          });
+          if (reply[0] === "lost") return onSaved?.(null, false);
+          onSaved?.(Number(reply[2]), Number(reply[3]) === 1);
+        } else reply = await this.scripts.release.exec({ keys: releaseKeys, args: releaseArgs });
+      } else reply = await this.scripts.pump.exec({ keys: tenantKeys, args: slotArgs(expected) });
       const [kind, id = ""] = reply.map(String);
       if (kind === "done") return;
       if (kind === "head") await startNext(id);

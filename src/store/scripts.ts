@@ -125,14 +125,16 @@ end
 `;
 
 /**
- * Claim a run for a step. `seq` "" = whatever it is now. → {"ok", doc, cancel, metadata, seq} |
- * {"stale", doc} | {"busy", ms the lease still holds or ""} | {"missing"}. A step from the future
- * (its seq is ahead: the scheduling step has not finished saving yet) is "busy" too, and waits. A
- * claim proves the run's step reached QStash: the `publishing` flag goes.
+ * Claim a run for a step. `seq` "" = whatever it is now. → {"ok", doc, cancel, metadata, seq,
+ * secrets} | {"stale", doc} | {"busy", ms the lease still holds or ""} | {"missing"}. A step from the
+ * future (its seq is ahead: the scheduling step has not finished saving yet) is "busy" too, and
+ * waits. A claim proves the run's step reached QStash: the `publishing` flag goes. `secrets` are the
+ * tenant's stored webhook secrets (JSON, "" none): what a step that delivers signs with, read here
+ * so that delivering costs no request of its own.
  */
 export const claimRun = defineScript({
   name: "claim",
-  keys: ["run"],
+  keys: ["run", "tenant"],
   args: ["seq", "owner", "now", "leaseMs"],
   body: `
 local current = redis.call('HGET', run, 'seq')
@@ -149,9 +151,27 @@ end
 redis.call('HSET', run, 'lease', owner, 'lease_until', tonumber(now) + tonumber(leaseMs))
 redis.call('HDEL', run, 'publishing')
 return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') or '',
-  redis.call('HGET', run, 'metadata') or '', current}
+  redis.call('HGET', run, 'metadata') or '', current, redis.call('HGET', tenant, 'secrets') or ''}
 `,
 });
+
+/**
+ * The write of a save under the lease (saveRun, releaseSaveRun; the caller has checked the lease):
+ * the document, `saved_at`, the lease extended to `leaseUntil` when `extend` (never shortened), the
+ * TTL, and the run's new events appended to its feed and outbox. → kick (1: publish a deliver step).
+ */
+const SAVE_DOC = `
+local function saveDoc(extend)
+  redis.call('HSET', run, 'doc', doc)
+  if savedAt ~= '' then redis.call('HSET', run, 'saved_at', savedAt) end
+  if extend and leaseUntil ~= '' and
+    tonumber(leaseUntil) > tonumber(redis.call('HGET', run, 'lease_until') or '0') then
+    redis.call('HSET', run, 'lease_until', leaseUntil)
+  end
+  redis.call('EXPIRE', run, tonumber(ttlS))
+  return appendEvents(events, run, feed, outbox, tonumber(maxEvents), tonumber(ttlS), tonumber(now), tonumber(graceMs))
+end
+`;
 
 /**
  * Save a claimed run. `finish` "1" bumps seq and drops the lease; otherwise `leaseUntil` (ms, ""
@@ -165,17 +185,9 @@ export const saveRun = defineScript({
   keys: ["run", "feed", "outbox"],
   args: ["owner", "doc", "finish", "ttlS", "leaseUntil", "savedAt", "maxEvents", "now", "graceMs"],
   rest: "events",
-  body: `
+  body: `${APPEND_EVENTS}${SAVE_DOC}
 if redis.call('HGET', run, 'lease') ~= owner then return {-1, 0} end
-redis.call('HSET', run, 'doc', doc)
-if savedAt ~= '' then redis.call('HSET', run, 'saved_at', savedAt) end
-if finish ~= '1' and leaseUntil ~= '' and
-  tonumber(leaseUntil) > tonumber(redis.call('HGET', run, 'lease_until') or '0') then
-  redis.call('HSET', run, 'lease_until', leaseUntil)
-end
-redis.call('EXPIRE', run, tonumber(ttlS))
-${APPEND_EVENTS}
-local kick = appendEvents(events, run, feed, outbox, tonumber(maxEvents), tonumber(ttlS), tonumber(now), tonumber(graceMs))
+local kick = saveDoc(finish ~= '1')
 if finish == '1' then
   redis.call('HDEL', run, 'lease', 'lease_until')
   return {redis.call('HINCRBY', run, 'seq', 1), kick}
@@ -230,7 +242,9 @@ return 1
  *   {"start"} | {"queued", active_run, dropped…} | {"interrupt", active_run, dropped…} |
  *   {"waiting", "1" when a slot is free but others wait (the caller must pump), else "0"}. With
  *   "start" and "waiting" "1" the run is marked `publishing` until the caller has published
- *   (RunStore.published) or a step claims it.
+ *   (RunStore.published) or a step claims it — when `markPublishing` is "1": only a replay of its
+ *   Idempotency-Key and a merge into it read the mark (runs.ts `marksPublishing`), and a mark that
+ *   nothing reads costs intake a Redis request to clear.
  */
 export const createRun = defineScript({
   name: "create_run",
@@ -275,6 +289,7 @@ export const createRun = defineScript({
     "expectedMerge",
     "debounceMs",
     "callbackDoc",
+    "markPublishing",
   ],
   rest: "messages",
   body: `${TENANT_LIMIT}${APPEND_MESSAGES}${SENT_BY_RUN}${HOLD_SORTED}
@@ -395,13 +410,13 @@ local free = redis.call('ZCARD', slots) < tenantLimit(tenant, 'max_active_runs',
 if free and redis.call('LLEN', slotQueue) == 0 then
   redis.call('ZADD', slots, nowMs, runId)
   redis.call('EXPIRE', slots, ttl)
-  redis.call('HSET', run, 'publishing', '1')
+  if markPublishing == '1' then redis.call('HSET', run, 'publishing', '1') end
   return {'start'}
 end
 redis.call('RPUSH', slotQueue, runId)
 redis.call('EXPIRE', slotQueue, ttl)
 if free then
-  redis.call('HSET', run, 'publishing', '1')
+  if markPublishing == '1' then redis.call('HSET', run, 'publishing', '1') end
   return {'waiting', '1'}
 end
 return {'waiting', '0'}
@@ -477,12 +492,18 @@ return #mine
  * (thread field `quiet_until`): → {"wait", ms}. Taking closes a merge run to further merges
  * (`mergeable` goes) and answers the messages merged into it (after its own) and the merged
  * callers' callbacks (`fanout`, JSON lines).
- * → {"ok", count of held docs, fanout, held docs…, merged docs…}
+ * With `read` "1" (MessageStore.takeHeld `reading`) the same request reads what the run's next
+ * actions need and extends the step's lease for them: the lease goes to `leaseUntil` when `owner`
+ * holds it (never shorter); the tenant's `monthly_tokens`, the month's token counters (`usage`), and
+ * the thread's document, conversation and files store (the quota check and the conversation's
+ * lookup that follow a start).
+ * → {"ok", count of held docs, fanout, lease until (ms, "" not held or not read), monthly_tokens,
+ *   input_tokens, output_tokens, thread doc, conversation_id, files_store, held docs…, merged docs…}
  */
 export const takeHeld = defineScript({
   name: "take_held",
-  keys: ["run", "held", "messageDocs", "sent", "thread"],
-  args: ["runId", "now", "debounce"],
+  keys: ["run", "held", "messageDocs", "sent", "thread", "tenant", "usage"],
+  args: ["runId", "now", "debounce", "read", "owner", "leaseUntil"],
   body: `${SENT_BY_RUN}
 local function docsOf(ids)
   local docs = {}
@@ -492,10 +513,27 @@ local function docsOf(ids)
   end
   return docs
 end
+local function reading()
+  if read ~= '1' then return {'', '', '', '', '', '', ''} end
+  local leased = ''
+  if redis.call('HGET', run, 'lease') == owner then
+    local current = tonumber(redis.call('HGET', run, 'lease_until') or '0')
+    if tonumber(leaseUntil) > current then
+      redis.call('HSET', run, 'lease_until', leaseUntil)
+      current = tonumber(leaseUntil)
+    end
+    leased = tostring(current)
+  end
+  local t = redis.call('HMGET', thread, 'doc', 'conversation_id', 'files_store')
+  local u = redis.call('HMGET', usage, 'input_tokens', 'output_tokens')
+  return {leased, redis.call('HGET', tenant, 'monthly_tokens') or '', u[1] or '', u[2] or '',
+    t[1] or '', t[2] or '', t[3] or ''}
+end
 local function answer(heldDocs)
   local mergedIds = {}
   for id in string.gmatch(redis.call('HGET', run, 'merged') or '', '%S+') do mergedIds[#mergedIds + 1] = id end
   local out = {'ok', tostring(#heldDocs), redis.call('HGET', run, 'fanout') or ''}
+  for _, v in ipairs(reading()) do out[#out + 1] = v end
   for _, d in ipairs(heldDocs) do out[#out + 1] = d end
   for _, d in ipairs(docsOf(mergedIds)) do out[#out + 1] = d end
   return out
@@ -538,6 +576,27 @@ return redis.call('HGET', run, 'fanout') or ''
 `,
 });
 
+/** releaseRun's work (releaseRun, releaseSaveRun): → handOut's answer. */
+const RELEASE_RUN = `${TENANT_LIMIT}${HAND_OUT}${LET_GO}
+local function releaseRunNow()
+  local ttl = tonumber(ttlS)
+  if answerId ~= '' and redis.call('EXISTS', thread) == 1
+    and redis.call('HSETNX', messageDocs, answerId, answerDoc) == 1 then
+    redis.call('ZADD', threadMessages, redis.call('HINCRBY', thread, 'msg_seq', 1), answerId)
+  end
+  if countUsage == '1' and redis.call('HSETNX', run, 'usage_counted', '1') == 1 then
+    redis.call('HINCRBY', usage, 'input_tokens', tonumber(inputTokens))
+    redis.call('HINCRBY', usage, 'output_tokens', tonumber(outputTokens))
+    redis.call('HINCRBY', usage, 'input_tokens|' .. model, tonumber(inputTokens))
+    redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
+    redis.call('EXPIRE', usage, tonumber(usageTtlS))
+  end
+  letGo(slots, slotQueue, threadActive, threadQueue, runId, ttl)
+  return handOut(slots, slotQueue, tenant, expected, ttl, tonumber(now), tonumber(slotStaleMs),
+    defaultMaxActiveRuns)
+end
+`;
+
 /**
  * A run ended: its answer (`answerId` "" = none) is recorded on its thread (idempotently: the first
  * document wins), it lets go of its slot and its thread — the thread's next run takes the thread
@@ -574,22 +633,61 @@ export const releaseRun = defineScript({
     "answerId",
     "answerDoc",
   ],
-  body: `${TENANT_LIMIT}${HAND_OUT}${LET_GO}
-local ttl = tonumber(ttlS)
-if answerId ~= '' and redis.call('EXISTS', thread) == 1
-  and redis.call('HSETNX', messageDocs, answerId, answerDoc) == 1 then
-  redis.call('ZADD', threadMessages, redis.call('HINCRBY', thread, 'msg_seq', 1), answerId)
-end
-if countUsage == '1' and redis.call('HSETNX', run, 'usage_counted', '1') == 1 then
-  redis.call('HINCRBY', usage, 'input_tokens', tonumber(inputTokens))
-  redis.call('HINCRBY', usage, 'output_tokens', tonumber(outputTokens))
-  redis.call('HINCRBY', usage, 'input_tokens|' .. model, tonumber(inputTokens))
-  redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
-  redis.call('EXPIRE', usage, tonumber(usageTtlS))
-end
-letGo(slots, slotQueue, threadActive, threadQueue, runId, ttl)
-return handOut(slots, slotQueue, tenant, expected, ttl, tonumber(now), tonumber(slotStaleMs),
-  defaultMaxActiveRuns)
+  body: `${RELEASE_RUN}
+return releaseRunNow()
+`,
+});
+
+/**
+ * A run's end in one request: save it under the lease (as saveRun without `finish`, `leaseUntil`
+ * extending the lease for the delivery that follows) and release it (as releaseRun). Saving first
+ * makes what the release leads to readable: the run's record says its thread is released.
+ * → {kind, id, seq, kick} (kind and id as releaseRun's: "done", "head" or "handed"; the caller hands
+ * slots on from there with pumpSlots), or {"lost"} when `owner` holds no lease (nothing written).
+ */
+export const releaseSaveRun = defineScript({
+  name: "release_save_run",
+  keys: [
+    "slots",
+    "slotQueue",
+    "tenant",
+    "threadActive",
+    "threadQueue",
+    "run",
+    "usage",
+    "thread",
+    "threadMessages",
+    "messageDocs",
+    "feed",
+    "outbox",
+  ],
+  args: [
+    "runId",
+    "expected",
+    "ttlS",
+    "now",
+    "slotStaleMs",
+    "defaultMaxActiveRuns",
+    "model",
+    "inputTokens",
+    "outputTokens",
+    "usageTtlS",
+    "countUsage",
+    "answerId",
+    "answerDoc",
+    "owner",
+    "doc",
+    "leaseUntil",
+    "savedAt",
+    "maxEvents",
+    "graceMs",
+  ],
+  rest: "events",
+  body: `${APPEND_EVENTS}${SAVE_DOC}${RELEASE_RUN}
+if redis.call('HGET', run, 'lease') ~= owner then return {'lost'} end
+local kick = saveDoc(true)
+local handed = releaseRunNow()
+return {handed[1], handed[2] or '', tonumber(redis.call('HGET', run, 'seq')), kick}
 `,
 });
 

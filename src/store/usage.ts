@@ -24,14 +24,27 @@ export class UsageStore {
       .hget<string | number>(usage, "input_tokens")
       .hget<string | number>(usage, "output_tokens")
       .exec<[string | number | null, string | number | null, string | number | null]>();
-    const limit = own !== null && own !== "" ? Number(own) : defaultLimit;
-    if (!(limit > 0)) return null;
-    const used = Number(input ?? 0) + Number(output ?? 0);
-    return used >= limit ? limit : null;
+    return tokenQuotaOf(own, input, output, defaultLimit);
   }
 
   /** The raw counters of one month (`YYYY-MM`): `field` and `field|model` → count; {} when none. */
   async counters(tenant: string, month: string): Promise<Record<string, string>> {
     return hgetAll(this.redis, keys.usage(tenant, month));
   }
+}
+
+/**
+ * The token quota reached, from the tenant's own `monthly_tokens` (else `defaultLimit`; 0 = none)
+ * and the month's token counters as Redis answers them; null when not reached.
+ */
+export function tokenQuotaOf(
+  own: string | number | null,
+  input: string | number | null,
+  output: string | number | null,
+  defaultLimit: number,
+): number | null {
+  const limit = own !== null && own !== "" ? Number(own) : defaultLimit;
+  if (!(limit > 0)) return null;
+  const used = Number(input || 0) + Number(output || 0);
+  return used >= limit ? limit : null;
 }

@@ -62,7 +62,10 @@ describe("allow-key-locking", () => {
     expect(claimRun.lua.startsWith(`${KEY_LOCKING_SHEBANG}\n`)).toBe(true);
     await redis.hset("run", { seq: "0", doc: "{}" });
     const claim = claimRun.bind<string[]>(createRedis(rest.url, rest.token));
-    const input = { keys: { run: "run" }, args: { seq: 0, owner: "a", now: 1, leaseMs: 10 } } as const;
+    const input = {
+      keys: { run: "run", tenant: "tenant" },
+      args: { seq: 0, owner: "a", now: 1, leaseMs: 10 },
+    } as const;
     expect((await claim.exec(input))[0]).toBe("ok");
     await redis.scriptFlush();
     expect((await claim.exec(input))[0]).toBe("ok");

@@ -16,9 +16,13 @@ import { answer, fakeClock, fakeRunStore, fakeUpstream, newRun, resp, S, T0 } fr
 
 const REQUEST = { url: "https://api.example/v1/responses", headers: {}, body: "{}" };
 
-function setup(run: RunRecord = newRun(), upstream: Parameters<typeof fakeUpstream>[0] = {}) {
+function setup(
+  run: RunRecord = newRun(),
+  upstream: Parameters<typeof fakeUpstream>[0] = {},
+  storeOpts: Parameters<typeof fakeRunStore>[2] = {},
+) {
   const clock = fakeClock();
-  const store = fakeRunStore(run, 0);
+  const store = fakeRunStore(run, 0, storeOpts);
   const published: { delayMs: number; reason: string }[] = [];
   const calls: CallMessage[] = [];
   const fake = fakeUpstream({ callRequest: () => REQUEST, ...upstream });
@@ -111,6 +115,64 @@ describe("the callback", () => {
       upstream: { response_id: "resp_7", call: null },
     });
     expect(t.upstreamCalls).toEqual(["recentItems", "callRequest"]);
+  });
+
+  it("a run's start reads the quota and the thread with its held messages: no reads or lease save of their own", async () => {
+    const t = setup();
+    const seen: string[] = [];
+    const deps = {
+      ...t.deps,
+      // A short budget: the conversation's create would need a lease longer than the step's own.
+      config: {
+        ...t.deps.config,
+        drive: { ...t.deps.config.drive, budgetMs: 2_500 },
+        tenantDefaults: { monthlyTokens: 0 },
+      },
+      threads: {
+        get: async () => void seen.push("threads.get"),
+        setConversationId: async () => "conv_1",
+      },
+      usage: {
+        tokenQuotaReached: async () => {
+          seen.push("usage.tokenQuotaReached");
+          return null;
+        },
+      },
+      messages: {
+        takeHeld: async (_t: string, _th: string, _r: string, opts: { reading?: { leaseUntil: number } }) => {
+          seen.push(`takeHeld ${opts.reading ? "reading" : "plain"}`);
+          const thread = { id: "thread_1", conversation_id: "conv_1", files_store: null, tool_resources: {} };
+          const read = { leaseUntil: opts.reading?.leaseUntil ?? null, tokenQuota: null, thread };
+          return { kind: "taken", held: [], merged: [], fanout: [], read };
+        },
+      },
+    } as unknown as Deps;
+    expect(await driveStep(deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("done");
+    expect(seen).toEqual(["takeHeld reading"]);
+    // The claim, the create's intent, the end: no save only to extend the lease.
+    expect(t.store.calls).toEqual(["claim", "save", "save"]);
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it("ends the run in one request that saves and releases, and the delivery saves nothing more", async () => {
+    const t = setup(newRun(), {}, { releaseSave: true });
+    expect(await driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("done");
+    t.store.calls.length = 0;
+    expect(await driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "hi!")))).toBe("done");
+    // Before: claim, releaseThread, the save before the delivery, the save that finishes.
+    expect(t.store.calls).toEqual(["claim", "releaseSave", "save"]);
+    expect(t.store.state).toMatchObject({ released: 1, lease: null, seq: 2 });
+    expect(t.store.state.run).toMatchObject({ status: "completed", thread_released: true });
+  });
+
+  it("a run's end whose lease was lost meanwhile releases nothing and fails the step", async () => {
+    const t = setup(newRun(), {}, { releaseSave: true });
+    expect(await driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("done");
+    t.store.loseLease();
+    await expect(driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "hi!")))).rejects.toThrow(
+      /lease lost/,
+    );
+    expect(t.store.state.released).toBe(0);
   });
 
   it("with an answer cut to QStash's message size: fetches the response by id", async () => {

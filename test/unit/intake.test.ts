@@ -312,9 +312,22 @@ describe("acceptRun", () => {
     const marked: string[] = [];
     const { run } = await acceptRun(
       { ...f.deps, runs: { ...f.deps.runs, published: async (_t, id) => void marked.push(id) } },
-      request(),
+      request({ idempotency: { key: "k1", bodyHash: "h" } }),
     );
     expect(marked).toEqual([run.id]);
+  });
+
+  it("a run nothing can replay or merge into is not marked: the mark costs a Redis request", async () => {
+    for (const mode of ["queue", "merge"] as const) {
+      const f = fakes([{ kind: "start" }]);
+      const marked: string[] = [];
+      const { run } = await acceptRun(
+        { ...f.deps, runs: { ...f.deps.runs, published: async (_t, id) => void marked.push(id) } },
+        request({ mode }),
+      );
+      // Only a merge into the run reads the mark without an Idempotency-Key.
+      expect(marked).toEqual(mode === "merge" ? [run.id] : []);
+    }
   });
 
   it("held messages that changed meanwhile are re-read and the run rebuilt, a bounded number of times", async () => {

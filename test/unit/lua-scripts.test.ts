@@ -130,6 +130,7 @@ describe("the store's scripts", () => {
         "readConversation",
         "pumpSlots",
         "releaseRun",
+        "releaseSaveRun",
         "returnMessages",
         "saveRun",
         "takeHeld",

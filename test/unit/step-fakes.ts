@@ -98,14 +98,14 @@ export const inOrder = (...responses: ObservedResponse[]) => {
   return async () => responses[Math.min(i++, responses.length - 1)] as ObservedResponse;
 };
 
-type StoreMethod = "claim" | "save" | "unlock" | "releaseThread";
+type StoreMethod = "claim" | "save" | "unlock" | "releaseThread" | "releaseSave";
 
 /**
  * One run in memory, fenced like the Lua scripts: `claim` answers busy for a seq ahead of the record
  * or a lease held by another owner, stale for a seq behind it; `save` with `finish` bumps the seq
  * and drops the lease. `loseLease()` makes every later save fail, as when another owner took over.
  */
-export function fakeRunStore(run: RunRecord | null, seq = 0) {
+export function fakeRunStore(run: RunRecord | null, seq = 0, opts: { releaseSave?: boolean } = {}) {
   const state = {
     run,
     seq,
@@ -116,7 +116,8 @@ export function fakeRunStore(run: RunRecord | null, seq = 0) {
   };
   const calls: StoreMethod[] = [];
   const saves: { run: RunRecord; finish: boolean }[] = [];
-  const store: Pick<RunStore, StoreMethod> = {
+  const store: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread"> &
+    Partial<Pick<RunStore, "releaseSave">> = {
     async claim(_tenant, _runId, want, owner, now, leaseMs): Promise<ClaimOutcome> {
       calls.push("claim");
       if (!state.run) return { kind: "missing" };
@@ -149,6 +150,17 @@ export function fakeRunStore(run: RunRecord | null, seq = 0) {
       state.released += 1;
     },
   };
+  // The save and the release in one request, as RunStore.releaseSave (a lost lease: neither).
+  if (opts.releaseSave)
+    store.releaseSave = async (r, _answer, _startNext, save) => {
+      calls.push("releaseSave");
+      if (state.leaseLost || state.lease !== save.owner) return { seq: null, kick: false };
+      saves.push({ run: r, finish: false });
+      state.run = r;
+      if (save.at.leaseMs !== undefined) state.leaseUntil = save.at.now + save.at.leaseMs;
+      state.released += 1;
+      return { seq: state.seq, kick: false };
+    };
   return {
     store,
     state,

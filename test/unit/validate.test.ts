@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { MAX_JSON_DEPTH, MAX_TEXT_CHARS } from "../../src/api/limits";
 import { Metadata, Tools } from "../../src/api/schemas";
-import { jsonDepth, parse, parseJsonText } from "../../src/api/validate";
+import { jsonDepth, mayNestDeeper, parse, parseJsonText } from "../../src/api/validate";
 import { ApiError } from "../../src/errors";
 
 const codeOf = (fn: () => unknown) => {
@@ -25,6 +25,16 @@ describe("JSON bodies", () => {
     expect(jsonDepth("42")).toBe(0);
   });
 
+  it("walks a body for its depth only when it has more openers than the limit", () => {
+    expect(mayNestDeeper('{"a":[1,{"b":2}]}', 3)).toBe(false);
+    expect(mayNestDeeper('{"a":[1,{"b":2}]}', 2)).toBe(true);
+    // Openers inside strings count too (a cheap upper bound): those bodies are walked, and pass.
+    const inStrings = JSON.stringify({ a: "[{".repeat(MAX_JSON_DEPTH) });
+    expect(mayNestDeeper(inStrings, MAX_JSON_DEPTH)).toBe(true);
+    expect(codeOf(() => parseJsonText(inStrings))).toBeNull();
+    expect(mayNestDeeper(JSON.stringify({ input: "no brackets at all" }), MAX_JSON_DEPTH)).toBe(false);
+  });
+
   it("refuses bodies nested deeper than the limit before parsing them", () => {
     expect(codeOf(() => parseJsonText(nested(MAX_JSON_DEPTH)))).toBeNull();
     expect(codeOf(() => parseJsonText(nested(MAX_JSON_DEPTH + 1)))).toMatchObject({
@@ -32,6 +42,8 @@ describe("JSON bodies", () => {
       code: "json_too_deep",
     });
     expect(codeOf(() => parseJsonText(nested(500_000)))).toMatchObject({ code: "json_too_deep" });
+    const mixed = `${'{"a":['.repeat(17)}1${"]}".repeat(17)}`; // 34 levels of both kinds
+    expect(codeOf(() => parseJsonText(mixed))).toMatchObject({ code: "json_too_deep" });
   });
 
   it("refuses malformed JSON with invalid_json", () => {

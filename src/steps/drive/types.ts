@@ -1,6 +1,9 @@
 /** The common shape of the drive strategies: how a step follows a run's response (DRIVE_STRATEGY). */
 import type { Config } from "../../config";
+import type { MessageRecord } from "../../engine/messages";
 import type { RunRecord } from "../../engine/types";
+import type { StoredThread } from "../../store/records";
+import type { StartRun } from "../../store/runs";
 import type { StepQueue } from "../../queue/steps";
 import type { ResponseRequest } from "../../engine/upstream-types";
 import type { ResponseIndex } from "../../store/responses";
@@ -10,6 +13,38 @@ import type { Upstream } from "../../upstream/openai";
 export interface ActionContext {
   budgetEnd: number;
   save: (run: RunRecord) => Promise<void>;
+  /**
+   * The runner's (absent in narrow test contexts, which then take the separate requests): save
+   * `run` with the release of its thread and slot in one request (RunStore.releaseSave).
+   */
+  saveReleasing?: (run: RunRecord, release: Release) => Promise<void>;
+  /** Save `run` unless this very record is what the step saved last and the lease covers the action. */
+  saveIfChanged?: (run: RunRecord) => Promise<void>;
+  /** What a run's start reads ahead for the actions that follow it (see StartAhead). */
+  start?: StartAhead;
+  /** The tenant's signing secrets as the step's claim read them (else a read of their own). */
+  secrets?: () => Promise<string[]>;
+}
+
+/** What a run's end releases with its save: its answer for the thread, and who starts the next run. */
+export interface Release {
+  answer: MessageRecord | null;
+  startNext: StartRun;
+}
+
+/**
+ * A run's start (`take_held`) reads in the same request what the actions right after it need — the
+ * tenant's token quota (`check_quota`), the thread (`create_conversation`) — and extends the step's
+ * lease for them. Those actions use it once; any other action in between drops it (it may change
+ * what was read).
+ */
+export interface StartAhead {
+  /** The step's lease: its holder, and how far a start extends it from now (ms). */
+  owner: string;
+  leaseMs: number;
+  leaseExtended: (untilMs: number) => void;
+  tokenQuota?: number | null;
+  thread?: StoredThread | null;
 }
 
 /** `yieldAfterMs`: end this step and schedule the next one after that long (null: keep going). */
