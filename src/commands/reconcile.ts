@@ -9,6 +9,11 @@
  * delivers its callback. Idempotent (a step at the
  * current seq is fenced like any other: a duplicate is stale or waits; QStash deduplicates the
  * publish per run and seq) and bounded per call: RECONCILE_TENANTS tenants, RECONCILE_RUNS runs.
+ * Each tenant's active slots are looked at a page at a time from a cursor kept in Redis
+ * (keys.ts `reconcileSlotCursor`), so successive calls walk all of them: runs that stay healthy for
+ * long (and hold the oldest slots) cannot hide a newer stuck one. A run stuck since before a walk
+ * started is found within two walks: ⌈active slots / RECONCILE_RUNS⌉ calls each, fewer when other
+ * tenants use part of a call's RECONCILE_RUNS.
  */
 import type { Config } from "../config";
 import { DEFAULT_TENANT } from "../security/principal";

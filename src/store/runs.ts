@@ -9,6 +9,7 @@ import {
   IDEMPOTENCY_TTL_S,
   MAX_HANDOFFS_PER_RELEASE,
   RUN_TTL_S,
+  RECONCILE_CURSOR_TTL_S,
   THREAD_TTL_S,
   USAGE_TTL_S,
 } from "../engine/constants";
@@ -37,6 +38,7 @@ import {
   pumpSlots,
   releaseRun,
   saveRun,
+  strandedPage,
   unlockRun,
   unqueueRun,
 } from "./scripts";
@@ -120,6 +122,7 @@ export class RunStore {
       abandon: abandonRun.bind<number>(redis),
       owedCancel: owedCancel.bind<number>(redis),
       createEnded: createEnded.bind<string[]>(redis),
+      strandedPage: strandedPage.bind<string[]>(redis),
     };
   }
 
@@ -402,12 +405,15 @@ export class RunStore {
    */
   async stranded(tenant: string, before: number, now: number, limit: number) {
     const slots = keys.activeSlots(tenant);
-    // Three requests at most, whatever the count: the slots, their runs' fields, the gone ones freed.
-    const ids = await this.redis.zrange<string[]>(slots, "-inf", `(${before}`, {
-      byScore: true,
-      offset: 0,
-      count: limit,
-    });
+    // Three requests at most, whatever the count: the next page of slots (from the tenant's
+    // reconcile cursor, so a walk over successive calls sees every slot), their runs' fields, the
+    // gone ones freed.
+    const ids = (
+      await this.scripts.strandedPage.exec({
+        keys: { slots, cursor: keys.reconcileSlotCursor(tenant) },
+        args: { before, limit, ttlS: RECONCILE_CURSOR_TTL_S },
+      })
+    ).map(String);
     if (ids.length === 0) return { runs: [], freed: 0 };
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hmget(keys.run(tenant, id), F.seq, F.leaseUntil, F.savedAt);

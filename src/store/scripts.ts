@@ -773,3 +773,31 @@ if pttl < 0 then return {thread, pttl} end
 local now = redis.call('TIME')
 return {thread, math.floor((tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + pttl) / 1000)}`,
 });
+
+/**
+ * The reconciler's next page of a tenant's active slots taken before `before` (ms): at most `limit`
+ * run ids, from where its last call stopped (`cursor`, a rank among those slots), so runs that stay
+ * healthy for long cannot hide newer ones behind them. Past the end, the walk starts over (at once
+ * when the page would be empty). Ranks shift as runs end: a run may be passed over in one walk, never
+ * in two walks in a row. → the ids
+ */
+export const strandedPage = defineScript({
+  name: "stranded_page",
+  keys: ["slots", "cursor"],
+  args: ["before", "limit", "ttlS"],
+  body: `
+local n = tonumber(limit)
+local offset = tonumber(redis.call('GET', cursor) or '0') or 0
+local ids = redis.call('ZRANGE', slots, '-inf', '(' .. before, 'BYSCORE', 'LIMIT', offset, n)
+if #ids == 0 and offset > 0 then
+  offset = 0
+  ids = redis.call('ZRANGE', slots, '-inf', '(' .. before, 'BYSCORE', 'LIMIT', 0, n)
+end
+if #ids < n then
+  redis.call('DEL', cursor)
+else
+  redis.call('SET', cursor, offset + #ids, 'EX', tonumber(ttlS))
+end
+return ids
+`,
+});
