@@ -105,7 +105,12 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
     // A response of this run that is not its round's (a second one that slipped through): its
     // tokens still count, once.
     const counted = transition(run, { type: "stray_response", response }, deps.now());
-    if (counted !== run) await deps.runs.save(counted, owner, false);
+    if (counted !== run) {
+      // Its tokens reach the month now if the run's release has counted its usage already (a
+      // response that ended after its run did); once per response, so a redelivery adds nothing.
+      await deps.runs.countLateUsage(run, counted, response.id);
+      await deps.runs.save(counted, owner, false);
+    }
     // A redelivery after this message's step could not finish the run's end: finish it here.
     if (endUnfinished(counted, nextAction(counted, deps.now()).type))
       return driveClaimed(deps, { ...response.owner, seq }, counted, owner, claim.at);
@@ -392,7 +397,10 @@ async function lookBeforeCreate(deps: Deps, run: RunRecord, request: ResponseReq
   const conversation = run.upstream.conversation_id;
   if (!why || !conversation) return null;
   const items = await deps.upstream.recentItems(conversation, LOST_LOOKUP_ITEMS);
-  const lost = why === "retry" ? lostResponseFromItems(items, request.input, createKey(run)) : null;
+  const lost =
+    why === "retry"
+      ? lostResponseFromItems(items, request.input, createKey(run), request.instructions)
+      : null;
   if (lost) return lost;
   const open = callsLeftOpen(items, request.input);
   if (open.length > 0) {

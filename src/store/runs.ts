@@ -32,6 +32,7 @@ import { parseJson, type Redis } from "./redis";
 import {
   abandonRun,
   claimRun,
+  countLateUsage,
   createEnded,
   createRun,
   owedCancel,
@@ -123,6 +124,7 @@ export class RunStore {
       owedCancel: owedCancel.bind<number>(redis),
       createEnded: createEnded.bind<string[]>(redis),
       strandedPage: strandedPage.bind<string[]>(redis),
+      countLate: countLateUsage.bind<number>(redis),
     };
   }
 
@@ -435,6 +437,25 @@ export class RunStore {
     return { runs, freed: gone.length };
   }
 
+  /**
+   * Tokens `responseId` brought to `run` after its release counted the run's usage (the change from
+   * `before` to `run`), added to the month once; nothing when the release has not counted yet.
+   */
+  async countLateUsage(before: RunRecord, run: RunRecord, responseId: string): Promise<boolean> {
+    const added = await this.scripts.countLate.exec({
+      keys: { run: keys.run(run.tenant, run.id), usage: keys.usage(run.tenant, monthOf(run.created_at_ms)) },
+      args: {
+        responseId,
+        model: run.params.model,
+        inputTokens: run.usage.prompt_tokens - before.usage.prompt_tokens,
+        outputTokens: run.usage.completion_tokens - before.usage.completion_tokens,
+        estimatedResponses: (run.upstream.estimated?.length ?? 0) - (before.upstream.estimated?.length ?? 0),
+        usageTtlS: USAGE_TTL_S,
+      },
+    });
+    return added === 1;
+  }
+
   /** The run's event feed, oldest first (store/feed.ts). */
   feed(tenant: string, runId: string) {
     return readFeed(this.redis, tenant, runId);
@@ -543,6 +564,7 @@ export class RunStore {
                 outputTokens: run.usage.completion_tokens ?? 0,
                 usageTtlS: USAGE_TTL_S,
                 countUsage: count ? "1" : "0",
+                estimatedResponses: run.upstream.estimated?.length ?? 0,
                 answerId: answer?.id ?? "",
                 answerDoc: answer ? JSON.stringify(answer) : "",
               },

@@ -539,6 +539,23 @@ return redis.call('HGET', run, 'fanout') or ''
 });
 
 /**
+ * Add a run's tokens (and how many of its responses' usage is estimated) to a month's usage hash,
+ * overall and per model.
+ */
+const ADD_USAGE = `
+local function addUsage(usage, model, inputTokens, outputTokens, estimated, usageTtlS)
+  redis.call('HINCRBY', usage, 'input_tokens', tonumber(inputTokens))
+  redis.call('HINCRBY', usage, 'output_tokens', tonumber(outputTokens))
+  redis.call('HINCRBY', usage, 'input_tokens|' .. model, tonumber(inputTokens))
+  redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
+  if tonumber(estimated) ~= 0 then
+    redis.call('HINCRBY', usage, 'estimated_responses', tonumber(estimated))
+  end
+  redis.call('EXPIRE', usage, tonumber(usageTtlS))
+end
+`;
+
+/**
  * A run ended: its answer (`answerId` "" = none) is recorded on its thread (idempotently: the first
  * document wins), it lets go of its slot and its thread — the thread's next run takes the thread
  * and joins the slot queue — and its tokens are counted once (`countUsage` "1"). Then a free slot
@@ -571,21 +588,18 @@ export const releaseRun = defineScript({
     "outputTokens",
     "usageTtlS",
     "countUsage",
+    "estimatedResponses",
     "answerId",
     "answerDoc",
   ],
-  body: `${TENANT_LIMIT}${HAND_OUT}${LET_GO}
+  body: `${TENANT_LIMIT}${HAND_OUT}${LET_GO}${ADD_USAGE}
 local ttl = tonumber(ttlS)
 if answerId ~= '' and redis.call('EXISTS', thread) == 1
   and redis.call('HSETNX', messageDocs, answerId, answerDoc) == 1 then
   redis.call('ZADD', threadMessages, redis.call('HINCRBY', thread, 'msg_seq', 1), answerId)
 end
 if countUsage == '1' and redis.call('HSETNX', run, 'usage_counted', '1') == 1 then
-  redis.call('HINCRBY', usage, 'input_tokens', tonumber(inputTokens))
-  redis.call('HINCRBY', usage, 'output_tokens', tonumber(outputTokens))
-  redis.call('HINCRBY', usage, 'input_tokens|' .. model, tonumber(inputTokens))
-  redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
-  redis.call('EXPIRE', usage, tonumber(usageTtlS))
+  addUsage(usage, model, inputTokens, outputTokens, estimatedResponses, usageTtlS)
 end
 letGo(slots, slotQueue, threadActive, threadQueue, runId, ttl)
 return handOut(slots, slotQueue, tenant, expected, ttl, tonumber(now), tonumber(slotStaleMs),
@@ -799,5 +813,22 @@ else
   redis.call('SET', cursor, offset + #ids, 'EX', tonumber(ttlS))
 end
 return ids
+`,
+});
+
+/**
+ * Tokens a run's response brought after the run's release had counted its usage (a stray response's
+ * webhook: engine/run.ts `onStray`), added once per response (`responseId`); before the release they
+ * are in the run's own usage, which the release counts. → 1 when added, 0 when not.
+ */
+export const countLateUsage = defineScript({
+  name: "count_late_usage",
+  keys: ["run", "usage"],
+  args: ["responseId", "model", "inputTokens", "outputTokens", "estimatedResponses", "usageTtlS"],
+  body: `${ADD_USAGE}
+if redis.call('HGET', run, 'usage_counted') ~= '1' then return 0 end
+if redis.call('HSETNX', run, 'late_usage:' .. responseId, '1') == 0 then return 0 end
+addUsage(usage, model, inputTokens, outputTokens, estimatedResponses, usageTtlS)
+return 1
 `,
 });
