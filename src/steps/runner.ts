@@ -123,6 +123,10 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
       transition(run, { type: "response_observed", response, cursor: null }, deps.now()),
       deps.now(),
     );
+    // The run ended before its response did (cancelled, expired): its release may have counted its
+    // usage already, so the response's tokens go to the month here (once; nothing if not yet).
+    if (isTerminal(run.status) && fed.usage.total_tokens !== run.usage.total_tokens)
+      await deps.runs.countLateUsage(run, fed, response.id);
     return await drive(deps, { ...response.owner, seq }, fed, owner, claim.at, run);
   } catch (err) {
     if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
