@@ -716,6 +716,32 @@ async function main(): Promise<number> {
     }
     const workerTokens = { input: usage.body?.input_tokens ?? 0, output: usage.body?.output_tokens ?? 0 };
     const tokens = tokenCheck(workerTokens, simTokens, Number(usage.body?.estimated_responses ?? 0));
+    // Where they differ: each run whose own usage is not what the stand-in billed its responses.
+    const billedByRun = new Map<string, { input: number; output: number; responses: number }>();
+    for (const r of billed.data) {
+      const run = r.metadata?.threadhook_run;
+      if (!run) continue;
+      const b = billedByRun.get(run) ?? { input: 0, output: 0, responses: 0 };
+      b.input += r.usage?.input_tokens ?? 0;
+      b.output += r.usage?.output_tokens ?? 0;
+      b.responses++;
+      billedByRun.set(run, b);
+    }
+    const tokenDiffs: Json[] = [];
+    if (tokens.mismatch > 0 || verbose)
+      for (const [runId, b] of billedByRun) {
+        const r = (await patient("GET", `/v1/runs/${runId}`)).body;
+        const u = r?.usage ?? { prompt_tokens: 0, completion_tokens: 0 };
+        if (u.prompt_tokens === b.input && u.completion_tokens === b.output) continue;
+        tokenDiffs.push({
+          run: runId,
+          status: r?.status,
+          error: r?.last_error?.code ?? null,
+          worker: [u.prompt_tokens, u.completion_tokens],
+          standIn: [b.input, b.output],
+          responses: b.responses,
+        });
+      }
 
     clearInterval(watcher);
     clearInterval(stallWatch);
@@ -777,6 +803,7 @@ async function main(): Promise<number> {
     show("stuck", stuck);
     show("runs with duplicate upstream responses", [...duplicatedRuns]);
     show("callback events answered 2xx more than once", duplicatedEvents);
+    show("runs whose tokens differ from the stand-in's (worker / stand-in: [in, out])", tokenDiffs);
     if (verbose)
       await traceOpenCalls(
         [...finals.values()].map((f) => f.run),
