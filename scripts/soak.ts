@@ -715,8 +715,10 @@ async function main(): Promise<number> {
       usage = await patient("GET", "/v1/usage");
     }
     const workerTokens = { input: usage.body?.input_tokens ?? 0, output: usage.body?.output_tokens ?? 0 };
-    const tokens = tokenCheck(workerTokens, simTokens, Number(usage.body?.estimated_responses ?? 0));
-    // Where they differ: each run whose own usage is not what the stand-in billed its responses.
+    // Run by run: each run's own usage against what the stand-in billed its responses. A run that
+    // ended with a response it never saw (`upstream_outcome_unknown`, cancelled, expired) may count
+    // less: the Worker reports those as `unknown_responses`, and the soak takes their tokens out of
+    // the comparison (`unseen`). Every other difference is listed.
     const billedByRun = new Map<string, { input: number; output: number; responses: number }>();
     for (const r of billed.data) {
       const run = r.metadata?.threadhook_run;
@@ -727,21 +729,45 @@ async function main(): Promise<number> {
       b.responses++;
       billedByRun.set(run, b);
     }
+    const unseen = { input: 0, output: 0, runs: 0 };
     const tokenDiffs: Json[] = [];
-    if (tokens.mismatch > 0 || verbose)
+    const tokensDiffer = workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output;
+    if (tokensDiffer || verbose)
       for (const [runId, b] of billedByRun) {
-        const r = (await patient("GET", `/v1/runs/${runId}`)).body;
+        const got = await patient("GET", `/v1/runs/${runId}`);
+        const r = got.body;
         const u = r?.usage ?? { prompt_tokens: 0, completion_tokens: 0 };
         if (u.prompt_tokens === b.input && u.completion_tokens === b.output) continue;
+        const code = r?.last_error?.code ?? null;
+        if (
+          got.status === 200 &&
+          (code === "upstream_outcome_unknown" || r?.status === "cancelled" || r?.status === "expired") &&
+          u.prompt_tokens <= b.input &&
+          u.completion_tokens <= b.output
+        ) {
+          unseen.input += b.input - u.prompt_tokens;
+          unseen.output += b.output - u.completion_tokens;
+          unseen.runs++;
+          continue;
+        }
         tokenDiffs.push({
           run: runId,
-          status: r?.status,
-          error: r?.last_error?.code ?? null,
+          http: got.status,
+          status: r?.status ?? r?.error?.code,
+          error: code,
           worker: [u.prompt_tokens, u.completion_tokens],
           standIn: [b.input, b.output],
           responses: b.responses,
         });
       }
+    const tokens = tokenCheck(
+      workerTokens,
+      { input: simTokens.input - unseen.input, output: simTokens.output - unseen.output },
+      Number(usage.body?.estimated_responses ?? 0),
+    );
+    // Unseen tokens the Worker does not admit to (no unknown_responses) are a mismatch too.
+    const unknownResponses = Number(usage.body?.unknown_responses ?? 0);
+    if (unseen.runs > 0 && unknownResponses === 0) tokens.mismatch += unseen.input + unseen.output;
 
     clearInterval(watcher);
     clearInterval(stallWatch);
@@ -785,6 +811,10 @@ async function main(): Promise<number> {
         "tokens: estimated responses, tolerance (in, out)",
         `${tokens.estimated}, ${tokens.tolerance.input}, ${tokens.tolerance.output}`,
       ],
+      [
+        "tokens: unknown responses (runs), their stand-in tokens (in, out)",
+        `${unknownResponses} (${unseen.runs}), ${unseen.input}, ${unseen.output}`,
+      ],
       ["TOKEN MISMATCH (beyond the tolerance)", tokens.mismatch],
       ["LOST", lost.length],
       ["DUPLICATE terminal callbacks", duplicateCallbacks],
@@ -815,7 +845,7 @@ async function main(): Promise<number> {
       show("soak process event-loop stalls over 1 s (at ms since the workload began + length)", stalls);
     if (tokens.mismatch > 0)
       console.log(
-        `tokens: the Worker counted ${workerTokens.input - simTokens.input} input and ${workerTokens.output - simTokens.output} output tokens more than the stand-in billed, beyond the tolerance`,
+        `tokens: the Worker counted ${workerTokens.input - simTokens.input + unseen.input} input and ${workerTokens.output - simTokens.output + unseen.output} output tokens more than the stand-in billed for the responses it saw, beyond the tolerance`,
       );
     if (args.json)
       console.log(
@@ -828,7 +858,7 @@ async function main(): Promise<number> {
           duplicateCallbacks,
           lateCallbacks,
           duplicateResponses,
-          tokens: { worker: workerTokens, standIn: simTokens, ...tokens },
+          tokens: { worker: workerTokens, standIn: simTokens, unseen, unknownResponses, ...tokens },
         }),
       );
     console.log(

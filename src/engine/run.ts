@@ -3,6 +3,7 @@
  * clock reads. `nextAction` (engine/next.ts) says what the step runner should do next.
  */
 import { keepLastAttempts } from "./bounds";
+import { createKey } from "./call";
 import { UPSTREAM_BACKOFF_BASE_MS, UPSTREAM_BACKOFF_MAX_MS, UPSTREAM_MAX_FAILURES } from "./constants";
 import { queueEvent } from "./events";
 import {
@@ -550,9 +551,22 @@ function onUpstreamFailure(
  * or after it, the next tick expires it as usual.
  */
 function onCallLost(run: RunRecord, error: LastError, now: number): RunRecord {
-  const cleared = { ...run, upstream: { ...run.upstream, call: null } };
+  const unseen = [...(run.upstream.unseen ?? []), createKey(run)];
+  const cleared = { ...run, upstream: { ...run.upstream, call: null, unseen } };
   if (isTerminal(run.status) || now >= run.deadline_ms) return cleared;
   return fail(cleared, error, now);
+}
+
+/**
+ * How many responses of an ended run may exist upstream with tokens never seen: calls QStash got no
+ * answer for, and a create whose outcome was still unknown when the run ended; less those a webhook
+ * brought later (strays, by create key). Counted as `unknown_responses` in the month's usage.
+ */
+export function unseenResponses(run: RunRecord): number {
+  const keys = new Set(run.upstream.unseen ?? []);
+  if (isTerminal(run.status) && run.upstream.creating) keys.add(run.upstream.creating.key);
+  for (const key of run.upstream.counted_keys ?? []) keys.delete(key);
+  return keys.size;
 }
 
 /**

@@ -316,6 +316,11 @@ export interface RunRecord {
      */
     estimated?: { key: string; input_tokens: number; output_tokens: number }[];
     /**
+     * Create keys of responses that may exist upstream but were never seen, so their tokens are
+     * unknown: a `call` QStash got no answer for (engine/run.ts `unseenResponses`).
+     */
+    unseen?: string[];
+    /**
      * The run made its conversation (the thread had none): nothing an earlier run did is in it, so
      * its first create skips the look for calls left open (engine/lost-create.ts `looksBeforeCreate`).
      */

@@ -11,6 +11,8 @@ const USAGE_FIELDS = {
   output: "output_tokens",
   /** Responses whose tokens are estimated (adopted from a conversation's items: engine/lost-create.ts). */
   estimated: "estimated_responses",
+  /** Responses that may exist with tokens never seen (engine/run.ts `unseenResponses`). */
+  unknown: "unknown_responses",
 } as const;
 
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
@@ -79,6 +81,12 @@ export function usageReport(
      * `estimatedUsage`); their real usage replaces the estimate when OpenAI's webhook brings it.
      */
     estimated_responses: n(ownValue(counters, USAGE_FIELDS.estimated)),
+    /**
+     * Responses that may have run upstream with tokens never seen, so not counted (a `call` QStash
+     * got no answer for; a create whose outcome was unknown when its run ended), unless OpenAI's
+     * webhook brought them later.
+     */
+    unknown_responses: n(ownValue(counters, USAGE_FIELDS.unknown)),
     estimated_cost_usd: round(known.reduce((sum, m) => sum + (m.estimated_cost_usd ?? 0), 0)),
     /** Models without a price are counted but not costed. */
     unpriced_models: models.filter((m) => m.estimated_cost_usd === null).map((m) => m.model),

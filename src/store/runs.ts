@@ -18,6 +18,7 @@ import type { MessageRecord } from "../engine/messages";
 import { runTooLarge } from "../errors";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
+import { unseenResponses } from "../engine/run";
 import { buildFeedEvent } from "../engine/present";
 import { cancelFlag, type BusyMode } from "../engine/busy";
 import { DeferredStore } from "./deferred";
@@ -450,6 +451,7 @@ export class RunStore {
         inputTokens: run.usage.prompt_tokens - before.usage.prompt_tokens,
         outputTokens: run.usage.completion_tokens - before.usage.completion_tokens,
         estimatedResponses: (run.upstream.estimated?.length ?? 0) - (before.upstream.estimated?.length ?? 0),
+        unknownResponses: unseenResponses(run) - unseenResponses(before),
         usageTtlS: USAGE_TTL_S,
       },
     });
@@ -565,6 +567,7 @@ export class RunStore {
                 usageTtlS: USAGE_TTL_S,
                 countUsage: count ? "1" : "0",
                 estimatedResponses: run.upstream.estimated?.length ?? 0,
+                unknownResponses: unseenResponses(run),
                 answerId: answer?.id ?? "",
                 answerDoc: answer ? JSON.stringify(answer) : "",
               },

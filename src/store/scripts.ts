@@ -539,17 +539,20 @@ return redis.call('HGET', run, 'fanout') or ''
 });
 
 /**
- * Add a run's tokens (and how many of its responses' usage is estimated) to a month's usage hash,
- * overall and per model.
+ * Add a run's tokens (and how many of its responses' usage is estimated, and how many responses'
+ * usage is unknown) to a month's usage hash, overall and per model.
  */
 const ADD_USAGE = `
-local function addUsage(usage, model, inputTokens, outputTokens, estimated, usageTtlS)
+local function addUsage(usage, model, inputTokens, outputTokens, estimated, unknown, usageTtlS)
   redis.call('HINCRBY', usage, 'input_tokens', tonumber(inputTokens))
   redis.call('HINCRBY', usage, 'output_tokens', tonumber(outputTokens))
   redis.call('HINCRBY', usage, 'input_tokens|' .. model, tonumber(inputTokens))
   redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
   if tonumber(estimated) ~= 0 then
     redis.call('HINCRBY', usage, 'estimated_responses', tonumber(estimated))
+  end
+  if tonumber(unknown) ~= 0 then
+    redis.call('HINCRBY', usage, 'unknown_responses', tonumber(unknown))
   end
   redis.call('EXPIRE', usage, tonumber(usageTtlS))
 end
@@ -589,6 +592,7 @@ export const releaseRun = defineScript({
     "usageTtlS",
     "countUsage",
     "estimatedResponses",
+    "unknownResponses",
     "answerId",
     "answerDoc",
   ],
@@ -599,7 +603,7 @@ if answerId ~= '' and redis.call('EXISTS', thread) == 1
   redis.call('ZADD', threadMessages, redis.call('HINCRBY', thread, 'msg_seq', 1), answerId)
 end
 if countUsage == '1' and redis.call('HSETNX', run, 'usage_counted', '1') == 1 then
-  addUsage(usage, model, inputTokens, outputTokens, estimatedResponses, usageTtlS)
+  addUsage(usage, model, inputTokens, outputTokens, estimatedResponses, unknownResponses, usageTtlS)
 end
 letGo(slots, slotQueue, threadActive, threadQueue, runId, ttl)
 return handOut(slots, slotQueue, tenant, expected, ttl, tonumber(now), tonumber(slotStaleMs),
@@ -824,11 +828,19 @@ return ids
 export const countLateUsage = defineScript({
   name: "count_late_usage",
   keys: ["run", "usage"],
-  args: ["responseId", "model", "inputTokens", "outputTokens", "estimatedResponses", "usageTtlS"],
+  args: [
+    "responseId",
+    "model",
+    "inputTokens",
+    "outputTokens",
+    "estimatedResponses",
+    "unknownResponses",
+    "usageTtlS",
+  ],
   body: `${ADD_USAGE}
 if redis.call('HGET', run, 'usage_counted') ~= '1' then return 0 end
 if redis.call('HSETNX', run, 'late_usage:' .. responseId, '1') == 0 then return 0 end
-addUsage(usage, model, inputTokens, outputTokens, estimatedResponses, usageTtlS)
+addUsage(usage, model, inputTokens, outputTokens, estimatedResponses, unknownResponses, usageTtlS)
 return 1
 `,
 });

@@ -124,6 +124,7 @@ describe("usage", () => {
       input_tokens: 0,
       output_tokens: 0,
       estimated_responses: 0,
+      unknown_responses: 0,
       estimated_cost_usd: 0,
       unpriced_models: [],
       models: [],

@@ -11,7 +11,7 @@ import {
   lostResponseFromItems,
   type SeenItem,
 } from "../../src/engine/lost-create";
-import { transition } from "../../src/engine/run";
+import { transition, unseenResponses } from "../../src/engine/run";
 import { newRun, resp, T0 } from "./step-fakes";
 
 const user = (id: string, text: string): SeenItem => ({
@@ -186,5 +186,27 @@ describe("an adopted response's estimated usage", () => {
     );
     expect(adopted.usage).toEqual(counted.usage);
     expect(adopted.upstream.estimated ?? []).toEqual([]);
+  });
+});
+
+describe("responses whose usage is unknown", () => {
+  it("a call QStash got no answer for is one, until its webhook brings the response (a stray)", () => {
+    const error = { code: "upstream_outcome_unknown", message: "no answer" };
+    const lost = transition(newRun(), { type: "call_lost", error }, T0);
+    expect(lost.status).toBe("failed");
+    expect(unseenResponses(lost)).toBe(1);
+    const usage = { input_tokens: 9, output_tokens: 4, total_tokens: 13 };
+    const late = resp("completed", { id: "resp_late", create_key: "0.0", usage });
+    const seen = transition(lost, { type: "stray_response", response: late }, T0);
+    expect(unseenResponses(seen)).toBe(0);
+    expect(seen.usage).toEqual({ prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 });
+  });
+
+  it("a create whose outcome was still unknown when the run ended is one; a running run has none", () => {
+    const creating = transition(newRun(), { type: "create_started", key: "0.0" }, T0);
+    expect(unseenResponses(creating)).toBe(0);
+    const cancelled = transition({ ...creating, cancel_requested: true }, { type: "tick" }, T0);
+    expect(cancelled.status).toBe("cancelled");
+    expect(unseenResponses(cancelled)).toBe(1);
   });
 });
