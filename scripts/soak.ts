@@ -760,6 +760,9 @@ async function main(): Promise<number> {
           responses: b.responses,
         });
       }
+    // Runs that no longer exist first: responses made for a run intake withdrew after its step ran.
+    tokenDiffs.sort((a, b) => Number(b.http === 404) - Number(a.http === 404));
+    const withdrawn = tokenDiffs.filter((d) => d.http === 404).length;
     const tokens = tokenCheck(
       workerTokens,
       { input: simTokens.input - unseen.input, output: simTokens.output - unseen.output },
@@ -815,6 +818,7 @@ async function main(): Promise<number> {
         "tokens: unknown responses (runs), their stand-in tokens (in, out)",
         `${unknownResponses} (${unseen.runs}), ${unseen.input}, ${unseen.output}`,
       ],
+      ["tokens: runs that differ (of them gone: 404)", `${tokenDiffs.length} (${withdrawn})`],
       ["TOKEN MISMATCH (beyond the tolerance)", tokens.mismatch],
       ["LOST", lost.length],
       ["DUPLICATE terminal callbacks", duplicateCallbacks],
@@ -872,11 +876,15 @@ async function main(): Promise<number> {
   }
 }
 
+/** Tokens (input, and output, each) an estimated response's count may be off by. */
+const ESTIMATE_TOLERANCE = 10;
+
 /**
  * The Worker's token count against the stand-in's. Exact when no response's usage was estimated;
  * with `estimated` responses (adopted from a conversation's items: engine/lost-create.ts) each count
- * may be off by up to 1 % of the stand-in's plus 50 tokens per estimated response (the estimate uses
- * the stand-in's own ⌈characters / 4⌉, but sees only the newest 100 items and no truncation).
+ * may be off by ESTIMATE_TOLERANCE tokens per estimated response (the estimate uses the stand-in's
+ * own ⌈characters / 4⌉ per item, so it is exact unless the conversation outgrew the 100 items the
+ * look reads or the stand-in truncated it).
  * `mismatch`: the tokens (input and output together) beyond that, 0 when within it.
  */
 function tokenCheck(
@@ -884,8 +892,8 @@ function tokenCheck(
   standIn: { input: number; output: number },
   estimated: number,
 ) {
-  const allowed = (n: number) => (estimated === 0 ? 0 : Math.ceil(n * 0.01) + 50 * estimated);
-  const tolerance = { input: allowed(standIn.input), output: allowed(standIn.output) };
+  const allowed = ESTIMATE_TOLERANCE * estimated;
+  const tolerance = { input: allowed, output: allowed };
   const beyond = (a: number, b: number, t: number) => Math.max(0, Math.abs(a - b) - t);
   const mismatch =
     beyond(worker.input, standIn.input, tolerance.input) +
