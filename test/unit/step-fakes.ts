@@ -98,7 +98,7 @@ export const inOrder = (...responses: ObservedResponse[]) => {
   return async () => responses[Math.min(i++, responses.length - 1)] as ObservedResponse;
 };
 
-type StoreMethod = "claim" | "save" | "unlock" | "releaseThread";
+type StoreMethod = "claim" | "save" | "unlock" | "releaseThread" | "countLateUsage";
 
 /**
  * One run in memory, fenced like the Lua scripts: `claim` answers busy for a seq ahead of the record
@@ -147,6 +147,11 @@ export function fakeRunStore(run: RunRecord | null, seq = 0) {
     async releaseThread() {
       calls.push("releaseThread");
       state.released += 1;
+    },
+    /** Tokens that reach the month after the release (store/runs.ts): here, whether it was released. */
+    async countLateUsage() {
+      calls.push("countLateUsage");
+      return state.released > 0;
     },
   };
   return {
