@@ -9,8 +9,8 @@
  *   options: --runs N, --lanes N, --no-faults, --strategies call,poll,stream,webhook, --json, --verbose,
  *            --worker-logs LEVEL (the Workers' logs: debug, info, warn)
  *
- * Last line: `soak: runs=N lost=N duplicate_callbacks=N duplicate_responses=N stuck=N`; exit 1 when
- * any of the last four is not 0.
+ * Last line: `soak: runs=N lost=N duplicate_callbacks=N duplicate_responses=N stuck=N late_callbacks=N
+ * token_mismatch=N`; exit 1 when lost, a duplicate, stuck or token_mismatch is not 0.
  */
 import { Client as QStashClient } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
@@ -698,14 +698,79 @@ async function main(): Promise<number> {
           status: f.error ? `${f.status}: ${JSON.stringify(f.error).slice(0, 240)}` : f.status,
         });
 
-    // Tokens: what the Worker counted against what the stand-in billed.
-    const usage = await patient("GET", "/v1/usage");
+    // Tokens: what the Worker counted against what the stand-in billed, both after the follow-ups
+    // (like with like), once the Worker's count has settled (a run's tokens are counted at its
+    // release, which may come a moment after its terminal status).
+    const billed = (await (await fetch(`${stack.openai.url}/__sim/responses`)).json()) as { data: Json[] };
     const simTokens = { input: 0, output: 0 };
-    for (const r of sim.data) {
+    for (const r of billed.data) {
       simTokens.input += r.usage?.input_tokens ?? 0;
       simTokens.output += r.usage?.output_tokens ?? 0;
     }
+    let usage = await patient("GET", "/v1/usage");
+    for (let settle = Date.now() + 15_000; Date.now() < settle; ) {
+      if (usage.body?.input_tokens === simTokens.input && usage.body?.output_tokens === simTokens.output)
+        break;
+      await new Promise((r) => setTimeout(r, 500));
+      usage = await patient("GET", "/v1/usage");
+    }
     const workerTokens = { input: usage.body?.input_tokens ?? 0, output: usage.body?.output_tokens ?? 0 };
+    // Run by run: each run's own usage against what the stand-in billed its responses. A run that
+    // ended with a response it never saw (`upstream_outcome_unknown`, cancelled, expired) may count
+    // less: the Worker reports those as `unknown_responses`, and the soak takes their tokens out of
+    // the comparison (`unseen`). Every other difference is listed.
+    const billedByRun = new Map<string, { input: number; output: number; responses: number }>();
+    for (const r of billed.data) {
+      const run = r.metadata?.threadhook_run;
+      if (!run) continue;
+      const b = billedByRun.get(run) ?? { input: 0, output: 0, responses: 0 };
+      b.input += r.usage?.input_tokens ?? 0;
+      b.output += r.usage?.output_tokens ?? 0;
+      b.responses++;
+      billedByRun.set(run, b);
+    }
+    const unseen = { input: 0, output: 0, runs: 0 };
+    const tokenDiffs: Json[] = [];
+    const tokensDiffer = workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output;
+    if (tokensDiffer || verbose)
+      for (const [runId, b] of billedByRun) {
+        const got = await patient("GET", `/v1/runs/${runId}`);
+        const r = got.body;
+        const u = r?.usage ?? { prompt_tokens: 0, completion_tokens: 0 };
+        if (u.prompt_tokens === b.input && u.completion_tokens === b.output) continue;
+        const code = r?.last_error?.code ?? null;
+        if (
+          got.status === 200 &&
+          (code === "upstream_outcome_unknown" || r?.status === "cancelled" || r?.status === "expired") &&
+          u.prompt_tokens <= b.input &&
+          u.completion_tokens <= b.output
+        ) {
+          unseen.input += b.input - u.prompt_tokens;
+          unseen.output += b.output - u.completion_tokens;
+          unseen.runs++;
+          continue;
+        }
+        tokenDiffs.push({
+          run: runId,
+          http: got.status,
+          status: r?.status ?? r?.error?.code,
+          error: code,
+          worker: [u.prompt_tokens, u.completion_tokens],
+          standIn: [b.input, b.output],
+          responses: b.responses,
+        });
+      }
+    // Runs that no longer exist first: responses made for a run intake withdrew after its step ran.
+    tokenDiffs.sort((a, b) => Number(b.http === 404) - Number(a.http === 404));
+    const withdrawn = tokenDiffs.filter((d) => d.http === 404).length;
+    const tokens = tokenCheck(
+      workerTokens,
+      { input: simTokens.input - unseen.input, output: simTokens.output - unseen.output },
+      Number(usage.body?.estimated_responses ?? 0),
+    );
+    // Unseen tokens the Worker does not admit to (no unknown_responses) are a mismatch too.
+    const unknownResponses = Number(usage.body?.unknown_responses ?? 0);
+    if (unseen.runs > 0 && unknownResponses === 0) tokens.mismatch += unseen.input + unseen.output;
 
     clearInterval(watcher);
     clearInterval(stallWatch);
@@ -745,6 +810,16 @@ async function main(): Promise<number> {
         "tokens worker / stand-in (in, out)",
         `${workerTokens.input}/${simTokens.input}, ${workerTokens.output}/${simTokens.output}`,
       ],
+      [
+        "tokens: estimated responses, tolerance (in, out)",
+        `${tokens.estimated}, ${tokens.tolerance.input}, ${tokens.tolerance.output}`,
+      ],
+      [
+        "tokens: unknown responses (runs), their stand-in tokens (in, out)",
+        `${unknownResponses} (${unseen.runs}), ${unseen.input}, ${unseen.output}`,
+      ],
+      ["tokens: runs that differ (of them gone: 404)", `${tokenDiffs.length} (${withdrawn})`],
+      ["TOKEN MISMATCH (beyond the tolerance)", tokens.mismatch],
       ["LOST", lost.length],
       ["DUPLICATE terminal callbacks", duplicateCallbacks],
       ["late answers (2xx after the Worker's timeout)", lateCallbacks],
@@ -762,6 +837,7 @@ async function main(): Promise<number> {
     show("stuck", stuck);
     show("runs with duplicate upstream responses", [...duplicatedRuns]);
     show("callback events answered 2xx more than once", duplicatedEvents);
+    show("runs whose tokens differ from the stand-in's (worker / stand-in: [in, out])", tokenDiffs);
     if (verbose)
       await traceOpenCalls(
         [...finals.values()].map((f) => f.run),
@@ -771,8 +847,10 @@ async function main(): Promise<number> {
     for (const d of duplicateDetails) console.log(`duplicate: ${JSON.stringify(d, null, 1)}`);
     if (verbose)
       show("soak process event-loop stalls over 1 s (at ms since the workload began + length)", stalls);
-    if (workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output)
-      console.log("note: token usage differs between the Worker and the stand-in (see docs/reliability.md)");
+    if (tokens.mismatch > 0)
+      console.log(
+        `tokens: the Worker counted ${workerTokens.input - simTokens.input + unseen.input} input and ${workerTokens.output - simTokens.output + unseen.output} output tokens more than the stand-in billed for the responses it saw, beyond the tolerance`,
+      );
     if (args.json)
       console.log(
         JSON.stringify({
@@ -784,15 +862,43 @@ async function main(): Promise<number> {
           duplicateCallbacks,
           lateCallbacks,
           duplicateResponses,
+          tokens: { worker: workerTokens, standIn: simTokens, unseen, unknownResponses, ...tokens },
         }),
       );
     console.log(
-      `soak: runs=${args.runs} lost=${lost.length} duplicate_callbacks=${duplicateCallbacks} duplicate_responses=${duplicateResponses} stuck=${stuck.length} late_callbacks=${lateCallbacks}`,
+      `soak: runs=${args.runs} lost=${lost.length} duplicate_callbacks=${duplicateCallbacks} duplicate_responses=${duplicateResponses} stuck=${stuck.length} late_callbacks=${lateCallbacks} token_mismatch=${tokens.mismatch}`,
     );
-    return lost.length + duplicateCallbacks + duplicateResponses + stuck.length === 0 ? 0 : 1;
+    return lost.length + duplicateCallbacks + duplicateResponses + stuck.length + tokens.mismatch === 0
+      ? 0
+      : 1;
   } finally {
     await closeAll();
   }
+}
+
+/** Tokens (input, and output, each) an estimated response's count may be off by. */
+const ESTIMATE_TOLERANCE = 10;
+
+/**
+ * The Worker's token count against the stand-in's. Exact when no response's usage was estimated;
+ * with `estimated` responses (adopted from a conversation's items: engine/lost-create.ts) each count
+ * may be off by ESTIMATE_TOLERANCE tokens per estimated response (the estimate uses the stand-in's
+ * own ⌈characters / 4⌉ per item, so it is exact unless the conversation outgrew the 100 items the
+ * look reads or the stand-in truncated it).
+ * `mismatch`: the tokens (input and output together) beyond that, 0 when within it.
+ */
+function tokenCheck(
+  worker: { input: number; output: number },
+  standIn: { input: number; output: number },
+  estimated: number,
+) {
+  const allowed = ESTIMATE_TOLERANCE * estimated;
+  const tolerance = { input: allowed, output: allowed };
+  const beyond = (a: number, b: number, t: number) => Math.max(0, Math.abs(a - b) - t);
+  const mismatch =
+    beyond(worker.input, standIn.input, tolerance.input) +
+    beyond(worker.output, standIn.output, tolerance.output);
+  return { estimated, tolerance, mismatch };
 }
 
 main().then(

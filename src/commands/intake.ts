@@ -222,14 +222,41 @@ export async function acceptRun(
     // A slot is free while others wait for one (a stale slot was just freed): hand it on now, or
     // this run would wait behind runs nothing is going to start.
     if (outcome.kind === "waiting" && outcome.pump)
-      await publishOrWithdraw(deps, run, withdraw, () =>
-        deps.runs.pump(run.tenant, (id) => publishStart(deps, run.tenant, id)),
-      );
+      await publishOrWithdraw(deps, run, withdraw, () => pumpFor(deps, run));
     // The mark is set only where something reads it (store/runs.ts marksPublishing).
     const marked = marksPublishing(req.idempotency, busy.mode);
     if (marked && (outcome.kind === "start" || (outcome.kind === "waiting" && outcome.pump)))
       await markPublished(deps, run);
     return { run, replayed: false, thread: created };
+  }
+}
+
+/**
+ * Hand the tenant's free slots on after `run` was queued for one. Only a failure before `run`'s own
+ * start is published, and not a refused start of another run, withdraws it: once its start is published its step may already be running (and have made
+ * a response, even ended the run), so a later hand-off's refusal must not delete it — that run is
+ * left waiting for the reconciler, which hands free slots on (commands/reconcile.ts), as a run's
+ * own release does (steps/actions.ts `release_thread`).
+ */
+async function pumpFor(deps: IntakeDeps, run: RunRecord): Promise<void> {
+  let otherFailed = false;
+  let started = false;
+  try {
+    await deps.runs.pump(run.tenant, async (id) => {
+      try {
+        await publishStart(deps, run.tenant, id);
+      } catch (err) {
+        otherFailed = id !== run.id;
+        throw err;
+      }
+      if (id === run.id) started = true;
+    });
+  } catch (err) {
+    if (!otherFailed && !started) throw err;
+    log("warn", "could not publish a queued run's start; the reconciler hands it the slot", {
+      run_id: run.id,
+      ...errorFields(err),
+    });
   }
 }
 

@@ -9,6 +9,15 @@
  * delivers its callback. Idempotent (a step at the
  * current seq is fenced like any other: a duplicate is stale or waits; QStash deduplicates the
  * publish per run and seq) and bounded per call: RECONCILE_TENANTS tenants, RECONCILE_RUNS runs.
+ * Each tenant's active slots are looked at a page at a time from a cursor kept in Redis
+ * (keys.ts `reconcileSlotCursor`), so successive calls walk all of them: runs that stay healthy for
+ * long (and hold the oldest slots) cannot hide a newer stuck one. A run stuck since before a walk
+ * started is found within two walks: ⌈active slots / RECONCILE_RUNS⌉ calls each, fewer when other
+ * tenants use part of a call's RECONCILE_RUNS. Redis requests per call: at most 3 for the page of
+ * tenants, and per tenant at most 3 for the look at its slots (the page script, which also moves
+ * the cursor, the runs' fields, the freeing), 1 for owed cancels and 1 for the pump: 53 with 10
+ * tenants at worst, 43 when no slot is freed, plus 2 per owed cancel and 1 per hand-off, and a
+ * QStash publish per step (bounded by RECONCILE_RUNS); the walk adds none.
  */
 import type { Config } from "../config";
 import { DEFAULT_TENANT } from "../security/principal";

@@ -66,6 +66,8 @@ export const UPSTREAM_BACKOFF_MAX_MS = 5 * MINUTE_MS;
 export const UPSTREAM_MAX_FAILURES = 8;
 /** Delivery: per-attempt timeout (the retry schedule is config: DELIVERY_BACKOFF_S). */
 export const DELIVERY_TIMEOUT_MS = 10 * SECOND_MS;
+/** The reconciler's place in a tenant's active slots lapses after a day without calls (it starts over). */
+export const RECONCILE_CURSOR_TTL_S = 24 * 3600;
 /** Records: runs and threads expire after this long without activity; idempotency keys sooner. */
 export const RUN_TTL_S = 30 * 24 * 3600;
 export const THREAD_TTL_S = 90 * 24 * 3600;

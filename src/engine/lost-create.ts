@@ -28,6 +28,8 @@ export interface SeenItem {
   call_id?: string;
   name?: string;
   arguments?: string;
+  /** A function call output's text. */
+  output?: string;
 }
 
 /** How many of the newest items the look-up reads (one page: the round's input and its output). */
@@ -66,14 +68,43 @@ export function inputShape(input: ResponseInput): SeenItem[] | null {
 }
 
 /**
+ * Tokens of a text by OpenAI's rule of thumb: about 4 characters a token, rounded up (the OpenAI
+ * stand-in bills by the same rule, dev/openai-sim/README.md "Usage").
+ */
+export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
+
+/** The text an item counts for: a message's text, a call's name and arguments, an output's text. */
+function itemText(item: SeenItem): string {
+  if (item.type === "function_call") return `${item.name ?? ""}${item.arguments ?? ""}`;
+  if (item.type === "function_call_output") return item.output ?? "";
+  return item.text ?? "";
+}
+
+/**
+ * The usage of a response rebuilt from a conversation's items, estimated (conversation items carry
+ * no usage and no response id, so the real one cannot be fetched): input = the instructions plus
+ * every item the page shows before the response's output (the round's input and the history before
+ * it; a conversation longer than the page is under-counted, images and files count nothing);
+ * output = the output items. Each text counts `estimateTokens`.
+ */
+export function estimatedUsage(instructions: string | null, consumed: SeenItem[], produced: SeenItem[]) {
+  const count = (items: SeenItem[]) => items.reduce((sum, i) => sum + estimateTokens(itemText(i)), 0);
+  const input_tokens = estimateTokens(instructions ?? "") + count(consumed);
+  const output_tokens = count(produced);
+  return { input_tokens, output_tokens, total_tokens: input_tokens + output_tokens };
+}
+
+/**
  * The round's lost response, rebuilt from the conversation's newest items (`newest` first), or null
- * when they do not end with the round's input and an answer to it. It has no usage (the items do not
- * say; OpenAI's webhook, when configured, still counts it: a stray by id) and ended `completed`.
+ * when they do not end with the round's input and an answer to it. Its usage is estimated
+ * (`estimatedUsage`, marked `usage_estimated`; OpenAI's webhook, when configured, brings the real one
+ * later: engine/run.ts `onStray` puts it in the estimate's place) and it ended `completed`.
  */
 export function lostResponseFromItems(
   newest: SeenItem[],
   input: ResponseInput,
   key: string,
+  instructions: string | null = null,
 ): ObservedResponse | null {
   const want = inputShape(input);
   if (!want) return null;
@@ -94,7 +125,9 @@ export function lostResponseFromItems(
     content: messages
       .filter((m) => m.text)
       .map((m) => ({ type: "text" as const, text: { value: m.text ?? "", annotations: [] } })),
-    usage: null,
+    usage: estimatedUsage(instructions, newest.slice(outputs).reverse(), out),
+    usage_estimated: true,
+    create_key: key,
     error: null,
     incomplete_reason: null,
   };

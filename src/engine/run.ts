@@ -3,6 +3,7 @@
  * clock reads. `nextAction` (engine/next.ts) says what the step runner should do next.
  */
 import { keepLastAttempts } from "./bounds";
+import { createKey } from "./call";
 import { UPSTREAM_BACKOFF_BASE_MS, UPSTREAM_BACKOFF_MAX_MS, UPSTREAM_MAX_FAILURES } from "./constants";
 import { queueEvent } from "./events";
 import {
@@ -484,6 +485,18 @@ function fail(run: RunRecord, error: LastError, now: number): RunRecord {
 
 function addUsage(run: RunRecord, response: ObservedResponse): RunRecord {
   if (!response.usage) return run;
+  if (response.usage_estimated) {
+    // An adopted response (engine/lost-create.ts): its estimate counts, unless its webhook already
+    // brought the real usage (a stray, by create key).
+    const key = response.create_key ?? "";
+    if ((run.upstream.counted_keys ?? []).includes(key)) return run;
+    const estimate = {
+      key,
+      input_tokens: response.usage.input_tokens,
+      output_tokens: response.usage.output_tokens,
+    };
+    run = { ...run, upstream: { ...run.upstream, estimated: [...(run.upstream.estimated ?? []), estimate] } };
+  }
   return {
     ...run,
     usage: {
@@ -538,21 +551,50 @@ function onUpstreamFailure(
  * or after it, the next tick expires it as usual.
  */
 function onCallLost(run: RunRecord, error: LastError, now: number): RunRecord {
-  const cleared = { ...run, upstream: { ...run.upstream, call: null } };
+  const unseen = [...(run.upstream.unseen ?? []), createKey(run)];
+  const cleared = { ...run, upstream: { ...run.upstream, call: null, unseen } };
   if (isTerminal(run.status) || now >= run.deadline_ms) return cleared;
   return fail(cleared, error, now);
 }
 
 /**
+ * How many responses of an ended run may exist upstream with tokens never seen: calls QStash got no
+ * answer for, and a create whose outcome was still unknown when the run ended; less those a webhook
+ * brought later (strays, by create key). Counted as `unknown_responses` in the month's usage.
+ */
+export function unseenResponses(run: RunRecord): number {
+  const keys = new Set(run.upstream.unseen ?? []);
+  if (isTerminal(run.status) && run.upstream.creating) keys.add(run.upstream.creating.key);
+  for (const key of run.upstream.counted_keys ?? []) keys.delete(key);
+  return keys.size;
+}
+
+/**
  * A response of this run that ended outside its round (a create whose answer was lost, found again
- * through OpenAI's webhook): its tokens are counted once, by id.
+ * through OpenAI's webhook): its tokens are counted once, by id. When the round adopted it from the
+ * conversation's items (same create key), its real usage takes the estimate's place.
  */
 function onStray(run: RunRecord, response: ObservedResponse): RunRecord {
   const counted = run.upstream.counted_ids ?? [];
   const known = run.upstream.response_ids.includes(response.id) || counted.includes(response.id);
   if (known || !isUpstreamTerminal(response.status)) return run;
-  const upstream = { ...run.upstream, counted_ids: [...counted, response.id] };
-  return addUsage({ ...run, upstream }, response);
+  const key = response.create_key ?? null;
+  const estimated = run.upstream.estimated ?? [];
+  const estimate = key === null || !response.usage ? undefined : estimated.find((e) => e.key === key);
+  const upstream = {
+    ...run.upstream,
+    counted_ids: [...counted, response.id],
+    ...(key === null ? {} : { counted_keys: [...(run.upstream.counted_keys ?? []), key] }),
+    ...(estimate ? { estimated: estimated.filter((e) => e !== estimate) } : {}),
+  };
+  const usage = estimate
+    ? {
+        prompt_tokens: run.usage.prompt_tokens - estimate.input_tokens,
+        completion_tokens: run.usage.completion_tokens - estimate.output_tokens,
+        total_tokens: run.usage.total_tokens - estimate.input_tokens - estimate.output_tokens,
+      }
+    : run.usage;
+  return addUsage({ ...run, upstream, usage }, { ...response, usage_estimated: false });
 }
 
 /** Delay before retrying after the n-th consecutive upstream failure. */

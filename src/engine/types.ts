@@ -308,6 +308,18 @@ export interface RunRecord {
     creating?: { key: string; at_ms: number } | null;
     /** Responses of this run whose tokens were counted outside the round that owns them (strays). */
     counted_ids?: string[];
+    /** The create keys (`threadhook_create`) of those strays: a later adoption of one adds no estimate. */
+    counted_keys?: string[];
+    /**
+     * Responses adopted from the conversation's items, whose usage is an estimate (engine/lost-create.ts
+     * `estimatedUsage`), by create key; a stray with the real usage takes an estimate's place.
+     */
+    estimated?: { key: string; input_tokens: number; output_tokens: number }[];
+    /**
+     * Create keys of responses that may exist upstream but were never seen, so their tokens are
+     * unknown: a `call` QStash got no answer for (engine/run.ts `unseenResponses`).
+     */
+    unseen?: string[];
     /**
      * The run made its conversation (the thread had none): nothing an earlier run did is in it, so
      * its first create skips the look for calls left open (engine/lost-create.ts `looksBeforeCreate`).

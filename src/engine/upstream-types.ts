@@ -15,6 +15,8 @@ export interface ObservedResponse {
   status: "queued" | "in_progress" | "completed" | "failed" | "cancelled" | "incomplete";
   content: TextPart[];
   usage: { input_tokens: number; output_tokens: number; total_tokens: number } | null;
+  /** The usage is an estimate (a response rebuilt from a conversation's items: engine/lost-create.ts). */
+  usage_estimated?: boolean;
   error: { code: string; message: string } | null;
   incomplete_reason: string | null;
   /** The run that created it, from the metadata threadhook writes on every response it creates. */

@@ -1,10 +1,19 @@
 /**
  * Usage of a tenant (pure) in one UTC month: runs accepted, input and output tokens, and an estimated
  * cost per model from the configured price table (USD per million tokens). Runs count in the month
- * they were accepted; their tokens are added to that month when they end.
+ * they were accepted; their tokens are added to that month when they end (and a response that ends
+ * after its run did, seen through OpenAI's webhook, then: store/scripts.ts `countLateUsage`).
  */
 /** Fields of a usage hash (store/keys.ts `usage`); per-model fields are `{field}|{model}`. */
-const USAGE_FIELDS = { runs: "runs", input: "input_tokens", output: "output_tokens" } as const;
+const USAGE_FIELDS = {
+  runs: "runs",
+  input: "input_tokens",
+  output: "output_tokens",
+  /** Responses whose tokens are estimated (adopted from a conversation's items: engine/lost-create.ts). */
+  estimated: "estimated_responses",
+  /** Responses that may exist with tokens never seen (engine/run.ts `unseenResponses`). */
+  unknown: "unknown_responses",
+} as const;
 
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
@@ -66,6 +75,18 @@ export function usageReport(
     runs: n(ownValue(counters, USAGE_FIELDS.runs)),
     input_tokens: n(ownValue(counters, USAGE_FIELDS.input)),
     output_tokens: n(ownValue(counters, USAGE_FIELDS.output)),
+    /**
+     * Of the responses counted, how many have estimated tokens (a create whose answer was lost,
+     * adopted from the conversation's items, which carry no usage: engine/lost-create.ts
+     * `estimatedUsage`); their real usage replaces the estimate when OpenAI's webhook brings it.
+     */
+    estimated_responses: n(ownValue(counters, USAGE_FIELDS.estimated)),
+    /**
+     * Responses that may have run upstream with tokens never seen, so not counted (a `call` QStash
+     * got no answer for; a create whose outcome was unknown when its run ended), unless OpenAI's
+     * webhook brought them later.
+     */
+    unknown_responses: n(ownValue(counters, USAGE_FIELDS.unknown)),
     estimated_cost_usd: round(known.reduce((sum, m) => sum + (m.estimated_cost_usd ?? 0), 0)),
     /** Models without a price are counted but not costed. */
     unpriced_models: models.filter((m) => m.estimated_cost_usd === null).map((m) => m.model),

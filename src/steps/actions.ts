@@ -34,7 +34,7 @@ import { observed } from "./drive/shared";
 
 export interface Deps extends Omit<FileStepDeps, "config" | "threads">, Partial<IntegrationDeliveryDeps> {
   config: Config;
-  runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread"> &
+  runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread" | "countLateUsage"> &
     Partial<Pick<RunStore, "saveWith" | "outbox" | "releaseSave">>;
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
   queue: Pick<StepQueue, "publish" | "publishCall"> & Partial<Pick<StepQueue, "publishDeliver">>;
@@ -214,8 +214,8 @@ export async function performAction(
 /**
  * A call whose answer is overdue (its callback may have been dead-lettered): a response that ended
  * appended the round's input and its output to the conversation, as for a lost create
- * (engine/lost-create.ts); found, it is the round's response (adopted without its usage, which only
- * the callback carried). Not found: looked (the model may still be working), or lost when the call
+ * (engine/lost-create.ts); found, it is the round's response (adopted with an estimate of its usage,
+ * which only the callback carried). Not found: looked (the model may still be working), or lost when the call
  * can no longer answer. A failed look changes nothing (the call stays: a new attempt must not follow).
  */
 async function findCallAnswer(
@@ -232,7 +232,12 @@ async function findCallAnswer(
     log("warn", "could not read the conversation for a call's answer", { run_id: run.id, code: err.code });
     return transition(run, { type: "call_looked" }, now);
   }
-  const found = lostResponseFromItems(items, action.request.input, createKey(run));
+  const found = lostResponseFromItems(
+    items,
+    action.request.input,
+    createKey(run),
+    action.request.instructions,
+  );
   if (found) {
     log("warn", "adopted a call's response from the conversation (its callback did not come)", {
       run_id: run.id,

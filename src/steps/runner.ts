@@ -107,7 +107,12 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
     // A response of this run that is not its round's (a second one that slipped through): its
     // tokens still count, once.
     const counted = transition(run, { type: "stray_response", response }, deps.now());
-    if (counted !== run) await deps.runs.save(counted, owner, false);
+    if (counted !== run) {
+      // Its tokens reach the month now if the run's release has counted its usage already (a
+      // response that ended after its run did); once per response, so a redelivery adds nothing.
+      await deps.runs.countLateUsage(run, counted, response.id);
+      await deps.runs.save(counted, owner, false);
+    }
     // A redelivery after this message's step could not finish the run's end: finish it here.
     if (endUnfinished(counted, nextAction(counted, deps.now()).type))
       return driveClaimed(deps, { ...response.owner, seq }, counted, owner, claim.at, claim.secrets);
@@ -120,6 +125,10 @@ export async function driveEnded(deps: Deps, responseId: string, busy?: BusyRepo
       transition(run, { type: "response_observed", response, cursor: null }, deps.now()),
       deps.now(),
     );
+    // The run ended before its response did (cancelled, expired): its release may have counted its
+    // usage already, so the response's tokens go to the month here (once; nothing if not yet).
+    if (isTerminal(run.status) && fed.usage.total_tokens !== run.usage.total_tokens)
+      await deps.runs.countLateUsage(run, fed, response.id);
     return await drive(deps, { ...response.owner, seq }, fed, owner, claim.at, run, claim.secrets);
   } catch (err) {
     if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
@@ -479,7 +488,10 @@ async function lookBeforeCreate(deps: Deps, run: RunRecord, request: ResponseReq
   const conversation = run.upstream.conversation_id;
   if (!why || !conversation) return null;
   const items = await deps.upstream.recentItems(conversation, LOST_LOOKUP_ITEMS);
-  const lost = why === "retry" ? lostResponseFromItems(items, request.input, createKey(run)) : null;
+  const lost =
+    why === "retry"
+      ? lostResponseFromItems(items, request.input, createKey(run), request.instructions)
+      : null;
   if (lost) return lost;
   const open = callsLeftOpen(items, request.input);
   if (open.length > 0) {

@@ -59,6 +59,11 @@ export const keys = {
    * once; the reconciler those a Worker that died left (commands/reconcile.ts).
    */
   owedCancels: (tenant: string) => `${root(tenant)}:owedcancels`,
+  /**
+   * Integer: the rank among the tenant's active slots where the reconciler's next look starts (it
+   * walks them in pages over successive calls; store/scripts.ts `strandedPage`).
+   */
+  reconcileSlotCursor: (tenant: string) => `${root(tenant)}:reconcile:slots`,
   /** List: runs that hold their thread and wait, in order, for an active-run slot. */
   slotQueue: (tenant: string) => `${root(tenant)}:slotq`,
   /** Hash: usage counters of runs accepted in one UTC month (`YYYY-MM`). */

@@ -9,6 +9,7 @@ import {
   IDEMPOTENCY_TTL_S,
   MAX_HANDOFFS_PER_RELEASE,
   RUN_TTL_S,
+  RECONCILE_CURSOR_TTL_S,
   THREAD_TTL_S,
   USAGE_TTL_S,
 } from "../engine/constants";
@@ -17,6 +18,7 @@ import type { MessageRecord } from "../engine/messages";
 import { runTooLarge } from "../errors";
 import type { RunRecord } from "../engine/types";
 import { monthOf } from "../engine/usage";
+import { unseenResponses } from "../engine/run";
 import { buildFeedEvent } from "../engine/present";
 import { cancelFlag, type BusyMode } from "../engine/busy";
 import { DeferredStore } from "./deferred";
@@ -32,6 +34,7 @@ import { parseJson, type Redis } from "./redis";
 import {
   abandonRun,
   claimRun,
+  countLateUsage,
   createEnded,
   createRun,
   owedCancel,
@@ -39,6 +42,7 @@ import {
   releaseRun,
   releaseSaveRun,
   saveRun,
+  strandedPage,
   unlockRun,
   unqueueRun,
 } from "./scripts";
@@ -151,6 +155,8 @@ export class RunStore {
       abandon: abandonRun.bind<number>(redis),
       owedCancel: owedCancel.bind<number>(redis),
       createEnded: createEnded.bind<string[]>(redis),
+      strandedPage: strandedPage.bind<string[]>(redis),
+      countLate: countLateUsage.bind<number>(redis),
     };
   }
 
@@ -435,12 +441,15 @@ export class RunStore {
    */
   async stranded(tenant: string, before: number, now: number, limit: number) {
     const slots = keys.activeSlots(tenant);
-    // Three requests at most, whatever the count: the slots, their runs' fields, the gone ones freed.
-    const ids = await this.redis.zrange<string[]>(slots, "-inf", `(${before}`, {
-      byScore: true,
-      offset: 0,
-      count: limit,
-    });
+    // Three requests at most, whatever the count: the next page of slots (from the tenant's
+    // reconcile cursor, so a walk over successive calls sees every slot), their runs' fields, the
+    // gone ones freed.
+    const ids = (
+      await this.scripts.strandedPage.exec({
+        keys: { slots, cursor: keys.reconcileSlotCursor(tenant) },
+        args: { before, limit, ttlS: RECONCILE_CURSOR_TTL_S },
+      })
+    ).map(String);
     if (ids.length === 0) return { runs: [], freed: 0 };
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hmget(keys.run(tenant, id), F.seq, F.leaseUntil, F.savedAt);
@@ -460,6 +469,26 @@ export class RunStore {
     }
     if (gone.length > 0) await this.redis.zrem(slots, ...(gone as [string, ...string[]]));
     return { runs, freed: gone.length };
+  }
+
+  /**
+   * Tokens `responseId` brought to `run` after its release counted the run's usage (the change from
+   * `before` to `run`), added to the month once; nothing when the release has not counted yet.
+   */
+  async countLateUsage(before: RunRecord, run: RunRecord, responseId: string): Promise<boolean> {
+    const added = await this.scripts.countLate.exec({
+      keys: { run: keys.run(run.tenant, run.id), usage: keys.usage(run.tenant, monthOf(run.created_at_ms)) },
+      args: {
+        responseId,
+        model: run.params.model,
+        inputTokens: run.usage.prompt_tokens - before.usage.prompt_tokens,
+        outputTokens: run.usage.completion_tokens - before.usage.completion_tokens,
+        estimatedResponses: (run.upstream.estimated?.length ?? 0) - (before.upstream.estimated?.length ?? 0),
+        unknownResponses: unseenResponses(run) - unseenResponses(before),
+        usageTtlS: USAGE_TTL_S,
+      },
+    });
+    return added === 1;
   }
 
   /** The run's event feed, oldest first (store/feed.ts). */
@@ -590,6 +619,8 @@ export class RunStore {
           outputTokens: run.usage.completion_tokens ?? 0,
           usageTtlS: USAGE_TTL_S,
           countUsage: count ? "1" : "0",
+          estimatedResponses: run.upstream.estimated?.length ?? 0,
+          unknownResponses: unseenResponses(run),
           answerId: answer?.id ?? "",
           answerDoc: answer ? JSON.stringify(answer) : "",
         };

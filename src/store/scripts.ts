@@ -576,8 +576,28 @@ return redis.call('HGET', run, 'fanout') or ''
 `,
 });
 
+/**
+ * Add a run's tokens (and how many of its responses' usage is estimated, and how many responses'
+ * usage is unknown) to a month's usage hash, overall and per model.
+ */
+const ADD_USAGE = `
+local function addUsage(usage, model, inputTokens, outputTokens, estimated, unknown, usageTtlS)
+  redis.call('HINCRBY', usage, 'input_tokens', tonumber(inputTokens))
+  redis.call('HINCRBY', usage, 'output_tokens', tonumber(outputTokens))
+  redis.call('HINCRBY', usage, 'input_tokens|' .. model, tonumber(inputTokens))
+  redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
+  if tonumber(estimated) ~= 0 then
+    redis.call('HINCRBY', usage, 'estimated_responses', tonumber(estimated))
+  end
+  if tonumber(unknown) ~= 0 then
+    redis.call('HINCRBY', usage, 'unknown_responses', tonumber(unknown))
+  end
+  redis.call('EXPIRE', usage, tonumber(usageTtlS))
+end
+`;
+
 /** releaseRun's work (releaseRun, releaseSaveRun): → handOut's answer. */
-const RELEASE_RUN = `${TENANT_LIMIT}${HAND_OUT}${LET_GO}
+const RELEASE_RUN = `${TENANT_LIMIT}${HAND_OUT}${LET_GO}${ADD_USAGE}
 local function releaseRunNow()
   local ttl = tonumber(ttlS)
   if answerId ~= '' and redis.call('EXISTS', thread) == 1
@@ -585,11 +605,7 @@ local function releaseRunNow()
     redis.call('ZADD', threadMessages, redis.call('HINCRBY', thread, 'msg_seq', 1), answerId)
   end
   if countUsage == '1' and redis.call('HSETNX', run, 'usage_counted', '1') == 1 then
-    redis.call('HINCRBY', usage, 'input_tokens', tonumber(inputTokens))
-    redis.call('HINCRBY', usage, 'output_tokens', tonumber(outputTokens))
-    redis.call('HINCRBY', usage, 'input_tokens|' .. model, tonumber(inputTokens))
-    redis.call('HINCRBY', usage, 'output_tokens|' .. model, tonumber(outputTokens))
-    redis.call('EXPIRE', usage, tonumber(usageTtlS))
+    addUsage(usage, model, inputTokens, outputTokens, estimatedResponses, unknownResponses, usageTtlS)
   end
   letGo(slots, slotQueue, threadActive, threadQueue, runId, ttl)
   return handOut(slots, slotQueue, tenant, expected, ttl, tonumber(now), tonumber(slotStaleMs),
@@ -630,6 +646,8 @@ export const releaseRun = defineScript({
     "outputTokens",
     "usageTtlS",
     "countUsage",
+    "estimatedResponses",
+    "unknownResponses",
     "answerId",
     "answerDoc",
   ],
@@ -673,6 +691,8 @@ export const releaseSaveRun = defineScript({
     "outputTokens",
     "usageTtlS",
     "countUsage",
+    "estimatedResponses",
+    "unknownResponses",
     "answerId",
     "answerDoc",
     "owner",
@@ -870,4 +890,57 @@ local pttl = redis.call('PTTL', conversation)
 if pttl < 0 then return {thread, pttl} end
 local now = redis.call('TIME')
 return {thread, math.floor((tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + pttl) / 1000)}`,
+});
+
+/**
+ * The reconciler's next page of a tenant's active slots taken before `before` (ms): at most `limit`
+ * run ids, from where its last call stopped (`cursor`, a rank among those slots), so runs that stay
+ * healthy for long cannot hide newer ones behind them. Past the end, the walk starts over (at once
+ * when the page would be empty). Ranks shift as runs end: a run may be passed over in one walk, never
+ * in two walks in a row. → the ids
+ */
+export const strandedPage = defineScript({
+  name: "stranded_page",
+  keys: ["slots", "cursor"],
+  args: ["before", "limit", "ttlS"],
+  body: `
+local n = tonumber(limit)
+local offset = tonumber(redis.call('GET', cursor) or '0') or 0
+local ids = redis.call('ZRANGE', slots, '-inf', '(' .. before, 'BYSCORE', 'LIMIT', offset, n)
+if #ids == 0 and offset > 0 then
+  offset = 0
+  ids = redis.call('ZRANGE', slots, '-inf', '(' .. before, 'BYSCORE', 'LIMIT', 0, n)
+end
+if #ids < n then
+  redis.call('DEL', cursor)
+else
+  redis.call('SET', cursor, offset + #ids, 'EX', tonumber(ttlS))
+end
+return ids
+`,
+});
+
+/**
+ * Tokens a run's response brought after the run's release had counted its usage (a stray response's
+ * webhook: engine/run.ts `onStray`), added once per response (`responseId`); before the release they
+ * are in the run's own usage, which the release counts. → 1 when added, 0 when not.
+ */
+export const countLateUsage = defineScript({
+  name: "count_late_usage",
+  keys: ["run", "usage"],
+  args: [
+    "responseId",
+    "model",
+    "inputTokens",
+    "outputTokens",
+    "estimatedResponses",
+    "unknownResponses",
+    "usageTtlS",
+  ],
+  body: `${ADD_USAGE}
+if redis.call('HGET', run, 'usage_counted') ~= '1' then return 0 end
+if redis.call('HSETNX', run, 'late_usage:' .. responseId, '1') == 0 then return 0 end
+addUsage(usage, model, inputTokens, outputTokens, estimatedResponses, unknownResponses, usageTtlS)
+return 1
+`,
 });

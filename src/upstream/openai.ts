@@ -404,7 +404,12 @@ function seenItem(item: OpenAI.Conversations.ConversationItem): SeenItem {
   }
   if (item.type === "function_call")
     return { ...seen, call_id: item.call_id, name: item.name, arguments: item.arguments };
-  if (item.type === "function_call_output") return { ...seen, call_id: item.call_id };
+  if (item.type === "function_call_output")
+    return {
+      ...seen,
+      call_id: item.call_id,
+      output: typeof item.output === "string" ? item.output : JSON.stringify(item.output),
+    };
   return seen;
 }
 

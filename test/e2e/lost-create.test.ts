@@ -41,5 +41,25 @@ describe("a create whose answer was lost", () => {
     const thread = (await e2e.api("GET", `/v1/runs/${res.body.id}`)).body.thread_id;
     const messages = (await e2e.api("GET", `/v1/threads/${thread}/messages?order=asc`)).body.data;
     expect(messages.map((m: any) => m.role)).toEqual(["user", "assistant"]);
+    // Its tokens count, estimated from the items by the stand-in's own rule (⌈characters / 4⌉), so
+    // here exactly what the stand-in billed; the usage says one response was estimated.
+    const billed = mine[0].usage;
+    expect(billed.input_tokens).toBeGreaterThan(0);
+    const until = Date.now() + 10_000;
+    let usage = (await e2e.api("GET", "/v1/usage")).body;
+    while (usage.output_tokens < billed.output_tokens && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      usage = (await e2e.api("GET", "/v1/usage")).body;
+    }
+    expect(usage).toMatchObject({
+      input_tokens: billed.input_tokens,
+      output_tokens: billed.output_tokens,
+      estimated_responses: 1,
+    });
+    expect((await e2e.api("GET", `/v1/runs/${res.body.id}`)).body.usage).toEqual({
+      prompt_tokens: billed.input_tokens,
+      completion_tokens: billed.output_tokens,
+      total_tokens: billed.input_tokens + billed.output_tokens,
+    });
   });
 });

@@ -5,12 +5,20 @@
  * then ends as usual and its thread takes the next message. Without the reconciler it stays queued.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RECONCILE_RUNS } from "../../src/commands/reconcile";
+import { createRedis } from "../../src/store/redis";
+import { RunStore } from "../../src/store/runs";
 import { type E2E, hookPath, reconcileOnce, startE2E } from "../support/e2e";
 
 let e2e: E2E;
 beforeAll(async () => {
   e2e = await startE2E({
-    workerVars: { DEV_DIE_AT: "after_run_written", RECONCILE_GRACE_S: "0", DRIVE_STRATEGY: "poll" },
+    workerVars: {
+      DEV_DIE_AT: "after_run_written",
+      RECONCILE_GRACE_S: "0",
+      DRIVE_STRATEGY: "poll",
+      MAX_ACTIVE_RUNS: "100",
+    },
   });
 });
 afterAll(async () => e2e?.close());
@@ -42,5 +50,41 @@ describe("the reconciler", () => {
     const published = e2e.stack.qstash.stats().published;
     await reconcileOnce(e2e);
     expect(e2e.stack.qstash.stats().published).toBe(published + 1); // this test's own call only
+  });
+
+  it("finds a stuck run behind more long, healthy runs than one call looks at", async () => {
+    const assistant = await e2e.createAssistant();
+    const ids: string[] = [];
+    for (let i = 0; i <= RECONCILE_RUNS + 5; i++) {
+      const key = `walk:${Date.now()}:${i}`;
+      const sent = await e2e.api("POST", "/v1/messages", {
+        assistant_id: assistant.id,
+        conversation: key,
+        input: `hello ${i}`,
+        callback_url: `${e2e.inbox.url}${hookPath("walk")}`,
+      });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(500);
+      const conversation = (await e2e.api("GET", `/v1/conversations/${encodeURIComponent(key)}`)).body;
+      const runs = (await e2e.api("GET", `/v1/threads/${conversation.id}/runs`)).body.data;
+      ids.push(runs[0].id as string);
+    }
+    // Every run but the newest is held by a live step (a long lease, as a healthy run's step holds it).
+    const store = new RunStore(
+      createRedis(e2e.stack.ready.redis.url, e2e.stack.ready.redis.token),
+      {} as never,
+    );
+    const healthy = ids.slice(0, -1);
+    const stuck = ids.at(-1) as string;
+    for (const id of healthy)
+      expect((await store.claim("default", id, 0, "a-healthy-step", Date.now(), 10 * 60_000)).kind).toBe(
+        "ok",
+      );
+    // The walk: ⌈26 / 20⌉ = 2 calls see every run; the stuck one starts within them.
+    for (let call = 0; call < 2; call++) await reconcileOnce(e2e);
+    const run = await e2e.waitForRun(stuck, ["completed"], 20_000);
+    expect(run.output.text).toBe(`echo: hello ${RECONCILE_RUNS + 5}`);
+    // The healthy ones were left alone: no step published for them.
+    for (const id of healthy.slice(0, 3))
+      expect((await e2e.api("GET", `/v1/runs/${id}`)).body.status).toBe("queued");
   });
 });

@@ -108,3 +108,30 @@ describe("the reconciler's look", () => {
     expect(found).toEqual({ runs: [{ run_id: run.id, seq: 0 }], freed: 1 });
   });
 });
+
+describe("the reconciler's walk", () => {
+  it("sees a stuck run behind more healthy, older slot holders than one call looks at", async () => {
+    const runs = new RunStore(ctx.redis, defaults({ maxActiveRuns: 100 }));
+    const t0 = Date.now() - 60_000;
+    // 25 long, healthy runs (leased by a live step), taken before the stuck one.
+    for (let i = 0; i < 25; i++) {
+      const run = makeRun(newId("thread"), { now: t0 + i });
+      await runs.create(run, null, { mode: "queue", expectedHeld: [], newMessages: [], thread: null });
+      expect((await runs.claim(TENANT, run.id, 0, `step-${i}`, Date.now(), 10 * 60_000)).kind).toBe("ok");
+      await ctx.redis.zadd(`th:${TENANT}:slots`, { score: t0 + i, member: run.id });
+    }
+    const stuck = makeRun(newId("thread"), { now: t0 + 100 });
+    await runs.create(stuck, null, { mode: "queue", expectedHeld: [], newMessages: [], thread: null });
+    await ctx.redis.zadd(`th:${TENANT}:slots`, { score: t0 + 100, member: stuck.id });
+    const now = Date.now();
+    const seen: string[] = [];
+    let calls = 0;
+    for (; calls < 3 && !seen.includes(stuck.id); calls++)
+      seen.push(...(await runs.stranded(TENANT, now, now, 20)).runs.map((r) => r.run_id));
+    expect(seen).toEqual([stuck.id]);
+    expect(calls).toBe(2);
+    // The walk starts over past the end: the next call looks at the oldest page again.
+    expect((await runs.stranded(TENANT, now, now, 20)).runs).toEqual([]);
+    expect((await runs.stranded(TENANT, now, now, 20)).runs.map((r) => r.run_id)).toEqual([stuck.id]);
+  });
+});

@@ -78,6 +78,42 @@ describe("usage", () => {
     expect(report.unpriced_models).toEqual([]);
   });
 
+  it("a response that ends after its run was counted adds its tokens once; before, the release counts them", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const usage = new UsageStore(ctx.redis);
+    const now = Date.UTC(2031, 5, 15);
+    const month = monthOf(now);
+    const run = makeRun(newId("thread"), { model: "gpt-priced", now });
+    await runs.create(run, null, opts);
+    const grown = (r: typeof run, by: number, estimated = 0) => ({
+      ...r,
+      usage: {
+        prompt_tokens: r.usage.prompt_tokens + by,
+        completion_tokens: r.usage.completion_tokens + by,
+        total_tokens: r.usage.total_tokens + 2 * by,
+      },
+      upstream: {
+        ...r.upstream,
+        estimated: Array.from({ length: estimated }, (_, i) => ({
+          key: `0.${i}`,
+          input_tokens: 1,
+          output_tokens: 1,
+        })),
+      },
+    });
+    // Not released yet: nothing added here, the run's usage (which holds it) is counted at release.
+    const early = grown(run, 10, 1);
+    expect(await runs.countLateUsage(run, early, "resp_early")).toBe(false);
+    await runs.releaseThread(early, null, starter().start);
+    // After the release: a stray response's tokens reach the month, once however often it comes.
+    const late = grown(early, 5, 1);
+    expect(await runs.countLateUsage(early, late, "resp_late")).toBe(true);
+    expect(await runs.countLateUsage(early, late, "resp_late")).toBe(false);
+    const report = await readUsage({ usage, config: prices }, TENANT, month);
+    expect(report).toMatchObject({ input_tokens: 15, output_tokens: 15, estimated_responses: 1 });
+    expect(report.models[0]).toMatchObject({ model: "gpt-priced", input_tokens: 15, output_tokens: 15 });
+  });
+
   it("a month without usage is all zero", async () => {
     const report = await readUsage({ usage: new UsageStore(ctx.redis), config: prices }, TENANT, "2020-01");
     expect(report).toEqual({
@@ -87,6 +123,8 @@ describe("usage", () => {
       runs: 0,
       input_tokens: 0,
       output_tokens: 0,
+      estimated_responses: 0,
+      unknown_responses: 0,
       estimated_cost_usd: 0,
       unpriced_models: [],
       models: [],

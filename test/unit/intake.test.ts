@@ -244,6 +244,33 @@ describe("acceptRun", () => {
     expect(f.calls).toEqual(["create", "pump", "publish start"]);
   });
 
+  it("a hand-off refused after the run's own start was published does not withdraw the run (its step may have run)", async () => {
+    const f = fakes([{ kind: "waiting", pump: true }]);
+    f.deps.runs.pump = async (_tenant, start) => {
+      f.calls.push("pump");
+      await start(f.created[0]?.id as string); // this run: its step may run at once
+      await start("run_other"); // the next free slot's run: QStash refuses
+    };
+    const publish = f.deps.queue.publish;
+    f.deps.queue.publish = async (msg, o) => {
+      if (msg.run_id === "run_other") throw new Error("qstash down");
+      return publish(msg, o);
+    };
+    const { run } = await acceptRun(f.deps, request());
+    expect(run.id).toBe(f.created[0]?.id);
+    expect(f.calls).not.toContain("abandon");
+    // Its own start refused: withdrawn, as before.
+    const g = fakes([{ kind: "waiting", pump: true }]);
+    g.deps.runs.pump = async (_tenant, start) => {
+      await start(g.created[0]?.id as string);
+    };
+    g.deps.queue.publish = async () => {
+      throw new Error("qstash down");
+    };
+    await refusal(acceptRun(g.deps, request()));
+    expect(g.calls).toContain("abandon");
+  });
+
   it("an unknown assistant is a 404, and a conversation key this request mapped is forgotten", async () => {
     const f = fakes([]);
     const err = await refusal(acceptRun(f.deps, request({ assistantId: "asst_other" })));

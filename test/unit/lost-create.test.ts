@@ -5,11 +5,13 @@
 import { describe, expect, it } from "vitest";
 import {
   callsLeftOpen,
+  estimatedUsage,
+  estimateTokens,
   looksBeforeCreate,
   lostResponseFromItems,
   type SeenItem,
 } from "../../src/engine/lost-create";
-import { transition } from "../../src/engine/run";
+import { transition, unseenResponses } from "../../src/engine/run";
 import { newRun, resp, T0 } from "./step-fakes";
 
 const user = (id: string, text: string): SeenItem => ({
@@ -49,7 +51,10 @@ describe("a lost create's response, from the conversation", () => {
       message_id: "m4",
       content: [{ type: "text", text: { value: "echo: again" } }],
       tool_calls: [],
-      usage: null,
+      // Estimated: the page's items before the answer ("again" 2 + "echo: hi" 2 + "hi" 1), the answer 3.
+      usage: { input_tokens: 5, output_tokens: 3, total_tokens: 8 },
+      usage_estimated: true,
+      create_key: "0.0",
     });
   });
 
@@ -122,5 +127,86 @@ describe("when a create reads the conversation first", () => {
     expect(looksBeforeCreate(transition(made, { type: "create_started", key: "0.0" }, T0))).toBe("retry");
     const answered = transition(made, { type: "response_created", response: resp("queued") }, T0);
     expect(looksBeforeCreate(answered)).toBeNull();
+  });
+});
+
+describe("an adopted response's estimated usage", () => {
+  it("counts ⌈characters / 4⌉ per text: instructions and the items before the output in, the output out", () => {
+    expect([0, 1, 4, 5, 8].map((n) => estimateTokens("x".repeat(n)))).toEqual([0, 1, 1, 2, 2]);
+    const consumed: SeenItem[] = [
+      user("m1", "hello there"), // 11 → 3
+      call("fc1", "c1"), // "weather{}" 9 → 3
+      { id: "o1", type: "function_call_output", call_id: "c1", output: '{"t":21}' }, // 8 → 2
+    ];
+    const produced = [answer("m2", "it is warm: 21 degrees")]; // 22 → 6
+    expect(estimatedUsage("Be brief.", consumed, produced)).toEqual({
+      input_tokens: 3 + 3 + 3 + 2, // "Be brief." 9 → 3
+      output_tokens: 6,
+      total_tokens: 17,
+    });
+    expect(estimatedUsage(null, [], []).total_tokens).toBe(0);
+  });
+
+  it("is what the round's adoption adds; a stray with the real usage then takes its place, once", () => {
+    const items = [answer("m2", "echo: hello"), user("m1", "hello")];
+    const lost = lostResponseFromItems(items, "hello", "0.0", "Be brief.");
+    expect(lost?.usage).toEqual({ input_tokens: 5, output_tokens: 3, total_tokens: 8 });
+    const run = transition(
+      newRun(),
+      { type: "response_created", response: lost as NonNullable<typeof lost> },
+      T0,
+    );
+    expect(run.usage).toEqual({ prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
+    expect(run.upstream.estimated).toEqual([{ key: "0.0", input_tokens: 5, output_tokens: 3 }]);
+    const real = resp("completed", {
+      id: "resp_real",
+      create_key: "0.0",
+      usage: { input_tokens: 9, output_tokens: 4, total_tokens: 13 },
+    });
+    const replaced = transition(run, { type: "stray_response", response: real }, T0);
+    expect(replaced.usage).toEqual({ prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 });
+    expect(replaced.upstream.estimated).toEqual([]);
+    expect(transition(replaced, { type: "stray_response", response: real }, T0).usage).toEqual(
+      replaced.usage,
+    );
+  });
+
+  it("adds nothing when the round's real response was counted first (its webhook came before the look)", () => {
+    const real = resp("completed", {
+      id: "resp_real",
+      create_key: "0.0",
+      usage: { input_tokens: 9, output_tokens: 4, total_tokens: 13 },
+    });
+    const counted = transition(newRun(), { type: "stray_response", response: real }, T0);
+    const lost = lostResponseFromItems([answer("m2", "echo: hello"), user("m1", "hello")], "hello", "0.0");
+    const adopted = transition(
+      counted,
+      { type: "response_created", response: lost as NonNullable<typeof lost> },
+      T0,
+    );
+    expect(adopted.usage).toEqual(counted.usage);
+    expect(adopted.upstream.estimated ?? []).toEqual([]);
+  });
+});
+
+describe("responses whose usage is unknown", () => {
+  it("a call QStash got no answer for is one, until its webhook brings the response (a stray)", () => {
+    const error = { code: "upstream_outcome_unknown", message: "no answer" };
+    const lost = transition(newRun(), { type: "call_lost", error }, T0);
+    expect(lost.status).toBe("failed");
+    expect(unseenResponses(lost)).toBe(1);
+    const usage = { input_tokens: 9, output_tokens: 4, total_tokens: 13 };
+    const late = resp("completed", { id: "resp_late", create_key: "0.0", usage });
+    const seen = transition(lost, { type: "stray_response", response: late }, T0);
+    expect(unseenResponses(seen)).toBe(0);
+    expect(seen.usage).toEqual({ prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 });
+  });
+
+  it("a create whose outcome was still unknown when the run ended is one; a running run has none", () => {
+    const creating = transition(newRun(), { type: "create_started", key: "0.0" }, T0);
+    expect(unseenResponses(creating)).toBe(0);
+    const cancelled = transition({ ...creating, cancel_requested: true }, { type: "tick" }, T0);
+    expect(cancelled.status).toBe("cancelled");
+    expect(unseenResponses(cancelled)).toBe(1);
   });
 });

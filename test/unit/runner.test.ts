@@ -245,6 +245,11 @@ describe("driveEnded (OpenAI's end webhook)", () => {
     ]);
     expect(t.store.state.run?.upstream.response_id).toBe("resp_1");
     expect(t.store.state.lease).toBeNull();
+    // Offered to the month too, before the save (counted there only if the run's release was).
+    expect(t.store.calls.filter((c) => c === "countLateUsage" || c === "save")).toEqual([
+      "countLateUsage",
+      "save",
+    ]);
   });
 
   it("a response gone upstream, or not threadhook's, is missing", async () => {

@@ -98,7 +98,7 @@ export const inOrder = (...responses: ObservedResponse[]) => {
   return async () => responses[Math.min(i++, responses.length - 1)] as ObservedResponse;
 };
 
-type StoreMethod = "claim" | "save" | "unlock" | "releaseThread" | "releaseSave";
+type StoreMethod = "claim" | "save" | "unlock" | "releaseThread" | "releaseSave" | "countLateUsage";
 
 /**
  * One run in memory, fenced like the Lua scripts: `claim` answers busy for a seq ahead of the record
@@ -116,7 +116,7 @@ export function fakeRunStore(run: RunRecord | null, seq = 0, opts: { releaseSave
   };
   const calls: StoreMethod[] = [];
   const saves: { run: RunRecord; finish: boolean }[] = [];
-  const store: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread"> &
+  const store: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread" | "countLateUsage"> &
     Partial<Pick<RunStore, "releaseSave">> = {
     async claim(_tenant, _runId, want, owner, now, leaseMs): Promise<ClaimOutcome> {
       calls.push("claim");
@@ -148,6 +148,11 @@ export function fakeRunStore(run: RunRecord | null, seq = 0, opts: { releaseSave
     async releaseThread() {
       calls.push("releaseThread");
       state.released += 1;
+    },
+    /** Tokens that reach the month after the release (store/runs.ts): here, whether it was released. */
+    async countLateUsage() {
+      calls.push("countLateUsage");
+      return state.released > 0;
     },
   };
   // The save and the release in one request, as RunStore.releaseSave (a lost lease: neither).
