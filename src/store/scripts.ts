@@ -642,7 +642,11 @@ export const unqueueRun = defineScript({
  * after the run is gone could fail and leave the thread held by a run that no longer exists, with
  * every later message queued behind it. The caller then hands free slots on (pumpSlots).
  * `idempotency` is the run key again when `useIdem` is "0" (it is a hash then: reading it as a
- * string would fail the script). → 1 (undone) | 0 (was already gone)
+ * string would fail the script). A run no longer `publishing` was claimed by a step (the publish
+ * that looked failed reached QStash after all, or the pump published it before a later call failed):
+ * it is running, so it stays accepted and nothing changes — a withdrawn run must never run, and one
+ * that runs must not be withdrawn (its callback would come beside the retry's). → 1 (undone) | 0 (was
+ * already gone) | -1 (a step has it: kept)
  */
 export const abandonRun = defineScript({
   name: "abandon_run",
@@ -662,6 +666,7 @@ export const abandonRun = defineScript({
   ],
   args: ["runId", "useIdem", "model", "newIds", "heldIds", "ttlS"],
   body: `${LET_GO}
+if redis.call('EXISTS', run) == 1 and redis.call('HEXISTS', run, 'publishing') == 0 then return -1 end
 letGo(slots, slotQueue, threadActive, threadQueue, runId, tonumber(ttlS))
 redis.call('ZREM', threadRuns, runId)
 if useIdem == '1' then
