@@ -23,6 +23,12 @@ export interface StepMessage {
   seq: number;
   /** How many times this step was republished after QStash gave up on it. */
   rescue?: number;
+  /**
+   * Never sent: set in-process when what drives the run is not a drive step that QStash retries and
+   * the rescue route republishes (a call's callback, whose retries run out with nothing after them).
+   * Such a step publishes a drive step before its run's end lets go of the run's slot (runner.ts).
+   */
+  unrescued?: boolean;
 }
 
 export interface StepQueue {

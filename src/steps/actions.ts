@@ -1,5 +1,5 @@
 /** The I/O behind each engine action. Each returns the run after feeding the result to the engine. */
-import type { Config } from "../config";
+import { type Config, dieOnceAt } from "../config";
 import { DELIVERY_TIMEOUT_MS } from "../engine/constants";
 import { createKey } from "../engine/call";
 import { LOST_LOOKUP_ITEMS, lostResponseFromItems, type SeenItem } from "../engine/lost-create";
@@ -137,6 +137,7 @@ export async function performAction(
     case "deliver":
       // What an event announces must already be readable: a receiver may GET the run at once.
       await ctx.save(run);
+      dieOnceAt(deps.config, "before_callback_sent", run.id);
       return keepGoing(await deliver(deps, run));
     case "call_tools":
       return keepGoing(

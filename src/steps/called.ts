@@ -39,6 +39,13 @@ export interface CallReport {
   error: string | null;
 }
 
+/** What the callback drives the run as: not a drive step (QStash's callback retries run out, unrescued). */
+const stepOf = (ref: { tenant: string; run_id: string }) => ({
+  tenant: ref.tenant,
+  run_id: ref.run_id,
+  unrescued: true,
+});
+
 export async function driveCalled(
   deps: Deps,
   ref: { tenant: string; run_id: string; key: string },
@@ -61,8 +68,7 @@ export async function driveCalled(
     // The answer was taken, and the run ended, but the step that took it could not finish its end
     // (QStash refused a publish, a Redis error): QStash redelivers this callback, now for an attempt
     // the run no longer waits for. Finish the end here, or nothing drives the run again.
-    if (endUnfinished(run, next))
-      return driveClaimed(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, run, owner, claim.at);
+    if (endUnfinished(run, next)) return driveClaimed(deps, { ...stepOf(ref), seq }, run, owner, claim.at);
     await deps.runs.unlock(run, owner);
     if (report.status >= 200 && report.status < 300)
       log("warn", "a call's answer came for an attempt the run no longer waits for", {
@@ -73,7 +79,7 @@ export async function driveCalled(
   }
   try {
     const fed = await feed(deps, run, report);
-    return await drive(deps, { tenant: ref.tenant, run_id: ref.run_id, seq }, fed, owner, claim.at, run);
+    return await drive(deps, { ...stepOf(ref), seq }, fed, owner, claim.at, run);
   } catch (err) {
     if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
     throw err;
