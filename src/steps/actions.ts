@@ -34,7 +34,7 @@ import { observed } from "./drive/shared";
 export interface Deps extends Omit<FileStepDeps, "config" | "threads">, Partial<IntegrationDeliveryDeps> {
   config: Config;
   runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread"> &
-    Partial<Pick<RunStore, "saveWith" | "outbox">>;
+    Partial<Pick<RunStore, "saveWith" | "outbox" | "get">>;
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
   queue: Pick<StepQueue, "publish" | "publishCall"> & Partial<Pick<StepQueue, "publishDeliver">>;
   upstream: Upstream;

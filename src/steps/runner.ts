@@ -342,7 +342,10 @@ async function driveLoop(
       // A Worker killed here holds the run for the create's lease (the round's first attempt only).
       if (first) dieAt(deps.config, "after_create_intent");
     } else if (action.type !== "deliver") await lease.ensure(run);
-    if (action.type === "release_thread" && msg.unrescued) await watchEnd(deps, msg, run);
+    // A callback's step saves the run's end before it lets go of the slot (out of the reconciler's
+    // sight): should it die after, the callback's retry finds the end, not the call it answered,
+    // and hands the end to a drive step (called.ts).
+    if (action.type === "release_thread" && msg.unrescued) await save(run);
     try {
       const result = await performAction(deps, run, action, { budgetEnd, save });
       run = result.run;
@@ -354,29 +357,6 @@ async function driveLoop(
       run = upstreamFailed(run, action, err, outcomeUnknown, deps.now());
     }
   }
-}
-
-/**
- * Before a run's end lets go of its slot — out of the reconciler's sight, which looks at the slots —
- * when what drives it is not a drive step (a call's callback: QStash retries it 3 times, refused as
- * busy while a dead step's lease holds, and nothing rescues it): a drive step at this seq after the
- * reconciler's grace, which finishes the end (its save, its callback) if this step dies before it
- * has. A step that finishes first moves the seq on, and that step finds nothing to do (stale). One
- * QStash message per such run. Best effort: a refused publish must not hold up the end (the callback
- * is sent right after), so a step that dies then, with QStash refusing too, is not covered.
- */
-async function watchEnd(deps: Deps, msg: StepMessage, run: RunRecord): Promise<void> {
-  await deps.queue
-    .publish(
-      { tenant: run.tenant, run_id: run.id, seq: msg.seq },
-      { delayMs: deps.config.reconcileGraceMs, reason: "end" },
-    )
-    .catch((err: unknown) =>
-      log("warn", "could not publish the step that watches a run's end", {
-        run_id: run.id,
-        ...errorFields(err),
-      }),
-    );
 }
 
 /** An upstream call of `action` failed: the engine backs off, or fails the run. */

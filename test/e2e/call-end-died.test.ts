@@ -4,8 +4,9 @@
  * drives; the end lets go of the run's thread and slot, and the step dies before the callback is
  * sent (DEV_DIE_AT=before_callback_sent), holding its lease. QStash retries the callback 3 times, each
  * refused as busy while the lease holds, and nothing rescues a callback; the reconciler looks only
- * at runs holding a slot. Now such a step publishes a drive step (after the reconciler's grace)
- * before the release, which finishes the end once the dead step's lease is over.
+ * at runs holding a slot. Now the step saves the run's end before the release, and a callback that
+ * meets a busy lease on an ended run (which no longer waits for it) hands the end to a drive step
+ * at the lease's end (QStash retries and rescues those), which sends the callback.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2E, hookPath, startE2E } from "../support/e2e";
@@ -14,7 +15,7 @@ let e2e: E2E;
 beforeAll(async () => {
   // `auto` without OpenAI webhooks is `call`.
   e2e = await startE2E({
-    workerVars: { DEV_DIE_AT: "before_callback_sent", RECONCILE_GRACE_S: "1", DRIVE_BUDGET_MS: "2000" },
+    workerVars: { DEV_DIE_AT: "before_callback_sent", DRIVE_BUDGET_MS: "2000" },
   });
 });
 afterAll(async () => e2e?.close());

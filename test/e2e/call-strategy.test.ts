@@ -11,9 +11,8 @@ import { type E2E, hookPath, startE2E } from "../support/e2e";
 let e2e: E2E;
 let assistantId: string;
 beforeAll(async () => {
-  // No DRIVE_STRATEGY, no OPENAI_WEBHOOK_SECRET: `auto` resolves to `call`. The step that watches a
-  // run's end comes after the reconciler's grace: 10 s (× time scale 0.1), for the counts to settle.
-  e2e = await startE2E({ timeScale: 0.1, openaiDelayMs: 1000, workerVars: { RECONCILE_GRACE_S: "10" } });
+  // No DRIVE_STRATEGY, no OPENAI_WEBHOOK_SECRET: `auto` resolves to `call`.
+  e2e = await startE2E({ timeScale: 0.1, openaiDelayMs: 1000 });
   assistantId = (await e2e.createAssistant()).id;
 });
 afterAll(async () => e2e?.close());
@@ -50,7 +49,7 @@ describe("call strategy", () => {
     expect(health.drive_strategy).toBe("call");
   });
 
-  it("a run: one create made by QStash, no GET, 4 QStash messages, the callback right after", async () => {
+  it("a run: one create made by QStash, no GET, 3 QStash messages, the callback right after", async () => {
     await drained();
     const [s0, q0] = [sim(), qstash()];
     const path = hookPath("call-one");
@@ -67,9 +66,8 @@ describe("call strategy", () => {
     expect(delta(s1.byEndpoint, s0.byEndpoint, "POST /v1/conversations")).toBe(1);
     expect(delta(s1.byEndpoint, s0.byEndpoint, "GET /v1/responses/{id}")).toBe(0);
     expect(s1.requests - s0.requests).toBe(2);
-    // The start step and the call, plus QStash's callback with the answer; and the drive step that
-    // would finish the run's end had the callback's step died after letting go of the slot.
-    expect(q1.published - q0.published).toBe(3);
+    // The start step and the call, plus QStash's callback with the answer.
+    expect(q1.published - q0.published).toBe(2);
     expect(q1.callbacks - q0.callbacks).toBe(1);
     const run = await e2e.api("GET", `/v1/runs/${res.body.id}`);
     expect(run.body.timeline.map((t: any) => t.cause)).toEqual([
