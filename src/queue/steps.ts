@@ -26,7 +26,8 @@ export interface StepMessage {
   /**
    * Never sent: set in-process when what drives the run is not a drive step that QStash retries and
    * the rescue route republishes (a call's callback, whose retries run out with nothing after them).
-   * Such a step publishes a drive step before its run's end lets go of the run's slot (runner.ts).
+   * Such a step saves its run's end before letting go of the run's slot (runner.ts), so that the
+   * callback's retry can hand an unfinished end to a drive step (called.ts).
    */
   unrescued?: boolean;
 }
