@@ -41,13 +41,16 @@ const priceJson = z.string().transform((text, ctx) => {
  * Where DEV_DIE_AT can kill the Worker: `after_run_written`: intake wrote the run (202 not sent, its
  * first step not published); `after_step_published`: a step published the next step but did not
  * save what it did; `before_supersede`: intake's script superseded queued runs or interrupted the
- * active one (`on_busy` latest / interrupt), and no cancel flag or step of theirs is written yet.
+ * active one (`on_busy` latest / interrupt), and no cancel flag or step of theirs is written yet;
+ * `before_callback_sent`: a run's end let go of its thread and slot and saved that, and the step
+ * dies before the callback is sent (once per run and isolate: `dieOnceAt`).
  */
 export const DIE_POINTS = [
   "after_run_written",
   "after_step_published",
   "before_supersede",
   "after_create_intent",
+  "before_callback_sent",
 ] as const;
 export type DiePoint = (typeof DIE_POINTS)[number];
 
@@ -123,6 +126,15 @@ export class WorkerDied extends Error {}
 
 export function dieAt(config: Pick<Config, "devDieAt">, point: DiePoint): void {
   if (config.devDieAt === point) throw new WorkerDied(`DEV_DIE_AT: the Worker dies at ${point}`);
+}
+
+const diedFor = new Set<string>();
+
+/** `dieAt`, for the first time each `key` (a run) reaches the point in this isolate only. */
+export function dieOnceAt(config: Pick<Config, "devDieAt">, point: DiePoint, key: string): void {
+  if (config.devDieAt !== point || diedFor.has(`${point} ${key}`)) return;
+  diedFor.add(`${point} ${key}`);
+  dieAt(config, point);
 }
 
 /** Every variable the Worker reads (for the deploy preflight, scripts/deploy-check.ts). */

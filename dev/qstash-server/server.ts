@@ -34,6 +34,7 @@ export type QStashOptions = {
 
 export const QSTASH_FAULT_KINDS = [
   "publish_refuse",
+  "publish_lost_reply",
   "drop_delivery",
   "duplicate",
   "late",
@@ -108,7 +109,22 @@ export async function startQStash(opts: QStashOptions = {}): Promise<QStashHandl
     if (!authorized(req, query, token)) return send(res, error(401, "Unauthorized"));
     const publishes = isPublish(method, rawPath, body);
     const refused = publishes > 0 ? ((await refuseByFault(rawPath)) ?? quota.take(publishes)) : null;
-    send(res, refused ?? route(ctx, { req, method, rawPath, rawQuery, query, body }));
+    if (refused) return send(res, refused);
+    const reply = route(ctx, { req, method, rawPath, rawQuery, query, body });
+    send(res, (publishes > 0 && (await loseReply(rawPath, reply))) || reply);
+  }
+
+  /**
+   * `publish_lost_reply`: the publish is queued (and delivered as usual), then `delayMs` (default 0)
+   * later the publisher gets an error (`status`, default 500) instead of its answer — a publish that
+   * looks failed but was not. A repeat with the same deduplication id is deduplicated as usual.
+   */
+  async function loseReply(rawPath: string, reply: Reply): Promise<Reply | null> {
+    if (reply.status >= 300) return null;
+    const rule = faults.take("publish_lost_reply", `POST ${rawPath}`);
+    if (!rule) return null;
+    if (rule.delayMs) await sleep(rule.delayMs);
+    return { status: rule.status ?? 500, body: { error: "internal error (fault switch: reply lost)" } };
   }
 
   /**

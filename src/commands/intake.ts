@@ -427,7 +427,10 @@ async function replay(deps: IntakeDeps, req: IntakeRequest, dup: { runId: string
 /**
  * Do what makes an accepted run move (publish its start step); if that fails, withdraw the run — its
  * messages are taken back, its thread and slot go to the next in line — and answer 503: nothing was
- * accepted.
+ * accepted. Unless a step has claimed the run meanwhile (a publish that looked failed reached QStash
+ * after all, or the pump published this run's start before a later Redis call failed): then the
+ * withdrawal changes nothing, the run is running, and the caller is told it was accepted — a 503
+ * would make it send the message again, and two runs would answer it.
  */
 async function publishOrWithdraw(
   deps: IntakeDeps,
@@ -442,11 +445,16 @@ async function publishOrWithdraw(
       run_id: run.id,
       ...errorFields(err),
     });
-    await deps.runs
+    const undone = await deps.runs
       .abandon(run, withdraw.idemKey, withdraw.opts, (id) => publishStart(deps, run.tenant, id))
-      .catch((e: unknown) =>
-        log("error", "could not start the next queued run", { run_id: run.id, ...errorFields(e) }),
-      );
+      .catch((e: unknown) => {
+        log("error", "could not start the next queued run", { run_id: run.id, ...errorFields(e) });
+        return "withdrawn" as const;
+      });
+    if (undone === "claimed") {
+      log("warn", "a step has the run whose publish failed; it stays accepted", { run_id: run.id });
+      return;
+    }
     // QStash refused (quota, rate limit): 503 with its Retry-After. Nothing was accepted either way.
     if (isQueueRefusal(err))
       throw new ApiError(503, err.code, `${err.message} The run was not accepted: send it again then.`, {

@@ -23,6 +23,13 @@ export interface StepMessage {
   seq: number;
   /** How many times this step was republished after QStash gave up on it. */
   rescue?: number;
+  /**
+   * Never sent: set in-process when what drives the run is not a drive step that QStash retries and
+   * the rescue route republishes (a call's callback, whose retries run out with nothing after them).
+   * Such a step saves its run's end before letting go of the run's slot (runner.ts), so that the
+   * callback's retry can hand an unfinished end to a drive step (called.ts).
+   */
+  unrescued?: boolean;
 }
 
 export interface StepQueue {

@@ -1,5 +1,5 @@
 /** The I/O behind each engine action. Each returns the run after feeding the result to the engine. */
-import type { Config } from "../config";
+import { type Config, dieOnceAt } from "../config";
 import { DELIVERY_TIMEOUT_MS } from "../engine/constants";
 import { createKey } from "../engine/call";
 import { LOST_LOOKUP_ITEMS, lostResponseFromItems, type SeenItem } from "../engine/lost-create";
@@ -35,7 +35,7 @@ import { observed } from "./drive/shared";
 export interface Deps extends Omit<FileStepDeps, "config" | "threads">, Partial<IntegrationDeliveryDeps> {
   config: Config;
   runs: Pick<RunStore, "claim" | "save" | "unlock" | "releaseThread" | "countLateUsage"> &
-    Partial<Pick<RunStore, "saveWith" | "outbox" | "releaseSave">>;
+    Partial<Pick<RunStore, "saveWith" | "outbox" | "releaseSave" | "get">>;
   threads: Pick<ThreadStore, "get" | "setConversationId" | "setFilesStore">;
   queue: Pick<StepQueue, "publish" | "publishCall"> & Partial<Pick<StepQueue, "publishDeliver">>;
   upstream: Upstream;
@@ -183,6 +183,7 @@ export async function performAction(
     case "deliver":
       // What an event announces must already be readable: a receiver may GET the run at once.
       await (ctx.saveIfChanged ?? ctx.save)(run);
+      dieOnceAt(deps.config, "before_callback_sent", run.id);
       return keepGoing(await deliver(deps, run, ctx));
     case "call_tools":
       return keepGoing(

@@ -15,8 +15,9 @@ import { WorkerDied } from "../config";
 import { callbackMatches } from "../engine/call";
 import { nextAction } from "../engine/next";
 import { transition } from "../engine/run";
-import type { RunRecord } from "../engine/types";
+import { isTerminal, type RunRecord } from "../engine/types";
 import { log } from "../log";
+import { BUSY_RETRY_MS } from "../engine/constants";
 import { claimWithWait } from "../store/claim";
 import { newId } from "../store/ids";
 import { readCallAnswer } from "../upstream/openai";
@@ -39,6 +40,40 @@ export interface CallReport {
   error: string | null;
 }
 
+/** What the callback drives the run as: not a drive step (QStash's callback retries run out, unrescued). */
+const stepOf = (ref: { tenant: string; run_id: string }) => ({
+  tenant: ref.tenant,
+  run_id: ref.run_id,
+  unrescued: true,
+});
+
+/**
+ * A callback refused as busy is retried by QStash 3 times, and then nothing: for a run whose end is
+ * saved (the step that took the answer saves it before letting go of the slot, runner.ts), the step
+ * holding the lease may have died before the end's callback went out, and the run, out of its slot,
+ * is out of the reconciler's sight too. Hand the end to a drive step (QStash retries and rescues
+ * those) at the run's seq once the lease is over: it finishes the end, or finds nothing to do. The
+ * answer itself no longer matters to an ended run that does not wait for it. One QStash message,
+ * only then. → whether it did.
+ */
+async function handEndOn(
+  deps: Deps,
+  ref: { tenant: string; run_id: string; key: string },
+  leaseLeftMs: number | null,
+): Promise<boolean> {
+  const stored = await deps.runs.get?.(ref.tenant, ref.run_id);
+  // A run that ended while the call ran (a cancel) still waits for this answer: left to QStash's retries.
+  if (!stored || !isTerminal(stored.run.status) || callbackMatches(stored.run, ref.key, false)) return false;
+  await deps.queue.publish(
+    { tenant: ref.tenant, run_id: ref.run_id, seq: stored.seq },
+    { delayMs: leaseLeftMs ?? BUSY_RETRY_MS, reason: "end" },
+  );
+  log("warn", "a callback for an ended run met a busy lease; a drive step finishes its end", {
+    run_id: ref.run_id,
+  });
+  return true;
+}
+
 export async function driveCalled(
   deps: Deps,
   ref: { tenant: string; run_id: string; key: string },
@@ -48,6 +83,7 @@ export async function driveCalled(
   const owner = newId("lease");
   const target = { tenant: ref.tenant, run_id: ref.run_id, seq: null };
   const claim = await claimWithWait(deps, target, owner, stepClaim(deps));
+  if (claim.kind === "busy" && (await handEndOn(deps, ref, claim.retryAfterMs))) return "scheduled";
   if (claim.kind !== "ok") return notClaimed(claim, busy);
   const { run, seq } = claim;
   // The run's next move would be this round's create (its conversation may not be saved yet either).
@@ -62,14 +98,7 @@ export async function driveCalled(
     // (QStash refused a publish, a Redis error): QStash redelivers this callback, now for an attempt
     // the run no longer waits for. Finish the end here, or nothing drives the run again.
     if (endUnfinished(run, next))
-      return driveClaimed(
-        deps,
-        { tenant: ref.tenant, run_id: ref.run_id, seq },
-        run,
-        owner,
-        claim.at,
-        claim.secrets,
-      );
+      return driveClaimed(deps, { ...stepOf(ref), seq }, run, owner, claim.at, claim.secrets);
     await deps.runs.unlock(run, owner);
     if (report.status >= 200 && report.status < 300)
       log("warn", "a call's answer came for an attempt the run no longer waits for", {
@@ -80,8 +109,7 @@ export async function driveCalled(
   }
   try {
     const fed = await feed(deps, run, report);
-    const msg = { tenant: ref.tenant, run_id: ref.run_id, seq };
-    return await drive(deps, msg, fed, owner, claim.at, run, claim.secrets);
+    return await drive(deps, { ...stepOf(ref), seq }, fed, owner, claim.at, run, claim.secrets);
   } catch (err) {
     if (!(err instanceof WorkerDied)) await deps.runs.unlock(run, owner).catch(() => {});
     throw err;

@@ -207,12 +207,14 @@ export function leaseKeeper(
 }
 
 /**
- * A run that has ended with its end's work left to do now (release, delivery, closing calls): a
- * step that took the answer could not finish it (QStash refused a publish, a Redis error), and the
- * message QStash redelivers for it (a call's callback, an ended response's) no longer matches.
+ * A run that has ended with its end's work left to do (release, delivery, closing calls): a step
+ * that took the answer could not finish it (QStash refused a publish, a Redis error), and the
+ * message QStash redelivers for it (a call's callback, an ended response's) no longer matches. A
+ * wait counts too (its callback's next attempt after a failed one): the step that saved it may have
+ * failed on the publish of the step that would make that attempt, and nothing else would; driving
+ * the run again schedules it (or its duplicate, which QStash drops, and the older one goes stale).
  */
-export const endUnfinished = (run: RunRecord, next: string) =>
-  isTerminal(run.status) && next !== "done" && next !== "wait";
+export const endUnfinished = (run: RunRecord, next: string) => isTerminal(run.status) && next !== "done";
 
 /** `drive`, letting go of the claim if it throws (unless the Worker died). */
 export async function driveClaimed(
@@ -438,6 +440,10 @@ async function driveLoop(
       // A Worker killed here holds the run for the create's lease (the round's first attempt only).
       if (first) dieAt(deps.config, "after_create_intent");
     } else if (action.type !== "deliver") await lease.ensure(run);
+    // A callback's step saves the run's end before it lets go of the slot (out of the reconciler's
+    // sight): should it die after, the callback's retry finds the end, not the call it answered,
+    // and hands the end to a drive step (called.ts).
+    if (action.type === "release_thread" && msg.unrescued) await save(run);
     try {
       const result = await performAction(deps, run, action, ctx);
       run = result.run;

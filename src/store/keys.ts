@@ -117,6 +117,8 @@ export const RUN_FIELDS = {
    * first claim): a replay of its Idempotency-Key meanwhile is not told the run was accepted.
    */
   publishing: "publishing",
+  /** "1" once a step has claimed the run: it is running, so a failed publish no longer withdraws it. */
+  claimed: "claimed",
   /** When a step last saved the run (ms), for the reconciler. */
   savedAt: "saved_at",
   cancel: "cancel",

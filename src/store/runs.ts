@@ -249,16 +249,17 @@ export class RunStore {
   /**
    * Undo `create` after its first step could not be published: the record, its messages and its
    * count go, and its thread and slot are let go in the same script (abandonRun); then free slots
-   * are handed on.
+   * are handed on. `claimed`: a step has claimed the run (its start reached QStash after all), so
+   * nothing was undone and the run stays accepted.
    */
   async abandon(
     run: RunRecord,
     idemKey: string | null,
     opts: CreateOptions,
     startNext: StartRun,
-  ): Promise<void> {
+  ): Promise<"withdrawn" | "claimed"> {
     const { tenant, thread_id: thread } = run;
-    await this.scripts.abandon.exec({
+    const undone = await this.scripts.abandon.exec({
       keys: {
         run: keys.run(tenant, run.id),
         idempotency: this.idemKey(run, idemKey),
@@ -282,9 +283,11 @@ export class RunStore {
         ttlS: RUN_TTL_S,
       },
     });
+    if (undone === -1) return "claimed";
     // Its slot and thread went in the same script; a free slot goes to the next run waiting (a
     // failed publish here leaves it waiting for the reconciler's next hand-off: commands/reconcile.ts).
     await this.pump(tenant, startNext);
+    return "withdrawn";
   }
 
   /**

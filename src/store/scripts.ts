@@ -128,7 +128,8 @@ end
  * Claim a run for a step. `seq` "" = whatever it is now. → {"ok", doc, cancel, metadata, seq,
  * secrets} | {"stale", doc} | {"busy", ms the lease still holds or ""} | {"missing"}. A step from the
  * future (its seq is ahead: the scheduling step has not finished saving yet) is "busy" too, and
- * waits. A claim proves the run's step reached QStash: the `publishing` flag goes. `secrets` are the
+ * waits. A claim proves the run's step reached QStash: the `publishing` flag goes and `claimed` stays
+ * (what a withdrawal checks: the flag is set only where an idempotent replay reads it). `secrets` are the
  * tenant's stored webhook secrets (JSON, "" none): what a step that delivers signs with, read here
  * so that delivering costs no request of its own.
  */
@@ -148,7 +149,7 @@ local untilMs = tonumber(redis.call('HGET', run, 'lease_until') or '0')
 if holder and holder ~= owner and untilMs > tonumber(now) then
   return {'busy', tostring(untilMs - tonumber(now))}
 end
-redis.call('HSET', run, 'lease', owner, 'lease_until', tonumber(now) + tonumber(leaseMs))
+redis.call('HSET', run, 'lease', owner, 'lease_until', tonumber(now) + tonumber(leaseMs), 'claimed', '1')
 redis.call('HDEL', run, 'publishing')
 return {'ok', redis.call('HGET', run, 'doc'), redis.call('HGET', run, 'cancel') or '',
   redis.call('HGET', run, 'metadata') or '', current, redis.call('HGET', tenant, 'secrets') or ''}
@@ -760,7 +761,11 @@ export const unqueueRun = defineScript({
  * after the run is gone could fail and leave the thread held by a run that no longer exists, with
  * every later message queued behind it. The caller then hands free slots on (pumpSlots).
  * `idempotency` is the run key again when `useIdem` is "0" (it is a hash then: reading it as a
- * string would fail the script). → 1 (undone) | 0 (was already gone)
+ * string would fail the script). A run marked `claimed` was claimed by a step (the publish
+ * that looked failed reached QStash after all, or the pump published it before a later call failed):
+ * it is running, so it stays accepted and nothing changes — a withdrawn run must never run, and one
+ * that runs must not be withdrawn (its callback would come beside the retry's). → 1 (undone) | 0 (was
+ * already gone) | -1 (a step has it: kept)
  */
 export const abandonRun = defineScript({
   name: "abandon_run",
@@ -780,6 +785,7 @@ export const abandonRun = defineScript({
   ],
   args: ["runId", "useIdem", "model", "newIds", "heldIds", "ttlS"],
   body: `${LET_GO}
+if redis.call('HEXISTS', run, 'claimed') == 1 then return -1 end
 letGo(slots, slotQueue, threadActive, threadQueue, runId, tonumber(ttlS))
 redis.call('ZREM', threadRuns, runId)
 if useIdem == '1' then

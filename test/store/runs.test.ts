@@ -365,6 +365,32 @@ describe("abandon (the first step could not be published)", () => {
   });
 });
 
+describe("abandon a run a step has claimed (issue 13: a withdrawn run still ran)", () => {
+  it("keeps it: the publish that looked failed reached QStash, so the run is running and stays accepted", async () => {
+    const runs = new RunStore(ctx.redis, defaults());
+    const state = inspect(ctx.redis);
+    const thread = makeThread();
+    const run = makeRun(thread.id);
+    const opts = queueMode({ thread, newMessages: [makeMessage(thread.id, "hi")] });
+    expect(await runs.create(run, { key: "idem-claimed", bodyHash: "h" }, opts)).toEqual({ kind: "start" });
+    // Its start step came and claimed it before intake saw the publish fail.
+    expect((await runs.claim(TENANT, run.id, 0, "step", Date.now(), 60_000)).kind).toBe("ok");
+    const s = starter();
+    expect(await runs.abandon(run, "idem-claimed", opts, s.start)).toBe("claimed");
+    expect((await runs.get(TENANT, run.id))?.run.id).toBe(run.id);
+    expect(await state.exists(keys.idempotency(TENANT, "idem-claimed"))).toBe(1);
+    expect(await state.active(thread.id)).toBe(run.id);
+    expect(await state.slots()).toEqual([run.id]);
+    const usage = await hgetAll(ctx.redis, keys.usage(TENANT, monthOf(run.created_at_ms)));
+    expect(usage.runs).toBe("1");
+    // A run not claimed yet is withdrawn as before; its step, if it comes, finds nothing to run.
+    const other = makeRun(newId("thread"));
+    expect((await runs.create(other, null, queueMode())).kind).toBe("start");
+    expect(await runs.abandon(other, null, queueMode(), s.start)).toBe("withdrawn");
+    expect((await runs.claim(TENANT, other.id, 0, "step", Date.now(), 60_000)).kind).toBe("missing");
+  });
+});
+
 describe("a held message whose document is gone", () => {
   it("is not expected by a new run (intake reads only the documents): the run starts, the list is cleared", async () => {
     const runs = new RunStore(ctx.redis, defaults());

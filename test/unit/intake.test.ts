@@ -72,6 +72,7 @@ function fakes(
       },
       abandon: async () => {
         calls.push("abandon");
+        return "withdrawn" as const;
       },
       pump: async (_tenant, start) => {
         calls.push("pump");
