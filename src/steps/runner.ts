@@ -442,8 +442,9 @@ async function driveLoop(
     } else if (action.type !== "deliver") await lease.ensure(run);
     // A callback's step saves the run's end before it lets go of the slot (out of the reconciler's
     // sight): should it die after, the callback's retry finds the end, not the call it answered,
-    // and hands the end to a drive step (called.ts).
-    if (action.type === "release_thread" && msg.unrescued) await save(run);
+    // and hands the end to a drive step (called.ts). A store that saves with the release
+    // (releaseSave) does both in one request already.
+    if (action.type === "release_thread" && msg.unrescued && !deps.runs.releaseSave) await save(run);
     try {
       const result = await performAction(deps, run, action, ctx);
       run = result.run;
