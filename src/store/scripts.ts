@@ -614,6 +614,37 @@ local function releaseRunNow()
 end
 `;
 
+/** releaseRun's names, which releaseSaveRun takes too. */
+const RELEASE_KEYS = [
+  "slots",
+  "slotQueue",
+  "tenant",
+  "threadActive",
+  "threadQueue",
+  "run",
+  "usage",
+  "thread",
+  "threadMessages",
+  "messageDocs",
+] as const;
+const RELEASE_ARGS = [
+  "runId",
+  "expected",
+  "ttlS",
+  "now",
+  "slotStaleMs",
+  "defaultMaxActiveRuns",
+  "model",
+  "inputTokens",
+  "outputTokens",
+  "usageTtlS",
+  "countUsage",
+  "estimatedResponses",
+  "unknownResponses",
+  "answerId",
+  "answerDoc",
+] as const;
+
 /**
  * A run ended: its answer (`answerId` "" = none) is recorded on its thread (idempotently: the first
  * document wins), it lets go of its slot and its thread — the thread's next run takes the thread
@@ -623,35 +654,8 @@ end
  */
 export const releaseRun = defineScript({
   name: "release_run",
-  keys: [
-    "slots",
-    "slotQueue",
-    "tenant",
-    "threadActive",
-    "threadQueue",
-    "run",
-    "usage",
-    "thread",
-    "threadMessages",
-    "messageDocs",
-  ],
-  args: [
-    "runId",
-    "expected",
-    "ttlS",
-    "now",
-    "slotStaleMs",
-    "defaultMaxActiveRuns",
-    "model",
-    "inputTokens",
-    "outputTokens",
-    "usageTtlS",
-    "countUsage",
-    "estimatedResponses",
-    "unknownResponses",
-    "answerId",
-    "answerDoc",
-  ],
+  keys: [...RELEASE_KEYS],
+  args: [...RELEASE_ARGS],
   body: `${RELEASE_RUN}
 return releaseRunNow()
 `,
@@ -666,43 +670,8 @@ return releaseRunNow()
  */
 export const releaseSaveRun = defineScript({
   name: "release_save_run",
-  keys: [
-    "slots",
-    "slotQueue",
-    "tenant",
-    "threadActive",
-    "threadQueue",
-    "run",
-    "usage",
-    "thread",
-    "threadMessages",
-    "messageDocs",
-    "feed",
-    "outbox",
-  ],
-  args: [
-    "runId",
-    "expected",
-    "ttlS",
-    "now",
-    "slotStaleMs",
-    "defaultMaxActiveRuns",
-    "model",
-    "inputTokens",
-    "outputTokens",
-    "usageTtlS",
-    "countUsage",
-    "estimatedResponses",
-    "unknownResponses",
-    "answerId",
-    "answerDoc",
-    "owner",
-    "doc",
-    "leaseUntil",
-    "savedAt",
-    "maxEvents",
-    "graceMs",
-  ],
+  keys: [...RELEASE_KEYS, "feed", "outbox"],
+  args: [...RELEASE_ARGS, "owner", "doc", "leaseUntil", "savedAt", "maxEvents", "graceMs"],
   rest: "events",
   body: `${APPEND_EVENTS}${SAVE_DOC}${RELEASE_RUN}
 if redis.call('HGET', run, 'lease') ~= owner then return {'lost'} end
