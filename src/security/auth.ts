@@ -79,32 +79,33 @@ const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
 
 /**
  * Authenticate with `check` (which throws a 401 on a wrong credential), throttled per client
- * address: refused with 429 while the address is over its failures, and a 401 counted. After a
- * good credential one Redis request both reads the address's failures and takes a token of the
- * key's own rate limit (`rate`, if any); a wrong one is counted by one request that also tells
- * whether the address is over (a count past the limit is refused, not added).
+ * address: refused with 429 while the address is over its failures, and a 401 counted. When the
+ * credential will likely have a rate limit (`rateLikely`), one Redis request after a good credential
+ * both reads the address's failures and takes a token of the key's limit (`rate`); otherwise the
+ * read runs beside `check` (no added round trip). A wrong credential is counted by one request that
+ * also tells whether the address is over (a count past the limit is refused, not added).
  */
 async function authenticate<T>(
   deps: Deps,
   address: string | undefined,
   check: () => Promise<T>,
+  rateLikely = false,
   rate: (value: T) => { identifier: string; perMinute: number } | null = () => null,
 ): Promise<{ value: T; rate: RateVerdict | null }> {
   const { config } = deps;
   const perMinute = config.authFailuresPerMin;
+  const token = (limit: { identifier: string; perMinute: number } | null) =>
+    limit && config.redis ? takeToken(deps.redis, limit.identifier, limit.perMinute, deps.now()) : null;
   if (perMinute <= 0 || !config.redis) {
     const value = await check();
-    const limit = config.redis ? rate(value) : null;
-    return {
-      value,
-      rate: limit ? await takeToken(deps.redis, limit.identifier, limit.perMinute, deps.now()) : null,
-    };
+    return { value, rate: await token(rate(value)) };
   }
   const { redis } = deps;
   const client = clientAddress(address);
   const now = deps.now();
   const known = knownThrottled(client, now);
   if (known) throw throttled(known);
+  const beside = rateLikely ? null : admit(redis, client, perMinute, null, now);
   const outcome = await settle(check());
   if (!outcome.ok) {
     if (outcome.error instanceof ApiError && outcome.error.status === 401) {
@@ -115,7 +116,14 @@ async function authenticate<T>(
     }
     throw outcome.error;
   }
-  const admission = await admit(redis, client, perMinute, rate(outcome.value), now);
+  const limit = rate(outcome.value);
+  if (beside) {
+    const [read, taken] = await Promise.all([beside, settle(Promise.resolve(token(limit)))]);
+    if (read.auth.blocked) throw throttled(read.auth);
+    if (!taken.ok) throw taken.error;
+    return { value: outcome.value, rate: taken.value };
+  }
+  const admission = await admit(redis, client, perMinute, limit, now);
   if (admission.auth.blocked) throw throttled(admission.auth);
   return { value: outcome.value, rate: admission.rate };
 }
@@ -126,6 +134,7 @@ export const requireKey = createMiddleware<AuthedEnv>(async (c, next) => {
     deps,
     c.req.header("cf-connecting-ip"),
     () => resolvePrincipal(deps, bearer(c.req.header("authorization"))),
+    deps.config.rateLimitPerMin > 0,
     (p) => {
       const perMinute = p.rateLimitPerMin ?? deps.config.rateLimitPerMin;
       return perMinute > 0 ? { identifier: keys.rateLimitId(p.tenant, p.keyId), perMinute } : null;
