@@ -2,7 +2,8 @@
  * Rate limits with `@upstash/ratelimit` (sliding window of one minute): requests per key, with the
  * `RateLimit-*` / `Retry-After` headers that report them, and failed authentications per client
  * address (auth.ts). If Redis does not answer within RATE_LIMIT_TIMEOUT_MS the request passes (the
- * limiter's own fail-open), it is not refused.
+ * limiter's own fail-open), it is not refused; `admit`, the request's one combined check, also
+ * passes when Redis answers an error (the key's lookup just before it answered).
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import { GLOBAL_RATE_LIMIT_PREFIX, keys, RATE_LIMIT_PREFIX } from "../store/keys";
