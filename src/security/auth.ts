@@ -12,16 +12,23 @@
  * Failed authentications are counted per client address (CF-Connecting-IP): past
  * AUTH_FAILURES_PER_MIN in a minute, every request from that address answers 429
  * `auth_rate_limited` — with a valid key too, so the 429 says nothing about whether a key exists.
- * The check runs beside the key lookup (no added latency).
+ * The check rides with the key's rate limit in one Redis request after the key lookup.
  */
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Deps } from "../deps";
 import { ApiError } from "../errors";
 import { keys } from "../store/keys";
 import { bearer, looksLikeApiKey, sameSecret, sha256Hex } from "./credentials";
 import { BOOTSTRAP_KEY_ID, DEFAULT_TENANT, type Principal } from "./principal";
-import { type AuthVerdict, authThrottled, clientAddress, countAuthFailure, takeToken } from "./rate-limit";
+import {
+  type AuthVerdict,
+  admit,
+  clientAddress,
+  countAuthFailure,
+  knownThrottled,
+  type RateVerdict,
+  takeToken,
+} from "./rate-limit";
 import { type Role, roleAtLeast } from "./roles";
 
 export type AuthedEnv = AppEnv & {
@@ -72,31 +79,35 @@ const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
 
 /**
  * Authenticate with `check` (which throws a 401 on a wrong credential), throttled per client
- * address: refused with 429 while the address is over its failures, and a 401 counted. The
- * address's check runs beside `check` and then `after` (the key's own rate limit), so it adds a
- * Redis command but no round trip.
+ * address: refused with 429 while the address is over its failures, and a 401 counted. When the
+ * credential will likely have a rate limit (`rateLikely`), one Redis request after a good credential
+ * both reads the address's failures and takes a token of the key's limit (`rate`); otherwise the
+ * read runs beside `check` (no added round trip). A wrong credential is counted by one request that
+ * also tells whether the address is over (a count past the limit is refused, not added).
  */
 async function authenticate<T>(
   deps: Deps,
   address: string | undefined,
   check: () => Promise<T>,
-  after: (value: T) => Promise<void> = async () => {},
-): Promise<T> {
+  rateLikely = false,
+  rate: (value: T) => { identifier: string; perMinute: number } | null = () => null,
+): Promise<{ value: T; rate: RateVerdict | null }> {
   const { config } = deps;
   const perMinute = config.authFailuresPerMin;
+  const token = (limit: { identifier: string; perMinute: number } | null) =>
+    limit && config.redis ? takeToken(deps.redis, limit.identifier, limit.perMinute, deps.now()) : null;
   if (perMinute <= 0 || !config.redis) {
     const value = await check();
-    await after(value);
-    return value;
+    return { value, rate: await token(rate(value)) };
   }
   const { redis } = deps;
   const client = clientAddress(address);
   const now = deps.now();
-  const throttle = authThrottled(redis, client, perMinute, now);
+  const known = knownThrottled(client, now);
+  if (known) throw throttled(known);
+  const beside = rateLikely ? null : admit(redis, client, perMinute, null, now);
   const outcome = await settle(check());
   if (!outcome.ok) {
-    const verdict = await throttle;
-    if (verdict.blocked) throw throttled(verdict);
     if (outcome.error instanceof ApiError && outcome.error.status === 401) {
       const counted = await countAuthFailure(redis, client, perMinute, now).catch(
         (): AuthVerdict => ({ blocked: false }),
@@ -105,36 +116,43 @@ async function authenticate<T>(
     }
     throw outcome.error;
   }
-  const [verdict, done] = await Promise.all([throttle, settle(after(outcome.value))]);
-  if (verdict.blocked) throw throttled(verdict);
-  if (!done.ok) throw done.error;
-  return outcome.value;
+  const limit = rate(outcome.value);
+  if (beside) {
+    const [read, taken] = await Promise.all([beside, settle(Promise.resolve(token(limit)))]);
+    if (read.auth.blocked) throw throttled(read.auth);
+    if (!taken.ok) throw taken.error;
+    return { value: outcome.value, rate: taken.value };
+  }
+  const admission = await admit(redis, client, perMinute, limit, now);
+  if (admission.auth.blocked) throw throttled(admission.auth);
+  return { value: outcome.value, rate: admission.rate };
 }
 
 export const requireKey = createMiddleware<AuthedEnv>(async (c, next) => {
   const { deps } = c.var;
-  const principal = await authenticate(
+  const { value: principal, rate } = await authenticate(
     deps,
     c.req.header("cf-connecting-ip"),
     () => resolvePrincipal(deps, bearer(c.req.header("authorization"))),
-    (p) => rateLimit(c, deps, p),
+    deps.config.rateLimitPerMin > 0,
+    (p) => {
+      const perMinute = p.rateLimitPerMin ?? deps.config.rateLimitPerMin;
+      return perMinute > 0 ? { identifier: keys.rateLimitId(p.tenant, p.keyId), perMinute } : null;
+    },
   );
+  if (rate) {
+    for (const [name, value] of Object.entries(rate.headers)) c.header(name, value);
+    if (!rate.ok) {
+      const limit = rate.headers["RateLimit-Limit"];
+      throw new ApiError(429, "rate_limited", `Rate limit of ${limit} requests per minute reached.`, {
+        headers: rate.headers,
+      });
+    }
+  }
   c.set("tenant", principal.tenant);
   c.set("principal", principal);
   await next();
 });
-
-async function rateLimit(c: Context, deps: Deps, p: Principal): Promise<void> {
-  const perMinute = p.rateLimitPerMin ?? deps.config.rateLimitPerMin;
-  if (perMinute <= 0 || !deps.config.redis) return;
-  const verdict = await takeToken(deps.redis, keys.rateLimitId(p.tenant, p.keyId), perMinute, deps.now());
-  for (const [name, value] of Object.entries(verdict.headers)) c.header(name, value);
-  if (!verdict.ok) {
-    throw new ApiError(429, "rate_limited", `Rate limit of ${perMinute} requests per minute reached.`, {
-      headers: verdict.headers,
-    });
-  }
-}
 
 export const requireRole = (role: Role) =>
   createMiddleware<AuthedEnv>(async (c, next) => {

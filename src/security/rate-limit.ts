@@ -2,13 +2,16 @@
  * Rate limits with `@upstash/ratelimit` (sliding window of one minute): requests per key, with the
  * `RateLimit-*` / `Retry-After` headers that report them, and failed authentications per client
  * address (auth.ts). If Redis does not answer within RATE_LIMIT_TIMEOUT_MS the request passes (the
- * limiter's own fail-open), it is not refused.
+ * limiter's own fail-open), it is not refused; `admit`, the request's one combined check, also
+ * passes when Redis answers an error (the key's lookup just before it answered).
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import { GLOBAL_RATE_LIMIT_PREFIX, keys, RATE_LIMIT_PREFIX } from "../store/keys";
+import { defineScript } from "../store/lua";
 import type { Redis } from "../store/redis";
 
 const WINDOW = "60 s";
+const WINDOW_MS = 60_000;
 const RATE_LIMIT_TIMEOUT_MS = 1_000;
 
 export interface RateVerdict {
@@ -83,24 +86,16 @@ export type AuthVerdict = { blocked: false } | { blocked: true; retryAfterS: num
 const blockedUntil = new Map<string, number>();
 const MAX_BLOCKED_REMEMBERED = 10_000;
 
-function remember(client: string, resetMs: number, now: number): AuthVerdict {
+function remember(client: string, resetMs: number, now: number): Extract<AuthVerdict, { blocked: true }> {
   if (blockedUntil.size >= MAX_BLOCKED_REMEMBERED) blockedUntil.clear();
   blockedUntil.set(client, resetMs);
   return { blocked: true, retryAfterS: Math.max(1, Math.ceil((resetMs - now) / 1000)) };
 }
 
-/** Whether `client` has used up its failed authentications (reads, counts nothing). Fails open. */
-export async function authThrottled(
-  redis: Redis,
-  client: string,
-  perMinute: number,
-  now: number,
-): Promise<AuthVerdict> {
+/** The verdict on `client` this isolate already knows (blocked until a time still ahead), if any. */
+export function knownThrottled(client: string, now: number): Extract<AuthVerdict, { blocked: true }> | null {
   const until = blockedUntil.get(client);
-  if (until !== undefined && until > now) return remember(client, until, now);
-  const limiter = limiterFor(redis, perMinute, GLOBAL_RATE_LIMIT_PREFIX);
-  const left = await withinTimeout(limiter.getRemaining(keys.authFailuresId(client)));
-  return left && left.remaining <= 0 ? remember(client, left.reset, now) : { blocked: false };
+  return until !== undefined && until > now ? remember(client, until, now) : null;
 }
 
 /** Count one failed authentication of `client`; blocked once it is over `perMinute`. */
@@ -128,3 +123,118 @@ async function withinTimeout<T>(p: Promise<T>): Promise<T | null> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * An authenticated request's one limiter request: whether its address is over its failed
+ * authentications (read, counted nothing) and, unless it is, one token of the key's rate limit. The
+ * same sliding windows and keys as `@upstash/ratelimit`'s `slidingWindow` (its `getRemaining` and
+ * `limit` scripts, which countAuthFailure and takeToken still run), so the two stay interchangeable;
+ * `rateLimit` 0 takes no token. Replies `[failures left, tokens left]`, -1 tokens left when refused.
+ */
+const admitScript = defineScript({
+  name: "admit",
+  keys: ["authNow", "authBefore", "rateNow", "rateBefore"],
+  args: ["authLimit", "rateLimit", "now", "window"],
+  body: `
+local into = (tonumber(now) % tonumber(window)) / tonumber(window)
+local function used(current, previous)
+  local cur = tonumber(redis.call("GET", current) or "0")
+  local prev = tonumber(redis.call("GET", previous) or "0")
+  return math.floor((1 - into) * prev) + cur
+end
+local authLeft = tonumber(authLimit) - used(authNow, authBefore)
+local limit = tonumber(rateLimit)
+if authLeft <= 0 or limit <= 0 then return {authLeft, 0} end
+local taken = used(rateNow, rateBefore)
+if taken >= limit then return {authLeft, -1} end
+if redis.call("INCRBY", rateNow, 1) == 1 then redis.call("PEXPIRE", rateNow, tonumber(window) * 2 + 1000) end
+return {authLeft, limit - taken - 1}
+`,
+});
+
+const admitters = new WeakMap<Redis, ReturnType<typeof admitScript.bind<[number, number]>>>();
+
+/** The verdicts of one admission: the address's, and the key's rate limit (null when not counted). */
+export interface Admission {
+  auth: AuthVerdict;
+  rate: RateVerdict | null;
+}
+
+/**
+ * One Redis request for an authenticated request: is `client` throttled for failed authentications
+ * (then no token is taken), and, when `rate.perMinute` > 0, one token of `rate.identifier`. Fails
+ * open (passes, no headers) when Redis errs or takes longer than RATE_LIMIT_TIMEOUT_MS.
+ */
+export async function admit(
+  redis: Redis,
+  client: string,
+  authPerMinute: number,
+  rate: { identifier: string; perMinute: number } | null,
+  now: number,
+): Promise<Admission> {
+  const until = blockedUntil.get(client);
+  if (until !== undefined && until > now) return { auth: remember(client, until, now), rate: null };
+  const perMinute = rate && rate.perMinute > 0 ? rate.perMinute : 0;
+  const rateId = rate ? `${RATE_LIMIT_PREFIX}:${rate.identifier}` : "";
+  const rateBlocked = perMinute > 0 ? rateBlockedUntil.get(rateId) : undefined;
+  const clock = Date.now();
+  const bucket = Math.floor(clock / WINDOW_MS);
+  const reset = (bucket + 1) * WINDOW_MS;
+  const refused = (): RateVerdict => {
+    const resetS = Math.max(0, Math.ceil((reset - now) / 1000));
+    return {
+      ok: false,
+      headers: {
+        "RateLimit-Limit": String(perMinute),
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": String(resetS),
+        "Retry-After": String(Math.max(1, resetS)),
+      },
+    };
+  };
+  const authId = `${GLOBAL_RATE_LIMIT_PREFIX}:${keys.authFailuresId(client)}`;
+  // A key this isolate saw over its limit in this window is only checked for its address.
+  const takes = perMinute > 0 && !(rateBlocked !== undefined && rateBlocked > clock);
+  const rateBase = rate ? rateId : authId;
+  let script = admitters.get(redis);
+  if (!script) {
+    script = admitScript.bind<[number, number]>(redis);
+    admitters.set(redis, script);
+  }
+  const reply = await withinTimeout(
+    script.exec({
+      keys: {
+        authNow: `${authId}:${bucket}`,
+        authBefore: `${authId}:${bucket - 1}`,
+        rateNow: `${rateBase}:${bucket}`,
+        rateBefore: `${rateBase}:${bucket - 1}`,
+      },
+      args: { authLimit: authPerMinute, rateLimit: takes ? perMinute : 0, now: clock, window: WINDOW_MS },
+    }),
+  );
+  if (!reply) return { auth: { blocked: false }, rate: null };
+  const [authLeft, left] = reply;
+  if (authLeft <= 0) return { auth: remember(client, reset, now), rate: null };
+  if (perMinute <= 0) return { auth: { blocked: false }, rate: null };
+  if (!takes) return { auth: { blocked: false }, rate: refused() };
+  if (left < 0) {
+    if (rateBlockedUntil.size >= MAX_BLOCKED_REMEMBERED) rateBlockedUntil.clear();
+    rateBlockedUntil.set(rateId, reset);
+    return { auth: { blocked: false }, rate: refused() };
+  }
+  const resetS = Math.max(0, Math.ceil((reset - now) / 1000));
+  return {
+    auth: { blocked: false },
+    rate: {
+      ok: true,
+      headers: {
+        "RateLimit-Limit": String(perMinute),
+        "RateLimit-Remaining": String(Math.max(0, left)),
+        "RateLimit-Reset": String(resetS),
+      },
+    },
+  };
+}
+
+/** Rate-limited identifiers (with their prefix) this isolate saw refused, until when (ms). */
+const rateBlockedUntil = new Map<string, number>();

@@ -268,10 +268,10 @@ async function ensureConversation(
   let id = thread?.conversation_id ?? null;
   let made = false;
   if (!id) {
-    const mine = await deps.upstream.createConversation();
-    id = await deps.threads.setConversationId(run.tenant, run.thread_id, mine);
-    // Another run's conversation may have won the race: then it is not known to be empty.
-    made = id === mine;
+    // The thread learns it with the run's next save (the create's intent: runner.ts
+    // conversationUnsaved), under the step's lease, where no other run of the thread is running.
+    id = await deps.upstream.createConversation();
+    made = true;
   }
   const ready = transition(run, { type: "conversation_ready", conversation_id: id, made }, deps.now());
   // The thread's tool_resources and its attachment store join the run (engine/files.ts).

@@ -337,13 +337,27 @@ function progressSaver(
       const onSaved = (w: { seq: number | null; kick: boolean }) => {
         written = w;
       };
-      const write = async () =>
-        written ??
-        (release && releaseSave
-          ? await releaseSave(r, release.answer, release.startNext, { owner, at, progress: events, onSaved })
-          : deps.runs.saveWith
-            ? await deps.runs.saveWith(r, owner, finish, at, events)
-            : { seq: await deps.runs.save(r, owner, finish, at), kick: false });
+      // A conversation the run made rides with its first save (saveWith); a store without it, or a
+      // release (rare: the run ends before its create's intent is saved), writes it first.
+      const conversation = conversationUnsaved(saved, r);
+      const ownWrite = async (id: string | null) => {
+        if (id) await deps.threads.setConversationId(r.tenant, r.thread_id, id);
+      };
+      const write = async () => {
+        if (written) return written;
+        if (release && releaseSave) {
+          await ownWrite(conversation);
+          return await releaseSave(r, release.answer, release.startNext, {
+            owner,
+            at,
+            progress: events,
+            onSaved,
+          });
+        }
+        if (deps.runs.saveWith) return await deps.runs.saveWith(r, owner, finish, at, events, conversation);
+        await ownWrite(conversation);
+        return { seq: await deps.runs.save(r, owner, finish, at), kick: false };
+      };
       const { seq, kick } = deliveryUnsaved(saved, r)
         ? await writeOutcome(deps, { run_id: r.id, event_id: r.delivery.event_id }, write)
         : await write();
@@ -353,6 +367,15 @@ function progressSaver(
       return seq;
     },
   };
+}
+
+/**
+ * The conversation `r` made that `saved` does not have yet (steps/actions.ts ensureConversation):
+ * its thread learns it with this save.
+ */
+export function conversationUnsaved(saved: RunRecord, r: RunRecord): string | null {
+  const id = r.upstream.conversation_id;
+  return r.upstream.conversation_made === true && id && id !== saved.upstream.conversation_id ? id : null;
 }
 
 /** Whether `r` holds a delivery attempt (or a merged caller's delivery) that `saved` does not. */

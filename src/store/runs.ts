@@ -407,6 +407,8 @@ export class RunStore {
   /**
    * Save, appending the run's new `progress` events (engine/progress.ts) with its state event to
    * its feed and outbox. `kick`: a deliver step must be published (steps/deliver.ts).
+   * `conversation`: the upstream conversation the run made, written to its thread unless the thread
+   * has one (ThreadStore.setConversationId's write, in the same request).
    */
   async saveWith(
     run: RunRecord,
@@ -414,6 +416,7 @@ export class RunStore {
     finish: boolean,
     at: { now: number; leaseMs?: number } | undefined,
     progress: ProgressEvent[],
+    conversation: string | null = null,
   ): Promise<{ seq: number | null; kick: boolean }> {
     const leaseUntil = at?.leaseMs !== undefined ? at.now + at.leaseMs : "";
     const [seq, kick] = await this.scripts.save.exec({
@@ -421,6 +424,7 @@ export class RunStore {
         run: keys.run(run.tenant, run.id),
         feed: keys.runEvents(run.tenant, run.id),
         outbox: keys.runOutbox(run.tenant, run.id),
+        thread: keys.thread(run.tenant, run.thread_id),
       },
       args: {
         owner,
@@ -432,6 +436,7 @@ export class RunStore {
         maxEvents: FEED_LIMIT,
         now: at?.now ?? Date.now(),
         graceMs: OUTBOX_GRACE_MS,
+        conversation: conversation ?? "",
       },
       rest: eventArgs(run, buildFeedEvent(run), progress),
     });

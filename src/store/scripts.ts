@@ -179,15 +179,29 @@ end
  * = keep) extends the lease (never shortens it). `savedAt` (ms, "" = leave) is when, for the reconciler. `events` are
  * the run's new events, four entries each (store/outbox.ts `APPEND_EVENTS`): appended to the feed
  * (and the outbox) once each, in the same script as the save. → `{seq, kick}` (kick 1: publish a
- * deliver step), or `{-1, 0}` when the lease was lost (nothing written).
+ * deliver step), or `{-1, 0}` when the lease was lost (nothing written). `conversation` (""
+ * = none) is the upstream conversation the run made for its thread: written to the thread (`thread`)
+ * unless it has one, under the same lease check (a step that lost its lease writes none).
  */
 export const saveRun = defineScript({
   name: "save",
-  keys: ["run", "feed", "outbox"],
-  args: ["owner", "doc", "finish", "ttlS", "leaseUntil", "savedAt", "maxEvents", "now", "graceMs"],
+  keys: ["run", "feed", "outbox", "thread"],
+  args: [
+    "owner",
+    "doc",
+    "finish",
+    "ttlS",
+    "leaseUntil",
+    "savedAt",
+    "maxEvents",
+    "now",
+    "graceMs",
+    "conversation",
+  ],
   rest: "events",
   body: `${APPEND_EVENTS}${SAVE_DOC}
 if redis.call('HGET', run, 'lease') ~= owner then return {-1, 0} end
+if conversation ~= '' then redis.call('HSETNX', thread, 'conversation_id', conversation) end
 local kick = saveDoc(finish ~= '1')
 if finish == '1' then
   redis.call('HDEL', run, 'lease', 'lease_until')

@@ -128,3 +128,28 @@ describe("a run's end saves and releases in one request", () => {
     expect(await inspect(ctx.redis).slots()).toEqual([run.id]);
   });
 });
+
+describe("a conversation the run made rides with its save", () => {
+  const conversationOf = async (threadId: string) =>
+    (await new ThreadStore(ctx.redis).get(TENANT, threadId))?.conversation_id ?? null;
+
+  it("writes it to the thread in the save's request, never over the thread's own", async () => {
+    const { runs, run, thread, now } = await claimed();
+    await runs.saveWith(run, "step", false, { now }, []); // the script is loaded (EVALSHA after)
+    expect(await conversationOf(thread.id)).toBeNull();
+    const requests = ctx.rest.stats().requests;
+    const saved = await runs.saveWith(run, "step", false, { now }, [], "conv_made");
+    expect(saved.seq).not.toBeNull();
+    expect(ctx.rest.stats().requests - requests).toBe(1);
+    expect(await conversationOf(thread.id)).toBe("conv_made");
+    await runs.saveWith(run, "step", false, { now }, [], "conv_other");
+    expect(await conversationOf(thread.id)).toBe("conv_made");
+  });
+
+  it("writes nothing under a lease it does not hold", async () => {
+    const { runs, run, thread, now } = await claimed();
+    const saved = await runs.saveWith(run, "intruder", false, { now }, [], "conv_made");
+    expect(saved.seq).toBeNull();
+    expect(await conversationOf(thread.id)).toBeNull();
+  });
+});

@@ -83,6 +83,41 @@ describe("driveStep", () => {
     expect(t.store.state.run?.upstream.conversation_id).toBe("conv_1");
   });
 
+  it("the thread learns the conversation the run made in its next save's request (the create's intent)", async () => {
+    const order: string[] = [];
+    const t = setup({
+      upstream: {
+        createConversation: async () => {
+          order.push("createConversation");
+          return "conv_1";
+        },
+        createResponse: async () => {
+          order.push("createResponse");
+          return resp("queued");
+        },
+      },
+    });
+    t.deps.threads.setConversationId = async (_tenant, _thread, id) => {
+      order.push(`own request ${id}`);
+      return id;
+    };
+    // A store that saves with the thread's conversation (RunStore.saveWith), over the fake's save.
+    const save = t.deps.runs.save.bind(t.deps.runs);
+    t.deps.runs.saveWith = async (r, owner, finish, at, _events, conversation) => {
+      order.push(`save with ${conversation ?? "none"}`);
+      return { seq: await save(r, owner, finish, at), kick: false };
+    };
+    expect(await driveStep(t.deps, msg(0))).toBe("scheduled");
+    expect(order).toEqual([
+      "createConversation",
+      "save with conv_1", // the create's intent
+      "createResponse",
+      "save with none",
+      "save with none",
+    ]);
+    expect(t.store.state.run?.upstream.conversation_made).toBe(true);
+  });
+
   it("the webhook strategy schedules only its safety-net poll, 20 s later", async () => {
     const t = setup({
       strategy: "webhook",
