@@ -730,6 +730,7 @@ async function main(): Promise<number> {
       billedByRun.set(run, b);
     }
     const unseen = { input: 0, output: 0, runs: 0 };
+    const shortEstimates = { input: 0, output: 0, runs: 0 };
     const tokenDiffs: Json[] = [];
     const tokensDiffer = workerTokens.input !== simTokens.input || workerTokens.output !== simTokens.output;
     if (tokensDiffer || verbose)
@@ -750,6 +751,19 @@ async function main(): Promise<number> {
           unseen.runs++;
           continue;
         }
+        // An estimated response (adopted from the conversation's items) whose conversation outgrew
+        // the newest LOST_LOOKUP_ITEMS (100) items the look reads: its input is a lower bound, the
+        // items before the window are not in it; its output is within the estimate's tolerance.
+        if (
+          got.status === 200 &&
+          u.prompt_tokens < b.input &&
+          Math.abs(u.completion_tokens - b.output) <= ESTIMATE_TOLERANCE * b.responses
+        ) {
+          shortEstimates.input += b.input - u.prompt_tokens;
+          shortEstimates.output += b.output - u.completion_tokens;
+          shortEstimates.runs++;
+          continue;
+        }
         tokenDiffs.push({
           run: runId,
           http: got.status,
@@ -763,10 +777,17 @@ async function main(): Promise<number> {
     // Runs that no longer exist first: responses made for a run intake withdrew after its step ran.
     tokenDiffs.sort((a, b) => Number(b.http === 404) - Number(a.http === 404));
     const withdrawn = tokenDiffs.filter((d) => d.http === 404).length;
+    const estimatedResponses = Number(usage.body?.estimated_responses ?? 0);
+    // Short estimates are allowed only for as many runs as the Worker says it estimated responses.
+    const short =
+      shortEstimates.runs <= estimatedResponses ? shortEstimates : { input: 0, output: 0, runs: 0 };
     const tokens = tokenCheck(
       workerTokens,
-      { input: simTokens.input - unseen.input, output: simTokens.output - unseen.output },
-      Number(usage.body?.estimated_responses ?? 0),
+      {
+        input: simTokens.input - unseen.input - short.input,
+        output: simTokens.output - unseen.output - short.output,
+      },
+      estimatedResponses,
     );
     // Unseen tokens the Worker does not admit to (no unknown_responses) are a mismatch too.
     const unknownResponses = Number(usage.body?.unknown_responses ?? 0);
@@ -817,6 +838,10 @@ async function main(): Promise<number> {
       [
         "tokens: unknown responses (runs), their stand-in tokens (in, out)",
         `${unknownResponses} (${unseen.runs}), ${unseen.input}, ${unseen.output}`,
+      ],
+      [
+        "tokens: estimates short of the stand-in (runs), tokens (in, out)",
+        `${shortEstimates.runs}${short === shortEstimates ? "" : " (more runs than estimated responses: counted as a mismatch)"}, ${shortEstimates.input}, ${shortEstimates.output}`,
       ],
       ["tokens: runs that differ (of them gone: 404)", `${tokenDiffs.length} (${withdrawn})`],
       ["TOKEN MISMATCH (beyond the tolerance)", tokens.mismatch],
@@ -884,7 +909,8 @@ const ESTIMATE_TOLERANCE = 10;
  * with `estimated` responses (adopted from a conversation's items: engine/lost-create.ts) each count
  * may be off by ESTIMATE_TOLERANCE tokens per estimated response (the estimate uses the stand-in's
  * own ⌈characters / 4⌉ per item, so it is exact unless the conversation outgrew the 100 items the
- * look reads or the stand-in truncated it).
+ * look reads or the stand-in truncated it: such runs' input is a lower bound, taken out of the
+ * comparison run by run as "short estimates", at most one run per estimated response).
  * `mismatch`: the tokens (input and output together) beyond that, 0 when within it.
  */
 function tokenCheck(
