@@ -168,8 +168,14 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return onUpstreamFailure(run, event, now);
     case "create_started": {
       // A second attempt keeps the first attempt's time: how long the round's outcome is unknown.
-      const at_ms = run.upstream.creating?.key === event.key ? run.upstream.creating.at_ms : now;
-      return { ...run, upstream: { ...run.upstream, creating: { key: event.key, at_ms } } };
+      // It keeps, too, whether an earlier attempt's outcome was unknown.
+      const same = run.upstream.creating?.key === event.key ? run.upstream.creating : null;
+      const creating = {
+        key: event.key,
+        at_ms: same ? same.at_ms : now,
+        ...(same?.unknown ? { unknown: true } : {}),
+      };
+      return { ...run, upstream: { ...run.upstream, creating } };
     }
     case "stray_response":
       return onStray(run, event.response);
@@ -529,8 +535,18 @@ function onUpstreamFailure(
   now: number,
 ): RunRecord {
   if (run.upstream.call) run = { ...run, upstream: { ...run.upstream, call: null } };
-  // A create refused outright (429, a 4xx) made no response: the round may be created again freely.
-  if (run.upstream.creating && !event.outcome_unknown && event.error.code !== "conversation_locked")
+  // A create refused outright (429, a 4xx) made no response: the round may be created again freely,
+  // unless an earlier attempt's answer was lost: its response may exist (still running when this
+  // attempt looked, ended by the next), so the next attempt must look again.
+  const creating = run.upstream.creating;
+  if (creating && event.outcome_unknown && !creating.unknown)
+    run = { ...run, upstream: { ...run.upstream, creating: { ...creating, unknown: true } } };
+  else if (
+    creating &&
+    !event.outcome_unknown &&
+    !creating.unknown &&
+    event.error.code !== "conversation_locked"
+  )
     run = { ...run, upstream: { ...run.upstream, creating: null } };
   if (isTerminal(run.status)) return run;
   if (run.upstream.creating && event.error.code === "conversation_locked") {
