@@ -243,8 +243,11 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     }
     case "call_sent": {
       const call = { key: event.key, sent_at_ms: now, until_ms: event.until_ms };
-      // The call in flight stands for the round's create from here on (its callback answers it).
-      const sent = { ...run, upstream: { ...run.upstream, call, creating: null } };
+      // The call in flight stands for the round's create from here on (its callback answers it),
+      // unless an earlier attempt's outcome was unknown: then the intent stays, so a call answered
+      // conversation_locked waits and the attempt after a refused call looks before creating.
+      const creating = run.upstream.creating?.unknown ? run.upstream.creating : null;
+      const sent = { ...run, upstream: { ...run.upstream, call, creating } };
       // The model is being called: nothing more will be seen of it until it has answered.
       return sent.status === "queued" ? setStatus(sent, "in_progress", now, "model called") : sent;
     }
