@@ -537,6 +537,9 @@ function onUpstreamFailure(
   event: Extract<RunEvent, { type: "upstream_failed" }>,
   now: number,
 ): RunRecord {
+  // A QStash call's answer: counted as a failure even when conversation_locked (below), so the next
+  // call's key (engine/call.ts `callKey`, its deduplication id) differs and QStash sends it.
+  const viaCall = Boolean(run.upstream.call);
   if (run.upstream.call) run = { ...run, upstream: { ...run.upstream, call: null } };
   // A create refused outright (429, a 4xx) made no response: the round may be created again freely,
   // unless an earlier attempt's answer was lost: its response may exist (still running when this
@@ -552,7 +555,7 @@ function onUpstreamFailure(
   )
     run = { ...run, upstream: { ...run.upstream, creating: null } };
   if (isTerminal(run.status)) return run;
-  if (run.upstream.creating && event.error.code === "conversation_locked") {
+  if (run.upstream.creating && event.error.code === "conversation_locked" && !viaCall) {
     // The round's earlier create, whose answer was lost, is running upstream: wait, without
     // counting a failure (the run's deadline bounds the wait).
     const wait = Math.max(event.retry_after_ms ?? 0, UPSTREAM_BACKOFF_BASE_MS * 2);

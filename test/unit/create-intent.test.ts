@@ -58,7 +58,9 @@ describe("a round's create intent", () => {
     expect(sent.upstream.creating).toEqual({ key: "0.0", at_ms: T0, unknown: true });
     const locked = transition(sent, failed("conversation_locked", false), T0 + 2_000);
     expect(locked.upstream.creating?.key).toBe("0.0");
-    expect(locked.upstream.failures).toBe(lost.upstream.failures);
+    // Counted, so the next call's key (its deduplication id) differs and QStash sends it.
+    expect(locked.upstream.failures).toBe(lost.upstream.failures + 1);
+    expect(nextAction(locked, T0 + 60_000).type).toBe("create_response");
     // Without an unknown attempt before it, the call stands for the intent alone, as before.
     const plain = transition(intending(), { type: "call_sent", key: "0.0.0", until_ms: T0 + 60_000 }, T0);
     expect(plain.upstream.creating).toBeNull();
