@@ -67,12 +67,19 @@ export function parseRules(input: unknown, kinds: readonly string[]): FaultRule[
   });
 }
 
+/** One fault that fired: when (epoch ms), its kind, and the request it hit (`Faults.take`'s subject). */
+export type FaultFired = { at_ms: number; kind: string; subject: string };
+const FAULT_LOG_MAX = 100_000;
+const FAULT_SUBJECT_MAX = 1_000;
+
 export class Faults {
   private rules: FaultRule[] = [];
   private random: () => number;
   private seed: number;
   readonly injected: Record<string, number> = {};
   readonly kinds: readonly string[];
+  /** The last `FAULT_LOG_MAX` faults that fired (when, which, on what), oldest first: for tracing. */
+  readonly log: FaultFired[] = [];
 
   constructor(kinds: readonly string[], rules: FaultRule[] = [], seed = 1) {
     this.kinds = kinds;
@@ -107,6 +114,8 @@ export class Faults {
       }
       if (!fires) continue;
       this.injected[kind] = (this.injected[kind] ?? 0) + 1;
+      if (this.log.length >= FAULT_LOG_MAX) this.log.splice(0, FAULT_LOG_MAX / 10);
+      this.log.push({ at_ms: Date.now(), kind, subject: subject.slice(0, FAULT_SUBJECT_MAX) });
       return rule;
     }
     return null;

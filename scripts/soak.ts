@@ -157,6 +157,59 @@ async function traceOpenCalls(
   }
 }
 
+/**
+ * `--verbose`: for each run with more than one upstream response in a round, the Worker its lane
+ * used (its drive strategy; a hand-off or the reconciler may drive it from another), its door, its
+ * whole timeline, every response of the run as the OpenAI stand-in recorded it (round, create key,
+ * status, created relative to the workload's start, stream/background, sent by the Worker or by
+ * QStash's `call`, answer dropped), and the faults the stand-ins injected from 3 s before its first
+ * response to 3 s after its last (those whose request names the run first, then up to 40 others).
+ */
+async function traceDuplicateResponses(
+  runIds: string[],
+  responses: Json[],
+  api: (method: string, path: string) => Promise<{ status: number; body: Json }>,
+  context: {
+    accepted: { runId: string; n: number; lane: number; door: string }[];
+    laneWorker: (lane: number) => string;
+    workloadStart: number;
+    faults: Record<string, { log: readonly { at_ms: number; kind: string; subject: string }[] }>;
+  },
+) {
+  const t = (ms: number) => ms - context.workloadStart;
+  for (const runId of runIds.slice(0, 10)) {
+    const a = context.accepted.find((x) => x.runId === runId);
+    const run = (await api("GET", `/v1/runs/${runId}`).catch(() => null))?.body;
+    console.log(
+      `duplicate responses: run ${runId} (n ${a?.n ?? "?"}, lane ${a?.lane ?? "?"}, ${a?.door ?? "?"} door, accepted by the ${a ? context.laneWorker(a.lane) : "?"} Worker) ${run?.status} ${JSON.stringify(run?.last_error ?? null)}`,
+    );
+    for (const e of (run?.timeline ?? []) as Json[])
+      console.log(`    ${t(Date.parse(e.at))} ${e.status}: ${e.cause}`);
+    const mine = responses
+      .filter((x) => x.metadata?.threadhook_run === runId)
+      .sort((x, y) => x.created_at_ms - y.created_at_ms);
+    for (const x of mine)
+      console.log(
+        `  response ${x.id} round ${x.metadata?.threadhook_round} create ${x.metadata?.threadhook_create ?? "-"} ${x.status} created ${t(x.created_at_ms)} ended ${x.completed_at_ms ? t(x.completed_at_ms) : "-"} stream=${x.stream} background=${x.background} via=${x.via}${x.answer_dropped ? " ANSWER DROPPED" : ""} input ${JSON.stringify(((x.input ?? []) as Json[]).map((i) => i.call_id ?? i.type))} calls ${JSON.stringify(x.output_call_ids)}`,
+      );
+    const from = (mine[0]?.created_at_ms ?? 0) - 3_000;
+    const to = (mine.at(-1)?.created_at_ms ?? 0) + 3_000;
+    for (const [part, f] of Object.entries(context.faults)) {
+      const near = f.log.filter((e) => e.at_ms >= from && e.at_ms <= to);
+      if (near.length === 0) continue;
+      const named = near.filter((e) => e.subject.includes(runId));
+      const others = near.filter((e) => !e.subject.includes(runId));
+      console.log(
+        `  ${part} faults ${t(from)}..${t(to)}: ${named.length} naming the run, ${others.length} others`,
+      );
+      for (const e of [...named, ...others.slice(0, 40)])
+        console.log(
+          `    ${t(e.at_ms)} ${e.kind}${named.includes(e) ? " [this run]" : ""} ${e.subject.slice(0, 160)}`,
+        );
+    }
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
@@ -869,6 +922,16 @@ async function main(): Promise<number> {
         sim.data,
         api,
       );
+    if (verbose)
+      await traceDuplicateResponses([...duplicatedRuns], sim.data, api, {
+        accepted,
+        laneWorker: (i) => {
+          const url = lanes[i]?.worker;
+          return workers.find((w) => w.handle.url === url)?.strategy ?? "?";
+        },
+        workloadStart,
+        faults: { openai: stack.openai.faults, qstash: stack.qstash.faults, redis: stack.redis.faults },
+      });
     for (const d of duplicateDetails) console.log(`duplicate: ${JSON.stringify(d, null, 1)}`);
     if (verbose)
       show("soak process event-loop stalls over 1 s (at ms since the workload began + length)", stalls);

@@ -12,6 +12,8 @@ export type RouteContext = {
   /** The raw request body and its content type (multipart uploads). */
   raw: Buffer;
   contentType: string;
+  /** Who sent the request: QStash (a `call`: it carries `Upstash-Message-Id`) or anyone else. */
+  via: "qstash" | "direct";
 };
 
 export type Route = {

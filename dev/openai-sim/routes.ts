@@ -28,9 +28,11 @@ function findResponse(ctx: RouteContext): ResponseRecord {
 
 async function create(ctx: RouteContext): Promise<void> {
   const record = createResponse(ctx.state, ctx.body());
+  record.via = ctx.via;
   // Fault switch: the response exists and runs, but the caller never hears of it.
   const drop = ctx.state.faults.take("drop_after_create", "POST /v1/responses");
   if (drop) {
+    record.answerDropped = true;
     await sleep(drop.afterMs ?? 0);
     ctx.res.destroy();
     return;
@@ -107,6 +109,10 @@ export function simResponseInfo(record: ResponseRecord): Record<string, unknown>
     conversation_id: record.conversationId,
     previous_response_id: record.previousResponseId,
     created_at_ms: record.createdAtMs,
+    /** Who sent the create: QStash's `call` or the Worker itself (`direct`). */
+    via: record.via ?? "direct",
+    /** The create's answer was dropped (`drop_after_create`): its sender never heard of it. */
+    answer_dropped: record.answerDropped === true,
     in_progress_at_ms: record.inProgressAtMs,
     planned_terminal_at_ms: record.terminalAtMs,
     completed_at_ms: record.completedAtMs,

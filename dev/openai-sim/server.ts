@@ -147,6 +147,7 @@ export async function startOpenAISim(opts: OpenAISimOptions = {}): Promise<OpenA
       body: () => parseJsonObject(body),
       raw: body,
       contentType: String(req.headers["content-type"] ?? ""),
+      via: req.headers["upstash-message-id"] ? "qstash" : "direct",
     };
     await route.handle(ctx);
   }

@@ -62,6 +62,9 @@ export type ResponseRecord = {
   plan: Plan;
   events: SimEvent[];
   listeners: Set<() => void>;
+  /** Who sent the create (RouteContext `via`), and whether its answer was dropped (a fault). */
+  via?: "qstash" | "direct";
+  answerDropped?: boolean;
 };
 
 export type Conversation = {

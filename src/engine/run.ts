@@ -168,8 +168,14 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
       return onUpstreamFailure(run, event, now);
     case "create_started": {
       // A second attempt keeps the first attempt's time: how long the round's outcome is unknown.
-      const at_ms = run.upstream.creating?.key === event.key ? run.upstream.creating.at_ms : now;
-      return { ...run, upstream: { ...run.upstream, creating: { key: event.key, at_ms } } };
+      // It keeps, too, whether an earlier attempt's outcome was unknown.
+      const same = run.upstream.creating?.key === event.key ? run.upstream.creating : null;
+      const creating = {
+        key: event.key,
+        at_ms: same ? same.at_ms : now,
+        ...(same?.unknown ? { unknown: true } : {}),
+      };
+      return { ...run, upstream: { ...run.upstream, creating } };
     }
     case "stray_response":
       return onStray(run, event.response);
@@ -237,8 +243,11 @@ export function transition(run: RunRecord, event: RunEvent, now: number): RunRec
     }
     case "call_sent": {
       const call = { key: event.key, sent_at_ms: now, until_ms: event.until_ms };
-      // The call in flight stands for the round's create from here on (its callback answers it).
-      const sent = { ...run, upstream: { ...run.upstream, call, creating: null } };
+      // The call in flight stands for the round's create from here on (its callback answers it),
+      // unless an earlier attempt's outcome was unknown: then the intent stays, so a call answered
+      // conversation_locked waits and the attempt after a refused call looks before creating.
+      const creating = run.upstream.creating?.unknown ? run.upstream.creating : null;
+      const sent = { ...run, upstream: { ...run.upstream, call, creating } };
       // The model is being called: nothing more will be seen of it until it has answered.
       return sent.status === "queued" ? setStatus(sent, "in_progress", now, "model called") : sent;
     }
@@ -528,12 +537,25 @@ function onUpstreamFailure(
   event: Extract<RunEvent, { type: "upstream_failed" }>,
   now: number,
 ): RunRecord {
+  // A QStash call's answer: counted as a failure even when conversation_locked (below), so the next
+  // call's key (engine/call.ts `callKey`, its deduplication id) differs and QStash sends it.
+  const viaCall = Boolean(run.upstream.call);
   if (run.upstream.call) run = { ...run, upstream: { ...run.upstream, call: null } };
-  // A create refused outright (429, a 4xx) made no response: the round may be created again freely.
-  if (run.upstream.creating && !event.outcome_unknown && event.error.code !== "conversation_locked")
+  // A create refused outright (429, a 4xx) made no response: the round may be created again freely,
+  // unless an earlier attempt's answer was lost: its response may exist (still running when this
+  // attempt looked, ended by the next), so the next attempt must look again.
+  const creating = run.upstream.creating;
+  if (creating && event.outcome_unknown && !creating.unknown)
+    run = { ...run, upstream: { ...run.upstream, creating: { ...creating, unknown: true } } };
+  else if (
+    creating &&
+    !event.outcome_unknown &&
+    !creating.unknown &&
+    event.error.code !== "conversation_locked"
+  )
     run = { ...run, upstream: { ...run.upstream, creating: null } };
   if (isTerminal(run.status)) return run;
-  if (run.upstream.creating && event.error.code === "conversation_locked") {
+  if (run.upstream.creating && event.error.code === "conversation_locked" && !viaCall) {
     // The round's earlier create, whose answer was lost, is running upstream: wait, without
     // counting a failure (the run's deadline bounds the wait).
     const wait = Math.max(event.retry_after_ms ?? 0, UPSTREAM_BACKOFF_BASE_MS * 2);

@@ -304,8 +304,10 @@ export interface RunRecord {
      * create is sent). While set, the create's outcome is unknown: a response may exist upstream
      * that threadhook has no id for, so the round is never created blindly again (see next.ts).
      * The key travels in the response's metadata (`threadhook_create`). Absent or null: none.
+     * `unknown`: an attempt's outcome was unknown (no answer seen), so a later attempt refused
+     * outright (429, a 4xx) does not clear it: that attempt made nothing, the earlier one may have.
      */
-    creating?: { key: string; at_ms: number } | null;
+    creating?: { key: string; at_ms: number; unknown?: boolean } | null;
     /** Responses of this run whose tokens were counted outside the round that owns them (strays). */
     counted_ids?: string[];
     /** The create keys (`threadhook_create`) of those strays: a later adoption of one adds no estimate. */

@@ -34,9 +34,36 @@ describe("a round's create intent", () => {
 
   it("stays while the outcome is unknown, and a later attempt keeps the first one's time", () => {
     const lost = transition(intending(), failed("server_error", true), T0);
-    expect(lost.upstream.creating).toEqual({ key: "0.0", at_ms: T0 });
+    expect(lost.upstream.creating).toEqual({ key: "0.0", at_ms: T0, unknown: true });
     const again = transition(lost, { type: "create_started", key: "0.0" }, T0 + 5_000);
-    expect(again.upstream.creating?.at_ms).toBe(T0);
+    expect(again.upstream.creating).toEqual({ key: "0.0", at_ms: T0, unknown: true });
+  });
+
+  it("stays when a later attempt is refused outright: the earlier one may have made a response", () => {
+    // Soak seed 10000: the retry's look found nothing (the response still ran), a 429 refused the
+    // retry, and the attempt after it (the response had ended: no conversation_locked) created again.
+    const lost = transition(intending(), failed("server_error", true), T0);
+    const again = transition(lost, { type: "create_started", key: "0.0" }, T0 + 1_000);
+    const refused = transition(again, failed("rate_limit_exceeded", false), T0 + 1_000);
+    expect(refused.upstream.creating).toEqual({ key: "0.0", at_ms: T0, unknown: true });
+    const action = nextAction(refused, T0 + 60_000);
+    expect(action.type).toBe("create_response");
+  });
+
+  it("stays when a QStash call stands for the round after an attempt whose outcome was unknown", () => {
+    // A `call` answered conversation_locked (or refused) must not leave the next attempt blind.
+    const lost = transition(intending(), failed("server_error", true), T0);
+    const again = transition(lost, { type: "create_started", key: "0.0" }, T0 + 1_000);
+    const sent = transition(again, { type: "call_sent", key: "0.0.1", until_ms: T0 + 60_000 }, T0 + 1_000);
+    expect(sent.upstream.creating).toEqual({ key: "0.0", at_ms: T0, unknown: true });
+    const locked = transition(sent, failed("conversation_locked", false), T0 + 2_000);
+    expect(locked.upstream.creating?.key).toBe("0.0");
+    // Counted, so the next call's key (its deduplication id) differs and QStash sends it.
+    expect(locked.upstream.failures).toBe(lost.upstream.failures + 1);
+    expect(nextAction(locked, T0 + 60_000).type).toBe("create_response");
+    // Without an unknown attempt before it, the call stands for the intent alone, as before.
+    const plain = transition(intending(), { type: "call_sent", key: "0.0.0", until_ms: T0 + 60_000 }, T0);
+    expect(plain.upstream.creating).toBeNull();
   });
 
   it("is dropped when the create was refused outright (it made no response)", () => {
