@@ -51,7 +51,10 @@ describe("a call run whose next callback attempt could not be scheduled", () => 
     expect(failed?.answered_status).toBe(500);
     expect(ok?.answered_status).toBe(200);
     expect((ok?.body as any).data.run.status).toBe("completed");
-    const run = await e2e.api("GET", `/v1/runs/${res.body.id}`);
-    expect(run.body.delivery.state).toBe("delivered");
+    // The step records the attempt just after the inbox has answered it: wait for that save.
+    await waitUntil(
+      "the delivery recorded",
+      async () => (await e2e.api("GET", `/v1/runs/${res.body.id}`)).body.delivery?.state === "delivered",
+    );
   }, 60_000);
 });
