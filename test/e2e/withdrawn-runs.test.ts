@@ -24,10 +24,11 @@ describe("a start publish that looked failed but reached QStash", () => {
     const path = hookPath("lost-reply");
     const body = { assistant_id: assistantId, input: "hello", callback_url: `${e2e.inbox.url}${path}` };
     const headers = { "Idempotency-Key": `idem-lost-reply-${Date.now()}` };
-    // Every step publish is queued, and its answer fails 400 ms later (the client's retries too):
-    // the start step is delivered and claims the run while intake still waits for an answer.
+    // Every step publish is queued, and its answer fails 2 s later (the client's retries too): the
+    // start step is delivered and claims the run while intake still waits for an answer (2 s, not
+    // less: a loaded machine needs the time).
     e2e.stack.qstash.faults.set([
-      { kind: "publish_lost_reply", fraction: 1, delayMs: 400, match: "/internal/steps/drive" },
+      { kind: "publish_lost_reply", fraction: 1, delayMs: 2_000, match: "/internal/steps/drive" },
     ]);
     let first: Awaited<ReturnType<typeof e2e.api>>;
     try {
