@@ -68,6 +68,7 @@ export async function runConfig(
       : { DRIVE_STRATEGY: config, DRIVE_BUDGET_MS: String(scaledMs(plan, plan.budgetMs ?? worker.budgetMs)) },
     openaiWebhookSecret: config === "webhook" ? `whsec_${randomBytes(32).toString("base64")}` : null,
     network: plan.network,
+    seed: plan.seed,
   });
   const baseline = isBaseline
     ? await startBaseline({

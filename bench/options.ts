@@ -1,5 +1,5 @@
 /** Bench options: the scenario plan (full, --quick, --smoke) and command-line overrides. */
-import type { Network } from "./network.ts";
+import { DEFAULT_SEED, type Network } from "./network.ts";
 
 export const STRATEGIES = ["call", "poll", "budget-poll", "stream", "webhook"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -41,24 +41,28 @@ export interface Plan {
   updateDocs: boolean;
   /** `production`: the hops are delayed as bench/network.ts models them (`--network=production`). */
   network: Network;
+  /** Seed of the production network's delays (`--seed`; the same seed, the same draws). */
+  seed: number;
 }
 
-const FULL: Omit<Plan, "configs" | "outDir" | "budgetMs" | "updateDocs" | "kinds" | "burstAll" | "network"> =
-  {
-    mode: "full",
-    scale: 1,
-    lengthsS: [1, 5, 20, 60],
-    c1Runs: (l) => (l <= 1 ? 10 : l <= 5 ? 4 : l <= 20 ? 2 : 1),
-    concurrency: 50,
-    maxRatePerS: 50,
-    concurrentRuns: (l) => (l <= 20 ? 100 : 60),
-    burst: 500,
-    burstLengthS: 1,
-    warmupRuns: 3,
-    replyChars: 1000,
-    chunks: 250,
-    baselineIntervalMs: 1200,
-  };
+const FULL: Omit<
+  Plan,
+  "configs" | "outDir" | "budgetMs" | "updateDocs" | "kinds" | "burstAll" | "network" | "seed"
+> = {
+  mode: "full",
+  scale: 1,
+  lengthsS: [1, 5, 20, 60],
+  c1Runs: (l) => (l <= 1 ? 10 : l <= 5 ? 4 : l <= 20 ? 2 : 1),
+  concurrency: 50,
+  maxRatePerS: 50,
+  concurrentRuns: (l) => (l <= 20 ? 100 : 60),
+  burst: 500,
+  burstLengthS: 1,
+  warmupRuns: 3,
+  replyChars: 1000,
+  chunks: 250,
+  baselineIntervalMs: 1200,
+};
 
 const QUICK: typeof FULL = {
   ...FULL,
@@ -83,9 +87,10 @@ const SMOKE: typeof FULL = {
 
 const USAGE = `usage: npm run bench -- [--quick | --smoke] [--configs=baseline,stream,…] [--lengths=1,5]
   [--kinds=c1,concurrent,burst] [--budget-ms=N] [--burst=N] [--chunks=N] [--out=DIR] [--update-docs]
-  [--network=local|production]
+  [--network=local|production] [--seed=N]
   --quick   model time ×0.1 and fewer runs (a few minutes); --smoke: seconds, for the test
   --network=production  delay every hop as bench/network.ts models it (docs/performance.md)
+  --seed=N  the network model's seed (default ${DEFAULT_SEED}): rounds with other seeds draw other delays
   --configs baseline and the drive strategies: ${STRATEGIES.join(", ")} (default: all)
   --update-docs  put the result table into docs/performance.md`;
 
@@ -109,6 +114,7 @@ export function parseArgs(argv: string[]): Plan {
     "update-docs",
     "update-readme",
     "network",
+    "seed",
     "help",
   ];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
@@ -122,6 +128,8 @@ export function parseArgs(argv: string[]): Plan {
   const network = flags.get("network") ?? "local";
   if (network !== "local" && network !== "production")
     throw new Error(`unknown network ${network}\n${USAGE}`);
+  const seed = Number(flags.get("seed") ?? DEFAULT_SEED);
+  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer\n${USAGE}`);
   return {
     ...base,
     configs,
@@ -134,6 +142,7 @@ export function parseArgs(argv: string[]): Plan {
     kinds: flags.get("kinds")?.split(",") ?? ["c1", "concurrent", "burst"],
     burstAll: base.mode === "full" || flags.has("kinds"),
     network,
+    seed,
   };
 }
 

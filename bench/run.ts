@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { type ConfigResult, runConfig } from "./config-run.ts";
 import type { Figures } from "./figures.ts";
+import { DEFAULT_SEED } from "./network.ts";
 import { type Config, parseArgs, type Plan } from "./options.ts";
 import {
   acceptanceTargets,
@@ -47,6 +48,7 @@ async function main() {
   const report = {
     mode: plan.mode,
     network: plan.network,
+    seed: plan.seed,
     scale: plan.scale,
     started_at: new Date(started).toISOString(),
     duration_s: (Date.now() - started) / 1000,
@@ -102,6 +104,7 @@ function markdown(
   const args = [
     plan.mode === "full" ? "" : `--${plan.mode}`,
     plan.network === "production" ? "--network=production" : "",
+    plan.network === "production" && plan.seed !== DEFAULT_SEED ? `--seed=${plan.seed}` : "",
   ]
     .filter(Boolean)
     .join(" ");

@@ -29,6 +29,8 @@ export interface ChildOptions {
   openaiWebhookSecret: string | null;
   /** `production`: every hop the local stack makes instant is delayed as bench/network.ts models it. */
   network: Network;
+  /** The network model's seed (bench/network.ts). */
+  seed?: number;
   /** Open the Worker's V8 inspector on this port (bench/profile.ts). */
   inspectorPort?: number;
 }
@@ -106,7 +108,7 @@ async function main() {
   closers.push(() => sim.close());
   // Every service the Worker calls sits behind a proxy that adds the hop's latency (none on the local
   // network) and counts the Worker's requests: its subrequests.
-  const d = delays(opts.network ?? "local");
+  const d = delays(opts.network ?? "local", opts.seed);
   const redisHop = await startDelayProxy(redis.url, { worker: d.redis, qstash: d.redis });
   const qstashHop = await startDelayProxy(qstash.url, { worker: d.qstashApi, qstash: d.qstashApi });
   const openaiHop = await startDelayProxy(sim.url, { worker: d.openaiApi, qstash: d.qstashToOpenai });
