@@ -479,7 +479,9 @@ async function main(): Promise<number> {
         if (verbose)
           console.error(`soak: run ${p.n} refused: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         counts.refused++;
-        const code = `${res.status} ${res.body?.error?.code ?? ""}`.trim();
+        // The Assistants door's 400 for a thread whose last run is still going has no code of its own.
+        const activeRun = res.status === 400 && /already has an active run/.test(JSON.stringify(res.body));
+        const code = `${res.status} ${res.body?.error?.code ?? (activeRun ? "active_run" : "")}`.trim();
         counts.refusedCodes[code] = (counts.refusedCodes[code] ?? 0) + 1;
         return null;
       }
