@@ -40,10 +40,10 @@ export type HopName = keyof typeof HOPS;
 
 const Z99 = 2.326_347_874;
 
-/** Delay samplers per hop; all zero on the local network. */
 /** The seed the bench's network delays are drawn with unless `--seed` says otherwise. */
 export const DEFAULT_SEED = 15;
 
+/** Delay samplers per hop; all zero on the local network. */
 export function delays(network: Network, seed = DEFAULT_SEED): Record<HopName, () => number> {
   const next = seededRandom(seed);
   const normal = () => {

@@ -243,12 +243,14 @@ describe("OpenAI stand-in fault switches (openai SDK)", () => {
     };
     expect(event.data.id).toBe(r.id);
 
+    const attempts = sim.stats().webhooks.attempts;
     await setRules([{ kind: "webhook_drop", next: 1 }]);
     const dropped = await client.responses.create({ model: MODEL, input: "never told", background: true });
     await until(async () =>
       (await client.responses.retrieve(dropped.id)).status === "completed" ? true : undefined,
     );
     await until(() => ((sim.faults.state().injected.webhook_drop ?? 0) === 1 ? true : undefined));
+    expect(sim.stats().webhooks.attempts).toBe(attempts);
     expect(about(dropped.id)).toHaveLength(0);
   });
 
