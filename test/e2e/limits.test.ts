@@ -71,7 +71,14 @@ describe("active-run cap per tenant", () => {
       expect(overlapping).toBeLessThanOrEqual(2);
     }
     const startOrder = [...spans.keys()].sort((x, y) => (spans[x]?.start ?? 0) - (spans[y]?.start ?? 0));
-    expect(startOrder).toEqual([0, 1, 2, 3, 4, 5]);
+    // Slots are handed on in the order runs came, two at a time: within a pair the two start steps
+    // are separate QStash deliveries and either may claim its run first (on a loaded machine, too).
+    const pairs = [0, 2, 4].map((i) => startOrder.slice(i, i + 2).sort((a, b) => a - b));
+    expect(pairs).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
     // The third run waited for one of the first two to end.
     expect(spans[2]?.start).toBeGreaterThanOrEqual(Math.min(spans[0]?.end ?? 0, spans[1]?.end ?? 0));
     expect(runs.map((r) => r.output.text)).toEqual(sent.map((_, i) => `echo: job ${i}`));
