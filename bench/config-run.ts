@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { startBaseline } from "./baseline.ts";
 import { runScenario, type Scenario, type Target, type Workload } from "./driver.ts";
-import { computeFigures, type Figures, percentile } from "./figures.ts";
+import { type BareCost, computeFigures, type Figures, percentile } from "./figures.ts";
 import { type Config, type Plan, scaledMs } from "./options.ts";
 import { type StackChild, startChild } from "./stack-client.ts";
 import { baselineTarget, threadhookTarget } from "./targets.ts";
@@ -58,6 +58,8 @@ export async function runConfig(
   worker: { budgetMs: number },
   withBurst: boolean,
   progress: (line: string) => void,
+  /** What the local runtime charges a bare Worker per subrequest (ms), measured before (run.ts). */
+  perSubrequestMs: number | null = null,
 ): Promise<ConfigResult> {
   const isBaseline = config === "baseline";
   const child = await startChild({
@@ -81,6 +83,8 @@ export async function runConfig(
   try {
     const target: Target = baseline ? baselineTarget(baseline.url) : await threadhookTarget(child);
     const floor = isBaseline ? null : await measureFloor(child, target);
+    const bare: BareCost | null =
+      floor !== null && perSubrequestMs !== null ? { floorMs: floor, perSubrequestMs } : null;
     const warm: Scenario = { name: "warmup", kind: "c1", lengthS: 1, concurrency: 1, runs: plan.warmupRuns };
     await runScenario(child, target, workload(plan, 1), warm, `/bench/${config}/warmup`);
     const figures: Figures[] = [];
@@ -92,7 +96,7 @@ export async function runConfig(
         s,
         `/bench/${config}/${s.name}`,
       );
-      const fig = computeFigures(config, raw, s.lengthS);
+      const fig = computeFigures(config, raw, s.lengthS, bare);
       figures.push(fig);
       progress(
         `${config} ${s.name}: ${fig.runs} runs, callback p50 ${fig.callback.p50_ms?.toFixed(0)} ms, lost ${fig.callback.lost}`,

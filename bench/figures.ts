@@ -37,6 +37,14 @@ export interface Figures {
     max_ms: number | null;
     mean_ms: number | null;
     per_run_ms: number | null;
+    /**
+     * The worst invocation's CPU above what the local runtime charges a bare Worker for a request
+     * with as many subrequests (the floor plus the measured cost per subrequest,
+     * bench/subrequest-cost.ts): threadhook's own work (c1 only; null when not measured).
+     */
+    max_above_bare_ms: number | null;
+    /** The same, summed over a run's invocations: CPU per run above the bare cost (c1 only). */
+    per_run_above_bare_ms: number | null;
   };
   /** Per Worker route: invocations and CPU samples (threadhook only). */
   by_route: Record<string, { invocations: number; cpu_p50_ms: number | null; cpu_max_ms: number | null }>;
@@ -65,7 +73,18 @@ export function percentile(values: number[], p: number): number | null {
 const per = (n: number, runs: number) => (runs > 0 ? n / runs : 0);
 const nsToMs = (ns: number) => ns / 1e6;
 
-export function computeFigures(config: string, raw: RawScenario, lengthS: number): Figures {
+/** What the local runtime charges a bare Worker: a request's floor and each subrequest's cost (ms). */
+export interface BareCost {
+  floorMs: number;
+  perSubrequestMs: number;
+}
+
+export function computeFigures(
+  config: string,
+  raw: RawScenario,
+  lengthS: number,
+  bare: BareCost | null = null,
+): Figures {
   const { sent, before, after, scenario } = raw;
   const accepted = sent.filter((s) => s.run_id !== null);
   const runs = accepted.length;
@@ -117,11 +136,25 @@ export function computeFigures(config: string, raw: RawScenario, lengthS: number
       max_ms: percentile(samples, 100),
       mean_ms: totalCpuNs === null ? null : nsToMs(totalCpuNs) / Math.max(1, invocations),
       per_run_ms: totalCpuNs === null ? null : nsToMs(totalCpuNs) / Math.max(1, runs),
+      max_above_bare_ms: bare ? percentile(aboveBare(raw.invocations, bare), 100) : null,
+      per_run_above_bare_ms:
+        bare && scenario.kind === "c1" && runs > 0
+          ? aboveBare(raw.invocations, bare).reduce((a, b) => a + b, 0) / runs
+          : null,
     },
     by_route: byRoute(raw.invocations),
     load: loadShares(raw),
     wall_ms: raw.wall_ms,
   };
+}
+
+/** Each measured invocation's CPU (ms) above a bare Worker's with as many subrequests. */
+export function aboveBare(invocations: Invocation[], bare: BareCost): number[] {
+  return invocations.flatMap((i) =>
+    i.cpu_ns === null || i.subrequests === null
+      ? []
+      : [nsToMs(i.cpu_ns) - bare.floorMs - bare.perSubrequestMs * i.subrequests],
+  );
 }
 
 function subrequestFigures(invocations: Invocation[]): Figures["subrequests"] {

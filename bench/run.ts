@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { type ConfigResult, runConfig } from "./config-run.ts";
 import type { Figures } from "./figures.ts";
-import { DEFAULT_SEED } from "./network.ts";
+import { DEFAULT_SEED, HOPS } from "./network.ts";
 import { type Config, parseArgs, type Plan } from "./options.ts";
 import {
   acceptanceTargets,
@@ -21,6 +21,7 @@ import {
   targetsTable,
   textTable,
 } from "./report.ts";
+import { subrequestCost } from "./subrequest-cost.ts";
 import { type WorkerDefaults, workerDefaults } from "./worker-defaults.ts";
 
 async function main() {
@@ -36,12 +37,23 @@ async function main() {
   log(
     `mode ${plan.mode} (model time ×${plan.scale}), network ${plan.network}; Worker default strategy: auto = ${worker.withWebhooks} with OpenAI webhooks, ${worker.strategy} without`,
   );
+  // What the local runtime charges any Worker per subrequest, at the delay most of them see (Redis).
+  const bare = plan.configs.some((c) => c !== "baseline")
+    ? ((
+        await subrequestCost(
+          [plan.network === "production" ? HOPS.redis.median_ms : 0],
+          plan.mode === "smoke" ? 3 : 9,
+        )
+      )[0] ?? null)
+    : null;
+  if (bare) log(`a bare Worker's subrequest costs the local runtime ${bare.per_subrequest_ms.toFixed(2)} ms`);
+  const perSubrequestMs = bare?.per_subrequest_ms ?? null;
   const results: ConfigResult[] = [];
   for (const config of plan.configs) {
     log(`starting ${config}`);
     // Quick runs keep to the 5-minute limit: the burst only for the baseline and the default's strategies.
     const withBurst = plan.burstAll || config === "baseline" || defaults.includes(config);
-    results.push(await runConfig(plan, config, worker, withBurst, log));
+    results.push(await runConfig(plan, config, worker, withBurst, log, perSubrequestMs));
   }
   const figures = results.flatMap((r) => r.figures);
   const floors = Object.fromEntries(results.map((r) => [r.config, r.floor_cpu_ms]));
@@ -56,13 +68,14 @@ async function main() {
     worker_default: worker,
     workload: { reply_chars: plan.replyChars, chunks: plan.chunks, lengths_s: plan.lengthsS },
     floor_cpu_ms: Object.fromEntries(results.map((r) => [r.config, r.floor_cpu_ms])),
+    bare_worker: bare,
     targets: Object.fromEntries(
       defaults.filter((s) => plan.configs.includes(s as Config)).map((s) => [s, checkTargets(figures, s)]),
     ),
     acceptance: Object.fromEntries(
       defaults
         .filter((s) => plan.configs.includes(s as Config))
-        .map((s) => [s, acceptanceTargets(figures, s, floors[s] ?? null, plan.network)]),
+        .map((s) => [s, acceptanceTargets(figures, s, floors[s] ?? null, plan.network, perSubrequestMs)]),
     ),
     figures,
   };
@@ -75,6 +88,7 @@ async function main() {
   for (const [strategy, checks] of Object.entries(report.acceptance))
     console.log(`acceptance (${strategy}, ${plan.network} network):\n${targetsTable(checks, textTable)}\n`);
   console.log(`plans:\n${planTable(figures, floors, textTable)}\n`);
+  if (bare) console.log(`${aboveBareLine(figures)}\n`);
   const md = markdown(plan, report, figures);
   const files = writeResults(plan, report, md);
   if (plan.updateDocs) files.push(updateDocs(md, plan.network === "production" ? "production" : "table"));
@@ -89,6 +103,7 @@ function markdown(
     worker_default: WorkerDefaults;
     started_at: string;
     floor_cpu_ms: Record<string, number | null>;
+    bare_worker: { delay_ms: number; per_subrequest_ms: number; floor_ms: number } | null;
   },
   figures: Figures[],
 ): string {
@@ -128,10 +143,29 @@ function markdown(
     `Plans (Workers Free: CPU − floor ≤ 10 ms and ≤ 50 subrequests per invocation; QStash Free: 1,000 messages a day):\n\n${planTable(figures, report.floor_cpu_ms)}`,
     "",
     `CPU floor (a request to an unknown route, included in every figure above): ${floors || "—"}.`,
+    report.bare_worker
+      ? `A bare Worker's subrequest (a 1 KB POST answered after ${report.bare_worker.delay_ms} ms, bench/subrequest-cost.ts) costs the local runtime ${report.bare_worker.per_subrequest_ms.toFixed(2)} ms of CPU.`
+      : "",
+    report.bare_worker ? aboveBareLine(figures) : "",
     `Machine: ${os.cpus().length} cores. Scenarios marked "(noisy)" had other processes using more than ${NOISY_CORES} core meanwhile.`,
     `<!-- bench:${marker}:end -->`,
     "",
   ].join("\n");
+}
+
+/** Per strategy, CPU per run above a bare Worker's cost (c1 scenarios): threadhook's own work. */
+function aboveBareLine(figures: Figures[]): string {
+  const byStrategy = new Map<string, string[]>();
+  for (const x of figures) {
+    if (x.kind !== "c1" || x.cpu.per_run_above_bare_ms === null) continue;
+    const list = byStrategy.get(x.config) ?? [];
+    list.push(`${x.cpu.per_run_above_bare_ms.toFixed(1)} ms (${x.length_s} s)`);
+    byStrategy.set(x.config, list);
+  }
+  const parts = [...byStrategy].map(([s, list]) => `\`${s}\` ${list.join(", ")}`);
+  return parts.length
+    ? `CPU per run above a bare Worker's with as many subrequests (c1): ${parts.join("; ")}.`
+    : "";
 }
 
 /** When the default strategy (`auto`) is this one. */

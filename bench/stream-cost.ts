@@ -5,13 +5,9 @@
  * whole (`text`), with the events 0, 4 or 20 ms apart. Prints the CPU of the workerd that runs
  * the Worker (its main thread, as the bench measures it) per request, median of 5.
  */
-import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { unstable_startWorker } from "wrangler";
-import { threadCpuReader, wranglerWorkerds } from "./cpu.ts";
+import { startBareWorker } from "./bare-worker.ts";
 
 const EVENTS = 250;
 const REPEAT = 5;
@@ -19,7 +15,9 @@ const REPEAT = 5;
 const WORKER = `export default {
   async fetch(req) {
     const u = new URL(req.url);
-    const res = await fetch(u.searchParams.get("src"));
+    const src = u.searchParams.get("src");
+    if (!src) return new Response("ready");
+    const res = await fetch(src);
     if (u.searchParams.get("mode") === "text") return new Response(String((await res.text()).length));
     const reader = res.body.getReader();
     let reads = 0;
@@ -47,43 +45,17 @@ async function main() {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const source = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stream-cost-"));
-  fs.writeFileSync(path.join(dir, "worker.js"), WORKER);
-  fs.writeFileSync(
-    path.join(dir, "wrangler.toml"),
-    'name = "stream-cost"\nmain = "worker.js"\ncompatibility_date = "2025-09-01"\n',
-  );
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
-  process.env.WRANGLER_SEND_METRICS = "false";
-  const worker = await unstable_startWorker({
-    config: path.join(dir, "wrangler.toml"),
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, logLevel: "error" },
-  } as Parameters<typeof unstable_startWorker>[0]);
+  const worker = await startBareWorker("stream-cost", WORKER);
   try {
-    await worker.ready;
-    const url = (await worker.url).href;
-    const call = async (mode: string, gap: number) =>
-      (await fetch(`${url}?mode=${mode}&src=${encodeURIComponent(`${source}?gap=${gap}`)}`)).text();
-    await call("read", 0); // starts the Worker's workerd
-    const pids = wranglerWorkerds(Number(new URL(url).port));
-    if (!pids) throw new Error("the Worker's workerd was not found");
-    const cpu = threadCpuReader(pids.runtime);
+    const call = (mode: string, gap: number) =>
+      worker.cpuMs(`${worker.url}?mode=${mode}&src=${encodeURIComponent(`${source}?gap=${gap}`)}`, REPEAT);
     console.log(
       `${EVENTS} events per response; CPU of the Worker's workerd per request, median of ${REPEAT}`,
     );
     console.log("mode  gap ms  reads  CPU ms");
     for (const gap of [0, 4, 20]) {
       for (const mode of ["read", "text"]) {
-        const samples: number[] = [];
-        let reads = "";
-        for (let i = 0; i < REPEAT; i++) {
-          const before = cpu() ?? 0;
-          reads = await call(mode, gap);
-          await new Promise((r) => setTimeout(r, 5));
-          samples.push(((cpu() ?? 0) - before) / 1e6);
-        }
-        samples.sort((a, b) => a - b);
-        const median = samples[Math.floor(samples.length / 2)] ?? 0;
+        const { ms: median, body: reads } = await call(mode, gap);
         console.log(
           `${mode.padEnd(5)} ${String(gap).padStart(6)}  ${(mode === "read" ? reads : "-").padStart(5)}  ${median.toFixed(1).padStart(6)}`,
         );
@@ -92,7 +64,6 @@ async function main() {
   } finally {
     await worker.dispose();
     server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

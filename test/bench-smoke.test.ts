@@ -40,6 +40,9 @@ describe("bench harness", () => {
       // The start step and the call, plus QStash's callback with the answer (a message too).
       expect(c1.per_run).toMatchObject({ upstream: 2, qstash: 3, invocations: 3 });
       expect(c1.subrequests.max).toBeGreaterThan(0);
+      // The worst invocation above a bare Worker making as many subrequests (bench/subrequest-cost.ts).
+      expect(report.bare_worker.per_subrequest_ms).toBeGreaterThan(0);
+      expect(c1.cpu.max_above_bare_ms).toBeLessThan(c1.cpu.max_ms - report.floor_cpu_ms.call);
       expect(c1.per_run.redis_round_trips).toBeGreaterThan(0);
       expect(of("baseline")[0].per_run).toMatchObject({ qstash: 0, redis_round_trips: 0 });
       const md = fs.readFileSync(path.join(out, "latest-smoke.md"), "utf8");
