@@ -26,6 +26,8 @@ export interface Figures {
     redis_round_trips: number;
     redis_commands: number;
     invocations: number;
+    /** Upstream requests per run by endpoint (`POST /v1/responses`, …): where `upstream` comes from. */
+    upstream_by_endpoint: Record<string, number>;
   };
   /** Requests an invocation sent (Redis, QStash, OpenAI, callbacks, tools), measured alone (c1 only). */
   subrequests: { p50: number | null; max: number | null };
@@ -127,6 +129,7 @@ export function computeFigures(
       redis_round_trips: per(after.redis.requests - before.redis.requests, runs),
       redis_commands: per(after.redis.commands - before.redis.commands, runs),
       invocations: per(invocations, runs),
+      upstream_by_endpoint: byEndpoint(before.upstream.byEndpoint, after.upstream.byEndpoint, runs),
     },
     subrequests: subrequestFigures(raw.invocations),
     cpu: {
@@ -146,6 +149,19 @@ export function computeFigures(
     load: loadShares(raw),
     wall_ms: raw.wall_ms,
   };
+}
+
+function byEndpoint(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  runs: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [endpoint, n] of Object.entries(after)) {
+    const d = n - (before[endpoint] ?? 0);
+    if (d > 0) out[endpoint] = per(d, runs);
+  }
+  return out;
 }
 
 /** Each measured invocation's CPU (ms) above a bare Worker's with as many subrequests. */

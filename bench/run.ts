@@ -21,7 +21,7 @@ import {
   targetsTable,
   textTable,
 } from "./report.ts";
-import { subrequestCost } from "./subrequest-cost.ts";
+import { type SubrequestCost, subrequestCost } from "./subrequest-cost.ts";
 import { type WorkerDefaults, workerDefaults } from "./worker-defaults.ts";
 
 async function main() {
@@ -103,7 +103,7 @@ function markdown(
     worker_default: WorkerDefaults;
     started_at: string;
     floor_cpu_ms: Record<string, number | null>;
-    bare_worker: { delay_ms: number; per_subrequest_ms: number; floor_ms: number } | null;
+    bare_worker: SubrequestCost | null;
   },
   figures: Figures[],
 ): string {
