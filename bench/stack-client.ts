@@ -1,5 +1,6 @@
 /** Starts a configuration's stack child (bench/stack-child.ts) and reads its counters over HTTP. */
 import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
 import { machineBusyNs } from "./cpu.ts";
 import type { ChildOptions, ChildReady } from "./stack-child.ts";
 
@@ -37,6 +38,14 @@ export async function startChild(opts: ChildOptions) {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
+  // BENCH_WORKER_LOG=file: the child's output (the Worker's logs among it) is appended there.
+  const logFile = process.env.BENCH_WORKER_LOG;
+  if (logFile) {
+    const out = fs.createWriteStream(logFile, { flags: "a" });
+    child.stdout?.on("data", (d: Buffer) => out.write(d));
+    child.stderr?.on("data", (d: Buffer) => out.write(d));
+    child.once("exit", () => out.end());
+  }
   const ready = await waitReady(child);
   const kill = () => {
     try {
@@ -108,15 +117,16 @@ function waitReady(child: ChildProcess): Promise<ChildReady> {
     child.stderr?.on("data", (d: Buffer) => {
       err += d.toString();
     });
-    child.stdout?.on("data", (d: Buffer) => {
+    const onData = (d: Buffer) => {
       out += d.toString();
       const line = out.split("\n").find((l) => l.startsWith("READY "));
       if (!line) return;
       clearTimeout(timer);
-      child.stdout?.removeAllListeners("data");
+      child.stdout?.off("data", onData);
       child.stdout?.resume();
       resolve(JSON.parse(line.slice(6)) as ChildReady);
-    });
+    };
+    child.stdout?.on("data", onData);
     child.once("exit", (code) => fail(new Error(`stack child exited (${code}) before READY`)));
   });
 }

@@ -86,6 +86,23 @@ describe("the step that starts a round", () => {
     expect(t.upstreamCalls).toEqual(["recentItems", "callRequest"]);
   });
 
+  it("ends right after a slow publish: it does not look for the answer of the call it just sent", async () => {
+    // A publish that takes longer than CALL_LOOK_MIN_MS (a loaded QStash or Worker): the step must not
+    // mistake its own call for an overdue one, read the conversation and adopt a response that has
+    // ended there without its usage, leaving the callback to find an ended run (the burst's extra
+    // requests and invocations, docs/performance.md).
+    const t = setup();
+    const publishCall = t.deps.queue.publishCall;
+    t.deps.queue.publishCall = async (c) => {
+      t.clock.advance(3 * S);
+      await publishCall(c);
+    };
+    expect(await driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("done");
+    expect(t.upstreamCalls).toEqual(["recentItems", "callRequest"]);
+    expect(t.store.state.run?.upstream.call).toMatchObject({ key: "0.0.0", sent_at_ms: T0 + 3 * S });
+    expect(t.store.state.run?.status).toBe("in_progress");
+  });
+
   it("a run longer than QStash holds a call is polled instead", async () => {
     const t = setup(newRun(T0, { timeoutS: 3600 }), { createResponse: async () => resp("queued") });
     expect(await driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("scheduled");

@@ -43,8 +43,12 @@ export const call: Drive = {
       ref: { tenant: run.tenant, run_id: run.id, key },
       timeoutS,
     });
-    // The runner's next action is to wait for the callback: it saves this and ends the step.
-    const next = transition(run, { type: "call_sent", key, until_ms: now + timeoutS * 1000 }, now);
+    // The runner's next action is to wait for the callback: it saves this and ends the step. The
+    // call is sent once QStash has it: timed before the publish, a publish slower than
+    // CALL_LOOK_MIN_MS would make the call look overdue to this very step, which would read the
+    // conversation and take a response that ended there without its usage (engine/next.ts awaitCall).
+    const sentAt = deps.now();
+    const next = transition(run, { type: "call_sent", key, until_ms: sentAt + timeoutS * 1000 }, sentAt);
     return { run: next, yieldAfterMs: null };
   },
   follow: (deps, run, responseId, cursor, ctx) => fallback.follow(deps, run, responseId, cursor, ctx),
