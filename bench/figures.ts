@@ -100,6 +100,7 @@ export function computeFigures(
   const self = raw.selfCpu;
   const totalCpuNs = self ? self.total_ns : cpuDelta(before.cpu_ns, after.cpu_ns);
   const invocations = self ? runs : raw.invocations.length;
+  const above = bare ? aboveBare(raw.invocations, bare) : null;
   const samples = (self ? self.runs.map((r) => r.cpu_ns) : raw.invocations.map((i) => i.cpu_ns))
     .filter((ns): ns is number => ns !== null)
     .map(nsToMs);
@@ -139,11 +140,9 @@ export function computeFigures(
       max_ms: percentile(samples, 100),
       mean_ms: totalCpuNs === null ? null : nsToMs(totalCpuNs) / Math.max(1, invocations),
       per_run_ms: totalCpuNs === null ? null : nsToMs(totalCpuNs) / Math.max(1, runs),
-      max_above_bare_ms: bare ? percentile(aboveBare(raw.invocations, bare), 100) : null,
+      max_above_bare_ms: above ? percentile(above, 100) : null,
       per_run_above_bare_ms:
-        bare && scenario.kind === "c1" && runs > 0
-          ? aboveBare(raw.invocations, bare).reduce((a, b) => a + b, 0) / runs
-          : null,
+        above && scenario.kind === "c1" && runs > 0 ? above.reduce((a, b) => a + b, 0) / runs : null,
     },
     by_route: byRoute(raw.invocations),
     load: loadShares(raw),
