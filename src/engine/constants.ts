@@ -47,6 +47,16 @@ export const CLAIM_MAX_ATTEMPTS = 8;
 export const CLAIM_FIRST_RETRY_MS = 25;
 /** How long a step waits for a claim held by the step that scheduled it to be released. */
 export const STEP_CLAIM_WAIT_MS = 2 * SECOND_MS;
+/**
+ * How long QStash's callback with a call's answer waits for the run's lease (steps/called.ts). The
+ * holder is almost always the step that published the call, finishing its save: on a starved
+ * Worker that can outlast STEP_CLAIM_WAIT_MS, and a callback refused as busy costs a redelivery (an
+ * invocation) exactly when there is least capacity. Waiting costs no CPU; the attempts (attempts at
+ * about 0, 25, 75, 175, 375, 775, 1575, 3175, 6375 and 10000 ms) stay well inside Free's 50
+ * subrequests.
+ */
+export const CALLBACK_CLAIM_WAIT_MS = 10 * SECOND_MS;
+export const CALLBACK_CLAIM_MAX_ATTEMPTS = 10;
 /** Poll interval bounds for the polling drive strategies. */
 export const POLL_MIN_INTERVAL_MS = 100;
 export const POLL_MAX_INTERVAL_MS = 2 * SECOND_MS;

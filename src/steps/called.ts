@@ -17,7 +17,7 @@ import { nextAction } from "../engine/next";
 import { transition } from "../engine/run";
 import { isTerminal, type RunRecord } from "../engine/types";
 import { log } from "../log";
-import { BUSY_RETRY_MS } from "../engine/constants";
+import { BUSY_RETRY_MS, CALLBACK_CLAIM_MAX_ATTEMPTS, CALLBACK_CLAIM_WAIT_MS } from "../engine/constants";
 import { claimWithWait } from "../store/claim";
 import { newId } from "../store/ids";
 import { readCallAnswer } from "../upstream/openai";
@@ -82,7 +82,11 @@ export async function driveCalled(
 ): Promise<StepOutcome> {
   const owner = newId("lease");
   const target = { tenant: ref.tenant, run_id: ref.run_id, seq: null };
-  const claim = await claimWithWait(deps, target, owner, stepClaim(deps));
+  const claim = await claimWithWait(deps, target, owner, {
+    ...stepClaim(deps),
+    waitMs: CALLBACK_CLAIM_WAIT_MS,
+    maxAttempts: CALLBACK_CLAIM_MAX_ATTEMPTS,
+  });
   if (claim.kind === "busy" && (await handEndOn(deps, ref, claim.retryAfterMs))) return "scheduled";
   if (claim.kind !== "ok") return notClaimed(claim, busy);
   const { run, seq } = claim;

@@ -30,12 +30,14 @@ export interface ClaimWait {
   retryMs: number;
   /** The lease to take (default STEP_LEASE_MS; steps take `stepLeaseMs(budget)`). */
   leaseMs?: number;
+  /** At most this many claims, each a Redis request (default CLAIM_MAX_ATTEMPTS). */
+  maxAttempts?: number;
 }
 
 /**
  * Claim `target` for `owner` (lease `wait.leaseMs`, default STEP_LEASE_MS). Only `busy` (leased by another owner, or `seq`
  * ahead of the record: the step that published this one has not saved yet) is retried; `ok`,
- * `stale` and `missing` are returned at once. After CLAIM_MAX_ATTEMPTS attempts or `waitMs`,
+ * `stale` and `missing` are returned at once. After `wait.maxAttempts` (CLAIM_MAX_ATTEMPTS) attempts or `waitMs`,
  * whichever comes first, the last `busy` is returned. Sleeps through `deps.sleep` only.
  * With the defaults (2 s, 25 ms) attempts go out at about 0, 25, 75, 175, 375, 775, 1575 and 2000 ms:
  * at most CLAIM_MAX_ATTEMPTS (8) Redis requests per claim, whatever the wait.
@@ -58,7 +60,8 @@ export async function claimWithWait(
       wait.leaseMs ?? STEP_LEASE_MS,
     );
     const left = giveUpAt - deps.now();
-    if (claim.kind !== "busy" || attempt >= CLAIM_MAX_ATTEMPTS || left <= 0) return claim;
+    if (claim.kind !== "busy" || attempt >= (wait.maxAttempts ?? CLAIM_MAX_ATTEMPTS) || left <= 0)
+      return claim;
     await deps.sleep(Math.min(pause, left));
     pause *= 2;
   }

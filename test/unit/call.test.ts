@@ -12,6 +12,11 @@ import { type CallReport, driveCalled } from "../../src/steps/called";
 import { driveStep } from "../../src/steps/runner";
 import { readCallAnswer } from "../../src/upstream/openai";
 import { queueRefused } from "../../src/errors";
+import {
+  CALLBACK_CLAIM_MAX_ATTEMPTS,
+  CALLBACK_CLAIM_WAIT_MS,
+  STEP_CLAIM_WAIT_MS,
+} from "../../src/engine/constants";
 import { answer, fakeClock, fakeRunStore, fakeUpstream, newRun, resp, S, T0 } from "./step-fakes";
 
 const REQUEST = { url: "https://api.example/v1/responses", headers: {}, body: "{}" };
@@ -272,6 +277,34 @@ describe("the callback", () => {
     expect(await driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "done")))).toBe("done");
     expect(t.store.state.run).toMatchObject({ status: "completed", thread_released: true });
     expect(t.store.state.released).toBe(1);
+  });
+
+  it("waits out the step that sent the call still holding the run (a starved Worker), past a drive step's wait", async () => {
+    // The start step holds the lease for 5 s more (its save after the publish, on a Worker short of
+    // CPU): a callback refused as busy would cost QStash's redelivery, one more invocation.
+    const t = await sent();
+    t.store.holdBy("lease_start", t.clock.now() + 5 * S);
+    const start = t.clock.now();
+    expect(await driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "hi!")))).toBe("done");
+    expect(t.clock.now() - start).toBeGreaterThan(STEP_CLAIM_WAIT_MS);
+    expect(t.store.state.run).toMatchObject({ status: "completed", output: { text: "hi!" } });
+    expect(t.published).toEqual([]);
+  });
+
+  it("a lease held past the callback's wait: busy after CALLBACK_CLAIM_MAX_ATTEMPTS claims, the run untouched", async () => {
+    const t = await sent();
+    const before = t.store.state.run;
+    t.store.holdBy("lease_other", t.clock.now() + 60 * S);
+    const claimsBefore = t.store.calls.filter((c) => c === "claim").length;
+    const busy = { retryAfterMs: null as number | null };
+    const start = t.clock.now();
+    expect(await driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "hi!")), busy)).toBe("busy");
+    expect(t.clock.now() - start).toBe(CALLBACK_CLAIM_WAIT_MS);
+    expect(t.store.calls.filter((c) => c === "claim").length - claimsBefore).toBe(
+      CALLBACK_CLAIM_MAX_ATTEMPTS,
+    );
+    expect(busy.retryAfterMs).toBe(50 * S);
+    expect(t.store.state.run).toBe(before);
   });
 
   it("when the step that sent the call died before saving it: the answer is still taken", async () => {

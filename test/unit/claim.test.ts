@@ -64,6 +64,14 @@ describe("claimWithWait", () => {
     expect(zero.args).toHaveLength(CLAIM_MAX_ATTEMPTS);
   });
 
+  it("takes a bound of attempts of its own (a callback's longer wait)", async () => {
+    const t = setup(busy);
+    await claimWithWait(t.deps, target, "lease_a", { waitMs: 10_000, retryMs: 25, maxAttempts: 10 });
+    expect(t.args).toHaveLength(10);
+    expect(t.clock.sleeps).toEqual([25, 50, 100, 200, 400, 800, 1_600, 3_200, 3_625]);
+    expect(t.clock.now()).toBe(T0 + 10_000);
+  });
+
   it("stops at the end of a short wait, before the attempts run out", async () => {
     const t = setup(busy);
     await claimWithWait(t.deps, target, "lease_a", { waitMs: 100, retryMs: 25 });
