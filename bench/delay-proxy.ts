@@ -2,10 +2,11 @@
  * A pass-through HTTP proxy in front of one stand-in (Redis REST, the QStash API, OpenAI) that adds
  * a hop's round trip — half before forwarding the request, half before the answer starts — and
  * counts requests by who sent them: the Worker (its subrequests) or QStash (calls it makes for the
- * `call` strategy, recognised by QStash's `User-Agent`). Bodies stream through (SSE included).
+ * `call` strategy, recognised by QStash's `User-Agent`). Answers stream through (SSE included).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { forward, readAll } from "./forward.ts";
 
 export interface DelayProxy {
   url: string;
@@ -26,8 +27,9 @@ export async function startDelayProxy(
     const fromQStash = /Upstash-QStash/i.test(req.headers["user-agent"] ?? "");
     counts[fromQStash ? "qstash" : "worker"]++;
     const rtt = (fromQStash ? roundTrip.qstash : roundTrip.worker)();
+    const body = await readAll(req);
     await sleep(rtt / 2);
-    const out = http.request(
+    const out = forward(
       {
         host: to.hostname,
         port: to.port,
@@ -36,18 +38,18 @@ export async function startDelayProxy(
         headers: { ...req.headers, host: to.host },
         agent,
       },
+      body,
       async (answer) => {
         await sleep(rtt / 2);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
+      (err) => {
+        if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
+        res.end(`delay proxy: ${String(err)}`);
+      },
     );
-    out.on("error", (err) => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
-      res.end(`delay proxy: ${String(err)}`);
-    });
-    req.pipe(out);
-    res.on("close", () => out.destroy());
+    res.on("close", () => out.abort());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {

@@ -8,6 +8,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { forward, readAll } from "./forward.ts";
 
 export interface Invocation {
   method: string;
@@ -78,7 +79,7 @@ export async function startMeter(opts: MeterOptions) {
     const subStart = measured ? (opts.subrequests?.() ?? null) : null;
     const started = Date.now();
     const t0 = performance.now();
-    const reply = await forward(req, body).catch((err: unknown) => ({
+    const reply = await pass(req, body).catch((err: unknown) => ({
       status: 502,
       headers: {} as http.IncomingHttpHeaders,
       body: Buffer.from(`meter: ${String(err)}`),
@@ -103,11 +104,11 @@ export async function startMeter(opts: MeterOptions) {
     release();
   });
 
-  function forward(req: http.IncomingMessage, body: Buffer) {
+  function pass(req: http.IncomingMessage, body: Buffer) {
     return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
       (resolve, reject) => {
         if (!target) return reject(new Error("no target yet"));
-        const out = http.request(
+        forward(
           {
             host: target.hostname,
             port: target.port,
@@ -116,13 +117,13 @@ export async function startMeter(opts: MeterOptions) {
             headers: { ...req.headers, "content-length": String(body.length) },
             agent,
           },
+          body,
           (r) =>
             readAll(r).then((b) =>
               resolve({ status: r.statusCode ?? 502, headers: endToEnd(r.headers), body: b }),
             ),
+          reject,
         );
-        out.on("error", reject);
-        out.end(body);
       },
     );
   }
@@ -177,12 +178,3 @@ export async function startMeter(opts: MeterOptions) {
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
 const endToEnd = (headers: http.IncomingHttpHeaders) =>
   Object.fromEntries(Object.entries(headers).filter(([k]) => !HOP_BY_HOP.has(k)));
-
-function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", () => resolve(Buffer.concat(chunks)));
-    stream.on("error", reject);
-  });
-}
