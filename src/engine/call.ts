@@ -5,19 +5,28 @@
 import type { RunRecord } from "./types";
 
 /**
- * The attempt a call belongs to: the round, the responses so far and the failures of this round.
- * Deterministic, so a step that runs again from the same saved state (it died after publishing)
- * builds the same key, and QStash's deduplication drops the second publish.
+ * The round's call attempt: raised only by an answered call (`upstream.call_attempt`); records from
+ * before it counted every failure of the round.
+ */
+export const callAttempt = (run: RunRecord) => run.upstream.call_attempt ?? run.upstream.failures;
+
+/**
+ * The attempt a call belongs to: the round, the responses so far and the round's call attempt.
+ * Deterministic, so a step that runs again from the same saved state (it died after publishing, or
+ * its save after the publish failed) builds the same key, and QStash's deduplication drops the
+ * second publish, also when that step met other failures first (a look at the conversation that
+ * failed): only an answered call moves the key on (a second response for the round otherwise).
  */
 export const callKey = (run: RunRecord) =>
-  `${run.tool_rounds}.${run.upstream.response_ids.length}.${run.upstream.failures}`;
+  `${run.tool_rounds}.${run.upstream.response_ids.length}.${callAttempt(run)}`;
 
 /** A call is in flight for the run's current attempt. */
 export const callInFlight = (run: RunRecord) => Boolean(run.upstream.call);
 
 /**
  * Whether a callback for `key` answers what the run waits for: its call in flight, or — when the
- * step that published the call died before saving it — the call the run would send now.
+ * step that published the call died before saving it — the call the run would send now
+ * (`wouldCreate`: the run is about to create the round, or waits to, its intent saved).
  */
 export function callbackMatches(run: RunRecord, key: string, wouldCreate: boolean): boolean {
   if (run.upstream.call) return run.upstream.call.key === key;

@@ -108,6 +108,7 @@ export function createRunRecord(i: NewRunInput): RunRecord {
       cancel_sent: false,
       failures: 0,
       retry_at_ms: null,
+      call_attempt: 0,
     },
     cancel_requested: false,
     output: null,

@@ -3,7 +3,7 @@
  * clock reads. `nextAction` (engine/next.ts) says what the step runner should do next.
  */
 import { keepLastAttempts } from "./bounds";
-import { createKey } from "./call";
+import { callAttempt, createKey } from "./call";
 import { UPSTREAM_BACKOFF_BASE_MS, UPSTREAM_BACKOFF_MAX_MS, UPSTREAM_MAX_FAILURES } from "./constants";
 import { queueEvent } from "./events";
 import {
@@ -54,6 +54,8 @@ export type RunEvent =
       error: LastError;
       retry_after_ms: number | null;
       outcome_unknown?: boolean;
+      /** The failure is a QStash call's answer (steps/called.ts), whether or not the call was saved. */
+      via_call?: boolean;
     }
   /** A create for round `key` is about to be sent (saved first: its outcome may be lost). */
   | { type: "create_started"; key: string }
@@ -319,6 +321,7 @@ function withNewResponse(run: RunRecord, response: ObservedResponse, now: number
     retry_at_ms: null,
     call: null,
     creating: null,
+    call_attempt: 0,
   };
   return closeRound({ ...run, upstream }, now);
 }
@@ -540,6 +543,7 @@ function onUpstreamFailure(
   // A QStash call's answer: counted as a failure even when conversation_locked (below), so the next
   // call's key (engine/call.ts `callKey`, its deduplication id) differs and QStash sends it.
   const viaCall = Boolean(run.upstream.call);
+  const answered = viaCall || event.via_call === true;
   if (run.upstream.call) run = { ...run, upstream: { ...run.upstream, call: null } };
   // A create refused outright (429, a 4xx) made no response: the round may be created again freely,
   // unless an earlier attempt's answer was lost: its response may exist (still running when this
@@ -564,7 +568,10 @@ function onUpstreamFailure(
   const failures = run.upstream.failures + 1;
   if (!event.retryable || failures > UPSTREAM_MAX_FAILURES) return fail(run, event.error, now);
   const retry_at_ms = now + upstreamBackoffMs(failures, event.retry_after_ms);
-  return { ...run, upstream: { ...run.upstream, failures, retry_at_ms } };
+  // Only an answered call moves the call's key on: after any other failure the round's call, if
+  // one is out, is still the one to wait for, and publishing it again must be deduplicated.
+  const call_attempt = callAttempt(run) + (answered ? 1 : 0);
+  return { ...run, upstream: { ...run.upstream, failures, retry_at_ms, call_attempt } };
 }
 
 /**

@@ -308,6 +308,14 @@ export interface RunRecord {
      * outright (429, a 4xx) does not clear it: that attempt made nothing, the earlier one may have.
      */
     creating?: { key: string; at_ms: number; unknown?: boolean } | null;
+    /**
+     * The `call` strategy's attempt within the round (the last part of its key, engine/call.ts):
+     * raised only when a call of the round was answered without a response (an error OpenAI gave),
+     * never by other failures (a failed look, a failed conversation create), so a step that publishes
+     * the round's call again while the first is still out builds the same key and QStash drops the
+     * copy. Absent in records from before it: `failures` stood for it.
+     */
+    call_attempt?: number;
     /** Responses of this run whose tokens were counted outside the round that owns them (strays). */
     counted_ids?: string[];
     /** The create keys (`threadhook_create`) of those strays: a later adoption of one adds no estimate. */

@@ -90,13 +90,16 @@ export async function driveCalled(
   if (claim.kind === "busy" && (await handEndOn(deps, ref, claim.retryAfterMs))) return "scheduled";
   if (claim.kind !== "ok") return notClaimed(claim, busy);
   const { run, seq } = claim;
-  // The run's next move would be this round's create (its conversation may not be saved yet either).
+  // The run's next move would be this round's create (its conversation may not be saved yet either),
+  // or it waits to make it, the create's intent saved (a backoff after a look that failed): the call
+  // it would send has this callback's key, and QStash would drop its publish as a copy.
   const next = nextAction(run, deps.now()).type;
   const wouldCreate =
     next === "create_response" ||
     next === "create_conversation" ||
     next === "check_quota" ||
-    next === "take_held";
+    next === "take_held" ||
+    (next === "wait" && Boolean(run.upstream.creating));
   if (!callbackMatches(run, ref.key, wouldCreate)) {
     // The answer was taken, and the run ended, but the step that took it could not finish its end
     // (QStash refused a publish, a Redis error): QStash redelivers this callback, now for an attempt
@@ -143,6 +146,7 @@ export async function driveCalled(
           retryable: error.retryable,
           error: { code: error.code, message: error.message },
           retry_after_ms: error.retryAfterMs,
+          via_call: true,
         },
         now,
       );

@@ -10,7 +10,8 @@ import type { CallMessage } from "../../src/queue/steps";
 import type { Deps } from "../../src/steps/actions";
 import { type CallReport, driveCalled } from "../../src/steps/called";
 import { driveStep } from "../../src/steps/runner";
-import { readCallAnswer } from "../../src/upstream/openai";
+import { readCallAnswer, UpstreamError } from "../../src/upstream/openai";
+import { transition } from "../../src/engine/run";
 import { queueRefused } from "../../src/errors";
 import {
   CALLBACK_CLAIM_MAX_ATTEMPTS,
@@ -124,6 +125,13 @@ describe("the step that starts a round", () => {
 
   it("a step that runs again from the same saved state builds the same key (QStash drops the copy)", () => {
     expect(callKey(newRun())).toBe(callKey(newRun()));
+  });
+
+  it("a record saved before the call attempt was kept apart keeps its key: its failures stood for it", () => {
+    const run = newRun();
+    const { call_attempt: _, ...before } = run.upstream;
+    expect(callKey({ ...run, upstream: { ...before, failures: 2 } })).toBe("0.0.2");
+    expect(callKey({ ...run, upstream: { ...run.upstream, failures: 2 } })).toBe("0.0.0");
   });
 });
 
@@ -311,6 +319,93 @@ describe("the callback", () => {
     const t = setup(); // nothing saved: the run would send call 0.0.0 now
     expect(await driveCalled(t.deps, ref(), ok(openaiResponse("resp_7", "saved")))).toBe("done");
     expect(t.store.state.run).toMatchObject({ status: "completed", output: { text: "saved" } });
+  });
+});
+
+describe("a round's call published again while the first is still out", () => {
+  const lookFailed = () =>
+    new UpstreamError({
+      message: "boom",
+      code: "upstream_error",
+      retryable: true,
+      status: 500,
+      retryAfterMs: null,
+    });
+
+  /**
+   * The start step publishes call 0.0.0 and its last save fails before Redis writes it (the lease is
+   * let go of; QStash runs the step again). The retried step finds the round's intent, looks at the
+   * conversation for a lost create, and that read fails once; after the backoff it looks again and
+   * finds nothing (the call is late: its response does not exist yet).
+   */
+  async function republished() {
+    const t = setup();
+    let looks = 0;
+    t.deps.upstream.recentItems = async () => {
+      looks += 1;
+      // The first look is the start's (calls an earlier run left open); the retried step's fails.
+      if (looks === 2) throw lookFailed();
+      return [];
+    };
+    const save = t.store.store.save;
+    let failed = false;
+    t.store.store.save = async (...a: Parameters<typeof save>) => {
+      if (a[2] && !failed) {
+        failed = true;
+        throw new Error("ERR injected error_before fault");
+      }
+      return save(...a);
+    };
+    await expect(driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).rejects.toThrow(/injected/);
+    expect(t.store.state.run?.upstream.call ?? null).toBeNull();
+    expect(await driveStep(t.deps, { tenant: "t1", run_id: "run_1", seq: 0 })).toBe("done");
+    return t;
+  }
+
+  it("builds the same key, so QStash drops the copy: one response for the round", async () => {
+    const t = await republished();
+    expect(t.calls.map((c) => c.ref.key)).toEqual(["0.0.0", "0.0.0"]);
+    expect(t.store.state.run?.upstream.call).toMatchObject({ key: "0.0.0" });
+    // The first call's answer is the round's.
+    expect(await driveCalled(t.deps, ref("0.0.0"), ok(openaiResponse("resp_7", "once")))).toBe("done");
+    expect(t.store.state.run).toMatchObject({ status: "completed", output: { text: "once" } });
+  });
+
+  it("an answer OpenAI refused still moves the key on, so the next attempt is sent", async () => {
+    const t = await republished();
+    const refused = {
+      status: 429,
+      header: {},
+      body: JSON.stringify({ error: { message: "slow down" } }),
+      error: null,
+    };
+    expect(await driveCalled(t.deps, ref("0.0.0"), refused)).toBe("done");
+    expect(t.calls.map((c) => c.ref.key)).toEqual(["0.0.0", "0.0.0", "0.0.1"]);
+  });
+
+  it("a callback that comes while the run waits out the failed look's backoff is taken, not dropped", async () => {
+    // The run as the retried step saved it: the intent kept, no call, a retry due later.
+    const t = setup();
+    const waiting = transition(
+      transition(
+        transition(newRun(), { type: "conversation_ready", conversation_id: "conv_1" }, T0),
+        { type: "create_started", key: "0.0" },
+        T0,
+      ),
+      {
+        type: "upstream_failed",
+        retryable: true,
+        error: { code: "upstream_error", message: "boom" },
+        retry_after_ms: 5 * S,
+        outcome_unknown: true,
+      },
+      T0,
+    );
+    expect(callKey(waiting)).toBe("0.0.0");
+    t.store.state.run = waiting;
+    expect(await driveCalled(t.deps, ref("0.0.0"), ok(openaiResponse("resp_7", "kept")))).toBe("done");
+    expect(t.store.state.run).toMatchObject({ status: "completed", output: { text: "kept" } });
+    expect(t.calls).toEqual([]);
   });
 });
 
